@@ -1,0 +1,87 @@
+"""The error base every domain derives from.
+
+A domain raises a subclass of :class:`OzgError`; the gateway turns it into an RFC 9457
+problem-details response. The ``detail`` text is shown to the caller, so it must never
+contain personal data, secrets or the token that was presented.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_TYPE_PREFIX = "urn:ozg-commons:problem:"
+
+
+class OzgError(Exception):
+    """Base of all errors that reach an API caller."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.headers = headers or {}
+        self.extensions = extensions
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_TYPE_PREFIX + self.code
+
+
+class NotFound(OzgError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(OzgError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Unauthorized(OzgError):
+    status = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(OzgError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class InvalidInput(OzgError):
+    status = 422
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class PayloadTooLarge(OzgError):
+    status = 413
+    code = "payload-too-large"
+    title = "Payload too large"
+
+
+class ServiceUnavailable(OzgError):
+    status = 503
+    code = "service-unavailable"
+    title = "Service unavailable"
+
+
+class ConfigurationError(Exception):
+    """The process must not start: the message lists every setting to fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"ozg-commons refuses to start; fix these settings:\n{lines}")

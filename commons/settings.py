@@ -1,0 +1,183 @@
+"""Settings, read from ``OZG_*`` environment variables (pydantic-settings).
+
+Development needs no configuration at all: SQLite under ``var/``, a filesystem object
+store, the built-in development identity provider and sandbox payments. Production
+(``OZG_ENV=production``) refuses to start while anything is missing or unsafe, and lists
+everything to fix in one message (:meth:`Settings.check_startup`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from commons.errors import ConfigurationError
+
+# Values that ship in the source code. In production each of them is refused.
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105 - refused in prod
+DEV_S3_SECRET = "dev-only-s3-secret"  # noqa: S105 - refused in production
+DEV_KEYCLOAK_CLIENT_SECRET = "dev-only-client-secret"  # noqa: S105 - refused in production
+
+_DEV_SECRETS: dict[str, str] = {
+    "secret_key": DEV_SECRET_KEY,
+    "s3_secret_key": DEV_S3_SECRET,
+    "keycloak_client_secret": DEV_KEYCLOAK_CLIENT_SECRET,
+}
+
+
+class Settings(BaseSettings):
+    """Every knob of ozg-commons. Field names map to ``OZG_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="OZG_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Field(
+        default=Path("var"), description="Where development data lives (SQLite, blobs, keys)."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="The URL clients reach this service at."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
+        "Development default: SQLite in data_dir.",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+
+    object_store: Literal["filesystem", "s3"] = "filesystem"
+    s3_endpoint: str | None = Field(default=None, description="e.g. https://minio.internal:9000")
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr = SecretStr(DEV_S3_SECRET)
+    s3_bucket: str = "ozg-commons"
+    s3_region: str = "us-east-1"
+
+    identity_provider: Literal["dev", "keycloak"] = "dev"
+    keycloak_server_url: str | None = Field(default=None, description="e.g. https://id.example/")
+    keycloak_realm: str | None = None
+    keycloak_client_id: str | None = None
+    keycloak_client_secret: SecretStr = SecretStr(DEV_KEYCLOAK_CLIENT_SECRET)
+    keycloak_audience: str | None = None
+
+    payment_providers: list[str] = Field(
+        default_factory=lambda: ["sandbox"],
+        description='Enabled payment provider plug-ins, e.g. ["xbezahldienste"].',
+    )
+
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEV_SECRET_KEY),
+        description="Server-side key material for MACs (at least 32 characters).",
+    )
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ozg-commons.sqlite3').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    # ------------------------------------------------------------------ checks
+    def production_problems(self) -> list[str]:
+        """Everything that makes this configuration unfit for production, in plain words."""
+        problems: list[str] = []
+        if not self.database_url:
+            problems.append("OZG_DATABASE_URL is not set (a PostgreSQL URL is required)")
+        elif self.database_url.startswith("sqlite"):
+            problems.append("OZG_DATABASE_URL points at SQLite; use PostgreSQL in production")
+        if self.identity_provider == "dev":
+            problems.append(
+                "OZG_IDENTITY_PROVIDER=dev enables the unsafe development identity provider; "
+                "set OZG_IDENTITY_PROVIDER=keycloak"
+            )
+        else:
+            for name in ("keycloak_server_url", "keycloak_realm", "keycloak_client_id"):
+                if not getattr(self, name):
+                    problems.append(f"OZG_{name.upper()} is not set")
+        if "sandbox" in self.payment_providers:
+            problems.append(
+                "OZG_PAYMENT_PROVIDERS includes 'sandbox'; list only real providers, "
+                "e.g. OZG_PAYMENT_PROVIDERS='[\"xbezahldienste\"]'"
+            )
+        if self.object_store == "s3":
+            for name in ("s3_endpoint", "s3_access_key"):
+                if not getattr(self, name):
+                    problems.append(f"OZG_{name.upper()} is not set (OZG_OBJECT_STORE=s3)")
+        for name, dev_value in _DEV_SECRETS.items():
+            if name.startswith("s3_") and self.object_store != "s3":
+                continue
+            if name.startswith("keycloak_") and self.identity_provider != "keycloak":
+                continue
+            secret: SecretStr = getattr(self, name)
+            if secret.get_secret_value() == dev_value:
+                problems.append(f"OZG_{name.upper()} is left at its development default; set it")
+        if len(self.secret_key.get_secret_value()) < 32:
+            problems.append("OZG_SECRET_KEY is shorter than 32 characters")
+        url = urlsplit(self.public_base_url)
+        if url.scheme != "https" and not _is_loopback(url.hostname):
+            problems.append("OZG_PUBLIC_BASE_URL must use https outside loopback")
+        return problems
+
+    def check_startup(self) -> None:
+        """Raise :class:`ConfigurationError` naming every problem, if this is production."""
+        if self.is_production:
+            problems = self.production_problems()
+            if problems:
+                raise ConfigurationError(problems)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with every secret replaced by a mask; safe to print."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                secret = value.get_secret_value()
+                if secret and secret == _DEV_SECRETS.get(name):
+                    shown[name] = "<development default>"
+                else:
+                    shown[name] = "**********" if secret else ""
+            elif name == "database_url" or name == "s3_endpoint":
+                shown[name] = _mask_url_password(value) if value else value
+            elif isinstance(value, Path):
+                shown[name] = str(value)
+            else:
+                shown[name] = value
+        shown["effective_database_url"] = _mask_url_password(self.effective_database_url)
+        return shown
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host in (None, "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":**********@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

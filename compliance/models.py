@@ -1,0 +1,3 @@
+"""SQLAlchemy tables of the compliance domain (prefix ``compliance_``)."""
+
+from __future__ import annotations

@@ -1,0 +1,48 @@
+"""Alembic environment shared by every domain's migration branch."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from commons.db import Base, make_engine
+
+
+def _import_models() -> None:
+    # Every domain registers its tables on the one metadata (for autogenerate).
+    import account.models  # noqa: F401
+    import compliance.models  # noqa: F401
+    import payments.models  # noqa: F401
+    import vault.models  # noqa: F401
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    _import_models()
+    connection: Connection | None = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: sqlalchemy.url is not configured")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+run_migrations_online()

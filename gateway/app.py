@@ -1,0 +1,72 @@
+"""The FastAPI application factory: composes the domains behind one HTTP API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+
+import account.api
+import compliance.api
+import payments.api
+import vault.api
+from commons.db import Database
+from commons.settings import Settings, get_settings
+from gateway import health, metrics
+from gateway.metrics import HttpMetrics
+from gateway.middleware import RequestContextMiddleware
+from gateway.problems import install_problem_handlers
+
+log = logging.getLogger("ozg.gateway")
+
+DOMAIN_ROUTERS = (compliance.api.router, account.api.router, vault.api.router, payments.api.router)
+
+
+def _version() -> str:
+    try:
+        return version("ozg-commons")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the application. Refuses unsafe production settings before anything else."""
+    settings = settings or get_settings()
+    settings.check_startup()
+    owns_database = database is None
+    if database is None:
+        if not settings.is_production:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = Database.from_url(
+            settings.effective_database_url, pool_size=settings.database_pool_size
+        )
+    db = database
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info("started", extra={"env": settings.env, "database": db.dialect})
+        yield
+        if owns_database:
+            db.dispose()
+
+    app = FastAPI(
+        title="ozg-commons",
+        version=_version(),
+        summary="Shared services for online residence-permit applications.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.metrics = HttpMetrics()
+    app.state.readiness_checks = {"database": database.ping}
+
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    for router in DOMAIN_ROUTERS:
+        app.include_router(router, prefix="/v1")
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,57 @@
+"""Alembic, driven from code.
+
+Each domain keeps its migrations in ``<domain>/migrations/`` as its own Alembic branch
+(``branch_labels = ("compliance",)`` and so on; ``depends_on`` where one domain's tables
+refer to another's). Branches let the domains evolve independently, and ``upgrade heads``
+brings them all up to date.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+DOMAINS = ("compliance", "account", "vault", "payments", "gateway")
+
+
+def _package_dir(package: str) -> Path:
+    return Path(str(resources.files(package)))
+
+
+def alembic_config(database_url: str, connection: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_package_dir("gateway") / "alembic"))
+    locations = [
+        str(_package_dir(domain) / "migrations")
+        for domain in DOMAINS
+        if (_package_dir(domain) / "migrations").is_dir()
+    ]
+    cfg.set_main_option("version_locations", " ".join(locations))
+    cfg.set_main_option("path_separator", "space")
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(database_url: str, connection: Connection | None = None) -> None:
+    """Apply every pending migration of every domain."""
+    command.upgrade(alembic_config(database_url, connection), "heads")
+
+
+def pending(engine: Engine) -> set[str]:
+    """The heads not yet applied to this database (empty when it is current)."""
+    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
+    heads = set(script.get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    applied: set[str] = set()
+    for rev in current:
+        applied.update(r.revision for r in script.iterate_revisions(rev, "base"))
+    return heads - applied

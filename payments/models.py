@@ -1,0 +1,3 @@
+"""SQLAlchemy tables of the payments domain (prefix ``payments_``), on :class:`commons.db.Base`."""
+
+from __future__ import annotations

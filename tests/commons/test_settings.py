@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from commons.errors import ConfigurationError
+from commons.settings import DEV_SECRET_KEY, Settings
+
+GOOD_PRODUCTION: dict[str, Any] = {
+    "env": "production",
+    "database_url": "postgresql+psycopg://ozg:pw@db.internal/ozg",
+    "identity_provider": "keycloak",
+    "keycloak_server_url": "https://id.example/",
+    "keycloak_realm": "ozg",
+    "keycloak_client_id": "ozg-api",
+    "keycloak_client_secret": SecretStr("a-real-client-secret"),
+    "payment_providers": ["xbezahldienste"],
+    "secret_key": SecretStr("x" * 48),
+    "public_base_url": "https://ozg.example",
+}
+
+
+def test_development_needs_no_configuration(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert settings.env == "development"
+    assert settings.effective_database_url.startswith("sqlite:///")
+    assert str(tmp_path.resolve()) in settings.effective_database_url
+    assert settings.object_store == "filesystem"
+    settings.check_startup()  # does not raise
+
+
+def test_environment_variables_use_the_ozg_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OZG_ENV", "production")
+    monkeypatch.setenv("OZG_PAYMENT_PROVIDERS", '["xbezahldienste"]')
+    settings = Settings()
+    assert settings.is_production
+    assert settings.payment_providers == ["xbezahldienste"]
+
+
+def test_production_without_configuration_lists_every_problem() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Settings(env="production").check_startup()
+    message = str(info.value)
+    assert "OZG_DATABASE_URL is not set" in message
+    assert "OZG_IDENTITY_PROVIDER" in message
+    assert "sandbox" in message
+    assert "OZG_SECRET_KEY" in message
+    assert len(info.value.problems) == 4
+
+
+def test_complete_production_configuration_starts() -> None:
+    Settings(**GOOD_PRODUCTION).check_startup()
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ({"database_url": "sqlite:///x.db"}, "SQLite"),
+        ({"identity_provider": "dev"}, "development identity provider"),
+        ({"payment_providers": ["sandbox", "xbezahldienste"]}, "sandbox"),
+        ({"secret_key": SecretStr(DEV_SECRET_KEY)}, "OZG_SECRET_KEY is left at its development"),
+        ({"secret_key": SecretStr("short")}, "shorter than 32"),
+        ({"keycloak_realm": None}, "OZG_KEYCLOAK_REALM is not set"),
+        ({"public_base_url": "http://ozg.example"}, "https"),
+        ({"object_store": "s3"}, "OZG_S3_ENDPOINT is not set"),
+        (
+            {"object_store": "s3", "s3_endpoint": "https://s3", "s3_access_key": "k"},
+            "OZG_S3_SECRET_KEY is left at its development default",
+        ),
+        ({"keycloak_client_secret": SecretStr("dev-only-client-secret")}, "KEYCLOAK_CLIENT_SECRET"),
+    ],
+)
+def test_each_unsafe_production_setting_is_refused(override: dict[str, Any], expected: str) -> None:
+    settings = Settings(**{**GOOD_PRODUCTION, **override})
+    with pytest.raises(ConfigurationError, match=expected):
+        settings.check_startup()
+
+
+def test_masked_settings_never_show_secrets() -> None:
+    settings = Settings(
+        **{**GOOD_PRODUCTION, "database_url": "postgresql+psycopg://ozg:hunter2@db/ozg"}
+    )
+    shown = repr(settings.masked())
+    assert "hunter2" not in shown
+    assert "a-real-client-secret" not in shown
+    assert "x" * 48 not in shown
+    assert settings.masked()["secret_key"] == "**********"
+    assert Settings().masked()["secret_key"] == "<development default>"
+
+
+def test_malformed_values_are_rejected() -> None:
+    with pytest.raises(ValueError, match="env"):
+        Settings(env="staging")

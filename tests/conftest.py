@@ -1,0 +1,168 @@
+"""Fixtures shared by the whole suite.
+
+- The database is SQLite by default, or a fresh PostgreSQL database created for this run
+  when ``OZG_TEST_DATABASE_URL`` is set (and dropped afterwards). Migrations run first.
+- Each test runs inside a transaction that is rolled back afterwards.
+- Tests marked ``postgres``, ``s3`` or ``oidc`` need a real server; with
+  ``OZG_TEST_REQUIRE_SERVICES=1`` a skip of such a test is reported as a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+
+from commons.db import Database, make_engine
+from commons.settings import Settings
+from gateway.app import create_app
+from gateway.migrations import upgrade
+
+INTEGRATION_MARKERS = ("postgres", "s3", "oidc")
+REQUIRE_SERVICES = os.environ.get("OZG_TEST_REQUIRE_SERVICES") == "1"
+
+
+_ran_by_marker: dict[str, int] = dict.fromkeys(INTEGRATION_MARKERS, 0)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    markers = [m for m in INTEGRATION_MARKERS if item.get_closest_marker(m)]
+    if report.when == "call" and report.passed:
+        for marker in markers:
+            _ran_by_marker[marker] += 1
+    if not (REQUIRE_SERVICES and report.skipped):
+        return
+    if markers:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (
+            f"integration test ({', '.join(markers)}) was skipped, but "
+            f"OZG_TEST_REQUIRE_SERVICES=1 requires it to run: {reason}"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With OZG_TEST_REQUIRE_SERVICES=1, a run in which no test of a service ran fails."""
+    if not REQUIRE_SERVICES or session.config.option.collectonly:
+        return
+    if (
+        session.config.option.keyword
+        or session.config.option.markexpr
+        or session.config.args
+        != [str(session.config.rootpath / p) for p in session.config.getini("testpaths")]
+    ):
+        return  # a partial run (-k, -m or chosen paths) need not cover every service
+    missing = [m for m, n in _ran_by_marker.items() if n == 0]
+    if missing:
+        session.config.get_terminal_writer().line(
+            f"OZG_TEST_REQUIRE_SERVICES=1 but no test passed against: {', '.join(missing)}",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build their own Settings; a developer's OZG_* variables must not leak in."""
+    for key in list(os.environ):
+        if key.startswith("OZG_") and not key.startswith("OZG_TEST_"):
+            monkeypatch.delenv(key)
+
+
+# --------------------------------------------------------------------------- database
+def _create_postgres_database(base_url: str) -> tuple[str, Engine]:
+    url = make_url(base_url)
+    name = f"ozg_test_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False), admin
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database that lives for this test run only."""
+    base = os.environ.get("OZG_TEST_DATABASE_URL")
+    if not base:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'ozg-test.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    url, admin = _create_postgres_database(base)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        name = make_url(url).database
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def database(engine: Engine) -> Iterator[Database]:
+    """A Database whose every unit of work is rolled back when the test ends."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield Database(engine, bind=conn)
+        finally:
+            outer.rollback()
+
+
+@pytest.fixture
+def postgres_url(database_url: str) -> str:
+    """The run's database, if it is PostgreSQL; tests that need it are marked ``postgres``."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL: set OZG_TEST_DATABASE_URL=postgresql+psycopg://...")
+    return database_url
+
+
+# --------------------------------------------------------------------------- app
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "var", database_url=database_url)
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def oidc_settings() -> Settings:
+    """Settings for the Keycloak-shaped OIDC provider that CI starts."""
+    server_url = os.environ.get("OZG_TEST_OIDC_SERVER_URL")
+    if not server_url:
+        pytest.skip("needs the OIDC provider: set OZG_TEST_OIDC_SERVER_URL and _REALM")
+    return Settings(
+        identity_provider="keycloak",
+        keycloak_server_url=server_url,
+        keycloak_realm=os.environ.get("OZG_TEST_OIDC_REALM", "ozg"),
+        keycloak_client_id="ozg-api",
+        keycloak_client_secret=SecretStr("ozg-api-secret"),
+    )

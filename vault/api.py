@@ -1,0 +1,7 @@
+"""HTTP routes of the vault domain: thin handlers over ``service.py``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["vault"])
