@@ -5,3 +5,28 @@ through it): trust levels, roles, profile, consents, mailbox, GDPR export and er
 
 Other packages use only what this module exports.
 """
+
+from account.auth import (
+    CurrentPrincipal,
+    InsufficientUserAuthentication,
+    current_principal,
+    require_roles,
+    require_trust_level,
+)
+from account.hooks import PersonalDataRegistry, RetainedRecord, ShredReport
+from account.principal import OPERATOR, Principal, Role, TrustLevel
+
+__all__ = [
+    "OPERATOR",
+    "CurrentPrincipal",
+    "InsufficientUserAuthentication",
+    "PersonalDataRegistry",
+    "Principal",
+    "RetainedRecord",
+    "Role",
+    "ShredReport",
+    "TrustLevel",
+    "current_principal",
+    "require_roles",
+    "require_trust_level",
+]

@@ -1,7 +1,20 @@
 """The data-protection audit trail.
 
-Every access to personal data is recorded here in a tamper-evident, verifiable log that
-data-protection officers audit and applicants can see.
+Every access to personal data is recorded here, in the same transaction as the access, in a
+tamper-evident, verifiable log that data-protection officers audit and applicants can see.
 
 Other packages use only what this module exports.
 """
+
+from compliance.declarations import ActionType, ProcessingActivity, RetentionPolicy
+from compliance.recorder import AccessEvent, Actor, Outcome, record_access
+
+__all__ = [
+    "AccessEvent",
+    "ActionType",
+    "Actor",
+    "Outcome",
+    "ProcessingActivity",
+    "RetentionPolicy",
+    "record_access",
+]

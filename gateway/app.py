@@ -13,6 +13,7 @@ import account.api
 import compliance.api
 import payments.api
 import vault.api
+from account.hooks import PersonalDataRegistry
 from commons.db import Database
 from commons.settings import Settings, get_settings
 from gateway import health, metrics
@@ -62,6 +63,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.metrics = HttpMetrics()
     app.state.readiness_checks = {"database": database.ping}
+    # Each domain's exporter and shredder for GDPR export and erasure (account calls them).
+    app.state.personal_data = PersonalDataRegistry()
+    # Domains that need per-app state (keys, stores, caches) get a configure(app, settings)
+    # in their api.py and are called here, in dependency order.
 
     install_problem_handlers(app)
     app.include_router(health.router)

@@ -8,16 +8,47 @@ brings them all up to date.
 
 from __future__ import annotations
 
+import importlib
 from importlib import resources
 from pathlib import Path
+from typing import Any, Literal
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
+from commons.db import UTCDateTime
+
 DOMAINS = ("compliance", "account", "vault", "payments", "gateway")
+
+
+def import_all_models() -> None:
+    """Register every domain's tables on the one metadata (autogenerate, checks)."""
+    for domain in DOMAINS:
+        try:
+            importlib.import_module(f"{domain}.models")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{domain}.models":
+                raise
+
+
+def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | Literal[False]:
+    """Keep migrations free of application imports: UTCDateTime is timestamptz in DDL."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def compare_type(
+    _context: Any, _column: Any, _reflected: Any, reflected_type: Any, metadata_type: Any
+) -> bool | None:
+    """UTCDateTime and a reflected DateTime are the same column; else compare as usual."""
+    if isinstance(metadata_type, UTCDateTime) and isinstance(reflected_type, sa.DateTime):
+        return False
+    return None
 
 
 def _package_dir(package: str) -> Path:

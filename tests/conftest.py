@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,8 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
+from account.auth import current_principal
+from account.principal import Principal
 from commons.db import Database, make_engine
 from commons.settings import Settings
 from gateway.app import create_app
@@ -166,3 +168,20 @@ def oidc_settings() -> Settings:
         keycloak_client_id="ozg-api",
         keycloak_client_secret=SecretStr("ozg-api-secret"),
     )
+
+
+@pytest.fixture
+def act_as(app: FastAPI) -> Iterator[Callable[[Principal | None], None]]:
+    """Make the app see requests as coming from a principal (``None``: anonymous).
+
+    For domain tests; the token path itself is tested in tests/account.
+    """
+
+    def use(principal: Principal | None) -> None:
+        if principal is None:
+            app.dependency_overrides.pop(current_principal, None)
+        else:
+            app.dependency_overrides[current_principal] = lambda: principal
+
+    yield use
+    app.dependency_overrides.pop(current_principal, None)

@@ -6,14 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from commons.db import Base, make_engine
-
-
-def _import_models() -> None:
-    # Every domain registers its tables on the one metadata (for autogenerate).
-    import account.models  # noqa: F401
-    import compliance.models  # noqa: F401
-    import payments.models  # noqa: F401
-    import vault.models  # noqa: F401
+from gateway.migrations import compare_type, import_all_models, render_item
 
 
 def _run(connection: Connection) -> None:
@@ -21,14 +14,15 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=compare_type,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run_migrations_online() -> None:
-    _import_models()
+    import_all_models()
     connection: Connection | None = context.config.attributes.get("connection")
     if connection is not None:
         _run(connection)
