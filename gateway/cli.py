@@ -58,16 +58,12 @@ def serve(
     if settings.is_production:
         engine = make_engine(settings.effective_database_url)
         try:
-            missing = migrations.pending(engine)
+            migrations.ensure_current(engine)
+        except migrations.SchemaNotCurrent as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
         finally:
             engine.dispose()
-        if missing:
-            err.print(
-                "[bold red]error:[/] the database schema is not current; run "
-                "`ozg-commons migrate` first.",
-                highlight=False,
-            )
-            raise typer.Exit(2)
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrations.upgrade(settings.effective_database_url)

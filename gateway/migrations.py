@@ -76,6 +76,25 @@ def upgrade(database_url: str, connection: Connection | None = None) -> None:
     command.upgrade(alembic_config(database_url, connection), "heads")
 
 
+class SchemaNotCurrent(Exception):
+    """The database lacks migrations; production never applies them implicitly."""
+
+
+def heads() -> set[str]:
+    """The newest revision of every domain's branch."""
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+
+
+def ensure_current(engine: Engine) -> None:
+    """Raise :class:`SchemaNotCurrent` unless every migration has been applied."""
+    missing = pending(engine)
+    if missing:
+        raise SchemaNotCurrent(
+            f"the database schema is not current ({len(missing)} branch(es) behind); "
+            "run `ozg-commons migrate` first"
+        )
+
+
 def pending(engine: Engine) -> set[str]:
     """The heads not yet applied to this database (empty when it is current)."""
     script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
