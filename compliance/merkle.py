@@ -29,7 +29,7 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 Node = tuple[int, int]  # (level, index): the complete subtree of 2**level leaves at index
 
 
-class InvalidProof(Exception):  # noqa: N818 - the name of the outcome, as in cryptography
+class InvalidProof(Exception):
     """A proof, root or range is wrong. Deliberately says nothing about which check failed."""
 
     def __init__(self) -> None:
