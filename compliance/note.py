@@ -70,7 +70,7 @@ class Signer:
     @classmethod
     def from_string(cls, skey: str) -> Signer:
         try:
-            prefix1, prefix2, name, hash_hex, b64 = skey.strip().split("+")
+            prefix1, prefix2, name, hash_hex, b64 = skey.strip().split("+", 4)
             raw = base64.b64decode(b64, validate=True)
             if (prefix1, prefix2) != ("PRIVATE", "KEY") or len(raw) != 33 or raw[0] != 1:
                 raise ValueError
@@ -121,7 +121,7 @@ class Verifier:
     @classmethod
     def from_string(cls, vkey: str) -> Verifier:
         try:
-            name, hash_hex, b64 = vkey.strip().split("+")
+            name, hash_hex, b64 = vkey.strip().split("+", 2)
             raw = base64.b64decode(b64, validate=True)
             if len(raw) != 33 or raw[0] not in (ALG_ED25519, ALG_COSIGNATURE_V1):
                 raise ValueError
