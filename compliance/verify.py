@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -51,17 +51,29 @@ def _hashes(values: Any, what: str) -> list[bytes]:
     return [_b64(v, what) for v in values]
 
 
-class HttpLog:
-    """Reads a running server's audit endpoints."""
+class _Response(Protocol):
+    status_code: int
 
-    def __init__(self, client: httpx.Client, base_url: str = "", token: str | None = None) -> None:
+    def json(self) -> Any: ...
+
+
+class _Client(Protocol):
+    def get(self, url: str, *, params: Any = ..., headers: Any = ...) -> Any: ...
+
+
+class HttpLog:
+    """Reads a running server's audit endpoints (any httpx-like client)."""
+
+    def __init__(self, client: _Client, base_url: str = "", token: str | None = None) -> None:
         self.client = client
         self.base = base_url.rstrip("/") + "/v1/audit"
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def get(self, path: str, **params: int) -> Any:
         try:
-            response = self.client.get(self.base + path, params=params, headers=self.headers)
+            response: _Response = self.client.get(
+                self.base + path, params=params, headers=self.headers
+            )
         except httpx.HTTPError as exc:
             raise VerificationFailed(f"cannot fetch {path}: {type(exc).__name__}") from None
         if response.status_code != 200:

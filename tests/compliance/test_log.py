@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from compliance import merkle, note, service
 from compliance.keys import LogIdentity
 from compliance.models import AccessEntry, AccessPersonal, Checkpoint, LogNode
 from compliance.sequencer import sequence_pass
-from tests.compliance.conftest import Record
+from tests.compliance.conftest import T0, Record
 
 
 def _tree(database: Database) -> tuple[merkle.MemoryTree, list[AccessEntry]]:
@@ -101,9 +102,7 @@ def test_leaf_encoding_is_canonical_and_rejects_garbage() -> None:
             leaf_format.decode(bad)
 
 
-def datetime_utc():  # type: ignore[no-untyped-def]
-    from tests.compliance.conftest import T0
-
+def datetime_utc() -> datetime:
     return T0
 
 
