@@ -98,7 +98,9 @@ State = Annotated[AuditState, Depends(_state)]
 
 
 # --------------------------------------------------------------------------- the log
-def _checkpoint_out(session: DbSession, size: int | None = None) -> CheckpointOut:
+def _checkpoint_out(
+    session: DbSession, state: AuditState, size: int | None = None
+) -> CheckpointOut:
     cp = (
         service.latest_checkpoint(session) if size is None else service.checkpoint_at(session, size)
     )
@@ -106,7 +108,7 @@ def _checkpoint_out(session: DbSession, size: int | None = None) -> CheckpointOu
         raise NotFound("no checkpoint has been published yet")
     cosigs = service.cosignatures(session, cp.size)
     return CheckpointOut(
-        origin=note.Checkpoint.parse(note.split_note(cp.note)[0]).origin,
+        origin=state.identity.origin,
         size=cp.size,
         root=views.b64(cp.root),
         checkpoint=cp.note,
@@ -119,13 +121,13 @@ def _checkpoint_out(session: DbSession, size: int | None = None) -> CheckpointOu
 
 
 @router.get("/audit/checkpoint", response_model=CheckpointOut)
-def get_latest_checkpoint(session: DbSession) -> CheckpointOut:
-    return _checkpoint_out(session)
+def get_latest_checkpoint(session: DbSession, state: State) -> CheckpointOut:
+    return _checkpoint_out(session, state)
 
 
 @router.get("/audit/checkpoints/{size}", response_model=CheckpointOut)
-def get_checkpoint(session: DbSession, size: int) -> CheckpointOut:
-    return _checkpoint_out(session, size)
+def get_checkpoint(session: DbSession, state: State, size: int) -> CheckpointOut:
+    return _checkpoint_out(session, state, size)
 
 
 @router.get("/audit/log-key", response_model=LogKeyOut)
