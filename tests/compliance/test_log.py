@@ -140,3 +140,32 @@ def test_an_idle_pass_publishes_the_empty_checkpoint_once(
     assert parsed.root == merkle.EMPTY_ROOT
     assert cp.note.startswith("test.example/audit\n" + str(parsed.size) + "\n")
     assert base64.b64decode(cp.note.split("\n")[2]) == parsed.root
+
+
+def test_leaf_and_commitment_match_the_documented_vector() -> None:
+    import json
+    from pathlib import Path
+
+    v = json.loads((Path(__file__).parents[1] / "vectors" / "audit-leaf-v1.json").read_text())
+    c = leaf_format.commitment(
+        bytes.fromhex(v["salt"]), v["data_subject"], v["actor_subject"], v["resource"]
+    )
+    assert c.hex() == v["commitment"]
+    f = v["leaf_fields"]
+    data = leaf_format.LeafData(
+        entry_id=f["entry_id"],
+        at=datetime.fromisoformat(f["at"]),
+        request_id=f["request_id"],
+        actor_role=f["actor_role"],
+        actor_authority=f["actor_authority"],
+        actor_client_id=f["actor_client_id"],
+        action=f["action"],
+        purpose=f["purpose"],
+        legal_basis=f["legal_basis"],
+        outcome=f["outcome"],
+        disclosed_after=None,
+        commitment=c,
+    )
+    assert data.encode().hex() == v["leaf"]
+    assert merkle.leaf_hash(data.encode()).hex() == v["leaf_hash"]
+    assert leaf_format.decode(bytes.fromhex(v["leaf"])) == {**f, "commitment": v["commitment"]}
