@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, bindparam, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from commons.errors import NotFound
@@ -19,6 +20,27 @@ from compliance.models import AccessEntry, AccessPersonal, Checkpoint, Cosignatu
 
 if TYPE_CHECKING:
     from compliance.recorder import AccessEvent
+
+
+_INSERT_ENTRY = insert(cast(Table, AccessEntry.__table__))
+_INSERT_PERSONAL = insert(cast(Table, AccessPersonal.__table__))
+
+
+@functools.cache
+def _insert_both() -> Any:
+    entry = cast(Table, AccessEntry.__table__)
+    personal = cast(Table, AccessPersonal.__table__)
+    entry_cols = [c.name for c in entry.columns if c.name != "leaf_index"]
+    cte = (
+        insert(entry)
+        .values({c: bindparam(c, type_=entry.c[c].type) for c in entry_cols})
+        .cte("new_entry")
+    )
+    return (
+        insert(personal)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in personal.columns})
+        .add_cte(cte)
+    )
 
 
 class ProofRangeError(ComplianceError):
@@ -36,39 +58,36 @@ def append_entry(
     """
     entry_id = new_id_str()
     salt = os.urandom(leaf_format.SALT_SIZE)
-    session.execute(
-        insert(AccessEntry),
-        [
-            {
-                "id": entry_id,
-                "at": at,
-                "request_id": request_id,
-                "actor_role": event.actor.role,
-                "actor_authority": event.actor.authority,
-                "actor_client_id": event.actor.client_id,
-                "action": event.action,
-                "purpose": event.purpose,
-                "legal_basis": event.legal_basis,
-                "outcome": event.outcome,
-                "disclosed_after": event.disclosed_after,
-                "commitment": leaf_format.commitment(
-                    salt, event.data_subject, event.actor.subject, event.resource
-                ),
-            }
-        ],
-    )
-    session.execute(
-        insert(AccessPersonal),
-        [
-            {
-                "entry_id": entry_id,
-                "salt": salt,
-                "data_subject": event.data_subject,
-                "actor_subject": event.actor.subject,
-                "resource": event.resource,
-            }
-        ],
-    )
+    row = {
+        "id": entry_id,
+        "at": at,
+        "request_id": request_id,
+        "actor_role": event.actor.role,
+        "actor_authority": event.actor.authority,
+        "actor_client_id": event.actor.client_id,
+        "action": event.action,
+        "purpose": event.purpose,
+        "legal_basis": event.legal_basis,
+        "outcome": event.outcome,
+        "disclosed_after": event.disclosed_after,
+        "commitment": leaf_format.commitment(
+            salt, event.data_subject, event.actor.subject, event.resource
+        ),
+    }
+    personal = {
+        "entry_id": entry_id,
+        "salt": salt,
+        "data_subject": event.data_subject,
+        "actor_subject": event.actor.subject,
+        "resource": event.resource,
+    }
+    connection = session.connection()  # Core inserts: no ORM bookkeeping on the hot path
+    if connection.dialect.name == "postgresql":
+        # One round trip: both rows in one statement (a data-modifying CTE).
+        connection.execute(_insert_both(), {**row, **personal})
+    else:
+        connection.execute(_INSERT_ENTRY, row)
+        connection.execute(_INSERT_PERSONAL, personal)
     return entry_id
 
 

@@ -158,6 +158,7 @@ def test_applicant_sees_own_entries_newest_first_with_proofs_and_restrictions(
             event(me.subject, action="compliance.audit_log.read", purpose="second"),
             clock=clock,
         )
+        clock.advance(timedelta(minutes=1))
         record_access(
             session,
             event(me.subject, purpose="covert", disclosed_after=T0 + timedelta(days=30)),
