@@ -16,19 +16,35 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from commons.clock import Clock, system_clock
 from commons.db import Database
 from compliance import merkle, note
 from compliance.keys import LogIdentity
+from compliance.leaf import LeafData
 from compliance.models import AccessEntry, Checkpoint, LogHead, LogNode
-from compliance.service import DbNodeSource, leaf_data
+from compliance.service import DbNodeSource
 
 log = logging.getLogger("ozg.compliance.sequencer")
 
 HEAD_ID = 1
+# The entry columns in the order of LeafData's fields.
+_LEAF_COLUMNS = (
+    "id",
+    "at",
+    "request_id",
+    "actor_role",
+    "actor_authority",
+    "actor_client_id",
+    "action",
+    "purpose",
+    "legal_basis",
+    "outcome",
+    "disclosed_after",
+    "commitment",
+)
 DEFAULT_BATCH = 20_000
 
 
@@ -57,32 +73,55 @@ def sequence_pass(
     """Sequence up to ``batch`` committed entries and publish a checkpoint (one transaction)."""
     head = _lock_head(session)
     size = head.size
-    pending = list(
-        session.scalars(
-            select(AccessEntry)
-            .where(AccessEntry.leaf_index.is_(None))
-            .order_by(AccessEntry.at, AccessEntry.id)
-            .limit(batch)
-        )
-    )
+    cols = [AccessEntry.__table__.c[name] for name in _LEAF_COLUMNS]
+    pending = session.execute(
+        select(*cols)
+        .where(AccessEntry.leaf_index.is_(None))
+        .order_by(AccessEntry.at, AccessEntry.id)
+        .limit(batch)
+    ).all()
     if not pending:
         if session.get(Checkpoint, size) is None:
             _publish(session, identity, size, head.root, clock)
         return PassResult(0, size)
-    hashes = [merkle.leaf_hash(leaf_data(e).encode()) for e in pending]
+    hashes = [merkle.leaf_hash(LeafData(*row).encode()) for row in pending]
     edge = DbNodeSource(session).get_nodes(merkle.edge_nodes(size))
     nodes = merkle.extend(size, hashes, edge)
     new_size = size + len(pending)
     root = merkle.fold([nodes.get(p) or edge[p] for p in merkle.peaks(new_size)])
-    session.execute(
-        update(AccessEntry),
-        [{"id": e.id, "leaf_index": size + i} for i, e in enumerate(pending)],
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
-        insert(LogNode),
-        [{"level": lvl, "idx": idx, "hash": h} for (lvl, idx), h in nodes.items()],
-    )
+    ids = [row[0] for row in pending]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # Set-based statements: one round trip each, whatever the batch size.
+        connection.execute(
+            text(
+                "UPDATE compliance_access_entry AS e SET leaf_index = v.idx FROM "
+                "(SELECT unnest(CAST(:ids AS varchar[])) AS id, "
+                "unnest(CAST(:idx AS bigint[])) AS idx) AS v WHERE e.id = v.id"
+            ),
+            {"ids": ids, "idx": list(range(size, new_size))},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO compliance_log_node (level, idx, hash) SELECT * FROM "
+                "unnest(CAST(:l AS smallint[]), CAST(:i AS bigint[]), CAST(:h AS bytea[]))"
+            ),
+            {
+                "l": [k[0] for k in nodes],
+                "i": [k[1] for k in nodes],
+                "h": list(nodes.values()),
+            },
+        )
+    else:
+        session.execute(
+            update(AccessEntry),
+            [{"id": entry_id, "leaf_index": size + i} for i, entry_id in enumerate(ids)],
+            execution_options={"synchronize_session": False},
+        )
+        session.execute(
+            insert(LogNode),
+            [{"level": lvl, "idx": idx, "hash": h} for (lvl, idx), h in nodes.items()],
+        )
     session.execute(
         update(LogHead).where(LogHead.id == HEAD_ID).values(size=new_size, root=root),
         execution_options={"synchronize_session": False},
