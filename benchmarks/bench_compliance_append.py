@@ -92,7 +92,8 @@ def baseline(url: str, writers: int) -> float:
         conn.execute(text("DROP TABLE IF EXISTS bench_chain, bench_chain_head"))
         conn.execute(
             text(
-                "CREATE TABLE bench_chain (seq bigint PRIMARY KEY, prev bytea, hash bytea, payload bytea)"
+                "CREATE TABLE bench_chain "
+                "(seq bigint PRIMARY KEY, prev bytea, hash bytea, payload bytea)"
             )
         )
         conn.execute(
@@ -172,7 +173,8 @@ def ours(url: str, writers: int, per_tx: int, skey: str) -> tuple[float, list[fl
     with database.transaction() as session:
         for entry_id, committed in got:
             entry = session.get(AccessEntry, entry_id)
-            assert entry is not None and entry.leaf_index is not None
+            assert entry is not None
+            assert entry.leaf_index is not None
             cp = session.scalars(
                 select(Checkpoint)
                 .where(Checkpoint.size > entry.leaf_index)
@@ -210,7 +212,8 @@ def proofs(url: str, leaves: int, skey: str) -> tuple[float, float]:
         root = merkle.fold([edge[p] for p in merkle.peaks(size)])
         signer = Signer.from_string(skey)
         cur.execute(
-            "INSERT INTO compliance_checkpoint (size, root, note, created_at) VALUES (%s, %s, %s, now())",
+            "INSERT INTO compliance_checkpoint (size, root, note, created_at) "
+            "VALUES (%s, %s, %s, now())",
             (size, root, signer.sign(f"{signer.name}\n{size}\nx\n")),
         )
         raw.commit()
