@@ -81,6 +81,10 @@ def add_commands(app: typer.Typer, declarations: Callable[[], Declarations]) -> 
         token: Annotated[
             str | None, typer.Option(envvar="OZG_AUDIT_TOKEN", help="Bearer token (DPO).")
         ] = None,
+        witness: Annotated[
+            list[str] | None,
+            typer.Option(help="A witness verifier key whose cosignatures must verify."),
+        ] = None,
     ) -> None:
         """Verify signatures, consistency and inclusion; exit 1 naming the first failure."""
         if (url is None) == (export is None):
@@ -96,6 +100,7 @@ def add_commands(app: typer.Typer, declarations: Callable[[], Declarations]) -> 
                         verifier_key=key,
                         state_file=state,
                         sample=sample,
+                        witnesses=tuple(witness or ()),
                         progress=lambda m: err.print(m),
                     )
         except (VerificationFailed, ValueError) as exc:

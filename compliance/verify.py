@@ -90,6 +90,7 @@ def verify_server(
     verifier_key: str | None,
     state_file: Path | None,
     sample: int | None = None,
+    witnesses: tuple[str, ...] = (),
     progress: Callable[[str], None] = lambda _m: None,
 ) -> Report:
     """Verify a running log. ``verifier_key`` None: trust on first use, remembered in state."""
@@ -117,6 +118,7 @@ def verify_server(
         raise VerificationFailed("the checkpoint's origin differs from the state file's")
     progress(f"checkpoint {checkpoint.origin} size {checkpoint.size}: signature ok")
     report.cosignatures = [str(c.get("key_name")) for c in latest.get("cosignatures", [])]
+    _check_witnesses(latest, checkpoint, witnesses)
 
     if "size" in state:
         old_size, old_root = int(state["size"]), _b64(state["root"], "state root")
@@ -176,6 +178,26 @@ def verify_server(
             )
         )
     return report
+
+
+def _check_witnesses(latest: Any, checkpoint: note.Checkpoint, witnesses: tuple[str, ...]) -> None:
+    """Every served cosignature by a witness the caller trusts must verify."""
+    try:
+        keys = {v.name: v for v in (note.Verifier.from_string(w) for w in witnesses)}
+    except ValueError:
+        raise VerificationFailed("a --witness key is malformed") from None
+    for cosig in latest.get("cosignatures", []):
+        verifier = keys.get(str(cosig.get("key_name")))
+        if verifier is None:
+            continue
+        try:
+            line = note.parse_signature_line(str(cosig.get("line")))
+        except note.InvalidNote:
+            raise VerificationFailed(f"the cosignature of {verifier.name} is malformed") from None
+        if line.key_hash != verifier.key_hash or not verifier.verifies(
+            checkpoint.text(), line.signature
+        ):
+            raise VerificationFailed(f"the cosignature of {verifier.name} does not verify")
 
 
 def _fetch_leaves(log: HttpLog, size: int, page: int = 1000) -> list[bytes]:

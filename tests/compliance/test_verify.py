@@ -130,3 +130,35 @@ def test_a_rewritten_history_fails_consistency_with_the_remembered_checkpoint(
     sequence_all(database, app.state.audit.identity)
     with pytest.raises(VerificationFailed, match="not consistent with the previously seen"):
         _verify(served, state)
+
+
+def test_served_cosignatures_of_trusted_witnesses_must_verify(
+    served: HttpLog, database: Database, tmp_path: Path
+) -> None:
+    from compliance.models import Cosignature
+    from compliance.note import Checkpoint as CheckpointText
+    from compliance.note import Signer
+
+    witness = Signer.generate("witness.example")
+    with database.transaction() as session:
+        cp = session.scalars(select(Checkpoint).order_by(Checkpoint.size.desc())).first()
+        assert cp is not None
+        text = CheckpointText.parse(cp.note.split("\n\n")[0] + "\n").text()
+        session.add(
+            Cosignature(
+                checkpoint_size=cp.size,
+                key_name=witness.name,
+                verifier_key=witness.verifier_key,
+                line=witness.sign_line(text),
+                submitted_by="witness",
+                created_at=cp.created_at,
+            )
+        )
+    report = verify_server(
+        served, verifier_key=None, state_file=None, witnesses=(witness.verifier_key,)
+    )
+    assert report.cosignatures == ["witness.example"]
+    with database.transaction() as session:
+        session.execute(update(Cosignature).values(line=witness.sign_line("other\n")))
+    with pytest.raises(VerificationFailed, match=r"cosignature of witness\.example"):
+        verify_server(served, verifier_key=None, state_file=None, witnesses=(witness.verifier_key,))
