@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
@@ -25,7 +27,7 @@ from compliance.verify import HttpLog, verify_server
 from gateway.cli import app as cli_app
 from gateway.declarations import all_declarations
 from tests.compliance.conftest import T0, event
-from tests.factories import dpo
+from tests.factories import applicant, dpo
 
 ActAs = Callable[[Principal | None], None]
 MARKER_LEVEL = 63  # a row no real tree has: stands for "the data that was accessed"
@@ -175,3 +177,27 @@ def test_audit_cli_keygen_and_export_verification(
     assert "verification failed" in bad.output
     with database.transaction() as session:
         assert (session.scalar(select(func.count()).select_from(Checkpoint)) or 0) >= 1
+
+
+def test_no_personal_data_reaches_the_logs(
+    app: FastAPI,
+    client: TestClient,
+    database: Database,
+    act_as: ActAs,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    canary = "canary-log-subject-55e1"
+    caplog.set_level(logging.DEBUG)
+    with database.transaction() as session:
+        record_access(session, event(canary, actor="canary-log-officer"))
+    sequence_all(database, app.state.audit.identity)
+    act_as(dpo())
+    assert client.get("/v1/audit/entries", params={"data_subject": canary}).status_code == 200
+    assert client.get("/v1/audit/export", params={"data_subject": canary}).status_code == 200
+    act_as(applicant(canary))
+    assert client.get("/v1/me/access-log").status_code == 200
+    sequence_all(database, app.state.audit.identity)
+    # (the test client's own httpx logger prints request URLs; it is not the service)
+    server_side = [r for r in caplog.records if not r.name.startswith("httpx")]
+    assert server_side
+    assert not [r for r in server_side if "canary" in r.getMessage() + repr(r.__dict__)]
