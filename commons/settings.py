@@ -76,6 +76,24 @@ class Settings(BaseSettings):
         description="Server-side key material for MACs (at least 32 characters).",
     )
 
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="The audit log's Ed25519 note signer key, PRIVATE+KEY+<name>+<hash>+<key>. "
+        "Development default: generated and kept in data_dir.",
+    )
+    audit_origin: str | None = Field(
+        default=None,
+        description="The audit log's checkpoint origin line. Default: "
+        "<public_base_url host>/ozg-commons/audit-log (or the signing key's name).",
+    )
+    audit_witness_keys: list[str] = Field(
+        default_factory=list,
+        description="Verifier keys (name+hash+key) of witnesses that may co-sign checkpoints.",
+    )
+    audit_sequence_interval: float = Field(
+        default=0.2, gt=0, le=60, description="Seconds between audit-log sequencer passes."
+    )
+
     # ------------------------------------------------------------------ derived
     @property
     def is_production(self) -> bool:
@@ -125,6 +143,10 @@ class Settings(BaseSettings):
             secret: SecretStr = getattr(self, name)
             if secret.get_secret_value() == dev_value:
                 problems.append(f"OZG_{name.upper()} is left at its development default; set it")
+        if self.audit_signing_key is None:
+            problems.append(
+                "OZG_AUDIT_SIGNING_KEY is not set; create one with `ozg-commons audit keygen`"
+            )
         if len(self.secret_key.get_secret_value()) < 32:
             problems.append("OZG_SECRET_KEY is shorter than 32 characters")
         url = urlsplit(self.public_base_url)

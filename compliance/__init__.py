@@ -6,15 +6,23 @@ tamper-evident, verifiable log that data-protection officers audit and applicant
 Other packages use only what this module exports.
 """
 
-from compliance.declarations import ActionType, ProcessingActivity, RetentionPolicy
+from compliance.declarations import (
+    ActionType,
+    Declarations,
+    ProcessingActivity,
+    RetentionExecutor,
+    RetentionPolicy,
+)
 from compliance.recorder import AccessEvent, Actor, Outcome, record_access
 
 __all__ = [
     "AccessEvent",
     "ActionType",
     "Actor",
+    "Declarations",
     "Outcome",
     "ProcessingActivity",
+    "RetentionExecutor",
     "RetentionPolicy",
     "record_access",
 ]

@@ -7,8 +7,12 @@ register of processing activities and the retention schedule.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from types import ModuleType
+
+from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +51,43 @@ class RetentionPolicy:
     keep_for: timedelta
     legal_basis: str
     description: str
+
+
+RetentionExecutor = Callable[[Session, datetime], list[str]]
+"""Deletes or crypto-shreds the records of one type created before the cutoff; returns their
+ids (never personal data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    """Every domain's declarations, composed (by the gateway) from their ``processing`` modules.
+
+    A module provides ``ACTIONS``, ``ACTIVITIES``, ``RETENTION`` and optionally
+    ``RETENTION_EXECUTORS`` (record type -> :data:`RetentionExecutor`).
+    """
+
+    actions: tuple[ActionType, ...]
+    activities: tuple[ProcessingActivity, ...]
+    retention: tuple[RetentionPolicy, ...]
+    executors: Mapping[str, RetentionExecutor]
+
+    @classmethod
+    def from_modules(cls, modules: Iterable[ModuleType]) -> Declarations:
+        actions: list[ActionType] = []
+        activities: list[ProcessingActivity] = []
+        retention: list[RetentionPolicy] = []
+        executors: dict[str, RetentionExecutor] = {}
+        for module in modules:
+            actions += getattr(module, "ACTIONS", ())
+            activities += getattr(module, "ACTIVITIES", ())
+            retention += getattr(module, "RETENTION", ())
+            executors.update(getattr(module, "RETENTION_EXECUTORS", {}))
+        for what, names in (
+            ("action", [a.name for a in actions]),
+            ("processing activity", [a.id for a in activities]),
+            ("retention policy", [r.record_type for r in retention]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what} declared twice: {', '.join(dupes)}")
+        return cls(tuple(actions), tuple(activities), tuple(retention), executors)

@@ -11,12 +11,16 @@ from fastapi import FastAPI
 
 import account.api
 import compliance.api
+import compliance.personal
 import payments.api
 import vault.api
-from account.hooks import PersonalDataRegistry
+from account.hooks import PersonalDataRegistry, ShredReport
 from commons.db import Database
 from commons.settings import Settings, get_settings
+from compliance.sequencer import SequencerThread
 from gateway import health, metrics
+from gateway.auth_bridge import audit_caller
+from gateway.declarations import all_declarations
 from gateway.metrics import HttpMetrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.problems import install_problem_handlers
@@ -49,7 +53,17 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("started", extra={"env": settings.env, "database": db.dialect})
+        # The audit-log sequencer runs in every process that owns its database (tests pass a
+        # database and sequence explicitly); several processes serialize on the log's lock.
+        sequencer = None
+        if owns_database:
+            sequencer = SequencerThread(
+                db, _app.state.audit.identity, settings.audit_sequence_interval
+            )
+            sequencer.start()
         yield
+        if sequencer is not None:
+            sequencer.stop()
         if owns_database:
             db.dispose()
 
@@ -67,6 +81,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.personal_data = PersonalDataRegistry()
     # Domains that need per-app state (keys, stores, caches) get a configure(app, settings)
     # in their api.py and are called here, in dependency order.
+    compliance.api.configure(app, settings, all_declarations().actions)
+    app.dependency_overrides[compliance.api.caller] = audit_caller
+    app.state.personal_data.add(
+        "compliance",
+        export=compliance.personal.export_personal_data,
+        shred=lambda session, subject: ShredReport(
+            "compliance",
+            shredded=compliance.personal.shred_personal_data(session, subject).shredded,
+        ),
+    )
 
     install_problem_handlers(app)
     app.include_router(health.router)

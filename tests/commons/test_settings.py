@@ -20,6 +20,9 @@ GOOD_PRODUCTION: dict[str, Any] = {
     "payment_providers": ["xbezahldienste"],
     "secret_key": SecretStr("x" * 48),
     "public_base_url": "https://ozg.example",
+    "audit_signing_key": SecretStr(
+        "PRIVATE+KEY+ozg.example/audit+1c6e3d3b+AQr2jlrqF5wj7ku9uR2yK4SE2Jqhbw4VOUT7hvLdTL2S"
+    ),
 }
 
 
@@ -48,7 +51,8 @@ def test_production_without_configuration_lists_every_problem() -> None:
     assert "OZG_IDENTITY_PROVIDER" in message
     assert "sandbox" in message
     assert "OZG_SECRET_KEY" in message
-    assert len(info.value.problems) == 4
+    assert "OZG_AUDIT_SIGNING_KEY" in message
+    assert len(info.value.problems) == 5
 
 
 def test_complete_production_configuration_starts() -> None:
@@ -71,6 +75,7 @@ def test_complete_production_configuration_starts() -> None:
             "OZG_S3_SECRET_KEY is left at its development default",
         ),
         ({"keycloak_client_secret": SecretStr("dev-only-client-secret")}, "KEYCLOAK_CLIENT_SECRET"),
+        ({"audit_signing_key": None}, "OZG_AUDIT_SIGNING_KEY is not set"),
     ],
 )
 def test_each_unsafe_production_setting_is_refused(override: dict[str, Any], expected: str) -> None:

@@ -1,0 +1,251 @@
+"""What data-protection officers and applicants see of the audit trail (no HTTP).
+
+Every query that returns personal data is scoped here, in one place: a DPO sees the entries
+of their authority's actors (the operator's DPO sees all); an applicant sees the entries
+about themselves whose disclosure date has passed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from commons.errors import InvalidInput
+from compliance import merkle
+from compliance.declarations import ActionType
+from compliance.leaf import format_time
+from compliance.models import AccessEntry, AccessPersonal, Checkpoint
+from compliance.service import DbNodeSource, latest_checkpoint, leaf_data
+
+OPERATOR = "operator"
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilter:
+    data_subject: str | None = None
+    actor: str | None = None
+    authority: str | None = None
+    action: str | None = None
+    purpose: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    entry: AccessEntry
+    personal: AccessPersonal | None
+
+
+def _encode_cursor(entry: AccessEntry) -> str:
+    raw = json.dumps([entry.at.isoformat(), entry.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at_s, entry_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        at = datetime.fromisoformat(at_s)
+        if at.tzinfo is None or not isinstance(entry_id, str):
+            raise ValueError
+    except (ValueError, TypeError):
+        raise InvalidInput("the cursor is not one this service returned") from None
+    return at, entry_id
+
+
+def _base(scope: str | None) -> Any:
+    stmt = select(AccessEntry, AccessPersonal).outerjoin(
+        AccessPersonal, AccessPersonal.entry_id == AccessEntry.id
+    )
+    if scope is not None and scope != OPERATOR:
+        stmt = stmt.where(AccessEntry.actor_authority == scope)
+    return stmt
+
+
+def _filtered(stmt: Any, f: EntryFilter) -> Any:
+    if f.data_subject is not None:
+        stmt = stmt.where(AccessPersonal.data_subject == f.data_subject)
+    if f.actor is not None:
+        stmt = stmt.where(
+            or_(AccessPersonal.actor_subject == f.actor, AccessEntry.actor_client_id == f.actor)
+        )
+    if f.authority is not None:
+        stmt = stmt.where(AccessEntry.actor_authority == f.authority)
+    if f.action is not None:
+        stmt = stmt.where(AccessEntry.action == f.action)
+    if f.purpose is not None:
+        stmt = stmt.where(AccessEntry.purpose == f.purpose)
+    if f.since is not None:
+        stmt = stmt.where(AccessEntry.at >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(AccessEntry.at < f.until)
+    return stmt
+
+
+def _page(
+    session: Session, stmt: Any, limit: int, cursor: str | None
+) -> tuple[list[Row], str | None]:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+    if cursor:
+        at, entry_id = _decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(AccessEntry.at < at, and_(AccessEntry.at == at, AccessEntry.id < entry_id))
+        )
+    stmt = stmt.order_by(AccessEntry.at.desc(), AccessEntry.id.desc()).limit(limit + 1)
+    rows = [Row(e, p) for e, p in session.execute(stmt)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (_encode_cursor(rows[-1].entry) if more and rows else None)
+
+
+def dpo_query(
+    session: Session,
+    scope: str | None,
+    f: EntryFilter,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[Row], str | None]:
+    return _page(session, _filtered(_base(scope), f), limit, cursor)
+
+
+def dpo_all(
+    session: Session, scope: str | None, f: EntryFilter, *, cap: int = 100_000
+) -> list[Row]:
+    stmt = _filtered(_base(scope), f).order_by(AccessEntry.at, AccessEntry.id).limit(cap)
+    return [Row(e, p) for e, p in session.execute(stmt)]
+
+
+def dpo_summary(session: Session, scope: str | None, f: EntryFilter) -> list[dict[str, Any]]:
+    """Access counts per actor and action, largest first, so an outlier stands out."""
+    stmt: Any = (
+        select(
+            AccessPersonal.actor_subject,
+            AccessEntry.actor_role,
+            AccessEntry.actor_authority,
+            AccessEntry.action,
+            func.count().label("n"),
+        )
+        .select_from(AccessEntry)
+        .outerjoin(AccessPersonal, AccessPersonal.entry_id == AccessEntry.id)
+    )
+    if scope is not None and scope != OPERATOR:
+        stmt = stmt.where(AccessEntry.actor_authority == scope)
+    stmt = _filtered(stmt, f).group_by(
+        AccessPersonal.actor_subject,
+        AccessEntry.actor_role,
+        AccessEntry.actor_authority,
+        AccessEntry.action,
+    )
+    rows = session.execute(stmt).all()
+    out = [
+        {"actor": a, "role": r, "authority": auth, "action": act, "count": n}
+        for a, r, auth, act, n in rows
+    ]
+    out.sort(key=lambda x: (-int(x["count"]), str(x["actor"] or ""), str(x["action"])))
+    return out
+
+
+def applicant_entries(
+    session: Session, subject: str, now: datetime, *, limit: int = 50, cursor: str | None = None
+) -> tuple[list[Row], str | None]:
+    stmt: Any = (
+        select(AccessEntry, AccessPersonal)
+        .join(AccessPersonal, AccessPersonal.entry_id == AccessEntry.id)
+        .where(AccessPersonal.data_subject == subject)
+        .where(or_(AccessEntry.disclosed_after.is_(None), AccessEntry.disclosed_after <= now))
+    )
+    return _page(session, stmt, limit, cursor)
+
+
+def proofs_for(
+    session: Session, indexes: Sequence[int], checkpoint: Checkpoint | None
+) -> dict[int, list[bytes]]:
+    """Inclusion proofs of several leaves at ``checkpoint``, fetched in one query."""
+    if checkpoint is None:
+        return {}
+    wanted = [i for i in indexes if i < checkpoint.size]
+    ranges = [merkle.inclusion_ranges(i, checkpoint.size) for i in wanted]
+    flat = merkle.hash_ranges([r for rs in ranges for r in rs], DbNodeSource(session))
+    out: dict[int, list[bytes]] = {}
+    pos = 0
+    for i, rs in zip(wanted, ranges, strict=True):
+        out[i] = flat[pos : pos + len(rs)]
+        pos += len(rs)
+    return out
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def entry_json(row: Row, proof: list[bytes] | None, *, personal: bool = True) -> dict[str, Any]:
+    e, p = row.entry, row.personal
+    out: dict[str, Any] = {
+        "id": e.id,
+        "at": format_time(e.at),
+        "request_id": e.request_id,
+        "actor_role": e.actor_role,
+        "actor_authority": e.actor_authority,
+        "actor_client_id": e.actor_client_id,
+        "action": e.action,
+        "purpose": e.purpose,
+        "legal_basis": e.legal_basis,
+        "outcome": e.outcome,
+        "disclosed_after": format_time(e.disclosed_after) if e.disclosed_after else None,
+        "commitment": e.commitment.hex(),
+        "leaf_index": e.leaf_index,
+        "leaf": b64(leaf_data(e).encode()),
+        "inclusion_proof": [b64(h) for h in proof] if proof is not None else None,
+    }
+    if personal:
+        out["shredded"] = p is None
+        out["data_subject"] = p.data_subject if p else None
+        out["actor_subject"] = p.actor_subject if p else None
+        out["resource"] = p.resource if p else None
+        out["salt"] = p.salt.hex() if p else None
+    return out
+
+
+def plain_language(
+    row: Row, actions: Mapping[str, ActionType], proof: list[bytes] | None
+) -> dict[str, Any]:
+    """One entry of the applicant's access log, in German and English."""
+    e = row.entry
+    kind = actions.get(e.action)
+    who = e.actor_authority or e.actor_client_id or "ozg-commons"
+    outcome_en = {"success": "done", "denied": "refused", "error": "failed"}.get(
+        e.outcome, e.outcome
+    )
+    outcome_de = {"success": "erfolgt", "denied": "abgelehnt", "error": "fehlgeschlagen"}.get(
+        e.outcome, e.outcome
+    )
+    return {
+        "at": format_time(e.at),
+        "who": who,
+        "role": e.actor_role,
+        "data_category": kind.data_category if kind else "personal data",
+        "what": {
+            "en": kind.description_en if kind else f"Access to your data ({e.action})",
+            "de": kind.description_de if kind else f"Zugriff auf Ihre Daten ({e.action})",
+        },
+        "why": {"purpose": e.purpose, "legal_basis": e.legal_basis},
+        "outcome": {"code": e.outcome, "en": outcome_en, "de": outcome_de},
+        "action": e.action,
+        "leaf_index": e.leaf_index,
+        "leaf": b64(leaf_data(e).encode()),
+        "inclusion_proof": [b64(h) for h in proof] if proof is not None else None,
+    }
+
+
+def checkpoint_for_export(session: Session) -> Checkpoint | None:
+    return latest_checkpoint(session)
