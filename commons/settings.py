@@ -66,6 +66,48 @@ class Settings(BaseSettings):
     keycloak_client_secret: SecretStr = SecretStr(DEV_KEYCLOAK_CLIENT_SECRET)
     keycloak_audience: str | None = None
 
+    # Token verification (account.tokens). The audience defaults to the client id.
+    oidc_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat."
+    )
+    oidc_jwks_min_refresh_seconds: int = Field(
+        default=60, ge=0, description="Least time between two JWKS fetches for unknown keys."
+    )
+    oidc_acr_map: dict[str, Literal["basis", "substantiell", "hoch"]] = Field(
+        default_factory=lambda: {
+            "0": "basis",
+            "1": "basis",
+            "basis": "basis",
+            "substantiell": "substantiell",
+            "hoch": "hoch",
+            "STORK-QAA-Level-1": "basis",
+            "STORK-QAA-Level-2": "basis",
+            "STORK-QAA-Level-3": "substantiell",
+            "STORK-QAA-Level-4": "hoch",
+        },
+        description="acr claim value -> trust level; unknown or missing acr means basis.",
+    )
+    oidc_introspection: bool = Field(
+        default=False, description="Check opaque (non-JWT) tokens at Keycloak's introspection."
+    )
+
+    # The account (account.service).
+    account_recent_auth_minutes: int = Field(
+        default=10, ge=1, description="Erasure needs an authentication at most this old."
+    )
+    account_dormant_after_days: int = Field(
+        default=730, ge=1, description="Unused accounts get a notice after this many days."
+    )
+    account_dormant_grace_days: int = Field(
+        default=60, ge=1, description="Days between the dormancy notice and the erasure."
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP relay for e-mail notices.")
+    smtp_port: int = 25
+    smtp_sender: str = "no-reply@ozg-commons.invalid"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr = SecretStr("")
+
     payment_providers: list[str] = Field(
         default_factory=lambda: ["sandbox"],
         description='Enabled payment provider plug-ins, e.g. ["xbezahldienste"].',

@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.personal_data = PersonalDataRegistry()
     # Domains that need per-app state (keys, stores, caches) get a configure(app, settings)
     # in their api.py and are called here, in dependency order.
+    account.api.configure(app, settings)
 
     install_problem_handlers(app)
     app.include_router(health.router)
