@@ -85,23 +85,29 @@ class JwksCache:
         self._min_refresh = min_refresh_seconds
         self._monotonic = monotonic
         self._keys: dict[str, jwk.JWK] = {}
-        self._fetched_at: float | None = None
+        self._loaded_at: float | None = None
+        self._refetched_at: float | None = None
         self._lock = threading.Lock()
         self.fetches = 0
 
     def key(self, kid: str) -> jwk.JWK | None:
         with self._lock:
+            if self._loaded_at is None:
+                self._refresh()
             if kid in self._keys:
                 return self._keys[kid]
+            # An unknown kid may be a rotated key: refetch, but at most once per interval,
+            # so forged kids cannot make us hammer the identity provider.
             now = self._monotonic()
-            if self._fetched_at is None or now - self._fetched_at >= self._min_refresh:
-                self._refresh(now)
+            if self._refetched_at is None or now - self._refetched_at >= self._min_refresh:
+                self._refetched_at = now
+                self._refresh()
             return self._keys.get(kid)
 
-    def _refresh(self, now: float) -> None:
+    def _refresh(self) -> None:
         document = self._fetch()
         self.fetches += 1
-        self._fetched_at = now
+        self._loaded_at = self._monotonic()
         keys: dict[str, jwk.JWK] = {}
         for entry in document.get("keys", []):
             if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
