@@ -14,6 +14,7 @@ from account.auth import (
     require_trust_level,
 )
 from account.hooks import PersonalDataRegistry, RetainedRecord, ShredReport
+from account.service import has_consent
 from account.principal import OPERATOR, Principal, Role, TrustLevel
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "ShredReport",
     "TrustLevel",
     "current_principal",
+    "has_consent",
     "require_roles",
     "require_trust_level",
 ]

@@ -34,9 +34,7 @@ def _free_port() -> int:
 def live_base(tmp_path: Path, database_url: str, database: Database) -> Iterator[str]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        data_dir=tmp_path / "var", database_url=database_url, public_base_url=base
-    )
+    settings = Settings(data_dir=tmp_path / "var", database_url=database_url, public_base_url=base)
     app = create_app(settings, database)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
