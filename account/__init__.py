@@ -14,8 +14,8 @@ from account.auth import (
     require_trust_level,
 )
 from account.hooks import PersonalDataRegistry, RetainedRecord, ShredReport
-from account.service import has_consent
 from account.principal import OPERATOR, Principal, Role, TrustLevel
+from account.service import has_consent
 
 __all__ = [
     "OPERATOR",

@@ -18,7 +18,7 @@ from account.devidp import DEMO_USERS, UnsafeDevIdentityProvider
 from account.erasure import IdentityAdmin, ReceiptSigner
 from account.errors import RecentAuthenticationRequired
 from account.hooks import PersonalDataRegistry
-from account.models import Consent, Login, Message, ProfileAttribute
+from account.models import Account, Consent, Login, Message, ProfileAttribute
 from account.principal import Principal, Role, TrustLevel
 from account.schemas import (
     AttributeIn,
@@ -56,7 +56,8 @@ def _level(value: int) -> Any:
 @router.get("/me", response_model=MeOut)
 def me(principal: CurrentPrincipal, session: DbSession) -> MeOut:
     """Who the caller is. For applicants, the account (created on first use) and profile."""
-    account, attributes = None, []
+    account: Account | None = None
+    attributes: list[ProfileAttribute] = []
     if principal.has(Role.APPLICANT):
         account, attributes = service.profile(session, principal)
     return MeOut(
@@ -76,7 +77,7 @@ def _attribute(a: ProfileAttribute) -> AttributeOut:
     return AttributeOut(
         name=a.name,
         value=a.value,
-        source=a.source,  # type: ignore[arg-type]
+        source="idp" if a.source == "idp" else "applicant",
         trust_level=_level(a.trust_level),
         updated_at=a.updated_at,
     )

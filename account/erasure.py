@@ -111,11 +111,8 @@ def export_personal_data(session: Session, subject: str) -> dict[str, Any]:
     for account in session.scalars(select(Account).where(Account.subject == subject)):
         rows: dict[str, list[dict[str, Any]]] = {}
         for model in (ProfileAttribute, Login, Consent, Message):
-            table = model.__table__
-            records = session.scalars(
-                select(model).where(model.account_id == account.id)  # type: ignore[attr-defined]
-            )
-            rows[table.name] = [_row(r) for r in records]
+            records = session.scalars(select(model).where(model.account_id == account.id))
+            rows[model.__tablename__] = [_row(r) for r in records]
         accounts.append({"account": _row(account), **rows})
     return {"accounts": accounts}
 
@@ -135,9 +132,7 @@ def shred_personal_data(session: Session, subject: str) -> ShredReport:
     if not ids:
         return report
     for model in (ProfileAttribute, Login, Consent, Message):
-        result = session.execute(
-            delete(model).where(model.account_id.in_(ids))  # type: ignore[attr-defined]
-        )
+        result = session.execute(delete(model).where(model.account_id.in_(ids)))
         report.deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
     result = session.execute(delete(Account).where(Account.id.in_(ids)))
     report.deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -251,14 +246,92 @@ def erase_subject(
     return signed
 
 
-def dormant_accounts(
-    session: Session, *, unused_since: datetime, limit: int = 1000
-) -> list[Account]:
-    return list(
+SYSTEM_ACTOR = Actor(subject="system:accounts-expire", role="system")
+DORMANCY_TITLE = "Ihr Konto wird gelöscht / Your account will be erased"
+DORMANCY_BODY = (
+    "Sie haben Ihr Konto lange nicht genutzt. Wenn Sie sich nicht bis zum {date} anmelden, "
+    "werden Ihr Konto und Ihre Daten gelöscht.\n\n"
+    "You have not used your account for a long time. Unless you sign in by {date}, your "
+    "account and your data will be erased."
+)
+
+
+def expire_dormant(
+    session: Session,
+    *,
+    notice_after: timedelta,
+    grace: timedelta,
+    registry: PersonalDataRegistry,
+    admin: IdentityAdmin | None,
+    signer: ReceiptSigner,
+    secret: str,
+    notifier: Any = None,
+    clock: Clock = system_clock,
+    limit: int = 1000,
+) -> tuple[int, int]:
+    """Notify accounts unused for ``notice_after``; erase those still unused ``grace`` after
+    their notice. Any use in between (:func:`account.service.touch`) clears the notice.
+    Returns (noticed, erased)."""
+    now = clock.now()
+    due = list(
         session.scalars(
             select(Account)
-            .where(Account.last_seen_at < unused_since)
+            .where(
+                Account.dormancy_notice_at.is_not(None), Account.dormancy_notice_at < now - grace
+            )
+            .order_by(Account.dormancy_notice_at)
+            .limit(limit)
+        )
+    )
+    for account in due:
+        erase_subject(
+            session,
+            actor=SYSTEM_ACTOR,
+            issuer=account.issuer,
+            subject=account.subject,
+            registry=registry,
+            admin=admin,
+            signer=signer,
+            secret=secret,
+            reason="dormant account (storage limitation, Art. 5(1)(e) GDPR)",
+            clock=clock,
+        )
+    dormant = list(
+        session.scalars(
+            select(Account)
+            .where(
+                Account.dormancy_notice_at.is_(None),
+                Account.last_seen_at < now - notice_after,
+            )
             .order_by(Account.last_seen_at)
             .limit(limit)
         )
     )
+    for account in dormant:
+        account.dormancy_notice_at = now
+        text = DORMANCY_BODY.format(date=(now + grace).date().isoformat())
+        session.add(
+            Message(
+                id=new_id_str(clock),
+                account_id=account.id,
+                sender_authority=None,
+                sender_client_id="ozg-commons",
+                title=DORMANCY_TITLE,
+                body=text,
+                category="status",
+                document_refs=[],
+                case_ref=None,
+                sent_at=now,
+            )
+        )
+        address = session.scalars(
+            select(ProfileAttribute.value).where(
+                ProfileAttribute.account_id == account.id, ProfileAttribute.name == "email"
+            )
+        ).first()
+        if notifier is not None and address:
+            try:
+                notifier.notify(address)
+            except OSError:
+                pass  # the mailbox message stands; the e-mail is a courtesy
+    return len(dormant), len(due)

@@ -199,7 +199,7 @@ class TokenVerifier:
             raise InvalidToken("wrong-audience")
         now = self.clock.now().timestamp()
         exp = claims.get("exp")
-        if not _is_number(exp):
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
             raise InvalidToken("malformed")
         if now > exp + self.leeway:
             raise InvalidToken("expired")
@@ -209,7 +209,7 @@ class TokenVerifier:
                 continue
             if not _is_number(value):
                 raise InvalidToken("malformed")
-            if value > now + self.leeway:
+            if float(value) > now + self.leeway:
                 raise InvalidToken("not-yet-valid")
         typ = claims.get("typ")
         if typ is not None and typ != "Bearer":

@@ -24,6 +24,20 @@ DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105 - 
 DEV_S3_SECRET = "dev-only-s3-secret"  # noqa: S105 - refused in production
 DEV_KEYCLOAK_CLIENT_SECRET = "dev-only-client-secret"  # noqa: S105 - refused in production
 
+TrustLevelName = Literal["basis", "substantiell", "hoch"]
+# acr values (Keycloak's default "0"/"1", the trust level names, STORK-QAA levels) -> level.
+_DEFAULT_ACR_MAP: dict[str, TrustLevelName] = {
+    "0": "basis",
+    "1": "basis",
+    "basis": "basis",
+    "substantiell": "substantiell",
+    "hoch": "hoch",
+    "STORK-QAA-Level-1": "basis",
+    "STORK-QAA-Level-2": "basis",
+    "STORK-QAA-Level-3": "substantiell",
+    "STORK-QAA-Level-4": "hoch",
+}
+
 _DEV_SECRETS: dict[str, str] = {
     "secret_key": DEV_SECRET_KEY,
     "s3_secret_key": DEV_S3_SECRET,
@@ -73,18 +87,8 @@ class Settings(BaseSettings):
     oidc_jwks_min_refresh_seconds: int = Field(
         default=60, ge=0, description="Least time between two JWKS fetches for unknown keys."
     )
-    oidc_acr_map: dict[str, Literal["basis", "substantiell", "hoch"]] = Field(
-        default_factory=lambda: {
-            "0": "basis",
-            "1": "basis",
-            "basis": "basis",
-            "substantiell": "substantiell",
-            "hoch": "hoch",
-            "STORK-QAA-Level-1": "basis",
-            "STORK-QAA-Level-2": "basis",
-            "STORK-QAA-Level-3": "substantiell",
-            "STORK-QAA-Level-4": "hoch",
-        },
+    oidc_acr_map: dict[str, TrustLevelName] = Field(
+        default_factory=lambda: _DEFAULT_ACR_MAP.copy(),
         description="acr claim value -> trust level; unknown or missing acr means basis.",
     )
     oidc_introspection: bool = Field(

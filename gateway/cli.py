@@ -12,11 +12,13 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+import account.cli
 from commons.db import make_engine
 from commons.errors import ConfigurationError
 from commons.logging import configure_logging
 from commons.settings import Settings
 from gateway import migrations
+from gateway.app import create_app
 
 app = typer.Typer(
     name="ozg-commons",
@@ -26,6 +28,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(account.cli.make_cli(create_app), name="accounts")
 
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("ozg.cli")

@@ -137,17 +137,21 @@ def test_mailbox_send_list_read_archive(
     assert sent.status_code == 201, sent.text
     act_as(idp_applicant())
     listed = client.get("/v1/me/messages").json()
-    assert len(listed) == 1 and "body" not in listed[0] and listed[0]["read_at"] is None
+    assert len(listed) == 1
+    assert "body" not in listed[0]
+    assert listed[0]["read_at"] is None
     opened = client.get(f"/v1/me/messages/{listed[0]['id']}").json()
     assert opened["body"].startswith("Sehr geehrte")
-    assert opened["read_at"] is not None and opened["sender_authority"] == "tf"
+    assert opened["read_at"] is not None
+    assert opened["sender_authority"] == "tf"
     client.post(f"/v1/me/messages/{listed[0]['id']}/archive")
     assert client.get("/v1/me/messages").json() == []
     assert len(client.get("/v1/me/messages", params={"archived": True}).json()) == 1
     with database.transaction() as session:
         actions = list(session.scalars(select(AccessEntry.action)))
     assert actions.count("account.message.read") == 1
-    assert "account.message.send" in actions and "account.message.archive" in actions
+    assert "account.message.send" in actions
+    assert "account.message.archive" in actions
     act_as(idp_applicant("someone-else"))
     assert client.get(f"/v1/me/messages/{listed[0]['id']}").status_code == 404
 
@@ -177,7 +181,7 @@ class _Sink:
         self.messages: list[Any] = []
         self.received = threading.Event()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(envelope)
         self.received.set()
         return "250 OK"
@@ -215,7 +219,9 @@ def test_email_notice_is_opt_in_and_carries_no_content(
     envelope = sink.messages[0]
     assert envelope.rcpt_tos == ["ada@example.test"]
     text = envelope.content.decode()
-    assert "Entscheidung" not in text and "erteilt" not in text and "tf" not in text.split()
+    assert "Entscheidung" not in text
+    assert "erteilt" not in text
+    assert "tf" not in text.split()
     assert "Postfach" in text
 
 
@@ -233,5 +239,6 @@ def test_notice_failure_does_not_lose_the_message(
 def test_non_applicants_have_no_account(client: TestClient, act_as: Act) -> None:
     act_as(factories.caseworker("ee"))
     me = client.get("/v1/me").json()
-    assert me["account_id"] is None and me["authority"] == "ee"
+    assert me["account_id"] is None
+    assert me["authority"] == "ee"
     assert client.get("/v1/me/messages").status_code == 403

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -74,9 +75,10 @@ def test_python_keycloak_token_is_accepted_by_me(live_base: str) -> None:
     assert me["roles"] == ["applicant"]
     assert me["trust_level"] == "basis"
     # python-keycloak's own checks of the token (signature via the realm's public key)
-    claims = keycloak.decode_token(token["access_token"], validate=True)
+    claims: dict[str, Any] = keycloak.decode_token(token["access_token"], validate=True)
     assert claims["sub"] == me["subject"]
-    assert keycloak.userinfo(token["access_token"])["preferred_username"] == "demo-applicant"
+    userinfo: dict[str, Any] = keycloak.userinfo(token["access_token"])  # type: ignore[assignment]
+    assert userinfo["preferred_username"] == "demo-applicant"
     refreshed = keycloak.refresh_token(token["refresh_token"])
     assert refreshed["access_token"] != token["access_token"]
     keycloak.logout(token["refresh_token"])
