@@ -14,6 +14,7 @@ from account import erasure, mailbox, service
 from account.auth import CurrentPrincipal, require_roles
 from account.authn import BearerAuthenticator, Introspector, RejectionCounter
 from account.claims import ClaimsMapping
+from account.devidp import API_CLIENT as DEV_API_CLIENT
 from account.devidp import DEMO_USERS, UnsafeDevIdentityProvider
 from account.erasure import IdentityAdmin, ReceiptSigner
 from account.errors import RecentAuthenticationRequired
@@ -310,7 +311,6 @@ def configure(
     identity admin, the receipt signer, the mail notifier and the account's GDPR hooks."""
     rejections = RejectionCounter(app.state.metrics.registry)
     app.state.auth_rejections = rejections
-    mapping = ClaimsMapping.from_names(audience(settings), settings.oidc_acr_map)
     introspect: Introspector | None = None
     if settings.identity_provider == "dev":
         from account import devidp_api
@@ -318,19 +318,21 @@ def configure(
         idp = UnsafeDevIdentityProvider(settings.public_base_url, settings.data_dir / "dev-idp")
         app.state.dev_idp = idp
         app.include_router(devidp_api.router)
-        issuer, fetch = idp.issuer, idp.jwks
+        issuer, fetch, api_client = idp.issuer, idp.jwks, DEV_API_CLIENT
         admin: IdentityAdmin = identity_admin or DevIdentityAdmin(idp)
     else:
         issuer, fetch = keycloak_issuer(settings), keycloak_jwks_fetcher(settings)
+        api_client = audience(settings)
         admin = identity_admin or LazyKeycloakAdmin(settings)
         if settings.oidc_introspection:
             from account.keycloak import keycloak_openid
 
             client = keycloak_openid(settings)
             introspect = client.introspect
+    mapping = ClaimsMapping.from_names(api_client, settings.oidc_acr_map)
     verifier = TokenVerifier(
         issuer=issuer,
-        audience=audience(settings),
+        audience=api_client,
         keys=JwksCache(fetch, min_refresh_seconds=settings.oidc_jwks_min_refresh_seconds),
         leeway_seconds=settings.oidc_leeway_seconds,
     )

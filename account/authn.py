@@ -27,15 +27,17 @@ class RejectionCounter:
     """Counts refused authentications by reason, on one app's registry."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
         self.counter = Counter(
             "ozg_auth_rejections",
             "Refused authentications and authorizations by reason.",
             ["reason"],
-            registry=registry or CollectorRegistry(),
+            registry=self.registry,
         )
 
     def count(self, reason: str) -> float:
-        return float(self.counter.labels(reason)._value.get())
+        value = self.registry.get_sample_value("ozg_auth_rejections_total", {"reason": reason})
+        return float(value or 0)
 
     def reject(self, request: Request | None, reason: str, status: int) -> None:
         self.counter.labels(reason).inc()

@@ -414,6 +414,9 @@ class UnsafeDevIdentityProvider:
         user = self._user(form.get("username"), form.get("password"))
         code = secrets.token_urlsafe(32)
         with self._lock:
+            now = time.monotonic()
+            for stale in [c for c, v in self._codes.items() if v.expires < now]:
+                del self._codes[stale]
             self._codes[code] = _Code(
                 user,
                 client.client_id,

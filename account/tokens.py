@@ -32,6 +32,7 @@ from commons.clock import Clock, system_clock
 from commons.errors import Unauthorized
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "PS256", "ES256"})
+MAX_TOKEN_LENGTH = 16 * 1024  # Keycloak tokens with many roles stay well below this
 _KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
 _EMBEDDED_KEY_HEADERS = ("jwk", "jku", "x5c", "x5u")
 
@@ -126,6 +127,8 @@ def _b64decode(part: str) -> bytes:
 
 def unverified_header(token: str) -> dict[str, Any]:
     """The JOSE header of a compact JWS, or ``InvalidToken('malformed')``."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken("malformed")
     parts = token.split(".")
     if len(parts) != 3:
         raise InvalidToken("malformed")

@@ -173,6 +173,8 @@ class Settings(BaseSettings):
                 problems.append(f"OZG_{name.upper()} is left at its development default; set it")
         if len(self.secret_key.get_secret_value()) < 32:
             problems.append("OZG_SECRET_KEY is shorter than 32 characters")
+        if self.smtp_host and not self.smtp_starttls and not _is_loopback(self.smtp_host):
+            problems.append("OZG_SMTP_STARTTLS must be true for a relay outside loopback")
         url = urlsplit(self.public_base_url)
         if url.scheme != "https" and not _is_loopback(url.hostname):
             problems.append("OZG_PUBLIC_BASE_URL must use https outside loopback")

@@ -236,3 +236,18 @@ def test_receipt_bit_flips_fail(position: int, bit: int) -> None:
     other = ReceiptSigner.from_secret("another-secret-that-is-long-enough-0000")
     with pytest.raises(ValueError, match="does not verify"):
         verify_receipt(signed, other.public_key_b64)
+
+
+def test_oversized_tokens_are_refused_before_parsing() -> None:
+    with pytest.raises(InvalidToken) as info:
+        _verifier(_key_cached()).verify("a" * 20_000 + ".b.c")
+    assert info.value.reason == "malformed"
+
+
+def test_production_wants_starttls_for_a_remote_smtp_relay() -> None:
+    from commons.settings import Settings
+
+    remote = Settings(env="production", smtp_host="mail.example")
+    assert any("OZG_SMTP_STARTTLS" in p for p in remote.production_problems())
+    secured = Settings(env="production", smtp_host="mail.example", smtp_starttls=True)
+    assert not any("OZG_SMTP_STARTTLS" in p for p in secured.production_problems())
