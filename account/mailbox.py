@@ -130,6 +130,18 @@ def list_messages(
     query = query.where(
         Message.archived_at.is_not(None) if archived else Message.archived_at.is_(None)
     )
+    record_access(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=principal.subject,
+            action="account.message.list",
+            resource=f"account:{account.id}",
+            purpose="show the applicant their mailbox",
+            legal_basis=MAILBOX_BASIS,
+        ),
+        clock=clock,
+    )
     return list(session.scalars(query.order_by(Message.sent_at.desc())))
 
 

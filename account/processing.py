@@ -44,6 +44,24 @@ ACTIONS: tuple[ActionType, ...] = (
         "Eine Behörde oder ein Dienst hat Ihnen eine Nachricht gesendet.",
     ),
     ActionType(
+        "account.message.list",
+        "message",
+        "Your mailbox was listed for you.",
+        "Ihr Postfach wurde Ihnen angezeigt.",
+    ),
+    ActionType(
+        "account.login.list",
+        "login history",
+        "Your login history was shown to you.",
+        "Ihr Anmeldeverlauf wurde Ihnen angezeigt.",
+    ),
+    ActionType(
+        "account.consent.list",
+        "consent",
+        "Your consents were shown to you.",
+        "Ihre Einwilligungen wurden Ihnen angezeigt.",
+    ),
+    ActionType(
         "account.message.read",
         "message",
         "A message in your mailbox was opened.",

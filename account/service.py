@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from account.errors import AccountNotFound, AttributeNotEditable, ConsentNotFound
 from account.models import Account, Consent, Login, ProfileAttribute
-from account.principal import Principal, Role
+from account.principal import Principal
 from commons.clock import Clock, system_clock
 from commons.ids import new_id_str
 from compliance import AccessEvent, record_access
@@ -227,6 +227,7 @@ def login_history(
     session: Session, principal: Principal, *, clock: Clock = system_clock, limit: int = 100
 ) -> list[Login]:
     account = touch(session, principal, clock=clock)
+    _record_read(session, principal, account, "account.login.list", clock)
     return list(
         session.scalars(
             select(Login)
@@ -267,6 +268,7 @@ def list_consents(
     session: Session, principal: Principal, *, clock: Clock = system_clock
 ) -> list[Consent]:
     account = touch(session, principal, clock=clock)
+    _record_read(session, principal, account, "account.consent.list", clock)
     return list(
         session.scalars(
             select(Consent).where(Consent.account_id == account.id).order_by(Consent.given_at)
@@ -326,5 +328,18 @@ def _record_consent(
     )
 
 
-def is_applicant(principal: Principal) -> bool:
-    return principal.has(Role.APPLICANT)
+def _record_read(
+    session: Session, principal: Principal, account: Account, action: str, clock: Clock
+) -> None:
+    record_access(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=principal.subject,
+            action=action,
+            resource=f"account:{account.id}",
+            purpose="show the applicant their account",
+            legal_basis=ACCOUNT_LEGAL_BASIS,
+        ),
+        clock=clock,
+    )

@@ -242,3 +242,20 @@ def test_non_applicants_have_no_account(client: TestClient, act_as: Act) -> None
     assert me["account_id"] is None
     assert me["authority"] == "ee"
     assert client.get("/v1/me/messages").status_code == 403
+
+
+def test_every_action_used_is_declared(client: TestClient, act_as: Act, database: Database) -> None:
+    from account.processing import ACTIONS
+
+    act_as(idp_applicant(email="ada@example.test"))
+    client.get("/v1/me")
+    _send(client, act_as)
+    act_as(idp_applicant())
+    (message,) = client.get("/v1/me/messages").json()
+    client.get(f"/v1/me/messages/{message['id']}")
+    client.get("/v1/me/logins")
+    client.get("/v1/me/consents")
+    with database.transaction() as session:
+        used = set(session.scalars(select(AccessEntry.action)))
+    assert used <= {a.name for a in ACTIONS}
+    assert {"account.message.list", "account.login.list", "account.consent.list"} <= used
