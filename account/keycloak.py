@@ -35,6 +35,7 @@ class KeycloakIdentityAdmin:
             raise ConfigurationError(["OZG_KEYCLOAK_SERVER_URL and OZG_KEYCLOAK_REALM must be set"])
         connection = KeycloakOpenIDConnection(
             server_url=settings.keycloak_server_url,
+            grant_type="client_credentials",
             realm_name=settings.keycloak_realm,
             client_id=settings.keycloak_client_id or "",
             client_secret_key=settings.keycloak_client_secret.get_secret_value(),
