@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from account import erasure, mailbox, service
 from account.auth import CurrentPrincipal, require_roles
@@ -17,9 +19,9 @@ from account.claims import ClaimsMapping
 from account.devidp import API_CLIENT as DEV_API_CLIENT
 from account.devidp import DEMO_USERS, UnsafeDevIdentityProvider
 from account.erasure import IdentityAdmin, ReceiptSigner
-from account.errors import RecentAuthenticationRequired
+from account.errors import AccountErased, RecentAuthenticationRequired
 from account.hooks import PersonalDataRegistry
-from account.models import Account, Consent, Login, Message, ProfileAttribute
+from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
 from account.principal import Principal, Role, TrustLevel
 from account.schemas import (
     AttributeIn,
@@ -45,7 +47,32 @@ from commons.web import DbSession
 log = logging.getLogger("ozg.account")
 router = APIRouter(tags=["account"])
 
-Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
+
+def _not_erased(principal: Principal, session: Session, settings: Settings) -> None:
+    """Refuse tokens from before this subject's erasure (they stay valid at the IdP for
+    their short lifetime): an erased account must not silently come back."""
+    digest = erasure.subject_digest(
+        settings.secret_key.get_secret_value(),
+        principal.issuer or service.LOCAL_ISSUER,
+        principal.subject,
+    )
+    erased_at = session.scalar(
+        select(func.max(Erasure.erased_at)).where(Erasure.subject_digest == digest)
+    )
+    if erased_at is not None and (principal.auth_time is None or principal.auth_time <= erased_at):
+        raise AccountErased()
+
+
+def _applicant(
+    principal: Annotated[Principal, Depends(require_roles(Role.APPLICANT))],
+    session: DbSession,
+    request: Request,
+) -> Principal:
+    _not_erased(principal, session, request.app.state.settings)
+    return principal
+
+
+Applicant = Annotated[Principal, Depends(_applicant)]
 Sender = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.FLOW))]
 
 
@@ -55,11 +82,12 @@ def _level(value: int) -> Any:
 
 # --------------------------------------------------------------------------- profile
 @router.get("/me", response_model=MeOut)
-def me(principal: CurrentPrincipal, session: DbSession) -> MeOut:
+def me(principal: CurrentPrincipal, session: DbSession, request: Request) -> MeOut:
     """Who the caller is. For applicants, the account (created on first use) and profile."""
     account: Account | None = None
     attributes: list[ProfileAttribute] = []
     if principal.has(Role.APPLICANT):
+        _not_erased(principal, session, request.app.state.settings)
         account, attributes = service.profile(session, principal)
     return MeOut(
         subject=principal.subject,

@@ -65,3 +65,18 @@ class RecentAuthenticationRequired(AccountError):
             },
             max_age=max_age_seconds,
         )
+
+
+class AccountErased(AccountError):
+    """The token predates the erasure of its subject's account."""
+
+    status = 401
+    code = "account-erased"
+    title = "Account erased"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this account was erased; authenticate again to start a new one",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            reason="account-erased",
+        )

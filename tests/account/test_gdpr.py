@@ -190,7 +190,15 @@ def test_erasure_leaves_only_minimal_retained_records(
     with pytest.raises(ValueError, match="does not verify"):
         verify_receipt(tampered, key["public_key"])
 
-    # After erasure, the same (still valid) token starts a fresh, empty account.
+    # The same (still valid at the IdP) token cannot bring the account back.
+    for path in ("/v1/me", "/v1/me/messages"):
+        refused = client.get(path)
+        assert refused.status_code == 401
+        assert refused.json()["reason"] == "account-erased"
+    with database.transaction() as session:
+        assert session.scalars(select(Account)).all() == []
+    # A new authentication after the erasure starts a new, empty account.
+    act_as(applicant(auth_age=-timedelta(seconds=5)))
     assert client.get("/v1/me/messages").json() == []
 
 
