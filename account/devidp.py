@@ -17,6 +17,7 @@ import hashlib
 import html
 import json
 import logging
+import os
 import secrets
 import threading
 import time
@@ -145,9 +146,10 @@ class UnsafeDevIdentityProvider:
 
     def _load_or_create_key(self) -> jwk.JWK:
         path = self.key_dir / "signing-key.pem"
-        if path.exists():
-            pem = path.read_bytes()
-        else:
+        if not path.exists():
+            # Several workers may start at once: write a complete file under a temporary
+            # name, then link it into place atomically; whoever links first wins, and
+            # everyone reads the winner's key.
             self.key_dir.mkdir(parents=True, exist_ok=True)
             private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             pem = private.private_bytes(
@@ -155,9 +157,17 @@ class UnsafeDevIdentityProvider:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            path.touch(mode=0o600)
-            path.write_bytes(pem)
-        key = jwk.JWK.from_pem(pem)
+            tmp = self.key_dir / f".signing-key.{secrets.token_hex(8)}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        key = jwk.JWK.from_pem(path.read_bytes())
         return jwk.JWK(**{**key.export(as_dict=True), "kid": key.thumbprint()})
 
     def jwks(self) -> dict[str, Any]:
