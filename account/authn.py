@@ -41,7 +41,11 @@ class RejectionCounter:
 
     def reject(self, request: Request | None, reason: str, status: int) -> None:
         self.counter.labels(reason).inc()
-        route = getattr(request.scope.get("route"), "path", None) if request else None
+        route = None
+        if request is not None:
+            path = getattr(request.scope.get("route"), "path", None)
+            if isinstance(path, str):  # the template, never the concrete path (no ids)
+                route = request.scope.get("root_path", "") + path
         security_log.warning(
             "authentication refused",
             extra={"event": "auth.rejected", "reason": reason, "status": status, "route": route},

@@ -318,6 +318,7 @@ def test_rejections_are_logged_without_the_token(
     events = [r for r in caplog.records if r.name == "ozg.security"]
     assert events
     assert events[-1].__dict__["reason"] == "signature"
+    assert events[-1].__dict__["route"] == "/v1/me"
     claims = json.loads(unb64(good.split(".")[1]))
     for record in events:
         text = json.dumps(record.__dict__, default=str)
