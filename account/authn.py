@@ -41,15 +41,23 @@ class RejectionCounter:
 
     def reject(self, request: Request | None, reason: str, status: int) -> None:
         self.counter.labels(reason).inc()
-        route = None
-        if request is not None:
-            path = getattr(request.scope.get("route"), "path", None)
-            if isinstance(path, str):  # the template, never the concrete path (no ids)
-                route = request.scope.get("root_path", "") + path
+        route = _route_template(request) if request is not None else None
         security_log.warning(
             "authentication refused",
             extra={"event": "auth.rejected", "reason": reason, "status": status, "route": route},
         )
+
+
+def _route_template(request: Request) -> str | None:
+    """The matched route's template (``/v1/me/messages/{message_id}``), never the concrete
+    path, so no id lands in the log. FastAPI keeps the prefixed template in the effective
+    route context; fall back to the route's own path."""
+    effective = request.scope.get("effective_route_context")
+    template = getattr(effective, "path_format", None)
+    if isinstance(template, str):
+        return template
+    path = getattr(request.scope.get("route"), "path", None)
+    return str(request.scope.get("root_path", "")) + path if isinstance(path, str) else None
 
 
 def record_rejection(request: Request, reason: str, status: int) -> None:
