@@ -57,7 +57,12 @@ def _route_template(request: Request) -> str | None:
     if isinstance(template, str):
         return template
     path = getattr(request.scope.get("route"), "path", None)
-    return str(request.scope.get("root_path", "")) + path if isinstance(path, str) else None
+    if not isinstance(path, str):
+        return None
+    fastapi_scope = request.scope.get("fastapi")
+    included = fastapi_scope.get("included_router") if isinstance(fastapi_scope, dict) else None
+    prefix = getattr(getattr(included, "include_context", None), "prefix", "")
+    return f"{prefix if isinstance(prefix, str) else ''}{path}"
 
 
 def record_rejection(request: Request, reason: str, status: int) -> None:
