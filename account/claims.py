@@ -23,6 +23,7 @@ from account.principal import Principal, Role, TrustLevel
 from commons.errors import Forbidden
 
 AUTHORITY_ROLE_PREFIX = "authority:"
+MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 IDP_ATTRIBUTES = (
     "given_name",
     "family_name",
@@ -79,6 +80,16 @@ def _roles(container: object) -> list[str]:
     return []
 
 
+def _attribute(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    if name == "address" and isinstance(value, dict):  # OIDC address claim: use "formatted"
+        value = value.get("formatted")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text[:1000] or None
+
+
 def principal_from_claims(claims: Mapping[str, Any], mapping: ClaimsMapping) -> Principal:
     """Map verified claims; raise :class:`TokenNotPermitted` if they grant no usable role."""
     names = set(_roles(claims.get("realm_access")))
@@ -108,9 +119,7 @@ def principal_from_claims(claims: Mapping[str, Any], mapping: ClaimsMapping) -> 
     scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
     auth_time = claims.get("auth_time")
     attributes = tuple(
-        (name, str(claims[name]))
-        for name in IDP_ATTRIBUTES
-        if isinstance(claims.get(name), str | int) and claims.get(name) != ""
+        (name, value) for name in IDP_ATTRIBUTES if (value := _attribute(claims, name))
     )
     return Principal(
         subject=subject,
@@ -120,6 +129,12 @@ def principal_from_claims(claims: Mapping[str, Any], mapping: ClaimsMapping) -> 
         client_id=client_id,
         scopes=scopes,
         issuer=claims.get("iss") if isinstance(claims.get("iss"), str) else None,
-        auth_time=(datetime.fromtimestamp(auth_time, UTC) if isinstance(auth_time, int) else None),
+        auth_time=(
+            datetime.fromtimestamp(auth_time, UTC)
+            if isinstance(auth_time, int)
+            and not isinstance(auth_time, bool)
+            and 0 < auth_time < MAX_EPOCH_SECONDS
+            else None
+        ),
         attributes=attributes,
     )

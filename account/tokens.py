@@ -20,10 +20,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
@@ -202,7 +203,7 @@ class TokenVerifier:
             raise InvalidToken("wrong-audience")
         now = self.clock.now().timestamp()
         exp = claims.get("exp")
-        if not isinstance(exp, int | float) or isinstance(exp, bool):
+        if not _is_number(exp):
             raise InvalidToken("malformed")
         if now > exp + self.leeway:
             raise InvalidToken("expired")
@@ -219,5 +220,8 @@ class TokenVerifier:
             raise InvalidToken("wrong-type")
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number that is finite (json.loads accepts Infinity and NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)

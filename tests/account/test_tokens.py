@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from jwcrypto import jwk, jws
 
@@ -251,3 +251,77 @@ def test_production_wants_starttls_for_a_remote_smtp_relay() -> None:
     assert any("OZG_SMTP_STARTTLS" in p for p in remote.production_problems())
     secured = Settings(env="production", smtp_host="mail.example", smtp_starttls=True)
     assert not any("OZG_SMTP_STARTTLS" in p for p in secured.production_problems())
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+_role_names = st.sampled_from(
+    ["applicant", "caseworker", "dpo", "flow", "admin", "authority:tf", "x"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@example({"sub": "u", "realm_access": {"roles": ["applicant"]}, "auth_time": 10**20})
+@example({"sub": "u", "realm_access": {"roles": ["applicant"]}, "auth_time": True})
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "sub": _json | st.text(max_size=10),
+            "iss": _json,
+            "acr": _json | st.sampled_from(["STORK-QAA-Level-4", "hoch"]),
+            "azp": _json,
+            "scope": _json,
+            "auth_time": _json | st.integers(),
+            "address": _json,
+            "given_name": _json,
+            "realm_access": _json | st.fixed_dictionaries({"roles": st.lists(_role_names)}),
+            "resource_access": _json
+            | st.fixed_dictionaries(
+                {"ozg-api": st.fixed_dictionaries({"roles": st.lists(_role_names)})}
+            ),
+        },
+    )
+)
+def test_claims_mapping_never_crashes(claims: dict[str, Any]) -> None:
+    """Any claims either map to a principal with a role, or are refused with a 403."""
+    try:
+        principal = principal_from_claims(claims, ClaimsMapping("ozg-api"))
+    except TokenNotPermitted:
+        return
+    assert principal.roles
+    assert principal.subject
+    if principal.roles & {Role.CASEWORKER, Role.DPO}:
+        assert principal.authority
+
+
+def test_address_claim_uses_the_formatted_value() -> None:
+    principal = principal_from_claims(
+        {
+            "sub": "u",
+            "realm_access": {"roles": ["applicant"]},
+            "address": {"formatted": "Hauptstr. 1, 14467 Potsdam"},
+        },
+        ClaimsMapping("ozg-api"),
+    )
+    assert ("address", "Hauptstr. 1, 14467 Potsdam") in principal.attributes
+
+
+@pytest.mark.parametrize("exp", ["Infinity", "NaN", '"tomorrow"', "true"])
+def test_non_finite_or_non_numeric_times_are_malformed(exp: str) -> None:
+    key = _key("EC")
+    base = _claims()
+    claims = json.dumps(base).replace(f'"exp": {base["exp"]}', f'"exp": {exp}')
+    assert f'"exp": {exp}' in claims
+    token = jws.JWS(claims.encode())
+    token.add_signature(
+        key, alg="ES256", protected=json.dumps({"alg": "ES256", "kid": key.get("kid")})
+    )
+    with pytest.raises(InvalidToken) as info:
+        _verifier(key).verify(str(token.serialize(compact=True)))
+    assert info.value.reason == "malformed"
