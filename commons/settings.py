@@ -154,6 +154,12 @@ class Settings(BaseSettings):
             for name in ("keycloak_server_url", "keycloak_realm", "keycloak_client_id"):
                 if not getattr(self, name):
                     problems.append(f"OZG_{name.upper()} is not set")
+            kc = urlsplit(self.keycloak_server_url or "")
+            if kc.scheme and kc.scheme != "https" and not _is_loopback(kc.hostname):
+                problems.append(
+                    "OZG_KEYCLOAK_SERVER_URL must use https outside loopback "
+                    "(the signing keys are fetched from it)"
+                )
         if "sandbox" in self.payment_providers:
             problems.append(
                 "OZG_PAYMENT_PROVIDERS includes 'sandbox'; list only real providers, "

@@ -325,3 +325,16 @@ def test_non_finite_or_non_numeric_times_are_malformed(exp: str) -> None:
     with pytest.raises(InvalidToken) as info:
         _verifier(key).verify(str(token.serialize(compact=True)))
     assert info.value.reason == "malformed"
+
+
+def test_production_wants_https_for_keycloak() -> None:
+    from commons.settings import Settings
+
+    plain = Settings(
+        env="production", identity_provider="keycloak", keycloak_server_url="http://id.example/"
+    )
+    assert any("must use https" in p for p in plain.production_problems())
+    tls = Settings(
+        env="production", identity_provider="keycloak", keycloak_server_url="https://id.example/"
+    )
+    assert not any("KEYCLOAK_SERVER_URL must use https" in p for p in tls.production_problems())
