@@ -13,12 +13,18 @@ from account.auth import (
     require_roles,
     require_trust_level,
 )
+from account.erasure import IdentityAdmin, verify_receipt
 from account.hooks import PersonalDataRegistry, RetainedRecord, ShredReport
+from account.mailbox import CATEGORIES as MESSAGE_CATEGORIES
+from account.mailbox import send_message
 from account.principal import OPERATOR, Principal, Role, TrustLevel
+from account.service import has_consent
 
 __all__ = [
+    "MESSAGE_CATEGORIES",
     "OPERATOR",
     "CurrentPrincipal",
+    "IdentityAdmin",
     "InsufficientUserAuthentication",
     "PersonalDataRegistry",
     "Principal",
@@ -27,6 +33,9 @@ __all__ = [
     "ShredReport",
     "TrustLevel",
     "current_principal",
+    "has_consent",
     "require_roles",
     "require_trust_level",
+    "send_message",
+    "verify_receipt",
 ]

@@ -1,7 +1,374 @@
-"""HTTP routes of the account domain: thin handlers over ``service.py``."""
+"""HTTP routes of the account domain: thin handlers over ``service.py``, ``mailbox.py`` and
+``erasure.py``; plus :func:`configure`, which wires authentication into the app."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from datetime import timedelta
+from typing import Annotated, Any
 
+import httpx
+from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from account import erasure, mailbox, service
+from account.auth import CurrentPrincipal, require_roles
+from account.authn import BearerAuthenticator, Introspector, RejectionCounter
+from account.claims import ClaimsMapping
+from account.devidp import API_CLIENT as DEV_API_CLIENT
+from account.devidp import DEMO_USERS, UnsafeDevIdentityProvider
+from account.erasure import IdentityAdmin, ReceiptSigner
+from account.errors import AccountErased, RecentAuthenticationRequired
+from account.hooks import PersonalDataRegistry
+from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
+from account.principal import Principal, Role, TrustLevel
+from account.schemas import (
+    AttributeIn,
+    AttributeName,
+    AttributeOut,
+    ConsentIn,
+    ConsentOut,
+    ErasureIn,
+    LoginOut,
+    MeOut,
+    MessageIn,
+    MessageOut,
+    MessageSummary,
+    NotificationsIn,
+    SentMessage,
+)
+from account.tokens import JwksCache, TokenVerifier
+from commons.clock import system_clock
+from commons.errors import ServiceUnavailable
+from commons.settings import Settings
+from commons.web import DbSession
+
+log = logging.getLogger("ozg.account")
 router = APIRouter(tags=["account"])
+
+
+def _not_erased(principal: Principal, session: Session, settings: Settings) -> None:
+    """Refuse tokens from before this subject's erasure (they stay valid at the IdP for
+    their short lifetime): an erased account must not silently come back."""
+    digest = erasure.subject_digest(
+        settings.secret_key.get_secret_value(),
+        principal.issuer or service.LOCAL_ISSUER,
+        principal.subject,
+    )
+    erased_at = session.scalar(
+        select(func.max(Erasure.erased_at)).where(Erasure.subject_digest == digest)
+    )
+    if erased_at is not None and (principal.auth_time is None or principal.auth_time <= erased_at):
+        raise AccountErased()
+
+
+def _applicant(
+    principal: Annotated[Principal, Depends(require_roles(Role.APPLICANT))],
+    session: DbSession,
+    request: Request,
+) -> Principal:
+    _not_erased(principal, session, request.app.state.settings)
+    return principal
+
+
+Applicant = Annotated[Principal, Depends(_applicant)]
+Sender = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.FLOW))]
+
+
+def _level(value: int) -> Any:
+    return TrustLevel(value).name.lower() if value in TrustLevel._value2member_map_ else None
+
+
+# --------------------------------------------------------------------------- profile
+@router.get("/me", response_model=MeOut)
+def me(principal: CurrentPrincipal, session: DbSession, request: Request) -> MeOut:
+    """Who the caller is. For applicants, the account (created on first use) and profile."""
+    account: Account | None = None
+    attributes: list[ProfileAttribute] = []
+    if principal.has(Role.APPLICANT):
+        _not_erased(principal, session, request.app.state.settings)
+        account, attributes = service.profile(session, principal)
+    return MeOut(
+        subject=principal.subject,
+        roles=sorted(r.value for r in principal.roles),
+        trust_level=_level(principal.trust_level),
+        authority=principal.authority,
+        client_id=principal.client_id,
+        account_id=account.id if account else None,
+        created_at=account.created_at if account else None,
+        email_notifications=account.email_notifications if account else False,
+        attributes=[_attribute(a) for a in attributes],
+    )
+
+
+def _attribute(a: ProfileAttribute) -> AttributeOut:
+    return AttributeOut(
+        name=a.name,
+        value=a.value,
+        source="idp" if a.source == "idp" else "applicant",
+        trust_level=_level(a.trust_level),
+        updated_at=a.updated_at,
+    )
+
+
+@router.put("/me/attributes/{name}", response_model=AttributeOut)
+def set_attribute(
+    name: AttributeName, body: AttributeIn, principal: Applicant, session: DbSession
+) -> AttributeOut:
+    return _attribute(service.set_attribute(session, principal, name, body.value))
+
+
+@router.put("/me/notifications", status_code=204)
+def set_notifications(body: NotificationsIn, principal: Applicant, session: DbSession) -> None:
+    service.set_notifications(session, principal, body.email_notifications)
+
+
+@router.get("/me/logins", response_model=list[LoginOut])
+def logins(principal: Applicant, session: DbSession) -> list[LoginOut]:
+    return [_login(row) for row in service.login_history(session, principal)]
+
+
+def _login(row: Login) -> LoginOut:
+    return LoginOut(
+        authenticated_at=row.authenticated_at,
+        first_used_at=row.first_used_at,
+        trust_level=_level(row.trust_level),
+    )
+
+
+# --------------------------------------------------------------------------- consents
+def _consent(c: Consent) -> ConsentOut:
+    return ConsentOut(
+        id=c.id,
+        purpose=c.purpose,
+        legal_basis=c.legal_basis,
+        recipient_authority=c.recipient_authority,
+        text_version=c.text_version,
+        given_at=c.given_at,
+        withdrawn_at=c.withdrawn_at,
+    )
+
+
+@router.get("/me/consents", response_model=list[ConsentOut])
+def consents(principal: Applicant, session: DbSession) -> list[ConsentOut]:
+    return [_consent(c) for c in service.list_consents(session, principal)]
+
+
+@router.post("/me/consents", response_model=ConsentOut, status_code=201)
+def grant_consent(body: ConsentIn, principal: Applicant, session: DbSession) -> ConsentOut:
+    return _consent(service.grant_consent(session, principal, **body.model_dump()))
+
+
+@router.post("/me/consents/{consent_id}/withdraw", response_model=ConsentOut)
+def withdraw_consent(consent_id: str, principal: Applicant, session: DbSession) -> ConsentOut:
+    return _consent(service.withdraw_consent(session, principal, consent_id))
+
+
+# --------------------------------------------------------------------------- mailbox
+def _summary(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "title": m.title,
+        "category": m.category,
+        "sender_authority": m.sender_authority,
+        "sender_client_id": m.sender_client_id,
+        "case_ref": m.case_ref,
+        "sent_at": m.sent_at,
+        "read_at": m.read_at,
+        "archived_at": m.archived_at,
+    }
+
+
+@router.post("/mailbox/messages", response_model=SentMessage, status_code=201)
+def send_message(
+    body: MessageIn, principal: Sender, session: DbSession, request: Request
+) -> SentMessage:
+    """An authority (caseworker) or a flow sends a message to an applicant's mailbox."""
+    message = mailbox.send_message(
+        session,
+        principal,
+        notifier=getattr(request.app.state, "mail_notifier", None),
+        **body.model_dump(),
+    )
+    return SentMessage(id=message.id, sent_at=message.sent_at)
+
+
+@router.get("/me/messages", response_model=list[MessageSummary])
+def list_messages(
+    principal: Applicant, session: DbSession, archived: bool = False
+) -> list[MessageSummary]:
+    rows = mailbox.list_messages(session, principal, archived=archived)
+    return [MessageSummary(**_summary(m)) for m in rows]
+
+
+@router.get("/me/messages/{message_id}", response_model=MessageOut)
+def read_message(message_id: str, principal: Applicant, session: DbSession) -> MessageOut:
+    """Open one message: returns its body and sets the read receipt."""
+    m = mailbox.read_message(session, principal, message_id)
+    return MessageOut(**_summary(m), body=m.body, document_refs=list(m.document_refs))
+
+
+@router.post("/me/messages/{message_id}/archive", response_model=MessageSummary)
+def archive_message(message_id: str, principal: Applicant, session: DbSession) -> MessageSummary:
+    return MessageSummary(**_summary(mailbox.archive_message(session, principal, message_id)))
+
+
+# --------------------------------------------------------------------------- GDPR
+@router.get("/me/export")
+def export(principal: Applicant, session: DbSession, request: Request) -> dict[str, Any]:
+    """Everything held about the caller, from every domain (GDPR Art. 15/20), as JSON."""
+    registry: PersonalDataRegistry = request.app.state.personal_data
+    return erasure.export_bundle(session, principal, registry)
+
+
+@router.delete("/me")
+def erase(
+    principal: Applicant,
+    session: DbSession,
+    request: Request,
+    body: Annotated[ErasureIn, Body()],
+) -> dict[str, Any]:
+    """Erase the caller's account and data in every domain (GDPR Art. 17).
+
+    Needs ``{"confirm": "erase my account"}`` and an authentication no older than
+    ``OZG_ACCOUNT_RECENT_AUTH_MINUTES``. Returns the signed erasure receipt.
+    """
+    settings: Settings = request.app.state.settings
+    max_age = timedelta(minutes=settings.account_recent_auth_minutes)
+    if principal.auth_time is None or system_clock.now() - principal.auth_time > max_age:
+        raise RecentAuthenticationRequired(int(max_age.total_seconds()))
+    return erasure.erase_subject(
+        session,
+        actor=principal.as_actor(),
+        issuer=principal.issuer or service.LOCAL_ISSUER,
+        subject=principal.subject,
+        registry=request.app.state.personal_data,
+        admin=request.app.state.identity_admin,
+        signer=request.app.state.receipt_signer,
+        secret=settings.secret_key.get_secret_value(),
+        reason="request",
+    )
+
+
+@router.get("/account/erasure-receipt-key")
+def erasure_receipt_key(request: Request) -> dict[str, str]:
+    """The Ed25519 public key that verifies erasure receipts offline."""
+    signer: ReceiptSigner = request.app.state.receipt_signer
+    return {"alg": "Ed25519", "key_id": signer.key_id, "public_key": signer.public_key_b64}
+
+
+# --------------------------------------------------------------------------- wiring
+class DevIdentityAdmin:
+    """``IdentityAdmin`` for the development IdP: disables demo users in memory."""
+
+    def __init__(self, idp: UnsafeDevIdentityProvider) -> None:
+        self.idp = idp
+
+    def logout_all_sessions(self, subject: str) -> None:
+        """Stateless tokens: nothing to revoke; disabling stops new logins and refreshes."""
+
+    def disable_user(self, subject: str) -> None:
+        for user in DEMO_USERS.values():
+            if user.subject == subject:
+                self.idp.disabled.add(user.username)
+
+    def attributes(self, subject: str) -> dict[str, list[str]]:
+        return {}
+
+
+class LazyKeycloakAdmin:
+    """Builds the Keycloak admin client on first use (no network at start-up)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._admin: IdentityAdmin | None = None
+
+    def _get(self) -> IdentityAdmin:
+        if self._admin is None:
+            from account.keycloak import KeycloakIdentityAdmin
+
+            self._admin = KeycloakIdentityAdmin(self.settings)
+        return self._admin
+
+    def logout_all_sessions(self, subject: str) -> None:
+        self._get().logout_all_sessions(subject)
+
+    def disable_user(self, subject: str) -> None:
+        self._get().disable_user(subject)
+
+    def attributes(self, subject: str) -> dict[str, list[str]]:
+        return self._get().attributes(subject)
+
+
+def keycloak_issuer(settings: Settings) -> str:
+    server = (settings.keycloak_server_url or "").rstrip("/")
+    return f"{server}/realms/{settings.keycloak_realm}"
+
+
+def keycloak_jwks_fetcher(settings: Settings) -> Any:
+    """Discovery, then the JWKS; an unreachable IdP is a 503, not a rejected token."""
+    issuer = keycloak_issuer(settings)
+    jwks_uri: list[str] = []
+
+    def fetch() -> dict[str, Any]:
+        try:
+            if not jwks_uri:
+                discovery = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10)
+                discovery.raise_for_status()
+                jwks_uri.append(str(discovery.json()["jwks_uri"]))
+            response = httpx.get(jwks_uri[0], timeout=10)
+            response.raise_for_status()
+            document: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError, KeyError):
+            log.warning("identity provider keys unavailable")
+            raise ServiceUnavailable("the identity provider cannot be reached") from None
+        return document
+
+    return fetch
+
+
+def audience(settings: Settings) -> str:
+    return settings.keycloak_audience or settings.keycloak_client_id or "ozg-api"
+
+
+def configure(
+    app: FastAPI, settings: Settings, *, identity_admin: IdentityAdmin | None = None
+) -> None:
+    """Authentication (``app.state.authenticator``), the dev IdP when configured, the
+    identity admin, the receipt signer, the mail notifier and the account's GDPR hooks."""
+    rejections = RejectionCounter(app.state.metrics.registry)
+    app.state.auth_rejections = rejections
+    introspect: Introspector | None = None
+    if settings.identity_provider == "dev":
+        from account import devidp_api
+
+        idp = UnsafeDevIdentityProvider(settings.public_base_url, settings.data_dir / "dev-idp")
+        app.state.dev_idp = idp
+        app.include_router(devidp_api.router)
+        issuer, fetch, api_client = idp.issuer, idp.jwks, DEV_API_CLIENT
+        admin: IdentityAdmin = identity_admin or DevIdentityAdmin(idp)
+    else:
+        issuer, fetch = keycloak_issuer(settings), keycloak_jwks_fetcher(settings)
+        api_client = audience(settings)
+        admin = identity_admin or LazyKeycloakAdmin(settings)
+        if settings.oidc_introspection:
+            from account.keycloak import keycloak_openid
+
+            client = keycloak_openid(settings)
+            introspect = client.introspect
+    mapping = ClaimsMapping.from_names(api_client, settings.oidc_acr_map)
+    verifier = TokenVerifier(
+        issuer=issuer,
+        audience=api_client,
+        keys=JwksCache(fetch, min_refresh_seconds=settings.oidc_jwks_min_refresh_seconds),
+        leeway_seconds=settings.oidc_leeway_seconds,
+    )
+    app.state.authenticator = BearerAuthenticator(
+        verifier, mapping, rejections, introspect=introspect
+    )
+    app.state.identity_admin = admin
+    app.state.receipt_signer = ReceiptSigner.from_secret(settings.secret_key.get_secret_value())
+    app.state.mail_notifier = mailbox.SmtpNotifier(settings) if settings.smtp_host else None
+    registry: PersonalDataRegistry = app.state.personal_data
+    registry.add("account", export=erasure.export_personal_data, shred=erasure.shred_personal_data)

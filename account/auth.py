@@ -13,6 +13,7 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 
+from account.authn import record_rejection
 from account.principal import Principal, Role, TrustLevel
 from commons.errors import Forbidden, Unauthorized
 
@@ -36,11 +37,12 @@ def current_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+def require_roles(*roles: Role) -> Callable[[Principal, Request], Principal]:
     """A dependency that admits principals holding at least one of ``roles``."""
 
-    def guard(principal: CurrentPrincipal) -> Principal:
+    def guard(principal: CurrentPrincipal, request: Request) -> Principal:
         if not principal.roles.intersection(roles):
+            record_rejection(request, "missing-role", 403)
             wanted = ", ".join(r.value for r in roles)
             raise Forbidden(f"this operation needs one of the roles: {wanted}")
         return principal
@@ -48,11 +50,12 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     return guard
 
 
-def require_trust_level(level: TrustLevel) -> Callable[[Principal], Principal]:
+def require_trust_level(level: TrustLevel) -> Callable[[Principal, Request], Principal]:
     """A dependency that demands a minimum trust level (RFC 9470 step-up on failure)."""
 
-    def guard(principal: CurrentPrincipal) -> Principal:
+    def guard(principal: CurrentPrincipal, request: Request) -> Principal:
         if principal.trust_level < level:
+            record_rejection(request, "insufficient-trust-level", 401)
             raise InsufficientUserAuthentication(level)
         return principal
 

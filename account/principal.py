@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import IntEnum, StrEnum
 
 from compliance import Actor
@@ -40,6 +41,11 @@ class Principal:
     authority: str | None = None
     client_id: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # Set by token verification; None for principals built in tests or by jobs.
+    issuer: str | None = None
+    auth_time: datetime | None = None
+    # Identity-provider attributes (given_name, family_name, email, birthdate, ...), as pairs.
+    attributes: tuple[tuple[str, str], ...] = ()
 
     def has(self, role: Role) -> bool:
         return role in self.roles

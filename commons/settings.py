@@ -24,6 +24,20 @@ DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105 - 
 DEV_S3_SECRET = "dev-only-s3-secret"  # noqa: S105 - refused in production
 DEV_KEYCLOAK_CLIENT_SECRET = "dev-only-client-secret"  # noqa: S105 - refused in production
 
+TrustLevelName = Literal["basis", "substantiell", "hoch"]
+# acr values (Keycloak's default "0"/"1", the trust level names, STORK-QAA levels) -> level.
+_DEFAULT_ACR_MAP: dict[str, TrustLevelName] = {
+    "0": "basis",
+    "1": "basis",
+    "basis": "basis",
+    "substantiell": "substantiell",
+    "hoch": "hoch",
+    "STORK-QAA-Level-1": "basis",
+    "STORK-QAA-Level-2": "basis",
+    "STORK-QAA-Level-3": "substantiell",
+    "STORK-QAA-Level-4": "hoch",
+}
+
 _DEV_SECRETS: dict[str, str] = {
     "secret_key": DEV_SECRET_KEY,
     "s3_secret_key": DEV_S3_SECRET,
@@ -65,6 +79,38 @@ class Settings(BaseSettings):
     keycloak_client_id: str | None = None
     keycloak_client_secret: SecretStr = SecretStr(DEV_KEYCLOAK_CLIENT_SECRET)
     keycloak_audience: str | None = None
+
+    # Token verification (account.tokens). The audience defaults to the client id.
+    oidc_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on exp, nbf and iat."
+    )
+    oidc_jwks_min_refresh_seconds: int = Field(
+        default=60, ge=0, description="Least time between two JWKS fetches for unknown keys."
+    )
+    oidc_acr_map: dict[str, TrustLevelName] = Field(
+        default_factory=lambda: _DEFAULT_ACR_MAP.copy(),
+        description="acr claim value -> trust level; unknown or missing acr means basis.",
+    )
+    oidc_introspection: bool = Field(
+        default=False, description="Check opaque (non-JWT) tokens at Keycloak's introspection."
+    )
+
+    # The account (account.service).
+    account_recent_auth_minutes: int = Field(
+        default=10, ge=1, description="Erasure needs an authentication at most this old."
+    )
+    account_dormant_after_days: int = Field(
+        default=730, ge=1, description="Unused accounts get a notice after this many days."
+    )
+    account_dormant_grace_days: int = Field(
+        default=60, ge=1, description="Days between the dormancy notice and the erasure."
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP relay for e-mail notices.")
+    smtp_port: int = 25
+    smtp_sender: str = "no-reply@ozg-commons.invalid"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr = SecretStr("")
 
     payment_providers: list[str] = Field(
         default_factory=lambda: ["sandbox"],
@@ -126,6 +172,12 @@ class Settings(BaseSettings):
             for name in ("keycloak_server_url", "keycloak_realm", "keycloak_client_id"):
                 if not getattr(self, name):
                     problems.append(f"OZG_{name.upper()} is not set")
+            kc = urlsplit(self.keycloak_server_url or "")
+            if kc.scheme and kc.scheme != "https" and not _is_loopback(kc.hostname):
+                problems.append(
+                    "OZG_KEYCLOAK_SERVER_URL must use https outside loopback "
+                    "(the signing keys are fetched from it)"
+                )
         if "sandbox" in self.payment_providers:
             problems.append(
                 "OZG_PAYMENT_PROVIDERS includes 'sandbox'; list only real providers, "
@@ -149,6 +201,8 @@ class Settings(BaseSettings):
             )
         if len(self.secret_key.get_secret_value()) < 32:
             problems.append("OZG_SECRET_KEY is shorter than 32 characters")
+        if self.smtp_host and not self.smtp_starttls and not _is_loopback(self.smtp_host):
+            problems.append("OZG_SMTP_STARTTLS must be true for a relay outside loopback")
         url = urlsplit(self.public_base_url)
         if url.scheme != "https" and not _is_loopback(url.hostname):
             problems.append("OZG_PUBLIC_BASE_URL must use https outside loopback")

@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             shredded=compliance.personal.shred_personal_data(session, subject).shredded,
         ),
     )
+    account.api.configure(app, settings)
 
     install_problem_handlers(app)
     app.include_router(health.router)

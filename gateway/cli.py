@@ -12,12 +12,14 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+import account.cli
 import compliance.cli
 from commons.db import make_engine
 from commons.errors import ConfigurationError
 from commons.logging import configure_logging
 from commons.settings import Settings
 from gateway import migrations
+from gateway.app import create_app
 from gateway.declarations import all_declarations
 
 app = typer.Typer(
@@ -29,6 +31,7 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 compliance.cli.add_commands(app, all_declarations)
+app.add_typer(account.cli.make_cli(create_app), name="accounts")
 
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("ozg.cli")

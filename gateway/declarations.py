@@ -8,10 +8,11 @@ from __future__ import annotations
 from functools import cache
 from types import ModuleType
 
+import account.processing
 import compliance.processing
 from compliance.declarations import Declarations
 
-DECLARING_MODULES: tuple[ModuleType, ...] = (compliance.processing,)
+DECLARING_MODULES: tuple[ModuleType, ...] = (compliance.processing, account.processing)
 
 
 @cache

@@ -1,0 +1,107 @@
+"""The account API's shapes (pydantic)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Category = Literal["request-for-documents", "decision", "status", "payment"]
+TrustLevelName = Literal["basis", "substantiell", "hoch"]
+AttributeName = Literal[
+    "given_name", "family_name", "birthdate", "nationality", "address", "email", "locale"
+]
+
+
+class AttributeOut(BaseModel):
+    name: str
+    value: str
+    source: Literal["idp", "applicant"]
+    trust_level: TrustLevelName | None
+    updated_at: datetime
+
+
+class MeOut(BaseModel):
+    subject: str
+    roles: list[str]
+    trust_level: TrustLevelName
+    authority: str | None
+    client_id: str | None
+    account_id: str | None
+    created_at: datetime | None
+    email_notifications: bool
+    attributes: list[AttributeOut]
+
+
+class AttributeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: str = Field(min_length=1, max_length=1000)
+
+
+class NotificationsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email_notifications: bool
+
+
+class LoginOut(BaseModel):
+    authenticated_at: datetime
+    first_used_at: datetime
+    trust_level: TrustLevelName
+
+
+class ConsentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    purpose: str = Field(min_length=1, max_length=255)
+    legal_basis: str = Field(min_length=1, max_length=255)
+    recipient_authority: str | None = Field(default=None, max_length=64)
+    text_version: str = Field(min_length=1, max_length=64)
+
+
+class ConsentOut(BaseModel):
+    id: str
+    purpose: str
+    legal_basis: str
+    recipient_authority: str | None
+    text_version: str
+    given_at: datetime
+    withdrawn_at: datetime | None
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    recipient_subject: str = Field(min_length=1, max_length=255)
+    title: str = Field(min_length=1, max_length=1024)
+    body: str = Field(min_length=1, max_length=100_000)
+    category: Category
+    document_refs: list[str] = Field(default_factory=list, max_length=100)
+    case_ref: str | None = Field(default=None, max_length=255)
+
+
+class MessageSummary(BaseModel):
+    id: str
+    title: str
+    category: Category
+    sender_authority: str | None
+    sender_client_id: str | None
+    case_ref: str | None
+    sent_at: datetime
+    read_at: datetime | None
+    archived_at: datetime | None
+
+
+class MessageOut(MessageSummary):
+    body: str
+    document_refs: list[str]
+
+
+class SentMessage(BaseModel):
+    id: str
+    sent_at: datetime
+
+
+class ErasureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    confirm: Literal["erase my account"] = Field(
+        description='Type exactly "erase my account" to confirm.'
+    )

@@ -1,0 +1,345 @@
+"""The account: created on first authenticated use, profile, login history, consents.
+
+Services receive a session and never commit. Every read or write of personal data is
+recorded through :func:`compliance.record_access` in the same session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from account.errors import AccountNotFound, AttributeNotEditable, ConsentNotFound
+from account.models import Account, Consent, Login, ProfileAttribute
+from account.principal import Principal
+from commons.clock import Clock, system_clock
+from commons.ids import new_id_str
+from compliance import AccessEvent, record_access
+
+LOCAL_ISSUER = "urn:ozg-commons:local"  # principals not from a token (tests, jobs)
+LOGIN_DEDUP = timedelta(hours=1)  # without auth_time, one history row per hour of use
+EDITABLE_ATTRIBUTES = frozenset(
+    {"given_name", "family_name", "birthdate", "nationality", "address", "email", "locale"}
+)
+ACCOUNT_LEGAL_BASIS = "Art. 6(1)(e) GDPR, § 3 OZG"
+
+
+def _issuer(principal: Principal) -> str:
+    return principal.issuer or LOCAL_ISSUER
+
+
+def find_account(session: Session, principal: Principal) -> Account | None:
+    return session.scalars(
+        select(Account).where(
+            Account.issuer == _issuer(principal), Account.subject == principal.subject
+        )
+    ).one_or_none()
+
+
+def accounts_of_subject(session: Session, subject: str) -> list[Account]:
+    return list(session.scalars(select(Account).where(Account.subject == subject)))
+
+
+def require_account(session: Session, principal: Principal) -> Account:
+    account = find_account(session, principal)
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
+def touch(session: Session, principal: Principal, *, clock: Clock = system_clock) -> Account:
+    """The caller's account, created on first use; records the login and refreshes the
+    identity provider's attributes."""
+    now = clock.now()
+    account = find_account(session, principal)
+    if account is None:
+        account = Account(
+            id=new_id_str(clock),
+            issuer=_issuer(principal),
+            subject=principal.subject,
+            trust_level=int(principal.trust_level),
+            created_at=now,
+            last_seen_at=now,
+            email_notifications=False,
+        )
+        session.add(account)
+        session.flush()
+        record_access(
+            session,
+            AccessEvent(
+                actor=principal.as_actor(),
+                data_subject=principal.subject,
+                action="account.account.create",
+                resource=f"account:{account.id}",
+                purpose="provide the applicant account",
+                legal_basis=ACCOUNT_LEGAL_BASIS,
+            ),
+            clock=clock,
+        )
+    account.last_seen_at = now
+    account.trust_level = int(principal.trust_level)
+    account.dormancy_notice_at = None
+    _record_login(session, account, principal, now, clock)
+    _refresh_idp_attributes(session, account, principal, now, clock)
+    return account
+
+
+def _record_login(
+    session: Session, account: Account, principal: Principal, now: datetime, clock: Clock
+) -> None:
+    last = session.scalars(
+        select(Login)
+        .where(Login.account_id == account.id)
+        .order_by(Login.first_used_at.desc())
+        .limit(1)
+    ).one_or_none()
+    if principal.auth_time is not None:
+        if last is not None and last.authenticated_at == principal.auth_time:
+            return
+        at = principal.auth_time
+    else:
+        if last is not None and now - last.first_used_at < LOGIN_DEDUP:
+            return
+        at = now
+    session.add(
+        Login(
+            id=new_id_str(clock),
+            account_id=account.id,
+            authenticated_at=at,
+            first_used_at=now,
+            trust_level=int(principal.trust_level),
+        )
+    )
+
+
+def _refresh_idp_attributes(
+    session: Session, account: Account, principal: Principal, now: datetime, clock: Clock
+) -> None:
+    if not principal.attributes:
+        return
+    existing = {a.name: a for a in _attributes(session, account)}
+    for name, value in principal.attributes:
+        attribute = existing.get(name)
+        if attribute is None:
+            session.add(
+                ProfileAttribute(
+                    id=new_id_str(clock),
+                    account_id=account.id,
+                    name=name,
+                    value=value,
+                    source="idp",
+                    trust_level=int(principal.trust_level),
+                    updated_at=now,
+                )
+            )
+        elif attribute.source == "idp" or principal.trust_level > attribute.trust_level:
+            attribute.value = value
+            attribute.source = "idp"
+            attribute.trust_level = int(principal.trust_level)
+            attribute.updated_at = now
+
+
+def _attributes(session: Session, account: Account) -> list[ProfileAttribute]:
+    return list(
+        session.scalars(
+            select(ProfileAttribute)
+            .where(ProfileAttribute.account_id == account.id)
+            .order_by(ProfileAttribute.name)
+        )
+    )
+
+
+def profile(
+    session: Session, principal: Principal, *, clock: Clock = system_clock
+) -> tuple[Account, list[ProfileAttribute]]:
+    account = touch(session, principal, clock=clock)
+    record_access(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=principal.subject,
+            action="account.profile.read",
+            resource=f"account:{account.id}",
+            purpose="show the applicant their profile",
+            legal_basis=ACCOUNT_LEGAL_BASIS,
+        ),
+        clock=clock,
+    )
+    return account, _attributes(session, account)
+
+
+def set_attribute(
+    session: Session,
+    principal: Principal,
+    name: str,
+    value: str,
+    *,
+    clock: Clock = system_clock,
+) -> ProfileAttribute:
+    """The applicant corrects or adds a self-entered attribute; IdP ones are not editable."""
+    if name not in EDITABLE_ATTRIBUTES:
+        raise AttributeNotEditable(f"'{name}' is not a profile attribute")
+    account = touch(session, principal, clock=clock)
+    now = clock.now()
+    attribute = next((a for a in _attributes(session, account) if a.name == name), None)
+    if attribute is not None and attribute.source == "idp":
+        raise AttributeNotEditable(f"'{name}' comes from the identity provider; correct it there")
+    if attribute is None:
+        attribute = ProfileAttribute(
+            id=new_id_str(clock),
+            account_id=account.id,
+            name=name,
+            value=value,
+            source="applicant",
+            trust_level=0,
+            updated_at=now,
+        )
+        session.add(attribute)
+    else:
+        attribute.value = value
+        attribute.updated_at = now
+    record_access(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=principal.subject,
+            action="account.profile.write",
+            resource=f"account:{account.id}",
+            purpose="the applicant corrects their profile",
+            legal_basis="Art. 16 GDPR",
+        ),
+        clock=clock,
+    )
+    return attribute
+
+
+def set_notifications(
+    session: Session, principal: Principal, enabled: bool, *, clock: Clock = system_clock
+) -> Account:
+    account = touch(session, principal, clock=clock)
+    account.email_notifications = enabled
+    return account
+
+
+def login_history(
+    session: Session, principal: Principal, *, clock: Clock = system_clock, limit: int = 100
+) -> list[Login]:
+    account = touch(session, principal, clock=clock)
+    _record_read(session, principal, account, "account.login.list", clock)
+    return list(
+        session.scalars(
+            select(Login)
+            .where(Login.account_id == account.id)
+            .order_by(Login.first_used_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- consents
+def grant_consent(
+    session: Session,
+    principal: Principal,
+    *,
+    purpose: str,
+    legal_basis: str,
+    recipient_authority: str | None,
+    text_version: str,
+    clock: Clock = system_clock,
+) -> Consent:
+    account = touch(session, principal, clock=clock)
+    consent = Consent(
+        id=new_id_str(clock),
+        account_id=account.id,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        recipient_authority=recipient_authority,
+        text_version=text_version,
+        given_at=clock.now(),
+    )
+    session.add(consent)
+    _record_consent(session, principal, consent, "account.consent.grant", clock)
+    return consent
+
+
+def list_consents(
+    session: Session, principal: Principal, *, clock: Clock = system_clock
+) -> list[Consent]:
+    account = touch(session, principal, clock=clock)
+    _record_read(session, principal, account, "account.consent.list", clock)
+    return list(
+        session.scalars(
+            select(Consent).where(Consent.account_id == account.id).order_by(Consent.given_at)
+        )
+    )
+
+
+def withdraw_consent(
+    session: Session, principal: Principal, consent_id: str, *, clock: Clock = system_clock
+) -> Consent:
+    account = require_account(session, principal)
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.account_id != account.id:
+        raise ConsentNotFound()
+    if consent.withdrawn_at is None:
+        consent.withdrawn_at = clock.now()
+        _record_consent(session, principal, consent, "account.consent.withdraw", clock)
+    return consent
+
+
+def has_consent(
+    session: Session, subject: str, purpose: str, *, recipient_authority: str | None = None
+) -> bool:
+    """Whether ``subject`` holds a consent for ``purpose`` that is not withdrawn.
+
+    Services that rely on a consent ask this at the time of use, so a withdrawal is
+    honoured from the next use on.
+    """
+    query = (
+        select(Consent.id)
+        .join(Account, Account.id == Consent.account_id)
+        .where(
+            Account.subject == subject,
+            Consent.purpose == purpose,
+            Consent.withdrawn_at.is_(None),
+        )
+    )
+    if recipient_authority is not None:
+        query = query.where(Consent.recipient_authority == recipient_authority)
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def _record_consent(
+    session: Session, principal: Principal, consent: Consent, action: str, clock: Clock
+) -> None:
+    record_access(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=principal.subject,
+            action=action,
+            resource=f"consent:{consent.id}",
+            purpose="keep the applicant's consent receipts",
+            legal_basis="Art. 7(1) GDPR",
+        ),
+        clock=clock,
+    )
+
+
+def _record_read(
+    session: Session, principal: Principal, account: Account, action: str, clock: Clock
+) -> None:
+    record_access(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=principal.subject,
+            action=action,
+            resource=f"account:{account.id}",
+            purpose="show the applicant their account",
+            legal_basis=ACCOUNT_LEGAL_BASIS,
+        ),
+        clock=clock,
+    )

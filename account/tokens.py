@@ -1,0 +1,227 @@
+"""Bearer JWT verification against an OIDC issuer (Keycloak or the development IdP).
+
+Fail closed: every way a token can be wrong raises :class:`InvalidToken`, whose ``reason``
+says *what* was wrong (``expired``, ``wrong-audience``, ``unknown-key``, ...) without echoing
+the token. The checks, in order:
+
+1. the compact form has three parts and a JSON header;
+2. ``alg`` is on the allow-list (RS256, PS256, ES256): ``none`` and HMAC never are;
+3. the header carries no key material (``jwk``, ``jku``, ``x5c``, ``x5u``) and no ``crit``:
+   keys come only from the issuer's JWKS;
+4. ``kid`` names a key of the issuer's JWKS; an unknown ``kid`` triggers one refetch, at
+   most every ``min_refresh_seconds`` (so a flood of forged kids cannot hammer the IdP);
+5. the signature verifies with that key and exactly that algorithm (jwcrypto);
+6. ``iss`` is the issuer; ``aud`` contains the audience; ``exp`` is in the future and
+   ``nbf``/``iat`` not in the future, each with a small leeway.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeGuard
+
+from jwcrypto import jwk, jws
+from jwcrypto.common import JWException
+
+from commons.clock import Clock, system_clock
+from commons.errors import Unauthorized
+
+ALLOWED_ALGORITHMS = frozenset({"RS256", "PS256", "ES256"})
+MAX_TOKEN_LENGTH = 16 * 1024  # Keycloak tokens with many roles stay well below this
+_KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
+_EMBEDDED_KEY_HEADERS = ("jwk", "jku", "x5c", "x5u")
+
+REASONS = {
+    "missing": "no bearer token was presented",
+    "malformed": "the access token is not a well-formed JWT",
+    "algorithm": "the access token's signing algorithm is not allowed",
+    "embedded-key": "the access token carries its own key, which is never trusted",
+    "unknown-key": "the access token is signed with an unknown key",
+    "signature": "the access token's signature is invalid",
+    "wrong-issuer": "the access token was issued by another issuer",
+    "wrong-audience": "the access token is not meant for this service (audience)",
+    "expired": "the access token has expired",
+    "not-yet-valid": "the access token is not valid yet",
+    "inactive": "the access token is not active",
+    "wrong-type": "the token is not an access token",
+}
+
+
+class InvalidToken(Unauthorized):
+    """The bearer token was refused; ``reason`` is one of :data:`REASONS`."""
+
+    code = "invalid-token"
+    title = "Invalid access token"
+
+    def __init__(self, reason: str) -> None:
+        detail = REASONS[reason]
+        challenge = (
+            "Bearer"
+            if reason == "missing"
+            else (f'Bearer error="invalid_token", error_description="{detail}"')
+        )
+        super().__init__(detail, headers={"WWW-Authenticate": challenge}, reason=reason)
+        self.reason = reason
+
+
+JwksFetcher = Callable[[], Mapping[str, Any]]
+
+
+class JwksCache:
+    """The issuer's signing keys, fetched lazily, refetched (rate-limited) on an unknown kid."""
+
+    def __init__(
+        self,
+        fetch: JwksFetcher,
+        *,
+        min_refresh_seconds: float = 60,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self._min_refresh = min_refresh_seconds
+        self._monotonic = monotonic
+        self._keys: dict[str, jwk.JWK] = {}
+        self._loaded_at: float | None = None
+        self._refetched_at: float | None = None
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    def key(self, kid: str) -> jwk.JWK | None:
+        with self._lock:
+            if self._loaded_at is None:
+                self._refresh()
+            if kid in self._keys:
+                return self._keys[kid]
+            # An unknown kid may be a rotated key: refetch, but at most once per interval,
+            # so forged kids cannot make us hammer the identity provider.
+            now = self._monotonic()
+            if self._refetched_at is None or now - self._refetched_at >= self._min_refresh:
+                self._refetched_at = now
+                self._refresh()
+            return self._keys.get(kid)
+
+    def _refresh(self) -> None:
+        document = self._fetch()
+        self.fetches += 1
+        self._loaded_at = self._monotonic()
+        keys: dict[str, jwk.JWK] = {}
+        for entry in document.get("keys", []):
+            if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
+                continue
+            kid = entry.get("kid")
+            if not isinstance(kid, str) or entry.get("kty") not in ("RSA", "EC"):
+                continue
+            public = {k: v for k, v in entry.items() if k not in ("d", "p", "q", "dp", "dq", "qi")}
+            keys[kid] = jwk.JWK(**public)
+        self._keys = keys
+
+
+def _b64decode(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header of a compact JWS, or ``InvalidToken('malformed')``."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken("malformed")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidToken("malformed")
+    try:
+        header = json.loads(_b64decode(parts[0]))
+    except (ValueError, binascii.Error):
+        raise InvalidToken("malformed") from None
+    if not isinstance(header, dict):
+        raise InvalidToken("malformed")
+    return header
+
+
+class TokenVerifier:
+    """Verifies compact JWS access tokens of one issuer for one audience."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        keys: JwksCache,
+        leeway_seconds: int = 30,
+        clock: Clock = system_clock,
+        algorithms: frozenset[str] = ALLOWED_ALGORITHMS,
+    ) -> None:
+        if not algorithms <= ALLOWED_ALGORITHMS:
+            raise ValueError("only RS256, PS256 and ES256 may be allowed")
+        self.issuer = issuer
+        self.audience = audience
+        self.keys = keys
+        self.leeway = leeway_seconds
+        self.clock = clock
+        self.algorithms = algorithms
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The verified claims of ``token``; raises :class:`InvalidToken`."""
+        header = unverified_header(token)
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self.algorithms:
+            raise InvalidToken("algorithm")
+        if any(name in header for name in _EMBEDDED_KEY_HEADERS) or "crit" in header:
+            raise InvalidToken("embedded-key")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("unknown-key")
+        key = self.keys.key(kid)
+        if key is None:
+            raise InvalidToken("unknown-key")
+        if key.get("kty") != _KEY_TYPES[alg]:
+            raise InvalidToken("signature")
+        try:
+            signed = jws.JWS()
+            signed.allowed_algs = [alg]
+            signed.deserialize(token)
+            signed.verify(key, alg=alg)
+            claims = json.loads(signed.payload)
+        except (JWException, ValueError, TypeError):
+            raise InvalidToken("signature") from None
+        if not isinstance(claims, dict):
+            raise InvalidToken("malformed")
+        self.check_claims(claims)
+        return claims
+
+    def check_claims(self, claims: Mapping[str, Any]) -> None:
+        """The time, issuer and audience checks (also used for introspected tokens)."""
+        if claims.get("iss") != self.issuer:
+            raise InvalidToken("wrong-issuer")
+        audience = claims.get("aud")
+        audiences = [audience] if isinstance(audience, str) else audience
+        if not isinstance(audiences, list) or self.audience not in audiences:
+            raise InvalidToken("wrong-audience")
+        now = self.clock.now().timestamp()
+        exp = claims.get("exp")
+        if not _is_number(exp):
+            raise InvalidToken("malformed")
+        if now > exp + self.leeway:
+            raise InvalidToken("expired")
+        for name in ("nbf", "iat"):
+            value = claims.get(name)
+            if value is None:
+                continue
+            if not _is_number(value):
+                raise InvalidToken("malformed")
+            if float(value) > now + self.leeway:
+                raise InvalidToken("not-yet-valid")
+        typ = claims.get("typ")
+        if typ is not None and typ != "Bearer":
+            raise InvalidToken("wrong-type")
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number that is finite (json.loads accepts Infinity and NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)

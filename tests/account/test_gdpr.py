@@ -1,0 +1,220 @@
+"""GDPR export (Art. 15/20) and erasure (Art. 17): every row exported, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from account.erasure import verify_receipt
+from account.hooks import RetainedRecord, ShredReport
+from account.models import Account, Consent, Login, Message, ProfileAttribute
+from account.principal import Principal, Role, TrustLevel
+from commons.db import Base, Database
+from gateway.migrations import import_all_models
+from tests import factories
+
+Act = Callable[[Principal | None], None]
+CANARIES = {
+    "given_name": "Canary-Given-7f3a",
+    "family_name": "Canary-Family-91bc",
+    "email": "canary-4d2e@example.test",
+    "birthdate": "1901-02-03",
+    "address": "Canarystraße 17, 14467 Potsdam",
+}
+MESSAGE_CANARIES = ("Canary-Title-5e6f", "Canary-Body-a1b2")
+CONSENT_CANARY = "canary-purpose-c3d4"
+SUBJECT = "canary-subject-0001"
+
+
+class FakeIdentityAdmin:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def logout_all_sessions(self, subject: str) -> None:
+        self.calls.append(("logout", subject))
+
+    def disable_user(self, subject: str) -> None:
+        self.calls.append(("disable", subject))
+
+    def attributes(self, subject: str) -> dict[str, list[str]]:
+        return {}
+
+
+def applicant(auth_age: timedelta = timedelta(minutes=1)) -> Principal:
+    return Principal(
+        subject=SUBJECT,
+        roles=frozenset({Role.APPLICANT}),
+        trust_level=TrustLevel.HOCH,
+        issuer="http://127.0.0.1:8000/dev-idp/realms/ozg-dev",
+        auth_time=datetime.now(UTC) - auth_age,
+        attributes=(
+            ("given_name", CANARIES["given_name"]),
+            ("family_name", CANARIES["family_name"]),
+            ("email", CANARIES["email"]),
+            ("birthdate", CANARIES["birthdate"]),
+        ),
+    )
+
+
+def seed(client: TestClient, act_as: Act) -> None:
+    act_as(applicant(auth_age=timedelta(hours=5)))
+    client.get("/v1/me")
+    act_as(applicant())
+    client.get("/v1/me")
+    client.put("/v1/me/attributes/address", json={"value": CANARIES["address"]})
+    client.put("/v1/me/notifications", json={"email_notifications": True})
+    for version in ("1", "2"):
+        consent = client.post(
+            "/v1/me/consents",
+            json={
+                "purpose": CONSENT_CANARY,
+                "legal_basis": "Art. 6(1)(a) GDPR",
+                "recipient_authority": "p",
+                "text_version": version,
+            },
+        ).json()
+    client.post(f"/v1/me/consents/{consent['id']}/withdraw")
+    act_as(factories.caseworker("p"))
+    for category in ("decision", "payment"):
+        response = client.post(
+            "/v1/mailbox/messages",
+            json={
+                "recipient_subject": SUBJECT,
+                "title": MESSAGE_CANARIES[0],
+                "body": MESSAGE_CANARIES[1],
+                "category": category,
+                "case_ref": "case-1",
+            },
+        )
+        assert response.status_code == 201
+    act_as(applicant())
+    first = client.get("/v1/me/messages").json()[0]
+    client.get(f"/v1/me/messages/{first['id']}")
+
+
+def all_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
+    import_all_models()
+    rows = {}
+    for table in Base.metadata.sorted_tables:
+        rows[table.name] = [dict(r._mapping) for r in session.execute(select(table))]
+    return rows
+
+
+def test_export_contains_every_account_row(
+    app: FastAPI, client: TestClient, act_as: Act, database: Database
+) -> None:
+    seed(client, act_as)
+    app.state.personal_data.add(
+        "fake", export=lambda s, subject: {"subject_seen": subject}, shred=_fake_shred
+    )
+    act_as(applicant())
+    response = client.get("/v1/me/export")
+    assert response.status_code == 200
+    bundle = response.json()
+    assert bundle["format"] == "ozg-personal-data-export/1"
+    assert bundle["domains"]["fake"] == {"subject_seen": SUBJECT}
+    exported = bundle["domains"]["account"]["accounts"]
+    assert len(exported) == 1
+    with database.transaction() as session:
+        account = session.scalars(select(Account).where(Account.subject == SUBJECT)).one()
+        assert exported[0]["account"]["id"] == account.id
+        for model in (ProfileAttribute, Login, Consent, Message):
+            ids = set(session.scalars(select(model.id).where(model.account_id == account.id)))
+            assert ids, model.__tablename__
+            assert {r["id"] for r in exported[0][model.__tablename__]} == ids
+    text = json.dumps(bundle, ensure_ascii=False)
+    for canary in (*CANARIES.values(), *MESSAGE_CANARIES, CONSENT_CANARY):
+        assert canary in text
+
+
+def _fake_shred(session: Session, subject: str) -> ShredReport:
+    return ShredReport(
+        domain="fake",
+        shredded=1,
+        retained=[RetainedRecord("payment", "p-1", "§ 147 AO", datetime(2036, 12, 31, tzinfo=UTC))],
+    )
+
+
+def test_erasure_leaves_only_minimal_retained_records(
+    app: FastAPI, client: TestClient, act_as: Act, database: Database
+) -> None:
+    admin = FakeIdentityAdmin()
+    app.state.identity_admin = admin
+    app.state.personal_data.add("fake", export=lambda s, subject: {}, shred=_fake_shred)
+    seed(client, act_as)
+    with database.transaction() as session:
+        before = json.dumps(all_rows(session), default=str, ensure_ascii=False)
+    assert all(c in before for c in CANARIES.values())
+
+    act_as(applicant())
+    response = client.request("DELETE", "/v1/me", json={"confirm": "erase my account"})
+    assert response.status_code == 200, response.text
+    signed = response.json()
+    assert admin.calls == [("logout", SUBJECT), ("disable", SUBJECT)]
+
+    with database.transaction() as session:
+        rows = all_rows(session)
+    text = json.dumps(rows, default=str, ensure_ascii=False)
+    for canary in (*CANARIES.values(), *MESSAGE_CANARIES, CONSENT_CANARY):
+        assert canary not in text, canary
+    for table in (
+        "account_account",
+        "account_profile_attribute",
+        "account_login",
+        "account_consent",
+        "account_message",
+    ):
+        assert rows[table] == [], table
+    (kept,) = rows["account_erasure"]
+    assert SUBJECT not in json.dumps(kept, default=str)
+    # What remains about the subject: the audit trail (pseudonymous subject id, legally
+    # retained) and the erasure record; both without any of the seeded values.
+    assert any(e["action"] == "account.data.erase" for e in rows["compliance_access_entry"])
+
+    key = client.get("/v1/account/erasure-receipt-key").json()
+    receipt = verify_receipt(signed, key["public_key"])
+    assert receipt["format"] == "ozg-erasure-receipt/1"
+    domains = {d["domain"]: d for d in receipt["domains"]}
+    assert domains["account"]["deleted"] >= 8
+    assert domains["fake"]["retained"][0]["legal_basis"] == "§ 147 AO"
+    assert receipt["retained"][0]["record_type"] == "account_erasure"
+    tampered = {**signed, "receipt": {**signed["receipt"], "reason": "other"}}
+    with pytest.raises(ValueError, match="does not verify"):
+        verify_receipt(tampered, key["public_key"])
+
+    # The same (still valid at the IdP) token cannot bring the account back.
+    for path in ("/v1/me", "/v1/me/messages"):
+        refused = client.get(path)
+        assert refused.status_code == 401
+        assert refused.json()["reason"] == "account-erased"
+    with database.transaction() as session:
+        assert session.scalars(select(Account)).all() == []
+    # A new authentication after the erasure starts a new, empty account.
+    act_as(applicant(auth_age=-timedelta(seconds=5)))
+    assert client.get("/v1/me/messages").json() == []
+
+
+def test_erasure_needs_confirmation_and_recent_authentication(
+    client: TestClient, act_as: Act
+) -> None:
+    act_as(applicant())
+    client.get("/v1/me")
+    assert client.request("DELETE", "/v1/me").status_code == 422
+    assert client.request("DELETE", "/v1/me", json={"confirm": "yes"}).status_code == 422
+    act_as(applicant(auth_age=timedelta(hours=1)))
+    response = client.request("DELETE", "/v1/me", json={"confirm": "erase my account"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == (
+        'Bearer error="insufficient_user_authentication", max_age=600'
+    )
+    act_as(factories.caseworker())
+    response = client.request("DELETE", "/v1/me", json={"confirm": "erase my account"})
+    assert response.status_code == 403
