@@ -67,6 +67,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.personal_data = PersonalDataRegistry()
     # Domains that need per-app state (keys, stores, caches) get a configure(app, settings)
     # in their api.py and are called here, in dependency order.
+    vault.api.configure(app, settings)
+    app.state.personal_data.add(
+        "vault", export=vault.export_personal_data, shred=app.state.vault.shred
+    )
 
     install_problem_handlers(app)
     app.include_router(health.router)
