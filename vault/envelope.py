@@ -238,7 +238,7 @@ def body_is_well_formed(header: Header, rest_len: int, max_size: int) -> bool:
         full, last = full - 1, record
     if last < TAG_LEN or (last == TAG_LEN and full > 0):
         return False
-    return full + 1 <= max_chunks(max_size, header.chunk_size)
+    return body - (full + 1) * TAG_LEN <= max_size  # exactly the plaintext size
 
 
 def unlock(header: Header, identity: PrivateKey, stanza: Stanza | None = None) -> DocumentKey:
@@ -311,8 +311,10 @@ def _decrypt_body(
             )
         except InvalidTag as exc:
             raise InvalidEnvelope() from exc
-        dest.write(out_view[: length - TAG_LEN])
         written += length - TAG_LEN
+        if written > max_size:
+            raise InvalidEnvelope()
+        dest.write(out_view[: length - TAG_LEN])
         start += length
         index += 1
         if final:
