@@ -56,6 +56,10 @@ class BlobStore(Protocol):
         """Raise if the store cannot be reached (readiness check)."""
         ...
 
+    def delete_listed(self, key: str) -> None:
+        """Delete a key exactly as :meth:`list` reported it (upload debris included)."""
+        ...
+
 
 def _check_key(key: str) -> str:
     uuid.UUID(key)  # keys are document ids; anything else is refused

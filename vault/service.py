@@ -428,3 +428,20 @@ def document_uuid(value: str) -> str:
         return str(uuid.UUID(value))
     except ValueError:
         raise DocumentNotFound() from None
+
+
+def collect_garbage(session: Session, store: BlobStore, grace: timedelta,
+                    clock: Clock = system_clock) -> list[str]:  # fmt: skip
+    """Remove blobs with no document row (uploads that died before their row was
+    committed, documents shredded without a store), older than ``grace``."""
+    cutoff = clock.now() - grace
+    removed: list[str] = []
+    for blob in list(store.list()):
+        if blob.modified > cutoff:
+            continue  # possibly an upload in flight
+        key = blob.key
+        if not key.startswith(".") and session.get(Document, key) is not None:
+            continue
+        store.delete_listed(key)
+        removed.append(key)
+    return removed
