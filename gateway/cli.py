@@ -17,6 +17,7 @@ from commons.errors import ConfigurationError
 from commons.logging import configure_logging
 from commons.settings import Settings
 from gateway import migrations
+from vault import cli as vault_cli
 
 app = typer.Typer(
     name="ozg-commons",
@@ -26,6 +27,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(vault_cli.cli, name="vault")
+app.command("login")(vault_cli.login)
 
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("ozg.cli")

@@ -29,6 +29,7 @@ from commons.web import DbSession
 from vault import schemas, service
 from vault.blobstore import BlobNotFound, BlobStore, S3BlobStore, store_from_settings
 from vault.errors import DocumentNotFound, DocumentTooLarge, InvalidEnvelope, InvalidKey
+from vault.models import Document
 from vault.pki import ensure_demo_ca, load_anchors, validate_authority_jwk
 
 log = logging.getLogger("ozg.vault")
@@ -86,8 +87,12 @@ def _out(session: Session, doc: Any) -> schemas.DocumentOut:
 
 
 # --------------------------------------------------------------------------- documents
-@router.post("/documents", status_code=201, response_model=schemas.DocumentOut,
-             summary="Upload an envelope (application/octet-stream, streamed)")  # fmt: skip
+@router.post(
+    "/documents",
+    status_code=201,
+    response_model=schemas.DocumentOut,
+    summary="Upload an envelope (application/octet-stream, streamed)",
+)
 async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
     state = _state(request)
     database: Database = request.app.state.database
@@ -109,7 +114,7 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
                 service.check_quota(
                     session, principal.subject, size, state.settings.vault_quota_bytes
                 )
-                if session.get(service.Document, checked.document_id) is not None:
+                if session.get(Document, checked.document_id) is not None:
                     raise InvalidEnvelope()
 
         await run_in_threadpool(precheck)
@@ -165,8 +170,11 @@ def download(
     )
 
 
-@router.get("/documents/{document_id}/key", response_model=schemas.WrappedKeyOut,
-            summary="The caseworker's authority's wrapped document key")  # fmt: skip
+@router.get(
+    "/documents/{document_id}/key",
+    response_model=schemas.WrappedKeyOut,
+    summary="The caseworker's authority's wrapped document key",
+)
 def wrapped_key(
     document_id: str,
     request: Request,
@@ -185,30 +193,45 @@ def wrapped_key(
 
 
 @router.put("/documents/{document_id}/shares/{authority}", response_model=schemas.DocumentOut)
-def share(document_id: str, authority: str, body: schemas.ShareIn, request: Request,
-          session: DbSession, principal: Applicant) -> schemas.DocumentOut:  # fmt: skip
+def share(
+    document_id: str,
+    authority: str,
+    body: schemas.ShareIn,
+    request: Request,
+    session: DbSession,
+    principal: Applicant,
+) -> schemas.DocumentOut:
     doc_id = service.document_uuid(document_id)
     service.share(session, principal, doc_id, authority, body.stanza, _state(request).clock)
     return _out(session, service.get_document(session, principal, doc_id))
 
 
 @router.delete("/documents/{document_id}/shares/{authority}", status_code=204)
-def unshare(document_id: str, authority: str, request: Request, session: DbSession,
-            principal: Applicant) -> None:  # fmt: skip
+def unshare(
+    document_id: str, authority: str, request: Request, session: DbSession, principal: Applicant
+) -> None:
     service.unshare(
         session, principal, service.document_uuid(document_id), authority, _state(request).clock
     )
 
 
-@router.delete("/documents/{document_id}", response_model=schemas.DeletionReceipt,
-               summary="Crypto-shred a document; returns a signed deletion receipt")  # fmt: skip
-def delete_document(document_id: str, request: Request, session: DbSession,
-                    principal: Applicant) -> dict[str, Any]:  # fmt: skip
+@router.delete(
+    "/documents/{document_id}",
+    response_model=schemas.DeletionReceipt,
+    summary="Crypto-shred a document; returns a signed deletion receipt",
+)
+def delete_document(
+    document_id: str, request: Request, session: DbSession, principal: Applicant
+) -> dict[str, Any]:
     state = _state(request)
     return service.delete_document(
-        session, principal, service.document_uuid(document_id), state.store, state.signer,
+        session,
+        principal,
+        service.document_uuid(document_id),
+        state.store,
+        state.signer,
         state.clock,
-    )  # fmt: skip
+    )
 
 
 @router.get("/receipt-key", summary="The Ed25519 public key that signs deletion receipts")
@@ -237,12 +260,17 @@ def _key_out(row: Any) -> schemas.ApplicantKeyOut:
 
 
 @router.put("/keys/me", status_code=201, response_model=schemas.ApplicantKeyOut)
-def register_key(body: schemas.ApplicantKeyIn, request: Request, session: DbSession,
-                 principal: Applicant) -> schemas.ApplicantKeyOut:  # fmt: skip
+def register_key(
+    body: schemas.ApplicantKeyIn, request: Request, session: DbSession, principal: Applicant
+) -> schemas.ApplicantKeyOut:
     row = service.register_applicant_key(
-        session, principal, body.public_jwk, body.wrapped_by_passphrase,
-        body.wrapped_by_recovery, _state(request).clock,
-    )  # fmt: skip
+        session,
+        principal,
+        body.public_jwk,
+        body.wrapped_by_passphrase,
+        body.wrapped_by_recovery,
+        _state(request).clock,
+    )
     return _key_out(row)
 
 
@@ -251,14 +279,22 @@ def get_key(request: Request, session: DbSession, principal: Applicant) -> schem
     return _key_out(service.get_applicant_key(session, principal, _state(request).clock))
 
 
-@router.patch("/keys/me", response_model=schemas.ApplicantKeyOut,
-              summary="Passphrase change or recovery: replace a wrapped form of the same key")  # fmt: skip
-def rewrap_key(body: schemas.ApplicantKeyRewrap, request: Request, session: DbSession,
-               principal: Applicant) -> schemas.ApplicantKeyOut:  # fmt: skip
+@router.patch(
+    "/keys/me",
+    response_model=schemas.ApplicantKeyOut,
+    summary="Passphrase change or recovery: replace a wrapped form of the same key",
+)
+def rewrap_key(
+    body: schemas.ApplicantKeyRewrap, request: Request, session: DbSession, principal: Applicant
+) -> schemas.ApplicantKeyOut:
     row = service.rewrap_applicant_key(
-        session, principal, body.kid, body.wrapped_by_passphrase, body.wrapped_by_recovery,
+        session,
+        principal,
+        body.kid,
+        body.wrapped_by_passphrase,
+        body.wrapped_by_recovery,
         _state(request).clock,
-    )  # fmt: skip
+    )
     return _key_out(row)
 
 
@@ -272,10 +308,16 @@ def _authority_out(row: Any) -> schemas.AuthorityKeyOut:
     )
 
 
-@router.post("/authorities/{authority}/keys", status_code=201,
-             response_model=schemas.AuthorityKeyOut)  # fmt: skip
-def register_authority_key(authority: str, body: schemas.AuthorityKeyIn, request: Request,
-                           session: DbSession, principal: Admin) -> schemas.AuthorityKeyOut:  # fmt: skip
+@router.post(
+    "/authorities/{authority}/keys", status_code=201, response_model=schemas.AuthorityKeyOut
+)
+def register_authority_key(
+    authority: str,
+    body: schemas.AuthorityKeyIn,
+    request: Request,
+    session: DbSession,
+    principal: Admin,
+) -> schemas.AuthorityKeyOut:
     state = _state(request)
     validated = validate_authority_jwk(body.jwk, state.anchors(), state.clock.now())
     overlap = timedelta(days=state.settings.vault_key_overlap_days)
@@ -284,8 +326,12 @@ def register_authority_key(authority: str, body: schemas.AuthorityKeyIn, request
     return _authority_out(row)
 
 
-@router.get("/authorities/{authority}/key", response_model=schemas.AuthorityKeyOut,
-            summary="The authority's active key: what clients wrap to")  # fmt: skip
-def authority_key(authority: str, request: Request, session: DbSession,
-                  principal: CurrentPrincipal) -> schemas.AuthorityKeyOut:  # fmt: skip
+@router.get(
+    "/authorities/{authority}/key",
+    response_model=schemas.AuthorityKeyOut,
+    summary="The authority's active key: what clients wrap to",
+)
+def authority_key(
+    authority: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> schemas.AuthorityKeyOut:
     return _authority_out(service.active_authority_key(session, authority, _state(request).clock))

@@ -67,8 +67,14 @@ def _file_blocks(handle: IO[bytes], progress: Progress | None) -> Iterator[bytes
 
 
 class VaultClient:
-    def __init__(self, base_url: str, token: str | None, *, http: httpx.Client | None = None,
-                 timeout: float = 60.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = 60.0,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
         self.http.headers.update(headers)
@@ -89,36 +95,54 @@ class VaultClient:
         """Make the applicant key pair here; send only its wrapped forms. Show the
         returned ``recovery_code`` once."""
         pair = keys.generate(passphrase, params)
-        self._check(self.http.put(f"{self.api}/keys/me", json={
-            "public_jwk": pair.public_jwk,
-            "wrapped_by_passphrase": pair.wrapped_by_passphrase,
-            "wrapped_by_recovery": pair.wrapped_by_recovery,
-        }))  # fmt: skip
+        self._check(
+            self.http.put(
+                f"{self.api}/keys/me",
+                json={
+                    "public_jwk": pair.public_jwk,
+                    "wrapped_by_passphrase": pair.wrapped_by_passphrase,
+                    "wrapped_by_recovery": pair.wrapped_by_recovery,
+                },
+            )
+        )
         return pair
 
-    def unlock(self, passphrase: str | None = None, recovery_code: str | None = None
-               ) -> PrivateKey:  # fmt: skip
+    def unlock(self, passphrase: str | None = None, recovery_code: str | None = None) -> PrivateKey:
         stored = self._check(self.http.get(f"{self.api}/keys/me")).json()
         wrapped = stored["wrapped_by_passphrase" if passphrase else "wrapped_by_recovery"]
         return keys.unwrap_private_key(
             wrapped, stored["kid"], passphrase=passphrase, recovery_code=recovery_code
         )
 
-    def change_passphrase(self, key: PrivateKey, new_passphrase: str,
-                          params: dict[str, int] | None = None) -> None:  # fmt: skip
+    def change_passphrase(
+        self, key: PrivateKey, new_passphrase: str, params: dict[str, int] | None = None
+    ) -> None:
         from cryptography.hazmat.primitives.asymmetric import ec
 
         from vault.recipients import key_id
 
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError("applicant keys are P-256 keys")
         wrapped = keys.wrap_with_passphrase(key, new_passphrase, params)
-        self._check(self.http.patch(f"{self.api}/keys/me", json={
-            "kid": key_id(key.public_key()), "wrapped_by_passphrase": wrapped,
-        }))  # fmt: skip
+        self._check(
+            self.http.patch(
+                f"{self.api}/keys/me",
+                json={
+                    "kid": key_id(key.public_key()),
+                    "wrapped_by_passphrase": wrapped,
+                },
+            )
+        )
 
     # ------------------------------------------------------------------ documents
-    def put(self, path: Path, key: PrivateKey, *, do_sanitize: bool = True,
-            progress: Progress | None = None) -> tuple[str, sanitize.Report | None]:  # fmt: skip
+    def put(
+        self,
+        path: Path,
+        key: PrivateKey,
+        *,
+        do_sanitize: bool = True,
+        progress: Progress | None = None,
+    ) -> tuple[str, sanitize.Report | None]:
         """Sanitize (PDF, JPEG, PNG), encrypt to the applicant's own key and upload."""
         report: sanitize.Report | None = None
         with tempfile.TemporaryDirectory(prefix="ozg-vault-") as tmp:
@@ -131,16 +155,22 @@ class VaultClient:
             sealed = Path(tmp) / "envelope"
             with source.open("rb") as fin, sealed.open("wb") as fout:
                 result = envelope.seal(
-                    fin, fout, [key.public_key()], filename=path.name[-255:],
-                    media_type=media_type, content_hash=content_hash,
-                )  # fmt: skip
+                    fin,
+                    fout,
+                    [key.public_key()],
+                    filename=path.name[-255:],
+                    media_type=media_type,
+                    content_hash=content_hash,
+                )
             with sealed.open("rb") as fin:
                 response = self.http.post(
                     f"{self.api}/documents",
                     content=_file_blocks(fin, progress),
-                    headers={"Content-Type": "application/octet-stream",
-                             "Content-Length": str(result.envelope_size)},
-                )  # fmt: skip
+                    headers={
+                        "Content-Type": "application/octet-stream",
+                        "Content-Length": str(result.envelope_size),
+                    },
+                )
             doc_id: str = self._check(response).json()["id"]
         return doc_id, report
 
@@ -148,8 +178,15 @@ class VaultClient:
         docs: list[dict[str, Any]] = self._check(self.http.get(f"{self.api}/documents")).json()
         return docs
 
-    def get(self, doc_id: str, out: Path, key: PrivateKey, *, as_authority: bool = False,
-            progress: Progress | None = None) -> Metadata:  # fmt: skip
+    def get(
+        self,
+        doc_id: str,
+        out: Path,
+        key: PrivateKey,
+        *,
+        as_authority: bool = False,
+        progress: Progress | None = None,
+    ) -> Metadata:
         """Download and decrypt; ``out`` appears only if everything verified. An authority
         (``as_authority``) fetches its detached stanza and re-validates PDFs."""
         stanza = None
@@ -163,9 +200,7 @@ class VaultClient:
                 reader = _ResponseReader(response)
                 with partial.open("wb") as fout:
                     writer = _ProgressWriter(fout, progress)
-                    meta = envelope.open(
-                        reader, writer, key, stanza=stanza, max_size=2**62
-                    )
+                    meta = envelope.open(reader, writer, key, stanza=stanza, max_size=2**62)
             if as_authority and meta.media_type == "application/pdf":
                 sanitize.revalidate_pdf(partial)
             partial.replace(out)

@@ -69,9 +69,14 @@ def _recovery_bytes(code: str) -> bytes:
 def _kek(kdf: str, secret: bytes, salt: bytes, params: dict[str, int]) -> bytes:
     if kdf == "argon2id":
         return hash_secret_raw(
-            secret, salt, time_cost=params["t"], memory_cost=params["m"],
-            parallelism=params["p"], hash_len=32, type=Type.ID,
-        )  # fmt: skip
+            secret,
+            salt,
+            time_cost=params["t"],
+            memory_cost=params["m"],
+            parallelism=params["p"],
+            hash_len=32,
+            type=Type.ID,
+        )
     return HKDF(hashes.SHA256(), 32, salt=salt, info=b"ozg-vault recovery v1").derive(secret)
 
 
@@ -116,8 +121,9 @@ def generate(passphrase: str, params: dict[str, int] | None = None) -> NewKeyPai
     )
 
 
-def unwrap_private_key(wrapped: str, kid: str, *, passphrase: str | None = None,
-                       recovery_code: str | None = None) -> ec.EllipticCurvePrivateKey:  # fmt: skip
+def unwrap_private_key(
+    wrapped: str, kid: str, *, passphrase: str | None = None, recovery_code: str | None = None
+) -> ec.EllipticCurvePrivateKey:
     """Unwrap with the passphrase or the recovery code; raises :class:`WrongSecret`."""
     try:
         doc = json.loads(wrapped)

@@ -12,6 +12,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def validate_authority_jwk(
             raise InvalidKey("the certificate's key usage does not allow key encipherment")
     except x509.ExtensionNotFound:
         pass
-    for child, issuer in zip(chain, chain[1:], strict=False):
+    for child, issuer in pairwise(chain):
         _check_issued(child, issuer)
     last = chain[-1]
     fingerprints = {a.fingerprint(hashes.SHA256()) for a in anchors}
@@ -123,7 +124,9 @@ def _check_issued(child: x509.Certificate, issuer: x509.Certificate) -> None:
 
 
 # --------------------------------------------------------------------------- demo CA
-def make_ca(name: str, now: datetime, days: int = 3650) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+def make_ca(
+    name: str, now: datetime, days: int = 3650
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     key = rsa.generate_private_key(65537, 3072)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     cert = (

@@ -9,25 +9,55 @@ from compliance.declarations import ActionType, ProcessingActivity, RetentionPol
 _DOCS = "documents (end-to-end encrypted)"
 
 ACTIONS: tuple[ActionType, ...] = (
-    ActionType("vault.document.create", _DOCS, "You stored a document.",
-               "Sie haben ein Dokument gespeichert."),
-    ActionType("vault.document.read", _DOCS, "Your encrypted document was downloaded.",
-               "Ihr verschlüsseltes Dokument wurde heruntergeladen."),
-    ActionType("vault.document.share", _DOCS, "You shared a document with an authority.",
-               "Sie haben ein Dokument mit einer Behörde geteilt."),
-    ActionType("vault.document.unshare", _DOCS, "You withdrew a document from an authority.",
-               "Sie haben die Freigabe eines Dokuments für eine Behörde zurückgezogen."),
-    ActionType("vault.document.delete", _DOCS, "A document was deleted (crypto-shredded).",
-               "Ein Dokument wurde gelöscht (kryptografisch vernichtet)."),
-    ActionType("vault.wrapped_key.read", "encryption keys",
-               "A wrapped key to one of your documents or your vault key was fetched.",
-               "Ein verschlüsselter Schlüssel zu Ihren Dokumenten wurde abgerufen."),
-    ActionType("vault.key.create", "encryption keys", "You set up your document vault key.",
-               "Sie haben Ihren Dokumententresor-Schlüssel eingerichtet."),
-    ActionType("vault.key.rewrap", "encryption keys",
-               "Your vault passphrase or recovery code was changed.",
-               "Ihre Tresor-Passphrase oder Ihr Wiederherstellungscode wurde geändert."),
-)  # fmt: skip
+    ActionType(
+        "vault.document.create",
+        _DOCS,
+        "You stored a document.",
+        "Sie haben ein Dokument gespeichert.",
+    ),
+    ActionType(
+        "vault.document.read",
+        _DOCS,
+        "Your encrypted document was downloaded.",
+        "Ihr verschlüsseltes Dokument wurde heruntergeladen.",
+    ),
+    ActionType(
+        "vault.document.share",
+        _DOCS,
+        "You shared a document with an authority.",
+        "Sie haben ein Dokument mit einer Behörde geteilt.",
+    ),
+    ActionType(
+        "vault.document.unshare",
+        _DOCS,
+        "You withdrew a document from an authority.",
+        "Sie haben die Freigabe eines Dokuments für eine Behörde zurückgezogen.",
+    ),
+    ActionType(
+        "vault.document.delete",
+        _DOCS,
+        "A document was deleted (crypto-shredded).",
+        "Ein Dokument wurde gelöscht (kryptografisch vernichtet).",
+    ),
+    ActionType(
+        "vault.wrapped_key.read",
+        "encryption keys",
+        "A wrapped key to one of your documents or your vault key was fetched.",
+        "Ein verschlüsselter Schlüssel zu Ihren Dokumenten wurde abgerufen.",
+    ),
+    ActionType(
+        "vault.key.create",
+        "encryption keys",
+        "You set up your document vault key.",
+        "Sie haben Ihren Dokumententresor-Schlüssel eingerichtet.",
+    ),
+    ActionType(
+        "vault.key.rewrap",
+        "encryption keys",
+        "Your vault passphrase or recovery code was changed.",
+        "Ihre Tresor-Passphrase oder Ihr Wiederherstellungscode wurde geändert.",
+    ),
+)
 
 ACTIVITIES: tuple[ProcessingActivity, ...] = (
     ProcessingActivity(

@@ -105,9 +105,13 @@ def _open_pdf(src: Path) -> pikepdf.Pdf:
 
 def _clean_dict(obj: Any, report: Report, fix: bool) -> None:
     """Drop dangerous entries of one dictionary (an indirect object or a direct child)."""
-    for key, label in (("/OpenAction", "open action"), ("/AA", "additional actions"),
-                       ("/Metadata", "XMP metadata"), ("/EF", "embedded file"),
-                       ("/PieceInfo", "private application data")):  # fmt: skip
+    for key, label in (
+        ("/OpenAction", "open action"),
+        ("/AA", "additional actions"),
+        ("/Metadata", "XMP metadata"),
+        ("/EF", "embedded file"),
+        ("/PieceInfo", "private application data"),
+    ):
         if key in obj:
             report.removed[label] += 1
             if fix:
@@ -130,8 +134,10 @@ def _scan(pdf: pikepdf.Pdf, report: Report, fix: bool) -> None:
     root = pdf.Root
     names = root.get("/Names")
     if isinstance(names, pikepdf.Dictionary):
-        for key, label in (("/JavaScript", "document JavaScript"),
-                           ("/EmbeddedFiles", "embedded files")):  # fmt: skip
+        for key, label in (
+            ("/JavaScript", "document JavaScript"),
+            ("/EmbeddedFiles", "embedded files"),
+        ):
             if key in names:
                 report.removed[label] += 1
                 if fix:
@@ -200,8 +206,23 @@ def revalidate_pdf(path: Path) -> None:
 
 # --------------------------------------------------------------------------- images
 _JPEG_DROP = {0xE1, 0xED, 0xFE} | set(range(0xE3, 0xED)) | {0xEF}  # EXIF/XMP, IPTC, COM, APPn
-_PNG_KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP",
-             b"sBIT", b"pHYs", b"bKGD", b"acTL", b"fcTL", b"fdAT"}  # fmt: skip
+_PNG_KEEP = {
+    b"IHDR",
+    b"PLTE",
+    b"IDAT",
+    b"IEND",
+    b"tRNS",
+    b"gAMA",
+    b"cHRM",
+    b"sRGB",
+    b"iCCP",
+    b"sBIT",
+    b"pHYs",
+    b"bKGD",
+    b"acTL",
+    b"fcTL",
+    b"fdAT",
+}
 
 
 def _strip_jpeg(data: bytes, report: Report) -> bytes:

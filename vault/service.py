@@ -30,7 +30,6 @@ from vault import envelope
 from vault.blobstore import BlobStore
 from vault.errors import (
     DocumentNotFound,
-    DocumentTooLarge,
     InvalidEnvelope,
     InvalidKey,
     KeyConflict,
@@ -46,8 +45,14 @@ PURPOSE = "storing and sharing the applicant's documents for their applications"
 LEGAL_BASIS = "Art. 6(1)(e) GDPR with § 3 OZG"
 
 
-def _record(session: Session, principal: Principal | None, subject: str, action: str,
-            resource: str, clock: Clock) -> None:  # fmt: skip
+def _record(
+    session: Session,
+    principal: Principal | None,
+    subject: str,
+    action: str,
+    resource: str,
+    clock: Clock,
+) -> None:
     actor = principal.as_actor() if principal else _SYSTEM.as_actor()
     record_access(
         session,
@@ -105,8 +110,14 @@ def check_quota(session: Session, subject: str, incoming: int, quota: int) -> No
         raise QuotaExceeded("this upload would exceed your storage quota")
 
 
-def add_document(session: Session, principal: Principal, checked: CheckedEnvelope, *,
-                 quota: int, clock: Clock = system_clock) -> Document:  # fmt: skip
+def add_document(
+    session: Session,
+    principal: Principal,
+    checked: CheckedEnvelope,
+    *,
+    quota: int,
+    clock: Clock = system_clock,
+) -> Document:
     """Make a fully stored blob visible as the applicant's document."""
     check_quota(session, principal.subject, checked.size, quota)
     if session.get(Document, checked.document_id) is not None:
@@ -124,7 +135,7 @@ def add_document(session: Session, principal: Principal, checked: CheckedEnvelop
 
 
 # --------------------------------------------------------------------------- reading
-def _visible(principal: Principal) -> Select[tuple[Document]]:
+def _visible(principal: Principal) -> Select[Any]:
     """The one place that decides which documents a principal may see."""
     query = select(Document)
     if principal.has(Role.APPLICANT):
@@ -140,7 +151,9 @@ def list_documents(session: Session, principal: Principal) -> list[Document]:
 
 
 def get_document(session: Session, principal: Principal, document_id: str) -> Document:
-    doc = session.scalars(_visible(principal).where(Document.id == document_id)).first()
+    doc: Document | None = session.scalars(
+        _visible(principal).where(Document.id == document_id)
+    ).first()
     if doc is None:
         raise DocumentNotFound()
     return doc
@@ -150,15 +163,17 @@ def shares_of(session: Session, document_id: str) -> list[Share]:
     return list(session.scalars(select(Share).where(Share.document_id == document_id)))
 
 
-def open_for_download(session: Session, principal: Principal, document_id: str,
-                      clock: Clock = system_clock) -> Document:  # fmt: skip
+def open_for_download(
+    session: Session, principal: Principal, document_id: str, clock: Clock = system_clock
+) -> Document:
     doc = get_document(session, principal, document_id)
     _record(session, principal, doc.owner_subject, "vault.document.read", doc.id, clock)
     return doc
 
 
-def wrapped_key_for(session: Session, principal: Principal, document_id: str,
-                    clock: Clock = system_clock) -> Share:  # fmt: skip
+def wrapped_key_for(
+    session: Session, principal: Principal, document_id: str, clock: Clock = system_clock
+) -> Share:
     """The caseworker's authority's detached stanza for a document shared with it."""
     doc = get_document(session, principal, document_id)
     share = session.scalars(
@@ -171,8 +186,14 @@ def wrapped_key_for(session: Session, principal: Principal, document_id: str,
 
 
 # --------------------------------------------------------------------------- sharing
-def share(session: Session, principal: Principal, document_id: str, authority: str,
-          stanza_b64: str, clock: Clock = system_clock) -> Share:  # fmt: skip
+def share(
+    session: Session,
+    principal: Principal,
+    document_id: str,
+    authority: str,
+    stanza_b64: str,
+    clock: Clock = system_clock,
+) -> Share:
     doc = get_document(session, principal, document_id)
     if doc.owner_subject != principal.subject:
         raise DocumentNotFound()
@@ -195,8 +216,13 @@ def share(session: Session, principal: Principal, document_id: str, authority: s
     return existing
 
 
-def unshare(session: Session, principal: Principal, document_id: str, authority: str,
-            clock: Clock = system_clock) -> None:  # fmt: skip
+def unshare(
+    session: Session,
+    principal: Principal,
+    document_id: str,
+    authority: str,
+    clock: Clock = system_clock,
+) -> None:
     doc = get_document(session, principal, document_id)
     if doc.owner_subject != principal.subject:
         raise DocumentNotFound()
@@ -232,9 +258,14 @@ class ReceiptSigner:
         }
 
 
-def delete_document(session: Session, principal: Principal, document_id: str,
-                    store: BlobStore, signer: ReceiptSigner,
-                    clock: Clock = system_clock) -> dict[str, Any]:  # fmt: skip
+def delete_document(
+    session: Session,
+    principal: Principal,
+    document_id: str,
+    store: BlobStore,
+    signer: ReceiptSigner,
+    clock: Clock = system_clock,
+) -> dict[str, Any]:
     """Crypto-shred one document: every wrapped key, then the blob; a signed receipt."""
     doc = get_document(session, principal, document_id)
     if doc.owner_subject != principal.subject:
@@ -264,8 +295,9 @@ def _destroy(session: Session, store: BlobStore | None, doc: Document) -> int:
     return destroyed
 
 
-def shred_personal_data(session: Session, subject: str, store: BlobStore | None = None,
-                        clock: Clock = system_clock) -> ShredReport:  # fmt: skip
+def shred_personal_data(
+    session: Session, subject: str, store: BlobStore | None = None, clock: Clock = system_clock
+) -> ShredReport:
     """Account erasure: the wrapped private key, every share and every document.
 
     Without a store (a bare call), the blobs become orphans that ``ozg-commons vault gc``
@@ -303,9 +335,14 @@ def export_personal_data(session: Session, subject: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- keys
-def register_applicant_key(session: Session, principal: Principal, public_jwk: dict[str, Any],
-                           wrapped_by_passphrase: str, wrapped_by_recovery: str,
-                           clock: Clock = system_clock) -> ApplicantKey:  # fmt: skip
+def register_applicant_key(
+    session: Session,
+    principal: Principal,
+    public_jwk: dict[str, Any],
+    wrapped_by_passphrase: str,
+    wrapped_by_recovery: str,
+    clock: Clock = system_clock,
+) -> ApplicantKey:
     from vault.recipients import key_id
 
     if session.get(ApplicantKey, principal.subject) is not None:
@@ -344,8 +381,9 @@ def _check_wrapped(wrapped: str, kdf: str) -> None:
         raise InvalidKey(f"the wrapped private key ({kdf}) is malformed")
 
 
-def get_applicant_key(session: Session, principal: Principal,
-                      clock: Clock = system_clock) -> ApplicantKey:  # fmt: skip
+def get_applicant_key(
+    session: Session, principal: Principal, clock: Clock = system_clock
+) -> ApplicantKey:
     row = session.get(ApplicantKey, principal.subject)
     if row is None:
         raise KeyNotFound("no vault key yet: run `ozg-commons vault keygen`")
@@ -353,9 +391,14 @@ def get_applicant_key(session: Session, principal: Principal,
     return row
 
 
-def rewrap_applicant_key(session: Session, principal: Principal, kid: str,
-                         wrapped_by_passphrase: str | None, wrapped_by_recovery: str | None,
-                         clock: Clock = system_clock) -> ApplicantKey:  # fmt: skip
+def rewrap_applicant_key(
+    session: Session,
+    principal: Principal,
+    kid: str,
+    wrapped_by_passphrase: str | None,
+    wrapped_by_recovery: str | None,
+    clock: Clock = system_clock,
+) -> ApplicantKey:
     row = session.get(ApplicantKey, principal.subject)
     if row is None or row.kid != kid:
         raise KeyNotFound("re-wrapping must keep the same key (kid)")
@@ -383,8 +426,13 @@ def _usable(key: AuthorityKey, now: datetime) -> bool:
     return key.not_after > now and (key.retires_at is None or key.retires_at > now)
 
 
-def register_authority_key(session: Session, authority: str, validated: ValidatedKey,
-                           overlap: timedelta, clock: Clock = system_clock) -> AuthorityKey:  # fmt: skip
+def register_authority_key(
+    session: Session,
+    authority: str,
+    validated: ValidatedKey,
+    overlap: timedelta,
+    clock: Clock = system_clock,
+) -> AuthorityKey:
     """Register a validated key as the authority's active key; older ones retire after
     ``overlap`` (shares already made to them stay readable)."""
     if session.get(AuthorityKey, validated.kid) is not None:
@@ -410,8 +458,9 @@ def register_authority_key(session: Session, authority: str, validated: Validate
     return row
 
 
-def active_authority_key(session: Session, authority: str,
-                         clock: Clock = system_clock) -> AuthorityKey:  # fmt: skip
+def active_authority_key(
+    session: Session, authority: str, clock: Clock = system_clock
+) -> AuthorityKey:
     now = clock.now()
     for row in session.scalars(
         select(AuthorityKey)
@@ -430,8 +479,9 @@ def document_uuid(value: str) -> str:
         raise DocumentNotFound() from None
 
 
-def collect_garbage(session: Session, store: BlobStore, grace: timedelta,
-                    clock: Clock = system_clock) -> list[str]:  # fmt: skip
+def collect_garbage(
+    session: Session, store: BlobStore, grace: timedelta, clock: Clock = system_clock
+) -> list[str]:
     """Remove blobs with no document row (uploads that died before their row was
     committed, documents shredded without a store), older than ``grace``."""
     cutoff = clock.now() - grace

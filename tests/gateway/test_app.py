@@ -27,7 +27,10 @@ def test_healthz(client: TestClient) -> None:
 def test_readyz_checks_the_database(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "object_store": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "object_store": "ok"},
+    }
 
 
 def test_readyz_reports_an_unreachable_dependency(app: FastAPI) -> None:

@@ -105,8 +105,9 @@ def test_quota_per_applicant(client: TestClient, act_as: ActAs) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     act_as(factories.applicant())
     for _ in range(2):
-        r = client.post("/v1/vault/documents", content=sealed(random_doc(150_000), key),
-                        headers=OCTET)  # fmt: skip
+        r = client.post(
+            "/v1/vault/documents", content=sealed(random_doc(150_000), key), headers=OCTET
+        )
         assert r.status_code == 201
     r = client.post("/v1/vault/documents", content=sealed(random_doc(150_000), key), headers=OCTET)
     assert r.status_code == 413
@@ -139,14 +140,18 @@ def test_access_control_and_sharing_flow(
     act_as(owner)
     active = client.get("/v1/vault/authorities/tf/key").json()
     doc_key = envelope.unlock(envelope.read_header(io.BytesIO(env)), key)
-    stanza = envelope.wrap_for(doc_key, public_key_from_jwk(active["jwk"]))  # type: ignore[arg-type]
-    r = client.put(f"/v1/vault/documents/{doc_id}/shares/tf",
-                   json={"stanza": base64.b64encode(stanza.encode()).decode()})  # fmt: skip
+    stanza = envelope.wrap_for(doc_key, public_key_from_jwk(active["jwk"]))
+    r = client.put(
+        f"/v1/vault/documents/{doc_id}/shares/tf",
+        json={"stanza": base64.b64encode(stanza.encode()).decode()},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["shared_with"] == ["tf"]
     # wrapping to a key of another authority is refused
-    r = client.put(f"/v1/vault/documents/{doc_id}/shares/ee",
-                   json={"stanza": base64.b64encode(stanza.encode()).decode()})  # fmt: skip
+    r = client.put(
+        f"/v1/vault/documents/{doc_id}/shares/ee",
+        json={"stanza": base64.b64encode(stanza.encode()).decode()},
+    )
     assert r.status_code == 422
 
     act_as(tf)
@@ -175,8 +180,9 @@ def test_delete_crypto_shreds_and_returns_a_signed_receipt(
     owner = factories.applicant()
     key = ec.generate_private_key(ec.SECP256R1())
     act_as(owner)
-    doc_id = client.post("/v1/vault/documents", content=sealed(b"x" * 10, key),
-                         headers=OCTET).json()["id"]  # fmt: skip
+    doc_id = client.post(
+        "/v1/vault/documents", content=sealed(b"x" * 10, key), headers=OCTET
+    ).json()["id"]
     r = client.delete(f"/v1/vault/documents/{doc_id}")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -198,9 +204,14 @@ def test_account_erasure_shreds_everything(
     key = ec.generate_private_key(ec.SECP256R1())
     act_as(owner)
     kp = keys.generate("correct horse battery", keys.ARGON2_MINIMUM)
-    client.put("/v1/vault/keys/me", json={"public_jwk": kp.public_jwk,
-               "wrapped_by_passphrase": kp.wrapped_by_passphrase,
-               "wrapped_by_recovery": kp.wrapped_by_recovery})  # fmt: skip
+    client.put(
+        "/v1/vault/keys/me",
+        json={
+            "public_jwk": kp.public_jwk,
+            "wrapped_by_passphrase": kp.wrapped_by_passphrase,
+            "wrapped_by_recovery": kp.wrapped_by_recovery,
+        },
+    )
     for _ in range(2):
         client.post("/v1/vault/documents", content=sealed(b"abc", key), headers=OCTET)
     handler = next(h for h in app.state.personal_data if h.domain == "vault")
@@ -218,8 +229,11 @@ def test_account_erasure_shreds_everything(
 def test_applicant_key_register_unlock_and_rewrap(client: TestClient, act_as: ActAs) -> None:
     act_as(factories.applicant())
     kp = keys.generate("first passphrase", keys.ARGON2_MINIMUM)
-    body = {"public_jwk": kp.public_jwk, "wrapped_by_passphrase": kp.wrapped_by_passphrase,
-            "wrapped_by_recovery": kp.wrapped_by_recovery}  # fmt: skip
+    body = {
+        "public_jwk": kp.public_jwk,
+        "wrapped_by_passphrase": kp.wrapped_by_passphrase,
+        "wrapped_by_recovery": kp.wrapped_by_recovery,
+    }
     assert client.put("/v1/vault/keys/me", json=body).status_code == 201
     assert client.put("/v1/vault/keys/me", json=body).status_code == 409
     stored = client.get("/v1/vault/keys/me").json()

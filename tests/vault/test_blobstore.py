@@ -96,7 +96,7 @@ def test_a_failing_source_leaves_no_visible_blob(store: BlobStore) -> None:
 
 
 def test_keys_must_be_document_ids(store: BlobStore) -> None:
-    with pytest.raises(ValueError, match="UUID|hexadecimal"):
+    with pytest.raises(ValueError, match=r"UUID|hexadecimal"):
         store.put("../../etc/passwd", io.BytesIO(b"x"), 1)
 
 
@@ -111,8 +111,9 @@ def test_gc_removes_orphans_but_keeps_documents_and_fresh_blobs(
     for key in (kept, orphan):
         store.put(key, io.BytesIO(b"ciphertext"), 10)
     with database.transaction() as session:
-        session.add(Document(id=kept, owner_subject="s", envelope_size=10,
-                             created_at=system_clock.now()))  # fmt: skip
+        session.add(
+            Document(id=kept, owner_subject="s", envelope_size=10, created_at=system_clock.now())
+        )
         session.flush()
         assert service.collect_garbage(session, store, timedelta(hours=1)) == []  # too fresh
         later = FixedClock(system_clock.now() + timedelta(hours=2))

@@ -25,7 +25,9 @@ def _base() -> pikepdf.Pdf:
 
 
 def _javascript(pdf: pikepdf.Pdf) -> None:
-    js = pdf.make_indirect(pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")))
+    js = pdf.make_indirect(
+        pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+    )
     pdf.Root.OpenAction = js
     pdf.Root.Names = pikepdf.Dictionary(
         JavaScript=pikepdf.Dictionary(Names=pikepdf.Array([pikepdf.String("x"), js]))
@@ -35,13 +37,17 @@ def _javascript(pdf: pikepdf.Pdf) -> None:
 
 def _launch(pdf: pikepdf.Pdf) -> None:
     annot = pikepdf.Dictionary(
-        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=pikepdf.Array([0, 0, 50, 50]),
+        Type=pikepdf.Name.Annot,
+        Subtype=pikepdf.Name.Link,
+        Rect=pikepdf.Array([0, 0, 50, 50]),
         A=pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("calc.exe")),
-    )  # fmt: skip
+    )
     uri = pikepdf.Dictionary(
-        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=pikepdf.Array([0, 0, 9, 9]),
+        Type=pikepdf.Name.Annot,
+        Subtype=pikepdf.Name.Link,
+        Rect=pikepdf.Array([0, 0, 9, 9]),
         A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("http://evil.example")),
-    )  # fmt: skip
+    )
     pdf.pages[0].obj.Annots = pdf.make_indirect(pikepdf.Array([annot, uri]))
 
 
@@ -87,11 +93,21 @@ def test_malicious_pdfs_are_sanitized_and_reported(
     assert expected <= set(report.removed), report.removed
     assert "document info" in report.removed
     data = out.read_bytes()
-    for needle in (CANARY, b"/JavaScript", b"/Launch", b"/OpenAction", b"/XFA", b"EvilTool",
-                   b"/EmbeddedFile", b"calc.exe", b"evil.example"):  # fmt: skip
+    for needle in (
+        CANARY,
+        b"/JavaScript",
+        b"/Launch",
+        b"/OpenAction",
+        b"/XFA",
+        b"EvilTool",
+        b"/EmbeddedFile",
+        b"calc.exe",
+        b"evil.example",
+    ):
         assert needle not in data, needle
     sanitize.revalidate_pdf(out)
-    assert report.content_hash and report.content_hash.startswith("sha-256:")
+    assert report.content_hash
+    assert report.content_hash.startswith("sha-256:")
 
 
 def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
@@ -99,7 +115,7 @@ def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SanitizeError, match="password"):
         sanitize.sanitize_file(src, tmp_path / "out.pdf")
     owner_only = _save(tmp_path, lambda p: None, encryption=pikepdf.Encryption(owner="o", user=""))
-    with pytest.raises(SanitizeError, match="encrypted|password"):
+    with pytest.raises(SanitizeError, match=r"encrypted|password"):
         sanitize.sanitize_file(owner_only, tmp_path / "out.pdf")
 
 
@@ -146,8 +162,9 @@ def _png_with_text() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize(("name", "maker"), [("photo.jpg", _jpeg_with_exif),
-                                             ("scan.png", _png_with_text)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "maker"), [("photo.jpg", _jpeg_with_exif), ("scan.png", _png_with_text)]
+)
 def test_image_metadata_is_stripped(tmp_path: Path, name: str, maker: Callable[[], bytes]) -> None:
     src = tmp_path / name
     src.write_bytes(maker())

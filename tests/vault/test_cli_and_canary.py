@@ -1,0 +1,172 @@
+"""The client SDK and CLI end to end against the app, and the zero-knowledge canary:
+a canary string in a document and a canary filename appear nowhere on the server side."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pikepdf
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from account import Principal
+from commons.db import Base, Database
+from commons.settings import Settings
+from gateway.app import create_app
+from gateway.cli import app as cli_app
+from gateway.migrations import import_all_models
+from tests import factories
+from tests.vault.helpers import authority_key, write_anchors
+from vault import cli as vault_cli
+
+ActAs = Callable[[Principal | None], None]
+CANARY_TEXT = "CANARY-7d1c9e-CONTENT"
+CANARY_NAME = "canary-5b2f8a-reisepass.pdf"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        vault_trust_anchors=write_anchors(tmp_path / "anchors.pem"),
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings, database)
+
+
+@pytest.fixture
+def run(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    monkeypatch.setattr(vault_cli, "http_factory", lambda url: client)
+    monkeypatch.setenv("OZG_CLIENT_DIR", str(tmp_path / "device"))
+    monkeypatch.setenv("OZG_VAULT_PASSPHRASE", "a long vault passphrase")
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli_app, list(args))
+        assert result.exit_code == code, (result.output, result.exception)
+        return result.output
+
+    return invoke
+
+
+def _canary_pdf(path: Path) -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    content = f"BT /F1 12 Tf 20 20 Td ({CANARY_TEXT}) Tj ET".encode()
+    pdf.pages[0].Contents = pdf.make_stream(content)
+    pdf.docinfo["/Title"] = pikepdf.String(CANARY_TEXT)
+    pdf.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("1"))
+    pdf.save(path, compress_streams=False)
+
+
+def _everything_in_the_database(database: Database) -> bytes:
+    import_all_models()
+    dump = []
+    with database.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(select(table)):
+                for value in row:
+                    dump.append(value if isinstance(value, bytes) else str(value).encode())
+    return b"\n".join(dump)
+
+
+def test_cli_end_to_end_and_the_server_never_sees_plaintext(
+    run: Callable[..., str],
+    act_as: ActAs,
+    app: FastAPI,
+    database: Database,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    owner, tf = factories.applicant(), factories.caseworker("tf")
+    act_as(factories.admin())
+    auth_key, jwk = authority_key("tf")
+    assert app.state.vault.store is not None
+    client = TestClient(app)
+    assert client.post("/v1/vault/authorities/tf/keys", json={"jwk": jwk}).status_code == 201
+    auth_pem = tmp_path / "authority.pem"
+    from cryptography.hazmat.primitives import serialization
+
+    auth_pem.write_bytes(
+        auth_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+    act_as(owner)
+    run("login", "--token", "dev-token")
+    assert "recovery code" in run("vault", "keygen")
+    run("vault", "lock")
+    run("vault", "put", str(tmp_path), code=2)  # a directory is refused by the CLI
+    run("vault", "unlock")
+    src = tmp_path / CANARY_NAME
+    _canary_pdf(src)
+    output = run("vault", "put", str(src))
+    doc_id = output.strip().splitlines()[-1]
+    assert "open action" in output
+    assert [d["id"] for d in json.loads(run("vault", "ls", "--json"))] == [doc_id]
+    mine = tmp_path / "mine.pdf"
+    run("vault", "get", doc_id, "-o", str(mine))
+    with pikepdf.open(mine) as pdf:  # the content survives sanitizing
+        assert CANARY_TEXT.encode() in pdf.pages[0].Contents.read_bytes()
+    assert b"/JavaScript" not in mine.read_bytes()
+    run("vault", "share", doc_id, "--with", "tf")
+
+    act_as(tf)
+    theirs = tmp_path / "theirs.pdf"
+    run("vault", "get", doc_id, "-o", str(theirs), "--key-file", str(auth_pem))
+    assert theirs.read_bytes() == mine.read_bytes()
+
+    # zero knowledge: nothing the server wrote holds either canary
+    server_side = [_everything_in_the_database(database)]
+    for path in settings.data_dir.rglob("*"):
+        if path.is_file():
+            server_side.append(path.read_bytes())
+            server_side.append(str(path).encode())
+    server_side.append(
+        "\n".join(
+            r.getMessage() + json.dumps(vars(r), default=str) for r in caplog.records
+        ).encode()
+    )
+    haystack = b"\n".join(server_side)
+    assert len(haystack) > 1000
+    for canary in (CANARY_TEXT, CANARY_NAME, "canary-5b2f8a", "reisepass"):
+        assert canary.encode() not in haystack, canary
+
+    act_as(owner)
+    run("vault", "unshare", doc_id, "--with", "tf")
+    receipt = json.loads(run("vault", "rm", doc_id))
+    assert receipt["receipt"]["document_id"] == doc_id
+    assert "error" in run("vault", "get", doc_id, "-o", str(tmp_path / "x"), code=1)
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_without_login_or_key_says_what_to_do(
+    run: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "not logged in" in run("vault", "ls", code=2)
+    run("login", "--token", "t")
+    assert "locked" in run("vault", "share", "x", "--with", "tf", code=2)
+
+
+def test_unreachable_server(run: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        vault_cli, "http_factory", lambda url: httpx.Client(base_url="http://127.0.0.1:9")
+    )
+    run("login", "--token", "t")
+    assert "cannot reach" in run("vault", "ls", code=1)
