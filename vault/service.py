@@ -462,11 +462,9 @@ def active_authority_key(
     session: Session, authority: str, clock: Clock = system_clock
 ) -> AuthorityKey:
     now = clock.now()
-    for row in session.scalars(
-        select(AuthorityKey)
-        .where(AuthorityKey.authority == authority)
-        .order_by(AuthorityKey.registered_at.desc())
-    ):
+    rows = session.scalars(select(AuthorityKey).where(AuthorityKey.authority == authority))
+    # the one not yet scheduled to retire is the active key; then the newest
+    for row in sorted(rows, key=lambda r: (r.retires_at is None, r.registered_at), reverse=True):
         if _usable(row, now):
             return row
     raise KeyNotFound("this authority has no valid key registered")
