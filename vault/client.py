@@ -142,6 +142,7 @@ class VaultClient:
         *,
         do_sanitize: bool = True,
         progress: Progress | None = None,
+        max_size: int = envelope.DEFAULT_MAX_SIZE,
     ) -> tuple[str, sanitize.Report | None]:
         """Sanitize (PDF, JPEG, PNG), encrypt to the applicant's own key and upload."""
         report: sanitize.Report | None = None
@@ -161,6 +162,7 @@ class VaultClient:
                     filename=path.name[-255:],
                     media_type=media_type,
                     content_hash=content_hash,
+                    max_size=max_size,
                 )
             with sealed.open("rb") as fin:
                 response = self.http.post(
