@@ -262,3 +262,60 @@ def test_roles_are_enforced(client: TestClient, act_as: ActAs) -> None:
     assert client.post("/v1/vault/authorities/tf/keys", json={"jwk": jwk}).status_code == 403
     act_as(None)
     assert client.get("/v1/vault/documents").status_code == 401
+
+
+def test_sharing_to_a_retired_key_is_refused(
+    client: TestClient, act_as: ActAs, app: FastAPI
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from commons.clock import FixedClock
+    from tests.vault.helpers import ca
+    from vault.pki import issue_authority_key
+
+    clock = FixedClock(datetime.now(UTC))
+    app.state.vault.clock = clock
+    _register_authority(client, act_as, "tf")
+    old_jwk = client.get("/v1/vault/authorities/tf/key").json()["jwk"]
+    ca_key, ca_cert = ca()
+    _new_priv, new_jwk = issue_authority_key(ca_key, ca_cert, "tf", clock.now(), bits=3072)
+    clock.advance(timedelta(seconds=1))
+    assert client.post("/v1/vault/authorities/tf/keys", json={"jwk": new_jwk}).status_code == 201
+    clock.advance(timedelta(days=31))  # past the 30-day overlap
+    owner = factories.applicant()
+    act_as(owner)
+    key = ec.generate_private_key(ec.SECP256R1())
+    env = sealed(b"doc", key)
+    doc_id = client.post("/v1/vault/documents", content=env, headers=OCTET).json()["id"]
+    doc_key = envelope.unlock(envelope.read_header(io.BytesIO(env)), key)
+    stale = envelope.wrap_for(doc_key, public_key_from_jwk(old_jwk))
+    r = client.put(
+        f"/v1/vault/documents/{doc_id}/shares/tf",
+        json={"stanza": base64.b64encode(stale.encode()).decode()},
+    )
+    assert r.status_code == 422
+    assert "current key" in r.json()["detail"]
+
+
+@pytest.mark.s3
+def test_upload_and_download_through_s3(
+    tmp_path: Path, database_url: str, database: Database, act_as: ActAs
+) -> None:
+    from tests.vault.test_blobstore import s3_settings
+
+    s3 = s3_settings()
+    settings = s3.model_copy(update={"data_dir": tmp_path / "var", "database_url": database_url})
+    app = create_app(settings, database)
+    from account.auth import current_principal
+
+    app.dependency_overrides[current_principal] = lambda: factories.applicant("s3-owner")
+    key = ec.generate_private_key(ec.SECP256R1())
+    env = sealed(random_doc(200_000), key)
+    with TestClient(app) as client:
+        assert client.get("/readyz").json()["checks"]["object_store"] == "ok"
+        doc_id = client.post("/v1/vault/documents", content=env, headers=OCTET).json()["id"]
+        assert client.get(f"/v1/vault/documents/{doc_id}/content").content == env
+        assert client.delete(f"/v1/vault/documents/{doc_id}").status_code == 200
+    store = app.state.vault.store
+    assert list(store.list()) == []
+    store.client.remove_bucket(settings.s3_bucket)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,10 +53,10 @@ def run(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("OZG_VAULT_PASSPHRASE", "a long vault passphrase")
     runner = CliRunner()
 
-    def invoke(*args: str, code: int = 0) -> str:
+    def invoke(*args: str, code: int = 0, stdout_only: bool = False) -> str:
         result = runner.invoke(cli_app, list(args))
         assert result.exit_code == code, (result.output, result.exception)
-        return result.output
+        return result.stdout if stdout_only else result.output
 
     return invoke
 
@@ -117,9 +118,9 @@ def test_cli_end_to_end_and_the_server_never_sees_plaintext(
     src = tmp_path / CANARY_NAME
     _canary_pdf(src)
     output = run("vault", "put", str(src))
-    doc_id = output.strip().splitlines()[-1]
+    doc_id = re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", output)[-1]
     assert "open action" in output
-    assert [d["id"] for d in json.loads(run("vault", "ls", "--json"))] == [doc_id]
+    assert [d["id"] for d in json.loads(run("vault", "ls", "--json", stdout_only=True))] == [doc_id]
     mine = tmp_path / "mine.pdf"
     run("vault", "get", doc_id, "-o", str(mine))
     with pikepdf.open(mine) as pdf:  # the content survives sanitizing
@@ -150,7 +151,7 @@ def test_cli_end_to_end_and_the_server_never_sees_plaintext(
 
     act_as(owner)
     run("vault", "unshare", doc_id, "--with", "tf")
-    receipt = json.loads(run("vault", "rm", doc_id))
+    receipt = json.loads(run("vault", "rm", doc_id, stdout_only=True))
     assert receipt["receipt"]["document_id"] == doc_id
     assert "error" in run("vault", "get", doc_id, "-o", str(tmp_path / "x"), code=1)
     assert not (tmp_path / "x").exists()

@@ -234,3 +234,22 @@ def test_open_file_leaves_nothing_on_failure(tmp_path: Path) -> None:
     with pytest.raises(InvalidEnvelope):
         envelope.open_file(src, tmp_path / "out.pdf", EC_KEY)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.ozgv"]
+
+
+def test_authority_private_key_as_jwk(rsa_key: rsa.RSAPrivateKey) -> None:
+    from vault.recipients import b64u, load_private_key, public_jwk
+
+    nums = rsa_key.private_numbers()
+
+    def enc(value: int) -> str:
+        return b64u(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+
+    jwk = {
+        **public_jwk(rsa_key.public_key()),
+        "d": enc(nums.d), "p": enc(nums.p), "q": enc(nums.q),
+        "dp": enc(nums.dmp1), "dq": enc(nums.dmq1), "qi": enc(nums.iqmp),
+    }  # fmt: skip
+    env = _seal(b"for the authority", rsa_key)
+    loaded = load_private_key(json.dumps(jwk).encode())
+    assert envelope.open_bytes(env, loaded)[1] == b"for the authority"
+    assert envelope.open_bytes(env, load_private_key(_pem(rsa_key)))[1] == b"for the authority"
