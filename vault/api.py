@@ -118,7 +118,7 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
                     raise InvalidEnvelope()
 
         await run_in_threadpool(precheck)
-        await run_in_threadpool(state.store.put, checked.document_id, spool, size)
+        await run_in_threadpool(state.store.put, checked.blob_key, spool, size)
 
     def commit() -> schemas.DocumentOut:
         with database.transaction() as session:
@@ -134,7 +134,7 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
     try:
         return await run_in_threadpool(commit)
     except Exception:
-        await run_in_threadpool(state.store.delete, checked.document_id)
+        await run_in_threadpool(state.store.delete, checked.blob_key)
         raise
 
 
@@ -160,7 +160,7 @@ def download(
         session, principal, service.document_uuid(document_id), state.clock
     )
     try:
-        blocks = state.store.get(doc.id)
+        blocks = state.store.get(doc.blob_key)
     except BlobNotFound:
         raise DocumentNotFound() from None
     return StreamingResponse(

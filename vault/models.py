@@ -21,6 +21,8 @@ class Document(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the envelope's document id
     owner_subject: Mapped[str] = mapped_column(String(255), index=True)
+    # chosen by the server, never by the client: an upload cannot overwrite another's blob
+    blob_key: Mapped[str] = mapped_column(String(36), unique=True)
     envelope_size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -76,6 +76,7 @@ _SYSTEM = Principal(subject="ozg-commons", roles=frozenset({Role.ADMIN}))
 class CheckedEnvelope:
     document_id: str
     size: int
+    blob_key: str = ""
 
 
 def check_envelope(spool: IO[bytes], size: int, max_size: int) -> CheckedEnvelope:
@@ -86,7 +87,7 @@ def check_envelope(spool: IO[bytes], size: int, max_size: int) -> CheckedEnvelop
     if not envelope.body_is_well_formed(header, rest, max_size):
         raise InvalidEnvelope()
     spool.seek(0)
-    return CheckedEnvelope(str(header.document_id), size)
+    return CheckedEnvelope(str(header.document_id), size, new_id_str())
 
 
 def max_envelope_size(max_size: int) -> int:
@@ -125,6 +126,7 @@ def add_document(
     doc = Document(
         id=checked.document_id,
         owner_subject=principal.subject,
+        blob_key=checked.blob_key,
         envelope_size=checked.size,
         created_at=clock.now(),
     )
@@ -291,7 +293,7 @@ def _destroy(session: Session, store: BlobStore | None, doc: Document) -> int:
     session.delete(doc)
     session.flush()
     if store is not None:
-        store.delete(doc.id)
+        store.delete(doc.blob_key)
     return destroyed
 
 
@@ -488,7 +490,9 @@ def collect_garbage(
         if blob.modified > cutoff:
             continue  # possibly an upload in flight
         key = blob.key
-        if not key.startswith(".") and session.get(Document, key) is not None:
+        if not key.startswith(".") and session.scalar(
+            select(Document.id).where(Document.blob_key == key)
+        ):
             continue
         store.delete_listed(key)
         removed.append(key)

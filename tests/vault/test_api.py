@@ -319,3 +319,25 @@ def test_upload_and_download_through_s3(
     store = app.state.vault.store
     assert list(store.list()) == []
     store.client.remove_bucket(settings.s3_bucket)
+
+
+def test_a_reused_document_id_cannot_touch_the_existing_document(
+    client: TestClient, act_as: ActAs
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    env = sealed(b"original", key)
+    act_as(factories.applicant())
+    doc_id = client.post("/v1/vault/documents", content=env, headers=OCTET).json()["id"]
+    header = envelope.read_header(io.BytesIO(env))
+    forged = io.BytesIO()
+    envelope.seal(b"forged", forged, [key.public_key()], filename="x", media_type="y",
+                  document_id=header.document_id)  # fmt: skip
+    act_as(factories.applicant())
+    r = client.post("/v1/vault/documents", content=forged.getvalue(), headers=OCTET)
+    assert r.status_code == 422
+    assert client.get("/v1/vault/documents").json() == []
+    stored = client.app.state.vault.store  # type: ignore[attr-defined]
+    assert len(list(stored.list())) == 1
+    blob = next(iter(stored.list())).key
+    assert b"".join(stored.get(blob)) == env
+    assert blob != doc_id  # blob keys are the server's, not the client's

@@ -112,7 +112,13 @@ def test_gc_removes_orphans_but_keeps_documents_and_fresh_blobs(
         store.put(key, io.BytesIO(b"ciphertext"), 10)
     with database.transaction() as session:
         session.add(
-            Document(id=kept, owner_subject="s", envelope_size=10, created_at=system_clock.now())
+            Document(
+                id=_key(),
+                blob_key=kept,
+                owner_subject="s",
+                envelope_size=10,
+                created_at=system_clock.now(),
+            )
         )
         session.flush()
         assert service.collect_garbage(session, store, timedelta(hours=1)) == []  # too fresh

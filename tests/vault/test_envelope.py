@@ -253,3 +253,13 @@ def test_authority_private_key_as_jwk(rsa_key: rsa.RSAPrivateKey) -> None:
     loaded = load_private_key(json.dumps(jwk).encode())
     assert envelope.open_bytes(env, loaded)[1] == b"for the authority"
     assert envelope.open_bytes(env, load_private_key(_pem(rsa_key)))[1] == b"for the authority"
+
+
+@pytest.mark.parametrize(
+    "size", [0, 1, 65535, 65536, 65537, 2 * 65536, 2 * 65536 + 1], ids=lambda s: f"{s}B"
+)
+def test_default_chunk_size_boundaries(size: int) -> None:
+    data = os.urandom(size)
+    env = _seal(data, chunk=envelope.DEFAULT_CHUNK_SIZE)
+    assert envelope.open_bytes(env, EC_KEY)[1] == data
+    assert independent_decryptor.decrypt(env, _pem(EC_KEY))[1] == data

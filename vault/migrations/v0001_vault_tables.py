@@ -2,7 +2,7 @@
 
 Revision ID: v0001
 Revises:
-Create Date: 2026-11-28 13:25:34.481192
+Create Date: 2026-11-28 13:39:33.303053
 """
 
 from collections.abc import Sequence
@@ -48,9 +48,11 @@ def upgrade() -> None:
         "vault_document",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("owner_subject", sa.String(length=255), nullable=False),
+        sa.Column("blob_key", sa.String(length=36), nullable=False),
         sa.Column("envelope_size", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vault_document")),
+        sa.UniqueConstraint("blob_key", name=op.f("uq_vault_document_blob_key")),
     )
     with op.batch_alter_table("vault_document", schema=None) as batch_op:
         batch_op.create_index(
