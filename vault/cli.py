@@ -176,6 +176,16 @@ def unlock(
 
 
 @cli.command()
+def passwd(server: Server = None) -> None:
+    """Change the vault passphrase: re-wraps your key here; documents are untouched."""
+    client, key = _client(server), _key()
+    new: str = typer.prompt("New vault passphrase", hide_input=True, confirmation_prompt=True)
+    with _errors():
+        client.change_passphrase(key, new)
+    err.print("passphrase changed")
+
+
+@cli.command()
 def lock() -> None:
     """Forget the unlocked key on this device."""
     (client_dir() / "vault-key.pem").unlink(missing_ok=True)

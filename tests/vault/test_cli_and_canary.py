@@ -90,6 +90,7 @@ def test_cli_end_to_end_and_the_server_never_sees_plaintext(
     settings: Settings,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     owner, tf = factories.applicant(), factories.caseworker("tf")
@@ -114,6 +115,14 @@ def test_cli_end_to_end_and_the_server_never_sees_plaintext(
     assert "recovery code" in run("vault", "keygen")
     run("vault", "lock")
     run("vault", "put", str(tmp_path), code=2)  # a directory is refused by the CLI
+    run("vault", "unlock")
+    runner = CliRunner()
+    changed = runner.invoke(cli_app, ["vault", "passwd"], input="new phrase 42\nnew phrase 42\n")
+    assert changed.exit_code == 0, changed.output
+    run("vault", "lock")
+    monkeypatch.setenv("OZG_VAULT_PASSPHRASE", "a long vault passphrase")
+    assert "wrong passphrase" in run("vault", "unlock", code=1)
+    monkeypatch.setenv("OZG_VAULT_PASSPHRASE", "new phrase 42")
     run("vault", "unlock")
     src = tmp_path / CANARY_NAME
     _canary_pdf(src)
@@ -171,3 +180,22 @@ def test_unreachable_server(run: Callable[..., str], monkeypatch: pytest.MonkeyP
     )
     run("login", "--token", "t")
     assert "cannot reach" in run("vault", "ls", code=1)
+
+
+@pytest.mark.oidc
+def test_login_with_a_password_grant(
+    oidc_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OZG_CLIENT_DIR", str(tmp_path / "device"))
+    result = CliRunner().invoke(
+        cli_app,
+        ["login", "--username", "test-applicant", "--client-id", "ozg-cli",
+         "--keycloak-url", str(oidc_settings.keycloak_server_url),
+         "--realm", str(oidc_settings.keycloak_realm)],
+        input="test-applicant\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, (result.output, result.exception)
+    token = (tmp_path / "device" / "token").read_text()
+    assert token.count(".") == 2  # a JWT access token
+    assert (tmp_path / "device" / "token").stat().st_mode & 0o077 == 0
+    assert "test-applicant" not in result.output.replace("--username", "")
