@@ -54,6 +54,7 @@ MAX_RECIPIENTS = 64
 METADATA_LEN = 4096  # plaintext of the metadata record, padded
 TRAILER_LEN = METADATA_LEN + TAG_LEN
 DEFAULT_MAX_SIZE = 500_000_000  # FIT-Connect's per-attachment limit (500 MB)
+_IO_BATCH = 256 * 1024
 MAX_FILENAME_CHARS = 255
 
 _INFO_PAYLOAD = b"ozg-vault v1 payload"
@@ -274,58 +275,71 @@ def _decrypt_body(
     aead = AESGCM(key.payload_key)
     aad = header.fixed
     prefix = header.nonce_prefix
-    need = record + TRAILER_LEN + 1  # one byte beyond a full chunk + trailer: not final
-    window = bytearray(2 * record + TRAILER_LEN + 1)
+    need = record + TRAILER_LEN + 1  # a full chunk plus the trailer plus one byte: not final
+    batch = max(1, _IO_BATCH // record)
+    # Reads and writes go in ~1 MiB batches: small writes cost more than the AES here.
+    window = bytearray(batch * record + need)
     view = memoryview(window)
-    out = bytearray(header.chunk_size)
+    out = bytearray(batch * header.chunk_size)
     out_view = memoryview(out)
     readinto = getattr(src, "readinto", None)
-    start = end = 0
+    start = end = filled = 0
     eof = False
-    index = 0
-    written = 0
+    index = written = 0
     while True:
-        while end - start < need and not eof:
-            if len(window) - end < need - (end - start):
-                window[: end - start] = window[start:end]
-                start, end = 0, end - start
-            if readinto is not None:
-                n = readinto(view[end:])
-            else:
-                data = src.read(len(window) - end)
-                n = len(data)
-                window[end : end + n] = data
-            if not n:
-                eof = True
-            end += n
-        final = end - start < need
-        length = end - start - TRAILER_LEN if final else record
-        if index >= limit or length < TAG_LEN or (final and length == TAG_LEN and index > 0):
-            raise InvalidEnvelope()
-        try:
-            aead.decrypt_into(
-                _nonce(prefix, index, final),
-                view[start : start + length],
-                aad,
-                out_view[: length - TAG_LEN],
-            )
-        except InvalidTag as exc:
-            raise InvalidEnvelope() from exc
-        written += length - TAG_LEN
-        if written > max_size:
-            raise InvalidEnvelope()
-        dest.write(out_view[: length - TAG_LEN])
-        start += length
-        index += 1
-        if final:
+        if not eof:
+            window[: end - start] = window[start:end]
+            start, end = 0, end - start
+            while end < len(window):
+                if readinto is not None:
+                    n = readinto(view[end:])
+                else:
+                    data = src.read(len(window) - end)
+                    n = len(data)
+                    window[end : end + n] = data
+                if not n:
+                    eof = True
+                    break
+                end += n
+        while True:
+            final = end - start < need
+            if final and not eof:
+                break  # refill first
+            length = end - start - TRAILER_LEN if final else record
+            if index >= limit or length < TAG_LEN or (final and length == TAG_LEN and index > 0):
+                raise InvalidEnvelope()
+            plain = length - TAG_LEN
+            if filled + plain > len(out):
+                dest.write(out_view[:filled])
+                filled = 0
+            try:
+                aead.decrypt_into(
+                    _nonce(prefix, index, final),
+                    view[start : start + length],
+                    aad,
+                    out_view[filled : filled + plain],
+                )
+            except InvalidTag as exc:
+                raise InvalidEnvelope() from exc
+            written += plain
+            if written > max_size:
+                raise InvalidEnvelope()
+            filled += plain
+            start += length
+            index += 1
+            if final:
+                break
+        if final and eof:
             break
+    if filled:
+        dest.write(out_view[:filled])
     try:
-        plain = AESGCM(key.metadata_key).decrypt(
+        meta_plain = AESGCM(key.metadata_key).decrypt(
             bytes(12), bytes(view[start:end]), _metadata_aad(aad, index)
         )
     except InvalidTag as exc:
         raise InvalidEnvelope() from exc
-    meta = Metadata.decode(plain)
+    meta = Metadata.decode(meta_plain)
     if meta.size != written:
         raise InvalidEnvelope()
     return meta
@@ -477,32 +491,44 @@ def seal(
     aead = AESGCM(key.payload_key)
     aad = header.fixed
     limit = max_chunks(max_size, chunk_size)
-    bufs = [bytearray(chunk_size), bytearray(chunk_size)]
+    per_batch = max(1, _IO_BATCH // chunk_size)
+    block = per_batch * chunk_size
+    # Two input blocks (one read ahead, to know which chunk is final) and one output block;
+    # ~1 MiB reads and writes, since small writes cost more than the AES here.
+    bufs = [bytearray(block), bytearray(block)]
     views = [memoryview(b) for b in bufs]
-    out = bytearray(chunk_size + TAG_LEN)
+    out = bytearray(per_batch * (chunk_size + TAG_LEN))
     out_view = memoryview(out)
     cur = 0
     have = _fill(reader, views[cur])
-    index = 0
-    size = 0
+    index = size = 0
     while True:
-        nxt = 1 - cur
-        ahead = _fill(reader, views[nxt]) if have == chunk_size else 0
-        final = ahead == 0
-        if index >= limit or size + have > max_size:
+        ahead = _fill(reader, views[1 - cur]) if have == block else 0
+        last_block = ahead == 0
+        if size + have > max_size or index + -(-have // chunk_size) > limit:
             raise ValueError(f"document larger than the limit of {max_size} bytes")
-        aead.encrypt_into(
-            _nonce(prefix, index, final), views[cur][:have], aad, out_view[: have + TAG_LEN]
-        )
-        dest.write(out_view[: have + TAG_LEN])
-        total += have + TAG_LEN
+        chunks = max(1, -(-have // chunk_size))
+        pos = o = 0
+        for j in range(chunks):
+            length = min(chunk_size, have - pos)
+            final = last_block and j == chunks - 1
+            aead.encrypt_into(
+                _nonce(prefix, index, final),
+                views[cur][pos : pos + length],
+                aad,
+                out_view[o : o + length + TAG_LEN],
+            )
+            pos += length
+            o += length + TAG_LEN
+            index += 1
+        dest.write(out_view[:o])
+        total += o
         size += have
-        index += 1
         if progress is not None:
             progress(have)
-        if final:
+        if last_block:
             break
-        cur, have = nxt, ahead
+        cur, have = 1 - cur, ahead
     meta = Metadata(filename, media_type, size, content_hash)
     record = AESGCM(key.metadata_key).encrypt(bytes(12), meta.encode(), _metadata_aad(aad, index))
     dest.write(record)
