@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,9 @@ _EXTENSIONS = {
     ".png": PNG,
 }
 _BAD_ACTIONS = {"/JavaScript", "/Launch", "/URI", "/SubmitForm", "/ImportData", "/RichMediaExecute"}
+# What a damaged file can make pikepdf or the object walk raise; all mean "refuse it".
+_DAMAGED = (pikepdf.PdfError, RuntimeError, ValueError, TypeError, AttributeError, KeyError,
+            IndexError, OverflowError)  # fmt: skip
 _BAD_ANNOTS = {"/RichMedia", "/FileAttachment", "/Screen", "/Movie", "/Sound", "/3D"}
 
 
@@ -95,7 +99,7 @@ def _open_pdf(src: Path) -> pikepdf.Pdf:
         pdf = pikepdf.open(src)
     except pikepdf.PasswordError:
         raise SanitizeError("the PDF is password-protected; upload an unprotected copy") from None
-    except pikepdf.PdfError:
+    except _DAMAGED:
         raise SanitizeError("the PDF is damaged beyond repair") from None
     if pdf.is_encrypted:
         pdf.close()
@@ -163,7 +167,11 @@ def _scan(pdf: pikepdf.Pdf, report: Report, fix: bool) -> None:
             for annot in annots:
                 if isinstance(annot, pikepdf.Dictionary) and not annot.is_indirect:
                     _clean_dict(annot, report, fix)
-            keep = [a for a in annots if a.get("/Subtype") not in _BAD_ANNOTS]
+            keep = [
+                a
+                for a in annots
+                if isinstance(a, pikepdf.Dictionary) and a.get("/Subtype") not in _BAD_ANNOTS
+            ]
             if len(keep) != len(annots):
                 report.removed["attachment or media annotation"] += len(annots) - len(keep)
                 if fix:
@@ -189,7 +197,7 @@ def sanitize_pdf(src: Path, dest: Path) -> Report:
             _scan(pdf, report, fix=True)
             pdf.remove_unreferenced_resources()
             pdf.save(dest, fix_metadata_version=False, linearize=False)
-        except (pikepdf.PdfError, RuntimeError, ValueError) as exc:
+        except _DAMAGED as exc:
             raise SanitizeError("the PDF is damaged beyond repair") from exc
     revalidate_pdf(dest)
     return report
@@ -199,7 +207,10 @@ def revalidate_pdf(path: Path) -> None:
     """Check a (decrypted) PDF opens, is not encrypted and carries nothing we would strip."""
     report = Report(PDF)
     with _open_pdf(path) as pdf:
-        _scan(pdf, report, fix=False)
+        try:
+            _scan(pdf, report, fix=False)
+        except _DAMAGED as exc:
+            raise SanitizeError("the PDF is damaged beyond repair") from exc
     if report.removed:
         raise SanitizeError("the PDF carries active content: " + ", ".join(report.summary()))
 
@@ -248,7 +259,7 @@ def _strip_jpeg(data: bytes, report: Report) -> bytes:
             else:
                 out += segment
             pos += 2 + length
-    except struct.error as exc:
+    except (struct.error, IndexError) as exc:
         raise SanitizeError("the JPEG is truncated") from exc
     raise SanitizeError("the JPEG has no image data")
 
@@ -278,7 +289,17 @@ def _check_image(data: bytes) -> None:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+    ) as exc:
         raise SanitizeError("the image cannot be decoded") from exc

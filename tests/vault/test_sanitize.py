@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from vault import sanitize
@@ -192,3 +195,85 @@ def test_type_by_content_mismatch_and_unsupported(tmp_path: Path) -> None:
     truncated.write_bytes(_png_with_text()[:60])
     with pytest.raises(SanitizeError):
         sanitize.sanitize_file(truncated, tmp_path / "out")
+
+
+def _richmedia_and_submit(pdf: pikepdf.Pdf) -> None:
+    media = pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.RichMedia, Rect=pikepdf.Array([0, 0, 9, 9])
+    )
+    submit = pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Widget, Rect=pikepdf.Array([0, 0, 9, 9]),
+        A=pikepdf.Dictionary(S=pikepdf.Name.SubmitForm, F=pikepdf.String("http://evil.example")),
+    )  # fmt: skip
+    pdf.pages[0].obj.Annots = pikepdf.Array([pdf.make_indirect(media), pdf.make_indirect(submit)])
+
+
+def test_richmedia_and_submit_form(tmp_path: Path) -> None:
+    src = _save(tmp_path, _richmedia_and_submit)
+    out = tmp_path / "out.pdf"
+    report = sanitize.sanitize_file(src, out)
+    assert {"attachment or media annotation", "SubmitForm action"} <= set(report.removed)
+    data = out.read_bytes()
+    assert b"/RichMedia" not in data
+    assert b"evil.example" not in data
+
+
+_FUZZ_BASE: dict[str, bytes] = {}
+
+
+@settings(max_examples=int(os.environ.get("OZG_FUZZ_EXAMPLES", "60")), deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), max_size=8
+    ),
+    cut=st.integers(min_value=0),
+)
+def test_damaged_pdfs_never_crash_the_client(
+    tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[int, int]], cut: int
+) -> None:
+    tmp = tmp_path_factory.mktemp("fuzz")
+    if not _FUZZ_BASE:
+        pdf = _base()
+        _javascript(pdf)
+        _launch(pdf)
+        _embedded(pdf)
+        buf = io.BytesIO()
+        pdf.save(buf)
+        _FUZZ_BASE["pdf"] = buf.getvalue()
+    data = bytearray(_FUZZ_BASE["pdf"])
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    data = data[: max(8, len(data) - cut % len(data))]
+    src = tmp / "f.pdf"
+    src.write_bytes(bytes(data))
+    try:
+        report = sanitize.sanitize_file(src, tmp / "out.pdf")
+    except SanitizeError:
+        return
+    assert report.media_type == sanitize.PDF
+    sanitize.revalidate_pdf(tmp / "out.pdf")
+
+
+@settings(max_examples=int(os.environ.get("OZG_FUZZ_EXAMPLES", "60")), deadline=None)
+@given(
+    kind=st.sampled_from(["photo.jpg", "scan.png"]),
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)), max_size=6
+    ),
+    cut=st.integers(min_value=0),
+)
+def test_damaged_images_never_crash_the_client(
+    tmp_path_factory: pytest.TempPathFactory, kind: str, edits: list[tuple[int, int]], cut: int
+) -> None:
+    tmp = tmp_path_factory.mktemp("fuzz")
+    data = bytearray(_jpeg_with_exif() if kind.endswith("jpg") else _png_with_text())
+    for pos, value in edits:
+        data[8 + pos % (len(data) - 8)] = value  # keep the magic bytes
+    data = data[: max(9, len(data) - cut % len(data))]
+    src = tmp / kind
+    src.write_bytes(bytes(data))
+    try:
+        sanitize.sanitize_file(src, tmp / "out")
+    except SanitizeError:
+        return
+    assert CANARY not in (tmp / "out").read_bytes()
