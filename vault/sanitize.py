@@ -196,7 +196,9 @@ def sanitize_pdf(src: Path, dest: Path) -> Report:
         try:
             _scan(pdf, report, fix=True)
             pdf.remove_unreferenced_resources()
-            pdf.save(dest, fix_metadata_version=False, linearize=False)
+            with warnings.catch_warnings():  # qpdf's advice on forms is noise here
+                warnings.simplefilter("ignore")
+                pdf.save(dest, fix_metadata_version=False, linearize=False)
         except _DAMAGED as exc:
             raise SanitizeError("the PDF is damaged beyond repair") from exc
     revalidate_pdf(dest)

@@ -263,3 +263,26 @@ def test_default_chunk_size_boundaries(size: int) -> None:
     env = _seal(data, chunk=envelope.DEFAULT_CHUNK_SIZE)
     assert envelope.open_bytes(env, EC_KEY)[1] == data
     assert independent_decryptor.decrypt(env, _pem(EC_KEY))[1] == data
+
+
+@settings(max_examples=int(os.environ.get("OZG_FUZZ_EXAMPLES", "100")), deadline=None)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=255)),
+        min_size=1,
+        max_size=6,
+    ),
+    cut=st.integers(min_value=0),
+    extra=st.binary(max_size=64),
+)
+def test_mangled_envelopes_only_ever_raise_invalid_envelope(
+    edits: list[tuple[int, int]], cut: int, extra: bytes
+) -> None:
+    env = bytearray(_FLIP_BASE)
+    for pos, value in edits:
+        env[pos % len(env)] = value
+    mangled = bytes(env[: len(env) - cut % len(env)]) + extra
+    if mangled == _FLIP_BASE:
+        return
+    with pytest.raises(InvalidEnvelope):
+        envelope.open(io.BytesIO(mangled), io.BytesIO(), EC_KEY)
