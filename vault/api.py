@@ -97,6 +97,18 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
     state = _state(request)
     database: Database = request.app.state.database
     limit = service.max_envelope_size(state.settings.vault_max_document_bytes)
+    announced = request.headers.get("content-length", "")
+    if announced.isdigit():  # refuse early what is bound to fail
+        if int(announced) > limit:
+            raise DocumentTooLarge("the document exceeds the size limit")
+
+        def early_quota() -> None:
+            with database.transaction() as session:
+                service.check_quota(
+                    session, principal.subject, int(announced), state.settings.vault_quota_bytes
+                )
+
+        await run_in_threadpool(early_quota)
     with tempfile.TemporaryFile() as spool:  # unlinked at once: a crash leaves nothing
         size = 0
         async for block in request.stream():
