@@ -187,7 +187,8 @@ def _metadata_aad(fixed: bytes, chunks: int) -> bytes:
 
 
 def max_chunks(max_size: int, chunk_size: int) -> int:
-    return max(1, -(-max_size // chunk_size))
+    """Chunks a document of ``max_size`` bytes may have (the index is a u32 in the nonce)."""
+    return min(2**32, max(1, -(-max_size // chunk_size)))
 
 
 # ------------------------------------------------------------------------------ reading
