@@ -25,7 +25,8 @@ from rich.table import Table
 
 from vault import keys
 from vault.client import ClientError, VaultClient
-from vault.errors import InvalidEnvelope, SanitizeError
+from vault.errors import InvalidEnvelope, InvalidKey, SanitizeError
+from vault.pki import load_anchors
 from vault.recipients import PrivateKey, load_private_key
 
 cli = typer.Typer(help="End-to-end encrypted documents.", no_args_is_help=True)
@@ -60,7 +61,9 @@ def _client(server: str | None) -> VaultClient:
     if not token:
         err.print("[red]error:[/] not logged in: run `ozg-commons login` or set OZG_TOKEN")
         raise typer.Exit(2)
-    return VaultClient(url, token, http=http_factory(url))
+    anchors_path = os.environ.get("OZG_VAULT_TRUST_ANCHORS")
+    anchors = load_anchors(Path(anchors_path)) if anchors_path else None
+    return VaultClient(url, token, http=http_factory(url), trust_anchors=anchors)
 
 
 def _key() -> PrivateKey:
@@ -91,6 +94,9 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(1) from None
     except InvalidEnvelope as exc:
         err.print(f"[red]error:[/] {exc.detail}")
+        raise typer.Exit(1) from None
+    except InvalidKey as exc:
+        err.print(f"[red]error:[/] the authority key was refused: {exc.detail}")
         raise typer.Exit(1) from None
     except keys.WrongSecret as exc:
         err.print(f"[red]error:[/] {exc}")
@@ -257,9 +263,16 @@ def get(
 def share(
     doc_id: str, authority: Annotated[str, typer.Option("--with")], server: Server = None
 ) -> None:
-    """Give an authority access: your device wraps the document key to its key."""
+    """Give an authority access: your device wraps the document key to its key.
+
+    With OZG_VAULT_TRUST_ANCHORS (a PEM file of CA certificates) the device itself checks
+    the authority key's certificate chain first."""
+    client = _client(server)
+    if client.trust_anchors is None:
+        err.print("[yellow]warning:[/] OZG_VAULT_TRUST_ANCHORS is not set; the authority key "
+                  "is trusted on the server's word")  # fmt: skip
     with _errors():
-        _client(server).share(doc_id, authority, _key())
+        client.share(doc_id, authority, _key())
     err.print(f"shared with {authority}")
 
 

@@ -13,15 +13,18 @@ import hashlib
 import io
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from cryptography import x509
 
 from commons.errors import OzgError
 from vault import envelope, keys, sanitize
 from vault.envelope import Metadata
 from vault.errors import InvalidEnvelope
+from vault.pki import validate_authority_jwk
 from vault.recipients import PrivateKey, public_key_from_jwk
 
 Progress = Callable[[int], None]
@@ -74,7 +77,13 @@ class VaultClient:
         *,
         http: httpx.Client | None = None,
         timeout: float = 60.0,
+        trust_anchors: list[x509.Certificate] | None = None,
     ) -> None:
+        """``trust_anchors``: CA certificates the client itself checks an authority key's
+        x5c chain against before wrapping a document key to it, so that not even a
+        compromised server can slip in its own key. Without them the client relies on the
+        server's check at registration."""
+        self.trust_anchors = trust_anchors
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
         self.http.headers.update(headers)
@@ -213,7 +222,12 @@ class VaultClient:
     def share(self, doc_id: str, authority: str, key: PrivateKey) -> dict[str, Any]:
         """Unwrap the DEK here and wrap it to the authority's active key."""
         active = self._check(self.http.get(f"{self.api}/authorities/{authority}/key")).json()
-        recipient = public_key_from_jwk(active["jwk"])
+        if self.trust_anchors is not None:
+            recipient: Any = validate_authority_jwk(
+                active["jwk"], self.trust_anchors, datetime.now(UTC)
+            ).public_key
+        else:
+            recipient = public_key_from_jwk(active["jwk"])
         with self.http.stream("GET", f"{self.api}/documents/{doc_id}/content") as response:
             self._check(response)
             header = envelope.read_header(_ResponseReader(response))

@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pikepdf
@@ -135,7 +136,8 @@ def test_cli_end_to_end_and_the_server_never_sees_plaintext(
     with pikepdf.open(mine) as pdf:  # the content survives sanitizing
         assert CANARY_TEXT.encode() in pdf.pages[0].Contents.read_bytes()
     assert b"/JavaScript" not in mine.read_bytes()
-    run("vault", "share", doc_id, "--with", "tf")
+    monkeypatch.setenv("OZG_VAULT_TRUST_ANCHORS", str(settings.vault_trust_anchors))
+    assert "warning" not in run("vault", "share", doc_id, "--with", "tf")
 
     act_as(tf)
     theirs = tmp_path / "theirs.pdf"
@@ -199,3 +201,32 @@ def test_login_with_a_password_grant(
     assert token.count(".") == 2  # a JWT access token
     assert (tmp_path / "device" / "token").stat().st_mode & 0o077 == 0
     assert "test-applicant" not in result.output.replace("--username", "")
+
+
+def test_the_client_refuses_an_authority_key_outside_its_trust_anchors(
+    client: TestClient, act_as: ActAs, tmp_path: Path
+) -> None:
+    """A compromised server serving a key that chains to another CA gets no document key."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.vault.helpers import NOW, sealed
+    from vault.client import VaultClient
+    from vault.errors import InvalidKey
+    from vault.pki import make_ca
+
+    act_as(factories.admin())
+    _k, jwk = authority_key("tf")
+    assert client.post("/v1/vault/authorities/tf/keys", json={"jwk": jwk}).status_code == 201
+    owner_key = ec.generate_private_key(ec.SECP256R1())
+    act_as(factories.applicant())
+    doc_id = client.post(
+        "/v1/vault/documents",
+        content=sealed(b"x", owner_key),
+        headers={"content-type": "application/octet-stream"},
+    ).json()["id"]
+    _rogue_key, rogue_ca = make_ca("some other CA", NOW)
+    http = cast(httpx.Client, client)  # the test client speaks the same API
+    sdk = VaultClient("http://testserver", None, http=http, trust_anchors=[rogue_ca])
+    with pytest.raises(InvalidKey, match="trusted CA"):
+        sdk.share(doc_id, "tf", owner_key)
+    assert sdk.ls()[0]["shared_with"] == []
