@@ -341,3 +341,21 @@ def test_a_reused_document_id_cannot_touch_the_existing_document(
     blob = next(iter(stored.list())).key
     assert b"".join(stored.get(blob)) == env
     assert blob != doc_id  # blob keys are the server's, not the client's
+
+
+def test_readiness_reports_an_unusable_object_store(
+    tmp_path: Path, database_url: str, database: Database
+) -> None:
+    from vault.blobstore import FilesystemBlobStore
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    settings = Settings(data_dir=tmp_path / "var", database_url=database_url)
+    app = create_app(settings, database)
+    from vault import api
+
+    api.configure(app, settings, FilesystemBlobStore(blocker / "blobs"))
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "object_store": "unavailable"}
