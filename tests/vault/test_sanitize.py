@@ -208,6 +208,7 @@ def _richmedia_and_submit(pdf: pikepdf.Pdf) -> None:
     pdf.pages[0].obj.Annots = pikepdf.Array([pdf.make_indirect(media), pdf.make_indirect(submit)])
 
 
+@pytest.mark.filterwarnings("ignore:This document has 1 form widget")  # building the sample
 def test_richmedia_and_submit_form(tmp_path: Path) -> None:
     src = _save(tmp_path, _richmedia_and_submit)
     out = tmp_path / "out.pdf"
