@@ -117,6 +117,24 @@ class Settings(BaseSettings):
         description='Enabled payment provider plug-ins, e.g. ["xbezahldienste"].',
     )
 
+    vault_max_document_bytes: int = Field(
+        default=500_000_000, ge=1, description="Largest document (plaintext bytes) the vault takes."
+    )
+    vault_quota_bytes: int = Field(
+        default=2_000_000_000, ge=0, description="Stored ciphertext per applicant, in bytes."
+    )
+    vault_trust_anchors: Path | None = Field(
+        default=None,
+        description="PEM file of CA certificates authority keys must chain to. "
+        "Development default: a demo CA generated under data_dir/vault.",
+    )
+    vault_key_overlap_days: int = Field(
+        default=30, ge=0, description="How long a rotated authority key stays usable."
+    )
+    vault_gc_grace_seconds: int = Field(
+        default=3600, ge=0, description="Blobs younger than this are never garbage-collected."
+    )
+
     secret_key: SecretStr = Field(
         default=SecretStr(DEV_SECRET_KEY),
         description="Server-side key material for MACs (at least 32 characters).",

@@ -92,6 +92,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ),
     )
     account.api.configure(app, settings)
+    vault.api.configure(app, settings)
+    app.state.personal_data.add(
+        "vault", export=vault.export_personal_data, shred=app.state.vault.shred
+    )
 
     install_problem_handlers(app)
     app.include_router(health.router)

@@ -21,6 +21,7 @@ from commons.settings import Settings
 from gateway import migrations
 from gateway.app import create_app
 from gateway.declarations import all_declarations
+from vault import cli as vault_cli
 
 app = typer.Typer(
     name="ozg-commons",
@@ -32,6 +33,8 @@ config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True
 app.add_typer(config_app, name="config")
 compliance.cli.add_commands(app, all_declarations)
 app.add_typer(account.cli.make_cli(create_app), name="accounts")
+app.add_typer(vault_cli.cli, name="vault")
+app.command("login")(vault_cli.login)
 
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("ozg.cli")

@@ -10,9 +10,14 @@ from types import ModuleType
 
 import account.processing
 import compliance.processing
+import vault.processing
 from compliance.declarations import Declarations
 
-DECLARING_MODULES: tuple[ModuleType, ...] = (compliance.processing, account.processing)
+DECLARING_MODULES: tuple[ModuleType, ...] = (
+    compliance.processing,
+    account.processing,
+    vault.processing,
+)
 
 
 @cache

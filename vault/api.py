@@ -1,7 +1,349 @@
-"""HTTP routes of the vault domain: thin handlers over ``service.py``."""
+"""HTTP routes of the vault domain: thin handlers over ``service.py``.
+
+The upload is the one handler that manages its own units of work: the envelope is spooled
+(streaming, memory bounded) and checked, then stored in the blob store, and only then does
+a short transaction make the document row visible. A failed or interrupted upload leaves no
+row; a blob left behind by a crash is removed by ``ozg-commons vault gc``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
 
-router = APIRouter(tags=["vault"])
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from account import CurrentPrincipal, Principal, Role, ShredReport, require_roles
+from commons.clock import Clock, system_clock
+from commons.db import Database
+from commons.settings import Settings
+from commons.web import DbSession
+from vault import schemas, service
+from vault.blobstore import BlobNotFound, BlobStore, S3BlobStore, store_from_settings
+from vault.errors import DocumentNotFound, DocumentTooLarge, InvalidEnvelope, InvalidKey
+from vault.models import Document
+from vault.pki import ensure_demo_ca, load_anchors, validate_authority_jwk
+
+log = logging.getLogger("ozg.vault")
+router = APIRouter(prefix="/vault", tags=["vault"])
+
+Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+
+@dataclass
+class VaultState:
+    settings: Settings
+    store: BlobStore
+    signer: service.ReceiptSigner
+    clock: Clock = system_clock
+
+    def anchors(self) -> Any:
+        path = self.settings.vault_trust_anchors
+        if path is None:
+            if self.settings.is_production:  # never the demo CA outside development
+                raise InvalidKey("OZG_VAULT_TRUST_ANCHORS is not set; no key can be trusted")
+            path, _ = ensure_demo_ca(self.settings.data_dir / "vault")
+        return load_anchors(path)
+
+    def shred(self, session: Session, subject: str) -> ShredReport:
+        return service.shred_personal_data(session, subject, self.store, self.clock)
+
+
+def configure(app: FastAPI, settings: Settings, store: BlobStore | None = None) -> None:
+    """Per-app vault state: blob store, receipt signer, object-store readiness check."""
+    store = store or store_from_settings(settings)
+    if isinstance(store, S3BlobStore) and not settings.is_production:
+        try:
+            store.ensure_bucket()
+        except Exception:
+            log.warning("could not create the S3 bucket", exc_info=True)
+    app.state.vault = VaultState(
+        settings, store, service.ReceiptSigner(settings.secret_key.get_secret_value())
+    )
+    app.state.readiness_checks["object_store"] = store.ping
+
+
+def _state(request: Request) -> VaultState:
+    state: VaultState = request.app.state.vault
+    return state
+
+
+def _out(session: Session, doc: Any) -> schemas.DocumentOut:
+    return schemas.DocumentOut(
+        id=doc.id,
+        envelope_size=doc.envelope_size,
+        created_at=doc.created_at,
+        shared_with=sorted(s.authority for s in service.shares_of(session, doc.id)),
+    )
+
+
+# --------------------------------------------------------------------------- documents
+@router.post(
+    "/documents",
+    status_code=201,
+    response_model=schemas.DocumentOut,
+    summary="Upload an envelope (application/octet-stream, streamed)",
+)
+async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
+    state = _state(request)
+    database: Database = request.app.state.database
+    limit = service.max_envelope_size(state.settings.vault_max_document_bytes)
+    announced = request.headers.get("content-length", "")
+    if announced.isdigit():  # refuse early what is bound to fail
+        if int(announced) > limit:
+            raise DocumentTooLarge("the document exceeds the size limit")
+
+        def early_quota() -> None:
+            with database.transaction() as session:
+                service.check_quota(
+                    session, principal.subject, int(announced), state.settings.vault_quota_bytes
+                )
+
+        await run_in_threadpool(early_quota)
+    with tempfile.TemporaryFile() as spool:  # unlinked at once: a crash leaves nothing
+        size = 0
+        async for block in request.stream():
+            size += len(block)
+            if size > limit:
+                raise DocumentTooLarge("the document exceeds the size limit")
+            await run_in_threadpool(spool.write, block)
+        spool.flush()
+        checked = await run_in_threadpool(
+            service.check_envelope, spool, size, state.settings.vault_max_document_bytes
+        )
+
+        def precheck() -> None:
+            with database.transaction() as session:
+                service.check_quota(
+                    session, principal.subject, size, state.settings.vault_quota_bytes
+                )
+                if session.get(Document, checked.document_id) is not None:
+                    raise InvalidEnvelope()
+
+        await run_in_threadpool(precheck)
+        await run_in_threadpool(state.store.put, checked.blob_key, spool, size)
+
+    def commit() -> schemas.DocumentOut:
+        with database.transaction() as session:
+            doc = service.add_document(
+                session,
+                principal,
+                checked,
+                quota=state.settings.vault_quota_bytes,
+                clock=state.clock,
+            )
+            return _out(session, doc)
+
+    try:
+        return await run_in_threadpool(commit)
+    except Exception:
+        await run_in_threadpool(state.store.delete, checked.blob_key)
+        raise
+
+
+@router.get("/documents", response_model=list[schemas.DocumentOut])
+def list_documents(session: DbSession, principal: CurrentPrincipal) -> list[schemas.DocumentOut]:
+    return [_out(session, d) for d in service.list_documents(session, principal)]
+
+
+@router.get("/documents/{document_id}", response_model=schemas.DocumentOut)
+def get_document(
+    document_id: str, session: DbSession, principal: CurrentPrincipal
+) -> schemas.DocumentOut:
+    doc = service.get_document(session, principal, service.document_uuid(document_id))
+    return _out(session, doc)
+
+
+@router.get("/documents/{document_id}/content", summary="Download the envelope (streamed)")
+def download(
+    document_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> StreamingResponse:
+    state = _state(request)
+    doc = service.open_for_download(
+        session, principal, service.document_uuid(document_id), state.clock
+    )
+    try:
+        blocks = state.store.get(doc.blob_key)
+    except BlobNotFound:
+        raise DocumentNotFound() from None
+    return StreamingResponse(
+        blocks,
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(doc.envelope_size)},
+    )
+
+
+@router.get(
+    "/documents/{document_id}/key",
+    response_model=schemas.WrappedKeyOut,
+    summary="The caseworker's authority's wrapped document key",
+)
+def wrapped_key(
+    document_id: str,
+    request: Request,
+    session: DbSession,
+    principal: Annotated[Principal, Depends(require_roles(Role.CASEWORKER))],
+) -> schemas.WrappedKeyOut:
+    share = service.wrapped_key_for(
+        session, principal, service.document_uuid(document_id), _state(request).clock
+    )
+    return schemas.WrappedKeyOut(
+        document_id=share.document_id,
+        authority=share.authority,
+        kid=share.kid,
+        stanza=base64.b64encode(share.stanza).decode(),
+    )
+
+
+@router.put("/documents/{document_id}/shares/{authority}", response_model=schemas.DocumentOut)
+def share(
+    document_id: str,
+    authority: str,
+    body: schemas.ShareIn,
+    request: Request,
+    session: DbSession,
+    principal: Applicant,
+) -> schemas.DocumentOut:
+    doc_id = service.document_uuid(document_id)
+    service.share(session, principal, doc_id, authority, body.stanza, _state(request).clock)
+    return _out(session, service.get_document(session, principal, doc_id))
+
+
+@router.delete("/documents/{document_id}/shares/{authority}", status_code=204)
+def unshare(
+    document_id: str, authority: str, request: Request, session: DbSession, principal: Applicant
+) -> None:
+    service.unshare(
+        session, principal, service.document_uuid(document_id), authority, _state(request).clock
+    )
+
+
+@router.delete(
+    "/documents/{document_id}",
+    response_model=schemas.DeletionReceipt,
+    summary="Crypto-shred a document; returns a signed deletion receipt",
+)
+def delete_document(
+    document_id: str, request: Request, session: DbSession, principal: Applicant
+) -> dict[str, Any]:
+    state = _state(request)
+    return service.delete_document(
+        session,
+        principal,
+        service.document_uuid(document_id),
+        state.store,
+        state.signer,
+        state.clock,
+    )
+
+
+@router.get("/receipt-key", summary="The Ed25519 public key that signs deletion receipts")
+def receipt_key(request: Request) -> dict[str, str]:
+    return {"kty": "OKP", "crv": "Ed25519", "x": _state(request).signer.public_key_b64()}
+
+
+@router.get("/usage", response_model=schemas.UsageOut)
+def usage(request: Request, session: DbSession, principal: Applicant) -> schemas.UsageOut:
+    settings = _state(request).settings
+    return schemas.UsageOut(
+        used_bytes=service.used_bytes(session, principal.subject),
+        quota_bytes=settings.vault_quota_bytes,
+        max_document_bytes=settings.vault_max_document_bytes,
+    )
+
+
+# --------------------------------------------------------------------------- keys
+def _key_out(row: Any) -> schemas.ApplicantKeyOut:
+    return schemas.ApplicantKeyOut(
+        kid=row.kid,
+        public_jwk=json.loads(row.public_jwk),
+        wrapped_by_passphrase=row.wrapped_by_passphrase,
+        wrapped_by_recovery=row.wrapped_by_recovery,
+    )
+
+
+@router.put("/keys/me", status_code=201, response_model=schemas.ApplicantKeyOut)
+def register_key(
+    body: schemas.ApplicantKeyIn, request: Request, session: DbSession, principal: Applicant
+) -> schemas.ApplicantKeyOut:
+    row = service.register_applicant_key(
+        session,
+        principal,
+        body.public_jwk,
+        body.wrapped_by_passphrase,
+        body.wrapped_by_recovery,
+        _state(request).clock,
+    )
+    return _key_out(row)
+
+
+@router.get("/keys/me", response_model=schemas.ApplicantKeyOut)
+def get_key(request: Request, session: DbSession, principal: Applicant) -> schemas.ApplicantKeyOut:
+    return _key_out(service.get_applicant_key(session, principal, _state(request).clock))
+
+
+@router.patch(
+    "/keys/me",
+    response_model=schemas.ApplicantKeyOut,
+    summary="Passphrase change or recovery: replace a wrapped form of the same key",
+)
+def rewrap_key(
+    body: schemas.ApplicantKeyRewrap, request: Request, session: DbSession, principal: Applicant
+) -> schemas.ApplicantKeyOut:
+    row = service.rewrap_applicant_key(
+        session,
+        principal,
+        body.kid,
+        body.wrapped_by_passphrase,
+        body.wrapped_by_recovery,
+        _state(request).clock,
+    )
+    return _key_out(row)
+
+
+def _authority_out(row: Any) -> schemas.AuthorityKeyOut:
+    return schemas.AuthorityKeyOut(
+        authority=row.authority,
+        kid=row.kid,
+        jwk=json.loads(row.jwk),
+        not_after=row.not_after,
+        retires_at=row.retires_at,
+    )
+
+
+@router.post(
+    "/authorities/{authority}/keys", status_code=201, response_model=schemas.AuthorityKeyOut
+)
+def register_authority_key(
+    authority: str,
+    body: schemas.AuthorityKeyIn,
+    request: Request,
+    session: DbSession,
+    principal: Admin,
+) -> schemas.AuthorityKeyOut:
+    state = _state(request)
+    validated = validate_authority_jwk(body.jwk, state.anchors(), state.clock.now())
+    overlap = timedelta(days=state.settings.vault_key_overlap_days)
+    row = service.register_authority_key(session, authority, validated, overlap, state.clock)
+    log.info("authority key registered", extra={"authority": authority, "kid": row.kid})
+    return _authority_out(row)
+
+
+@router.get(
+    "/authorities/{authority}/key",
+    response_model=schemas.AuthorityKeyOut,
+    summary="The authority's active key: what clients wrap to",
+)
+def authority_key(
+    authority: str, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> schemas.AuthorityKeyOut:
+    return _authority_out(service.active_authority_key(session, authority, _state(request).clock))

@@ -2,10 +2,78 @@
 
 from __future__ import annotations
 
-from commons.errors import OzgError
+from commons.errors import Conflict, Forbidden, InvalidInput, NotFound, OzgError, PayloadTooLarge
 
 
 class VaultError(OzgError):
     """Base of every error the vault domain raises to an API caller."""
 
     code = "vault-error"
+
+
+class InvalidEnvelope(VaultError):
+    """The one error for every way an envelope can be wrong.
+
+    Malformed, truncated, extended, reordered, spliced, bit-flipped, the wrong key or a
+    recipient that is not in it: all raise this, with the same message, so a caller (or an
+    attacker probing a decryptor) learns nothing about which check failed.
+    """
+
+    status = 422
+    code = "invalid-envelope"
+    title = "Invalid envelope"
+
+    def __init__(self) -> None:
+        super().__init__("the envelope is malformed or cannot be opened with this key")
+
+
+class DocumentNotFound(VaultError, NotFound):
+    status = 404
+    code = "document-not-found"
+    title = "Document not found"
+
+
+class DocumentTooLarge(VaultError, PayloadTooLarge):
+    status = 413
+    code = "document-too-large"
+    title = "Document too large"
+
+
+class QuotaExceeded(VaultError, PayloadTooLarge):
+    status = 413
+    code = "quota-exceeded"
+    title = "Storage quota exceeded"
+
+
+class InvalidKey(VaultError, InvalidInput):
+    """A key (applicant or authority) was refused; the detail says why."""
+
+    status = 422
+    code = "invalid-key"
+    title = "Invalid key"
+
+
+class KeyNotFound(VaultError, NotFound):
+    status = 404
+    code = "key-not-found"
+    title = "Key not found"
+
+
+class KeyConflict(VaultError, Conflict):
+    status = 409
+    code = "key-conflict"
+    title = "Key already registered"
+
+
+class NotShared(VaultError, Forbidden):
+    status = 403
+    code = "not-shared"
+    title = "Not shared with you"
+
+
+class SanitizeError(VaultError, InvalidInput):
+    """A file the sanitizer refuses (encrypted, unrepairable, unsupported or mislabelled)."""
+
+    status = 422
+    code = "unsupported-file"
+    title = "File refused"

@@ -165,14 +165,24 @@ def test_applicant_sees_own_entries_newest_first_with_proofs_and_restrictions(
             clock=clock,
         )
         record_access(session, event("somebody-else"), clock=clock)
+        clock.advance(timedelta(seconds=1))
+        record_access(
+            session,
+            event(me.subject, action="test.unregistered.read", purpose="third"),
+            clock=clock,
+        )
     _sequence(app, database)
     act_as(me)
     body = client.get("/v1/me/access-log").json()
-    assert [e["why"]["purpose"] for e in body["entries"]] == ["second", "first"]
+    assert [e["why"]["purpose"] for e in body["entries"]] == ["third", "second", "first"]
+    # an action nobody registered still reads as plain language, naming the action
+    assert body["entries"][0]["what"]["en"] == "Access to your data (test.unregistered.read)"
+    body["entries"] = body["entries"][1:]
     second = body["entries"][0]
     assert second["what"]["de"].startswith("Eine Datenschutzbeauftragte")
     assert second["what"]["en"].startswith("A data-protection officer")
-    assert body["entries"][1]["what"]["en"] == "Access to your data (vault.document.read)"
+    # vault registers this action with its own plain-language text
+    assert body["entries"][1]["what"]["en"] == "Your encrypted document was downloaded."
     assert second["who"] == "tf"
     assert second["outcome"]["de"] == "erfolgt"
     verifier = note.Verifier.from_string(body["verifier_key"])
@@ -187,7 +197,7 @@ def test_applicant_sees_own_entries_newest_first_with_proofs_and_restrictions(
         )
     clock.advance(timedelta(days=31))
     purposes = [e["why"]["purpose"] for e in client.get("/v1/me/access-log").json()["entries"]]
-    assert purposes == ["covert", "second", "first"]
+    assert purposes == ["third", "covert", "second", "first"]
     act_as(dpo())
     assert any(e["purpose"] == "covert" for e in client.get("/v1/audit/entries").json()["entries"])
 

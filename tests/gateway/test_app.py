@@ -27,7 +27,10 @@ def test_healthz(client: TestClient) -> None:
 def test_readyz_checks_the_database(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "checks": {"database": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "object_store": "ok"},
+    }
 
 
 def test_readyz_reports_an_unreachable_dependency(app: FastAPI) -> None:
@@ -39,7 +42,7 @@ def test_readyz_reports_an_unreachable_dependency(app: FastAPI) -> None:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM
-    assert response.json()["checks"] == {"database": "unavailable"}
+    assert response.json()["checks"] == {"database": "unavailable", "object_store": "ok"}
 
 
 def test_every_response_carries_a_request_id(client: TestClient) -> None:

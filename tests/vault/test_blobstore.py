@@ -1,0 +1,128 @@
+"""One contract, two backends: the filesystem (default) and S3 (marked ``s3``)."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from commons.clock import FixedClock, system_clock
+from commons.db import Database
+from commons.s3 import minio_client
+from commons.settings import Settings
+from vault import service
+from vault.blobstore import BlobNotFound, BlobStore, FilesystemBlobStore, S3BlobStore
+from vault.models import Document
+
+
+def s3_settings() -> Settings:
+    endpoint = os.environ.get("OZG_TEST_S3_ENDPOINT")
+    if not endpoint:
+        pytest.skip("needs an S3 server: set OZG_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY")
+    return Settings(
+        object_store="s3",
+        s3_endpoint=endpoint,
+        s3_access_key=os.environ.get("OZG_TEST_S3_ACCESS_KEY"),
+        s3_secret_key=os.environ.get("OZG_TEST_S3_SECRET_KEY", ""),
+        s3_region=os.environ.get("OZG_TEST_S3_REGION", "us-east-1"),
+        s3_bucket=f"vault-test-{uuid.uuid4().hex[:12]}",
+    )
+
+
+@pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.s3)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
+    if request.param == "filesystem":
+        yield FilesystemBlobStore(tmp_path / "blobs")
+        return
+    settings = s3_settings()
+    s3 = S3BlobStore(minio_client(settings), settings.s3_bucket)
+    s3.ensure_bucket()
+    yield s3
+    for blob in list(s3.list()):
+        s3.delete_listed(blob.key)
+    s3.client.remove_bucket(settings.s3_bucket)
+
+
+def _key() -> str:
+    return str(uuid.uuid4())
+
+
+def test_put_get_delete(store: BlobStore) -> None:
+    key, data = _key(), os.urandom(300_000)
+    store.put(key, io.BytesIO(data), len(data))
+    assert b"".join(store.get(key)) == data
+    assert [(b.key, b.size) for b in store.list()] == [(key, len(data))]
+    store.delete(key)
+    store.delete(key)  # idempotent
+    with pytest.raises(BlobNotFound):
+        b"".join(store.get(key))
+    assert list(store.list()) == []
+
+
+def test_empty_blob_and_overwrite(store: BlobStore) -> None:
+    key = _key()
+    store.put(key, io.BytesIO(b""), 0)
+    assert b"".join(store.get(key)) == b""
+    store.put(key, io.BytesIO(b"second"), 6)
+    assert b"".join(store.get(key)) == b"second"
+    store.delete(key)
+
+
+def test_a_failing_source_leaves_no_visible_blob(store: BlobStore) -> None:
+    class Broken(io.RawIOBase):
+        def __init__(self) -> None:
+            self.sent = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, n: int = -1) -> bytes:
+            if self.sent > 100_000:
+                raise OSError("connection reset")
+            self.sent += 50_000
+            return b"x" * 50_000
+
+    key = _key()
+    with pytest.raises(OSError, match="connection reset"):
+        store.put(key, Broken(), 1_000_000)  # type: ignore[arg-type]
+    with pytest.raises(BlobNotFound):
+        b"".join(store.get(key))
+    assert [b for b in store.list() if b.key == key] == []
+
+
+def test_keys_must_be_document_ids(store: BlobStore) -> None:
+    with pytest.raises(ValueError, match=r"UUID|hexadecimal"):
+        store.put("../../etc/passwd", io.BytesIO(b"x"), 1)
+
+
+def test_ping(store: BlobStore) -> None:
+    store.ping()
+
+
+def test_gc_removes_orphans_but_keeps_documents_and_fresh_blobs(
+    store: BlobStore, database: Database
+) -> None:
+    kept, orphan = _key(), _key()
+    for key in (kept, orphan):
+        store.put(key, io.BytesIO(b"ciphertext"), 10)
+    with database.transaction() as session:
+        session.add(
+            Document(
+                id=_key(),
+                blob_key=kept,
+                owner_subject="s",
+                envelope_size=10,
+                created_at=system_clock.now(),
+            )
+        )
+        session.flush()
+        assert service.collect_garbage(session, store, timedelta(hours=1)) == []  # too fresh
+        later = FixedClock(system_clock.now() + timedelta(hours=2))
+        assert service.collect_garbage(session, store, timedelta(hours=1), later) == [orphan]
+    assert sorted(b.key for b in store.list()) == [kept]
+    store.delete(kept)

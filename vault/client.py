@@ -1,0 +1,272 @@
+"""The vault client SDK: everything that happens on the applicant's (or authority's) device.
+
+It unlocks the applicant key, sanitizes, encrypts, streams uploads, downloads, decrypts and
+shares. The server only ever sees envelopes, wrapped keys and stanzas. Authentication is a
+bearer token (``OZG_TOKEN`` or ``ozg-commons login``); the client never sees a password
+unless ``login`` runs a password grant against the identity provider itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+from cryptography import x509
+
+from commons.errors import OzgError
+from vault import envelope, keys, sanitize
+from vault.envelope import Metadata
+from vault.errors import InvalidEnvelope
+from vault.pki import validate_authority_jwk
+from vault.recipients import PrivateKey, public_key_from_jwk
+
+Progress = Callable[[int], None]
+_BLOCK = 256 * 1024
+
+
+class ClientError(Exception):
+    """The server refused a request; ``status`` and the problem ``detail`` say why."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+class _ResponseReader(io.RawIOBase):
+    """A file-like view of a streamed response body (for parsing without buffering)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._it = response.iter_bytes(_BLOCK)
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            nxt = next(self._it, None)
+            if nxt is None:
+                return 0
+            self._buf = nxt
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+def _file_blocks(handle: IO[bytes], progress: Progress | None) -> Iterator[bytes]:
+    while block := handle.read(_BLOCK):
+        if progress:
+            progress(len(block))
+        yield block
+
+
+class VaultClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = 60.0,
+        trust_anchors: list[x509.Certificate] | None = None,
+    ) -> None:
+        """``trust_anchors``: CA certificates the client itself checks an authority key's
+        x5c chain against before wrapping a document key to it, so that not even a
+        compromised server can slip in its own key. Without them the client relies on the
+        server's check at registration."""
+        self.trust_anchors = trust_anchors
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        self.http.headers.update(headers)
+        self.api = "/v1/vault"
+
+    def _check(self, response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 400:
+            response.read()
+            try:
+                detail = response.json().get("detail", response.reason_phrase)
+            except ValueError:
+                detail = response.reason_phrase
+            raise ClientError(response.status_code, str(detail))
+        return response
+
+    # ------------------------------------------------------------------ keys
+    def keygen(self, passphrase: str, params: dict[str, int] | None = None) -> keys.NewKeyPair:
+        """Make the applicant key pair here; send only its wrapped forms. Show the
+        returned ``recovery_code`` once."""
+        pair = keys.generate(passphrase, params)
+        self._check(
+            self.http.put(
+                f"{self.api}/keys/me",
+                json={
+                    "public_jwk": pair.public_jwk,
+                    "wrapped_by_passphrase": pair.wrapped_by_passphrase,
+                    "wrapped_by_recovery": pair.wrapped_by_recovery,
+                },
+            )
+        )
+        return pair
+
+    def unlock(self, passphrase: str | None = None, recovery_code: str | None = None) -> PrivateKey:
+        stored = self._check(self.http.get(f"{self.api}/keys/me")).json()
+        wrapped = stored["wrapped_by_passphrase" if passphrase else "wrapped_by_recovery"]
+        return keys.unwrap_private_key(
+            wrapped, stored["kid"], passphrase=passphrase, recovery_code=recovery_code
+        )
+
+    def change_passphrase(
+        self, key: PrivateKey, new_passphrase: str, params: dict[str, int] | None = None
+    ) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        from vault.recipients import key_id
+
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError("applicant keys are P-256 keys")
+        wrapped = keys.wrap_with_passphrase(key, new_passphrase, params)
+        self._check(
+            self.http.patch(
+                f"{self.api}/keys/me",
+                json={
+                    "kid": key_id(key.public_key()),
+                    "wrapped_by_passphrase": wrapped,
+                },
+            )
+        )
+
+    # ------------------------------------------------------------------ documents
+    def put(
+        self,
+        path: Path,
+        key: PrivateKey,
+        *,
+        do_sanitize: bool = True,
+        progress: Progress | None = None,
+        max_size: int = envelope.DEFAULT_MAX_SIZE,
+    ) -> tuple[str, sanitize.Report | None]:
+        """Sanitize (PDF, JPEG, PNG), encrypt to the applicant's own key and upload."""
+        report: sanitize.Report | None = None
+        with tempfile.TemporaryDirectory(prefix="ozg-vault-") as tmp:
+            source = path
+            if do_sanitize:
+                source = Path(tmp) / "clean"
+                report = sanitize.sanitize_file(path, source)
+            media_type = report.media_type if report else "application/octet-stream"
+            content_hash = report.content_hash if report else None
+            sealed = Path(tmp) / "envelope"
+            with source.open("rb") as fin, sealed.open("wb") as fout:
+                result = envelope.seal(
+                    fin,
+                    fout,
+                    [key.public_key()],
+                    filename=path.name[-255:],
+                    media_type=media_type,
+                    content_hash=content_hash,
+                    max_size=max_size,
+                )
+            with sealed.open("rb") as fin:
+                response = self.http.post(
+                    f"{self.api}/documents",
+                    content=_file_blocks(fin, progress),
+                    headers={
+                        "Content-Type": "application/octet-stream",
+                        "Content-Length": str(result.envelope_size),
+                    },
+                )
+            doc_id: str = self._check(response).json()["id"]
+        return doc_id, report
+
+    def ls(self) -> list[dict[str, Any]]:
+        docs: list[dict[str, Any]] = self._check(self.http.get(f"{self.api}/documents")).json()
+        return docs
+
+    def get(
+        self,
+        doc_id: str,
+        out: Path,
+        key: PrivateKey,
+        *,
+        as_authority: bool = False,
+        progress: Progress | None = None,
+    ) -> Metadata:
+        """Download and decrypt; ``out`` appears only if everything verified. An authority
+        (``as_authority``) fetches its detached stanza and re-validates PDFs."""
+        stanza = None
+        if as_authority:
+            wrapped = self._check(self.http.get(f"{self.api}/documents/{doc_id}/key")).json()
+            stanza = base64.b64decode(wrapped["stanza"])
+        partial = out.with_name(f".{out.name}.partial")
+        try:
+            with self.http.stream("GET", f"{self.api}/documents/{doc_id}/content") as response:
+                self._check(response)
+                reader = _ResponseReader(response)
+                with partial.open("wb") as fout:
+                    writer = _ProgressWriter(fout, progress)
+                    meta = envelope.open(reader, writer, key, stanza=stanza, max_size=2**62)
+            if as_authority and meta.media_type == "application/pdf":
+                sanitize.revalidate_pdf(partial)
+            partial.replace(out)
+        finally:
+            partial.unlink(missing_ok=True)
+        return meta
+
+    def share(self, doc_id: str, authority: str, key: PrivateKey) -> dict[str, Any]:
+        """Unwrap the DEK here and wrap it to the authority's active key."""
+        active = self._check(self.http.get(f"{self.api}/authorities/{authority}/key")).json()
+        if self.trust_anchors is not None:
+            recipient: Any = validate_authority_jwk(
+                active["jwk"], self.trust_anchors, datetime.now(UTC)
+            ).public_key
+        else:
+            recipient = public_key_from_jwk(active["jwk"])
+        with self.http.stream("GET", f"{self.api}/documents/{doc_id}/content") as response:
+            self._check(response)
+            header = envelope.read_header(_ResponseReader(response))
+        doc_key = envelope.unlock(header, key)
+        stanza = envelope.wrap_for(doc_key, recipient)
+        body = {"stanza": base64.b64encode(stanza.encode()).decode()}
+        result: dict[str, Any] = self._check(
+            self.http.put(f"{self.api}/documents/{doc_id}/shares/{authority}", json=body)
+        ).json()
+        return result
+
+    def unshare(self, doc_id: str, authority: str) -> None:
+        self._check(self.http.delete(f"{self.api}/documents/{doc_id}/shares/{authority}"))
+
+    def rm(self, doc_id: str) -> dict[str, Any]:
+        receipt: dict[str, Any] = self._check(
+            self.http.delete(f"{self.api}/documents/{doc_id}")
+        ).json()
+        return receipt
+
+
+class _ProgressWriter:
+    def __init__(self, out: IO[bytes], progress: Progress | None) -> None:
+        self._out = out
+        self._progress = progress
+
+    def write(self, data: Any) -> int:
+        n = self._out.write(data)
+        if self._progress:
+            self._progress(n)
+        return n
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return "sha-256:" + digest.hexdigest()
+
+
+__all__ = ["ClientError", "InvalidEnvelope", "OzgError", "VaultClient", "sha256_file"]

@@ -1,0 +1,572 @@
+"""The vault envelope, format version 1 (specification: docs/envelope.md).
+
+An envelope is ``header || body || metadata record``:
+
+- the **header** names the format version, the document id, the chunk size, a random
+  nonce prefix and the recipients (the document key wrapped for each), and ends with an
+  HMAC over all of it under a key derived from the document key;
+- the **body** is the plaintext in fixed-size chunks, each sealed with AES-256-GCM under a
+  nonce made of the prefix, the chunk index and a final-chunk flag (the STREAM construction
+  of Hoang et al., as in age), so truncation, reordering, duplication and splicing fail;
+- the **metadata record** (filename, media type, plaintext size, optional content hash) is a
+  fixed-size AES-256-GCM record at the end, so a stream of unknown length can be sealed in
+  one pass and its length does not leak the filename's.
+
+Safe API: :func:`seal` and :func:`open` (and the ``*_bytes`` / ``*_file`` helpers). The
+low-level pieces (:func:`read_header`, :func:`unlock`, :func:`wrap_for`, :func:`rewrap`) are
+for the client's sharing flow and the server's structural check. Every failure to read an
+envelope raises :class:`~vault.errors.InvalidEnvelope` and nothing else.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import json
+import os
+import struct
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from hashlib import sha256
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from vault import recipients as rcpt
+from vault.errors import InvalidEnvelope
+from vault.recipients import PrivateKey, PublicKey, RandomBytes, Stanza
+
+MAGIC = b"OZGV"
+VERSION = 1
+FIXED_LEN = 32  # magic 4 | version 1 | document id 16 | chunk size 4 | nonce prefix 7
+MAC_LEN = 32
+TAG_LEN = 16
+NONCE_PREFIX_LEN = 7
+DEFAULT_CHUNK_SIZE = 64 * 1024
+MIN_CHUNK_SIZE = 4 * 1024
+MAX_CHUNK_SIZE = 1024 * 1024
+MAX_RECIPIENTS = 64
+METADATA_LEN = 4096  # plaintext of the metadata record, padded
+TRAILER_LEN = METADATA_LEN + TAG_LEN
+DEFAULT_MAX_SIZE = 500_000_000  # FIT-Connect's per-attachment limit (500 MB)
+_IO_BATCH = 256 * 1024
+MAX_FILENAME_CHARS = 255
+
+_INFO_PAYLOAD = b"ozg-vault v1 payload"
+_INFO_METADATA = b"ozg-vault v1 metadata"
+_INFO_HEADER = b"ozg-vault v1 header"
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class _Writable(Protocol):
+    def write(self, data: Any, /) -> int: ...
+
+
+Source = _Readable | bytes | Iterable[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """What travels encrypted with the document; the server never sees it."""
+
+    filename: str
+    media_type: str
+    size: int
+    content_hash: str | None = None
+
+    def encode(self) -> bytes:
+        doc = json.dumps(
+            {
+                "content_hash": self.content_hash,
+                "filename": self.filename,
+                "media_type": self.media_type,
+                "size": self.size,
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+            ensure_ascii=False,
+        ).encode("utf-8")
+        if len(doc) > METADATA_LEN - 2:
+            raise ValueError("metadata too long (filename or media type)")
+        return struct.pack(">H", len(doc)) + doc + bytes(METADATA_LEN - 2 - len(doc))
+
+    @classmethod
+    def decode(cls, data: bytes) -> Metadata:
+        try:
+            (length,) = struct.unpack_from(">H", data, 0)
+            if length > METADATA_LEN - 2 or any(data[2 + length :]):
+                raise InvalidEnvelope()
+            doc = json.loads(bytes(data[2 : 2 + length]).decode("utf-8"))
+            meta = cls(
+                filename=doc["filename"],
+                media_type=doc["media_type"],
+                size=doc["size"],
+                content_hash=doc["content_hash"],
+            )
+        except (struct.error, ValueError, KeyError, TypeError) as exc:
+            raise InvalidEnvelope() from exc
+        if not (
+            isinstance(meta.filename, str)
+            and isinstance(meta.media_type, str)
+            and isinstance(meta.size, int)
+            and meta.size >= 0
+            and (meta.content_hash is None or isinstance(meta.content_hash, str))
+        ):
+            raise InvalidEnvelope()
+        return meta
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    document_id: uuid.UUID
+    chunk_size: int
+    nonce_prefix: bytes
+    stanzas: tuple[Stanza, ...]
+    mac: bytes = b""
+    version: int = VERSION
+
+    @property
+    def fixed(self) -> bytes:
+        return (
+            MAGIC
+            + bytes([self.version])
+            + self.document_id.bytes
+            + struct.pack(">I", self.chunk_size)
+            + self.nonce_prefix
+        )
+
+    def unsigned(self) -> bytes:
+        parts = [self.fixed, struct.pack(">H", len(self.stanzas))]
+        parts.extend(s.encode() for s in self.stanzas)
+        return b"".join(parts)
+
+    def encode(self) -> bytes:
+        return self.unsigned() + self.mac
+
+    def stanza_for(self, kid: str) -> Stanza | None:
+        return next((s for s in self.stanzas if s.kid == kid), None)
+
+
+class DocumentKey:
+    """A document's DEK with the keys derived from it; proves nothing until :func:`unlock`."""
+
+    __slots__ = ("_dek", "_header_key", "fixed", "metadata_key", "payload_key")
+
+    def __init__(self, dek: bytes, fixed: bytes) -> None:
+        self._dek = dek
+        self.fixed = fixed
+        self.payload_key = _hkdf(dek, fixed, _INFO_PAYLOAD)
+        self.metadata_key = _hkdf(dek, fixed, _INFO_METADATA)
+        self._header_key = _hkdf(dek, fixed, _INFO_HEADER)
+
+    def wrap(self, recipient: PublicKey, random: RandomBytes = os.urandom) -> Stanza:
+        return rcpt.wrap(self._dek, recipient, random)
+
+    def mac(self, unsigned_header: bytes) -> bytes:
+        return hmac.new(self._header_key, unsigned_header, sha256).digest()
+
+
+def _hkdf(dek: bytes, salt: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(dek)
+
+
+def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
+    return prefix + struct.pack(">IB", index, 1 if final else 0)
+
+
+def _metadata_aad(fixed: bytes, chunks: int) -> bytes:
+    return fixed + struct.pack(">Q", chunks)
+
+
+def max_chunks(max_size: int, chunk_size: int) -> int:
+    """Chunks a document of ``max_size`` bytes may have (the index is a u32 in the nonce)."""
+    return min(2**32, max(1, -(-max_size // chunk_size)))
+
+
+# ------------------------------------------------------------------------------ reading
+def _read_exact(src: _Readable, n: int) -> bytes:
+    data = src.read(n)
+    while len(data) < n:
+        more = src.read(n - len(data))
+        if not more:
+            raise InvalidEnvelope()
+        data += more
+    return data
+
+
+def read_header(src: _Readable) -> Header:
+    """Parse (but do not authenticate) the header at the start of ``src``.
+
+    Used by the server, which can check structure but never holds a key.
+    """
+    fixed = _read_exact(src, FIXED_LEN)
+    if fixed[:4] != MAGIC or fixed[4] != VERSION:
+        raise InvalidEnvelope()
+    (chunk_size,) = struct.unpack_from(">I", fixed, 21)
+    if chunk_size & (chunk_size - 1) or not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+        raise InvalidEnvelope()
+    (count,) = struct.unpack(">H", _read_exact(src, 2))
+    if not 1 <= count <= MAX_RECIPIENTS:
+        raise InvalidEnvelope()
+    stanzas = []
+    for _ in range(count):
+        head = _read_exact(src, 2)
+        kid = _read_exact(src, head[1]) if head[1] else b""
+        body_len = _read_exact(src, 2)
+        body = _read_exact(src, struct.unpack(">H", body_len)[0])
+        stanzas.append(Stanza.decode(head + kid + body_len + body))
+    if len({s.kid for s in stanzas}) != len(stanzas):
+        raise InvalidEnvelope()
+    mac = _read_exact(src, MAC_LEN)
+    return Header(uuid.UUID(bytes=fixed[5:21]), chunk_size, fixed[25:32], tuple(stanzas), mac)
+
+
+def body_is_well_formed(header: Header, rest_len: int, max_size: int) -> bool:
+    """Whether ``rest_len`` bytes after the header can be a body plus metadata record."""
+    body = rest_len - TRAILER_LEN
+    record = header.chunk_size + TAG_LEN
+    if body < TAG_LEN:
+        return False
+    full, last = divmod(body, record)
+    if last == 0:
+        full, last = full - 1, record
+    if last < TAG_LEN or (last == TAG_LEN and full > 0):
+        return False
+    return body - (full + 1) * TAG_LEN <= max_size  # exactly the plaintext size
+
+
+def unlock(header: Header, identity: PrivateKey, stanza: Stanza | None = None) -> DocumentKey:
+    """Unwrap the DEK for ``identity`` and authenticate the header with it.
+
+    ``stanza`` is a detached stanza (a share the server stores outside the blob); otherwise
+    the identity's own stanza in the header is used.
+    """
+    try:
+        kid = rcpt.key_id(identity.public_key())
+    except ValueError as exc:
+        raise InvalidEnvelope() from exc
+    if stanza is None:
+        stanza = header.stanza_for(kid)
+    if stanza is None or stanza.kid != kid:
+        raise InvalidEnvelope()
+    key = DocumentKey(rcpt.unwrap(stanza, identity), header.fixed)
+    if not hmac.compare_digest(key.mac(header.unsigned()), header.mac):
+        raise InvalidEnvelope()
+    return key
+
+
+def wrap_for(key: DocumentKey, recipient: PublicKey, random: RandomBytes = os.urandom) -> Stanza:
+    """A detached stanza giving ``recipient`` access (sharing); the envelope is unchanged."""
+    return key.wrap(recipient, random)
+
+
+def _decrypt_body(
+    src: _Readable, dest: _Writable, header: Header, key: DocumentKey, max_size: int
+) -> Metadata:
+    record = header.chunk_size + TAG_LEN
+    limit = max_chunks(max_size, header.chunk_size)
+    aead = AESGCM(key.payload_key)
+    aad = header.fixed
+    prefix = header.nonce_prefix
+    need = record + TRAILER_LEN + 1  # a full chunk plus the trailer plus one byte: not final
+    batch = max(1, _IO_BATCH // record)
+    # Reads and writes go in ~1 MiB batches: small writes cost more than the AES here.
+    window = bytearray(batch * record + need)
+    view = memoryview(window)
+    out = bytearray(batch * header.chunk_size)
+    out_view = memoryview(out)
+    readinto = getattr(src, "readinto", None)
+    start = end = filled = 0
+    eof = False
+    index = written = 0
+    while True:
+        if not eof:
+            window[: end - start] = window[start:end]
+            start, end = 0, end - start
+            while end < len(window):
+                if readinto is not None:
+                    n = readinto(view[end:])
+                else:
+                    data = src.read(len(window) - end)
+                    n = len(data)
+                    window[end : end + n] = data
+                if not n:
+                    eof = True
+                    break
+                end += n
+        while True:
+            final = end - start < need
+            if final and not eof:
+                break  # refill first
+            length = end - start - TRAILER_LEN if final else record
+            if index >= limit or length < TAG_LEN or (final and length == TAG_LEN and index > 0):
+                raise InvalidEnvelope()
+            plain = length - TAG_LEN
+            if filled + plain > len(out):
+                dest.write(out_view[:filled])
+                filled = 0
+            try:
+                aead.decrypt_into(
+                    _nonce(prefix, index, final),
+                    view[start : start + length],
+                    aad,
+                    out_view[filled : filled + plain],
+                )
+            except InvalidTag as exc:
+                raise InvalidEnvelope() from exc
+            written += plain
+            if written > max_size:
+                raise InvalidEnvelope()
+            filled += plain
+            start += length
+            index += 1
+            if final:
+                break
+        if final and eof:
+            break
+    if filled:
+        dest.write(out_view[:filled])
+    try:
+        meta_plain = AESGCM(key.metadata_key).decrypt(
+            bytes(12), bytes(view[start:end]), _metadata_aad(aad, index)
+        )
+    except InvalidTag as exc:
+        raise InvalidEnvelope() from exc
+    meta = Metadata.decode(meta_plain)
+    if meta.size != written:
+        raise InvalidEnvelope()
+    return meta
+
+
+def open(
+    src: _Readable,
+    dest: _Writable,
+    identity: PrivateKey,
+    *,
+    stanza: Stanza | bytes | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> Metadata:
+    """Decrypt the envelope in ``src`` into ``dest``; return its metadata.
+
+    Plaintext is written chunk by chunk as it is authenticated; if this raises, what was
+    written to ``dest`` must be discarded (:func:`open_file` does that for you).
+    """
+    try:
+        header = read_header(src)
+        if isinstance(stanza, bytes):
+            stanza = Stanza.decode(stanza)
+        key = unlock(header, identity, stanza)
+        return _decrypt_body(src, dest, header, key, max_size)
+    except InvalidEnvelope:
+        raise
+    except (ValueError, TypeError, OverflowError, struct.error) as exc:
+        raise InvalidEnvelope() from exc
+
+
+def open_bytes(
+    envelope: bytes, identity: PrivateKey, *, stanza: Stanza | bytes | None = None
+) -> tuple[Metadata, bytes]:
+    out = io.BytesIO()
+    meta = open(io.BytesIO(envelope), out, identity, stanza=stanza, max_size=len(envelope))
+    return meta, out.getvalue()
+
+
+def open_file(
+    src: Path,
+    dest: Path,
+    identity: PrivateKey,
+    *,
+    stanza: Stanza | bytes | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> Metadata:
+    """Decrypt ``src`` to ``dest`` atomically: ``dest`` appears only if all of it verified."""
+    tmp = dest.with_name(f".{dest.name}.partial")
+    try:
+        with src.open("rb") as fin, tmp.open("wb") as fout:
+            meta = open(fin, fout, identity, stanza=stanza, max_size=max_size)
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return meta
+
+
+# ------------------------------------------------------------------------------ writing
+class _IterReader:
+    """A ``readinto`` over an iterable of byte strings."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._it: Iterator[bytes] = iter(chunks)
+        self._pending = memoryview(b"")
+
+    def readinto(self, buf: memoryview) -> int:
+        while not self._pending:
+            nxt = next(self._it, None)
+            if nxt is None:
+                return 0
+            self._pending = memoryview(nxt)
+        n = min(len(buf), len(self._pending))
+        buf[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def _as_reader(source: Source) -> Any:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(source)
+    if hasattr(source, "readinto"):
+        return source
+    if hasattr(source, "read"):
+        return io.BufferedReader(source)
+    return _IterReader(source)
+
+
+def _fill(reader: Any, view: memoryview) -> int:
+    got = 0
+    while got < len(view):
+        n = reader.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
+
+
+@dataclass(frozen=True, slots=True)
+class SealResult:
+    document_id: uuid.UUID
+    size: int
+    envelope_size: int
+    header: Header = field(repr=False)
+
+
+def seal(
+    source: Source,
+    dest: _Writable,
+    recipients: Sequence[PublicKey],
+    *,
+    filename: str,
+    media_type: str,
+    content_hash: str | None = None,
+    document_id: uuid.UUID | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_size: int = DEFAULT_MAX_SIZE,
+    random: RandomBytes = os.urandom,
+    progress: Callable[[int], None] | None = None,
+) -> SealResult:
+    """Encrypt ``source`` (file object, bytes or iterable of bytes) to ``dest`` for
+    ``recipients``, in one pass with memory independent of the size.
+
+    ``content_hash`` (for example ``"sha-256:<hex>"``, computed once by the client where it
+    already reads the file) travels in the encrypted metadata; the envelope itself does not
+    hash the plaintext, which keeps slow hashes off the hot path.
+    """
+    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+        raise ValueError(f"an envelope needs 1..{MAX_RECIPIENTS} recipients")
+    if chunk_size & (chunk_size - 1) or not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError("chunk size must be a power of two in 4 KiB..1 MiB")
+    if not filename or len(filename) > MAX_FILENAME_CHARS:
+        raise ValueError(f"filename must have 1..{MAX_FILENAME_CHARS} characters")
+    Metadata(filename, media_type, max_size, content_hash).encode()  # fail early if too long
+    dek = random(rcpt.DEK_LEN)
+    doc_id = document_id or uuid.UUID(bytes=random(16), version=4)
+    prefix = random(NONCE_PREFIX_LEN)
+    header = Header(doc_id, chunk_size, prefix, ())
+    key = DocumentKey(dek, header.fixed)
+    stanzas = tuple(key.wrap(r, random) for r in recipients)
+    if len({s.kid for s in stanzas}) != len(stanzas):
+        raise ValueError("duplicate recipient")
+    header = Header(doc_id, chunk_size, prefix, stanzas)
+    header = Header(doc_id, chunk_size, prefix, stanzas, key.mac(header.unsigned()))
+    head = header.encode()
+    dest.write(head)
+    total = len(head)
+
+    reader = _as_reader(source)
+    aead = AESGCM(key.payload_key)
+    aad = header.fixed
+    limit = max_chunks(max_size, chunk_size)
+    per_batch = max(1, _IO_BATCH // chunk_size)
+    block = per_batch * chunk_size
+    # Two input blocks (one read ahead, to know which chunk is final) and one output block;
+    # ~1 MiB reads and writes, since small writes cost more than the AES here.
+    bufs = [bytearray(block), bytearray(block)]
+    views = [memoryview(b) for b in bufs]
+    out = bytearray(per_batch * (chunk_size + TAG_LEN))
+    out_view = memoryview(out)
+    cur = 0
+    have = _fill(reader, views[cur])
+    index = size = 0
+    while True:
+        ahead = _fill(reader, views[1 - cur]) if have == block else 0
+        last_block = ahead == 0
+        if size + have > max_size or index + -(-have // chunk_size) > limit:
+            raise ValueError(f"document larger than the limit of {max_size} bytes")
+        chunks = max(1, -(-have // chunk_size))
+        pos = o = 0
+        for j in range(chunks):
+            length = min(chunk_size, have - pos)
+            final = last_block and j == chunks - 1
+            aead.encrypt_into(
+                _nonce(prefix, index, final),
+                views[cur][pos : pos + length],
+                aad,
+                out_view[o : o + length + TAG_LEN],
+            )
+            pos += length
+            o += length + TAG_LEN
+            index += 1
+        dest.write(out_view[:o])
+        total += o
+        size += have
+        if progress is not None:
+            progress(have)
+        if last_block:
+            break
+        cur, have = 1 - cur, ahead
+    meta = Metadata(filename, media_type, size, content_hash)
+    record = AESGCM(key.metadata_key).encrypt(bytes(12), meta.encode(), _metadata_aad(aad, index))
+    dest.write(record)
+    total += len(record)
+    return SealResult(doc_id, size, total, header)
+
+
+def seal_bytes(
+    data: bytes, recipients: Sequence[PublicKey], *, filename: str, media_type: str, **kw: Any
+) -> bytes:
+    out = io.BytesIO()
+    seal(data, out, recipients, filename=filename, media_type=media_type, **kw)
+    return out.getvalue()
+
+
+def rewrap(
+    src: IO[bytes],
+    dest: _Writable,
+    identity: PrivateKey,
+    *,
+    add: Sequence[PublicKey] = (),
+    remove: Sequence[str] = (),
+    random: RandomBytes = os.urandom,
+) -> Header:
+    """Add recipients or remove them by key id. Only the header changes: the body and the
+    metadata record are copied byte for byte, without being decrypted."""
+    header = read_header(src)
+    key = unlock(header, identity)
+    kept = [s for s in header.stanzas if s.kid not in set(remove)]
+    kept.extend(key.wrap(r, random) for r in add)
+    if not 1 <= len(kept) <= MAX_RECIPIENTS or len({s.kid for s in kept}) != len(kept):
+        raise ValueError("an envelope needs 1..64 distinct recipients")
+    new = Header(header.document_id, header.chunk_size, header.nonce_prefix, tuple(kept))
+    new = Header(
+        new.document_id, new.chunk_size, new.nonce_prefix, new.stanzas, key.mac(new.unsigned())
+    )
+    dest.write(new.encode())
+    while block := src.read(1024 * 1024):
+        dest.write(block)
+    return new

@@ -1,0 +1,208 @@
+"""Authority keys: JWK with an ``x5c`` chain, validated against the configured trust anchors.
+
+In production the anchors are the administration PKI's CA certificates
+(``OZG_VAULT_TRUST_ANCHORS``); in development a demo CA is generated under
+``data_dir/vault`` (:func:`ensure_demo_ca`) and ``ozg-commons vault demo-authority-key``
+issues keys under it. Revocation (CRL/OCSP) is not checked yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from vault.errors import InvalidKey
+from vault.recipients import MIN_RSA_BITS, key_id, public_jwk, public_key_from_jwk
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedKey:
+    kid: str
+    public_key: rsa.RSAPublicKey
+    jwk: dict[str, Any]
+    not_after: datetime
+
+
+def load_anchors(path: Path) -> list[x509.Certificate]:
+    try:
+        anchors = x509.load_pem_x509_certificates(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InvalidKey("the trust anchors cannot be read") from exc
+    return anchors
+
+
+def validate_authority_jwk(
+    jwk: dict[str, Any], anchors: list[x509.Certificate], now: datetime
+) -> ValidatedKey:
+    """Accept an authority encryption key only if every check passes; say which failed."""
+    if jwk.get("kty") != "RSA":
+        raise InvalidKey("authority keys must be RSA (kty RSA)")
+    if any(m in jwk for m in ("d", "p", "q")):
+        raise InvalidKey("this is a private key; register the public key only")
+    ops = jwk.get("key_ops")
+    if not isinstance(ops, list) or "wrapKey" not in ops:
+        raise InvalidKey("key_ops must include wrapKey")
+    if jwk.get("alg", "RSA-OAEP-256") != "RSA-OAEP-256":
+        raise InvalidKey("alg must be RSA-OAEP-256")
+    if jwk.get("use", "enc") != "enc":
+        raise InvalidKey("use must be enc")
+    try:
+        key = public_key_from_jwk(jwk)
+    except ValueError as exc:
+        raise InvalidKey("the JWK is malformed") from exc
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+        raise InvalidKey(f"RSA keys need at least {MIN_RSA_BITS} bits")
+    chain_b64 = jwk.get("x5c")
+    if not isinstance(chain_b64, list) or not chain_b64:
+        raise InvalidKey("x5c (the certificate chain) is missing")
+    try:
+        chain = [
+            x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in chain_b64
+        ]
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidKey("x5c holds a malformed certificate") from exc
+    leaf = chain[0]
+    if leaf.public_key() != key:
+        raise InvalidKey("the first x5c certificate does not certify this key")
+    for cert in chain:
+        if cert.not_valid_before_utc > now:
+            raise InvalidKey("a certificate in the chain is not yet valid")
+        if cert.not_valid_after_utc < now:
+            raise InvalidKey("a certificate in the chain has expired")
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.key_encipherment:
+            raise InvalidKey("the certificate's key usage does not allow key encipherment")
+    except x509.ExtensionNotFound:
+        pass
+    for child, issuer in pairwise(chain):
+        _check_issued(child, issuer)
+    last = chain[-1]
+    fingerprints = {a.fingerprint(hashes.SHA256()) for a in anchors}
+    if last.fingerprint(hashes.SHA256()) not in fingerprints:
+        for anchor in anchors:
+            if anchor.subject == last.issuer and _issued_by(last, anchor):
+                if not anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc:
+                    raise InvalidKey("the trust anchor is not valid now")
+                break
+        else:
+            raise InvalidKey("the chain does not lead to a trusted CA")
+    return ValidatedKey(
+        kid=key_id(key),
+        public_key=key,
+        jwk={**public_jwk(key), "alg": "RSA-OAEP-256", "key_ops": ["wrapKey"], "x5c": chain_b64},
+        not_after=min(c.not_valid_after_utc for c in chain),
+    )
+
+
+def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        child.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    try:
+        constraints = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return False
+    return constraints.ca
+
+
+def _check_issued(child: x509.Certificate, issuer: x509.Certificate) -> None:
+    if not _issued_by(child, issuer):
+        raise InvalidKey("the x5c chain is broken (a certificate is not issued by the next)")
+
+
+# --------------------------------------------------------------------------- demo CA
+def make_ca(
+    name: str, now: datetime, days: int = 3650
+) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    key = rsa.generate_private_key(65537, 3072)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def issue_authority_key(
+    ca_key: rsa.RSAPrivateKey,
+    ca_cert: x509.Certificate,
+    authority: str,
+    now: datetime,
+    *,
+    bits: int = 4096,
+    days: int = 365,
+    not_before: datetime | None = None,
+    key_encipherment: bool = True,
+) -> tuple[rsa.RSAPrivateKey, dict[str, Any]]:
+    """A new authority key pair and its public JWK with x5c (leaf, CA)."""
+    key = rsa.generate_private_key(65537, bits)
+    start = not_before or now - timedelta(minutes=5)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{authority} vault")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=key_encipherment,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    x5c = [
+        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
+        for c in (cert, ca_cert)
+    ]
+    jwk = {**public_jwk(key.public_key()), "alg": "RSA-OAEP-256", "key_ops": ["wrapKey"]}
+    return key, {**jwk, "use": "enc", "x5c": x5c}
+
+
+def ensure_demo_ca(directory: Path) -> tuple[Path, Path]:
+    """The development demo CA (certificate, key), generated on first use."""
+    cert_path, key_path = directory / "demo-ca.pem", directory / "demo-ca.key.pem"
+    if not cert_path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        key, cert = make_ca("ozg-commons DEMO CA (development only)", datetime.now(UTC))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        key_path.chmod(0o600)
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path

@@ -1,0 +1,69 @@
+"""The vault API's shapes (pydantic). Nothing here is plaintext of a document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class DocumentOut(BaseModel):
+    id: str
+    envelope_size: int
+    created_at: datetime
+    shared_with: list[str] = Field(default_factory=list)
+
+
+class WrappedKeyOut(BaseModel):
+    document_id: str
+    authority: str
+    kid: str
+    stanza: str = Field(description="base64 of the detached recipient stanza (docs/envelope.md)")
+
+
+class ShareIn(BaseModel):
+    stanza: str = Field(max_length=4096, description="base64 of a detached recipient stanza")
+
+
+class ApplicantKeyIn(BaseModel):
+    public_jwk: dict[str, Any]
+    wrapped_by_passphrase: str = Field(max_length=4096)
+    wrapped_by_recovery: str = Field(max_length=4096)
+
+
+class ApplicantKeyRewrap(BaseModel):
+    kid: str
+    wrapped_by_passphrase: str | None = Field(default=None, max_length=4096)
+    wrapped_by_recovery: str | None = Field(default=None, max_length=4096)
+
+
+class ApplicantKeyOut(BaseModel):
+    kid: str
+    public_jwk: dict[str, Any]
+    wrapped_by_passphrase: str
+    wrapped_by_recovery: str
+
+
+class AuthorityKeyIn(BaseModel):
+    jwk: dict[str, Any]
+
+
+class AuthorityKeyOut(BaseModel):
+    authority: str
+    kid: str
+    jwk: dict[str, Any]
+    not_after: datetime
+    retires_at: datetime | None
+
+
+class DeletionReceipt(BaseModel):
+    receipt: dict[str, Any]
+    alg: str
+    signature: str
+
+
+class UsageOut(BaseModel):
+    used_bytes: int
+    quota_bytes: int
+    max_document_bytes: int
