@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["sandbox"],
         description='Enabled payment provider plug-ins, e.g. ["xbezahldienste"].',
     )
+    payment_authorities_file: Path | None = Field(
+        default=None,
+        description="TOML file naming each authority's payment provider and its settings.",
+    )
 
     secret_key: SecretStr = Field(
         default=SecretStr(DEV_SECRET_KEY),

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 import account.api
 import compliance.api
+import payments
 import payments.api
 import vault.api
 from account.hooks import PersonalDataRegistry
@@ -67,6 +68,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.personal_data = PersonalDataRegistry()
     # Domains that need per-app state (keys, stores, caches) get a configure(app, settings)
     # in their api.py and are called here, in dependency order.
+    payments.api.configure(app, settings)
+    app.state.personal_data.add(
+        "payments",
+        export=payments.export_personal_data,
+        shred=payments.make_shredder(app.state.payments),
+    )
 
     install_problem_handlers(app)
     app.include_router(health.router)

@@ -17,6 +17,8 @@ from commons.errors import ConfigurationError
 from commons.logging import configure_logging
 from commons.settings import Settings
 from gateway import migrations
+from payments.cli import cli as payments_cli
+from payments.cli import receipt_cli
 
 app = typer.Typer(
     name="ozg-commons",
@@ -26,6 +28,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(payments_cli, name="payments")
+app.add_typer(receipt_cli, name="receipt")
 
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("ozg.cli")
