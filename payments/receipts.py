@@ -106,14 +106,14 @@ def render_pdf(data: ReceiptData) -> bytes:
         "",
         "Signed with Ed25519; verify: ozg-commons receipt verify FILE --signature FILE.sig",
     ]
-    stream = b"BT /F1 11 Tf 14 TL 56 780 Td "
+    content = b"BT /F1 11 Tf 14 TL 56 780 Td "
     for index, line in enumerate(lines):
         font = b"/F1 16 Tf " if index == 0 else b"/F1 11 Tf "
-        stream += font + b"(" + _pdf_text(line) + b") Tj T* "
-    stream += b"ET"
+        content += font + b"(" + _pdf_text(line) + b") Tj T* "
+    content += b"ET"
 
     pdf = pikepdf.Pdf.new()
-    font = pdf.make_indirect(
+    helvetica = pdf.make_indirect(
         pikepdf.Dictionary(
             Type=pikepdf.Name.Font,
             Subtype=pikepdf.Name.Type1,
@@ -122,8 +122,8 @@ def render_pdf(data: ReceiptData) -> bytes:
         )
     )
     page = pdf.add_blank_page(page_size=(595, 842))
-    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
-    page.obj.Contents = pdf.make_stream(stream)
+    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica))
+    page.obj.Contents = pdf.make_stream(content)
     with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
         meta["dc:title"] = f"Quittung {data.kassenzeichen}"
         meta["dc:identifier"] = data.payment_id

@@ -100,7 +100,7 @@ class SandboxPaymentProvider:
         )
         self.session.add(tx)
         self.session.flush()
-        url = f"{self.context.public_base_url.rstrip('/')}/v1/payments/sandbox/{tx.id}"
+        url = f"{self.context.public_base_url.rstrip('/')}/v1/sandbox-payments/{tx.id}"
         return ProviderPayment(provider_reference=tx.id, payment_url=url, status="INITIAL")
 
     def query_status(self, provider_reference: str) -> ProviderStatus:

@@ -96,8 +96,10 @@ def test_minors_pay_half(rule: FeeRule, facts: dict[str, Any], cents: int) -> No
     ],
 )
 def test_association_rule_is_dated(day: date, age: int, cents: int) -> None:
-    facts = {"nationality": "TUR", "association_rights": True, "decision_date": day}
-    result = calculate(FeeRule("change_of_purpose"), replace(ADULT, applicant_age=age, **facts))
+    facts = replace(
+        ADULT, nationality="TUR", association_rights=True, decision_date=day, applicant_age=age
+    )
+    result = calculate(FeeRule("change_of_purpose"), facts)
     assert result.total_cents == cents
     assert result.applied == ("association",)
     assert result.lines[-1].legal_reference == "§ 52a AufenthV"
@@ -143,11 +145,12 @@ def test_benefit_receipt_does_not_exempt_other_fees() -> None:
 
 
 def test_recognised_refugees_are_exempt() -> None:
-    for rule, facts in [
+    cases: list[tuple[FeeRule, dict[str, Any]]] = [
         (FeeRule("change_of_purpose"), {}),
         (FeeRule("settlement_permit"), {"settlement_category": "highly_qualified"}),
         (FeeRule("issue"), {"permit_type": "residence_permit", "duration_months": 36}),
-    ]:
+    ]
+    for rule, facts in cases:
         result = calculate(rule, replace(ADULT, recognised_refugee=True, **facts))
         assert result.total_cents == 0
         assert result.applied == ("refugee",)
