@@ -87,9 +87,11 @@ class Transition(Base):
     """Every state change of a payment, and what caused it."""
 
     __tablename__ = "payments_transition"
+    __table_args__ = (UniqueConstraint("payment_id", "seq"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments_payment.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
     from_state: Mapped[str] = mapped_column(String(24))
     to_state: Mapped[str] = mapped_column(String(24))
     cause: Mapped[str] = mapped_column(String(32))

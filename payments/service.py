@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -384,12 +384,16 @@ def _transition(
     if not can_transition(current, target):
         raise PaymentConflict(f"a payment cannot go from {current.value} to {target.value}")
     now = runtime.clock.now()
+    seq = session.scalar(
+        select(func.count()).select_from(Transition).where(Transition.payment_id == payment.id)
+    )
     payment.state = target.value
     payment.updated_at = now
     session.add(
         Transition(
             id=new_id_str(runtime.clock),
             payment_id=payment.id,
+            seq=(seq or 0) + 1,
             from_state=current.value,
             to_state=target.value,
             cause=cause,

@@ -2,7 +2,7 @@
 
 Revision ID: p0001
 Revises: 
-Create Date: 2026-11-28 13:42:47.317953
+Create Date: 2026-11-28 13:46:05.482010
 """
 
 from collections.abc import Sequence
@@ -146,12 +146,14 @@ def upgrade() -> None:
     op.create_table('payments_transition',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('payment_id', sa.String(length=36), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('from_state', sa.String(length=24), nullable=False),
     sa.Column('to_state', sa.String(length=24), nullable=False),
     sa.Column('cause', sa.String(length=32), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['payment_id'], ['payments_payment.id'], name=op.f('fk_payments_transition_payment_id_payments_payment')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments_transition'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments_transition')),
+    sa.UniqueConstraint('payment_id', 'seq', name=op.f('uq_payments_transition_payment_id'))
     )
     with op.batch_alter_table('payments_transition', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payments_transition_payment_id'), ['payment_id'], unique=False)

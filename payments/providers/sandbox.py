@@ -60,6 +60,7 @@ class SandboxPaymentProvider:
     identifier: ClassVar[str] = "sandbox"
     display_name: ClassVar[str] = "Sandbox (UNSAFE, development only)"
     settings_schema: ClassVar[type[BaseModel]] = SandboxSettings
+    _warned: ClassVar[set[str]] = set()
 
     def __init__(self, settings: BaseModel, context: ProviderContext) -> None:
         if not isinstance(settings, SandboxSettings):
@@ -69,7 +70,12 @@ class SandboxPaymentProvider:
         self.settings = settings
         self.context = context
         self.session = context.session
-        log.warning("SandboxPaymentProvider in use: UNSAFE, takes no money, development only")
+        if context.authority not in SandboxPaymentProvider._warned:
+            SandboxPaymentProvider._warned.add(context.authority)
+            log.warning(
+                "SandboxPaymentProvider in use: UNSAFE, takes no money, development only",
+                extra={"authority": context.authority},
+            )
 
     @property
     def _secret(self) -> bytes:
