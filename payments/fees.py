@@ -115,7 +115,7 @@ class Catalogue:
 def catalogues() -> tuple[Catalogue, ...]:
     """Every legal version shipped in ``fee_catalogue/``, oldest first."""
     found: list[Catalogue] = []
-    folder = resources.files("payments") / "fee_catalogue"
+    folder = resources.files("payments").joinpath("fee_catalogue")
     for entry in folder.iterdir():
         if not entry.name.endswith(".toml"):
             continue
