@@ -339,9 +339,7 @@ def sandbox_notify(tx_id: str, session: DbSession, runtime: Runtime) -> Notifica
     """Deliver the (late) signed status notification of a sandbox transaction now."""
     provider, tx = _sandbox(session, runtime, tx_id)
     headers, body = provider.signed_status_notification(tx)
-    outcome = service.process_notification(
-        session, runtime, "sandbox", tx.authority, headers, body
-    )
+    outcome = service.process_notification(session, runtime, "sandbox", tx.authority, headers, body)
     return NotificationOut(outcome=outcome)
 
 

@@ -39,7 +39,9 @@ def _settings() -> Settings:
 def reconcile_command(
     authority: Annotated[str, typer.Option(help="Authority id.")],
     day: Annotated[str, typer.Option("--date", help="Booking day, YYYY-MM-DD.")],
-    output: Annotated[Path | None, typer.Option(help="Write the CSV here (default stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write the CSV here (default stdout).")
+    ] = None,
     provider_check: Annotated[
         bool, typer.Option(help="Ask the provider for each payment's status.")
     ] = True,

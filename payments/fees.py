@@ -194,9 +194,10 @@ def calculate(rule: FeeRule, facts: CaseFacts) -> FeeResult:
     amount: int = row["amount_cents"]
 
     association = data["association"]
-    if facts.association_rights and (facts.nationality or "").upper() in association[
-        "nationalities"
-    ]:
+    if (
+        facts.association_rights
+        and (facts.nationality or "").upper() in association["nationalities"]
+    ):
         cap: int = (
             association["amount_under_age_cents"]
             if facts.applicant_age < association["under_age"]

@@ -84,16 +84,14 @@ def shred_personal_data(session: Session, subject: str, runtime: PaymentsRuntime
     now = runtime.clock.now()
     payments = session.scalars(select(Payment).where(Payment.data_subject == subject)).all()
     quote_ids = {p.quote_id for p in payments}
-    quote_ids.update(
-        session.scalars(select(Quote.id).where(Quote.data_subject == subject)).all()
-    )
+    quote_ids.update(session.scalars(select(Quote.id).where(Quote.data_subject == subject)).all())
     for payment in payments:
         if payment.provider_reference:
             try:
                 runtime.provider_named(payment.provider, payment.authority, session).shred(
                     payment.provider_reference
                 )
-            except Exception:  # noqa: BLE001 - a provider outage must not block erasure
+            except Exception:
                 report.retained.append(
                     RetainedRecord(
                         "payments.provider-copy",
@@ -115,11 +113,11 @@ def shred_personal_data(session: Session, subject: str, runtime: PaymentsRuntime
             ).all():
                 refund.reason = None
                 refund.requested_by = None
-            retain_until = payment.retain_until or (
-                (payment.booked_at or now) + BOOKING_RETENTION
-            )
+            retain_until = payment.retain_until or ((payment.booked_at or now) + BOOKING_RETENTION)
             report.retained.append(
-                RetainedRecord("payments.booking", payment.id, BOOKING_RETENTION_BASIS, retain_until)
+                RetainedRecord(
+                    "payments.booking", payment.id, BOOKING_RETENTION_BASIS, retain_until
+                )
             )
             report.shredded += 1
         else:

@@ -124,8 +124,10 @@ class PaymentsRuntime:
         cls = self.providers.get(config.provider)
         if cls is None:
             raise ConfigurationError(
-                [f"authority {config.authority!r} uses provider {config.provider!r}, "
-                 "which OZG_PAYMENT_PROVIDERS does not enable"]
+                [
+                    f"authority {config.authority!r} uses provider {config.provider!r}, "
+                    "which OZG_PAYMENT_PROVIDERS does not enable"
+                ]
             )
         try:
             return cls, cls.settings_schema.model_validate(config.settings)

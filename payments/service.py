@@ -170,7 +170,9 @@ def amount_due(session: Session, quote: Quote) -> int:
 
 def visible_quote(session: Session, principal: Principal, quote_id: str) -> Quote:
     quote = session.get(Quote, quote_id)
-    if quote is None or not _may_see(principal, quote.authority, quote.created_by, quote.data_subject):
+    if quote is None or not _may_see(
+        principal, quote.authority, quote.created_by, quote.data_subject
+    ):
         raise PaymentNotFound("no such quote")
     return quote
 
@@ -233,8 +235,10 @@ def _may_see(
         return True
     if principal.has(Role.FLOW) and principal.subject == created_by:
         return True
-    return principal.has(Role.APPLICANT) and data_subject is not None and (
-        data_subject == principal.subject
+    return (
+        principal.has(Role.APPLICANT)
+        and data_subject is not None
+        and (data_subject == principal.subject)
     )
 
 

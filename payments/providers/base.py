@@ -114,9 +114,7 @@ class PaymentProvider(Protocol):
         """Ask the platform, server to server, for the payment's status."""
         ...
 
-    def handle_notification(
-        self, headers: Mapping[str, str], body: bytes
-    ) -> ProviderNotification:
+    def handle_notification(self, headers: Mapping[str, str], body: bytes) -> ProviderNotification:
         """Verify a notification (raise :class:`~payments.errors.InvalidNotification` for any
         defect) and say what it reports. Must not change any state itself."""
         ...

@@ -118,9 +118,7 @@ class SandboxPaymentProvider:
             refunded_cents=tx.refunded_cents,
         )
 
-    def handle_notification(
-        self, headers: Mapping[str, str], body: bytes
-    ) -> ProviderNotification:
+    def handle_notification(self, headers: Mapping[str, str], body: bytes) -> ProviderNotification:
         signing.verify(self._secret, headers, body, now=self.context.clock.now())
         try:
             data = json.loads(body)

@@ -144,9 +144,7 @@ class XBezahldienstePaymentProvider:
             payment_method=str(method) if method else None,
         )
 
-    def handle_notification(
-        self, headers: Mapping[str, str], body: bytes
-    ) -> ProviderNotification:
+    def handle_notification(self, headers: Mapping[str, str], body: bytes) -> ProviderNotification:
         secret = self.settings.notification_secret.get_secret_value().encode()
         signing.verify(secret, headers, body, now=self.context.clock.now())
         try:

@@ -85,7 +85,10 @@ def test_the_redirect_back_is_not_trusted(client: TestClient, act_as: ActAs) -> 
 
 
 def test_test_cards_decide_the_outcome(client: TestClient, act_as: ActAs) -> None:
-    for number, expected in [("4000 0000 0000 0119", "failed"), ("4000 0000 0000 0127", "canceled")]:
+    for number, expected in [
+        ("4000 0000 0000 0119", "failed"),
+        ("4000 0000 0000 0127", "canceled"),
+    ]:
         payment = new_payment(client, act_as, key=number)
         page = str(payment["payment_url"]).removeprefix("http://127.0.0.1:8000")
         client.post(page, data={"card": number}, follow_redirects=False)
@@ -164,15 +167,24 @@ def test_refunds_partial_full_idempotent_and_guarded(client: TestClient, act_as:
     pay_in_sandbox(client, payment, "success")
     url = f"/v1/payments/{payment['id']}/refunds"
     act_as(FLOW)
-    assert client.post(url, json={"amount_cents": 100}, headers={"Idempotency-Key": "r"}).status_code == 403
+    assert (
+        client.post(url, json={"amount_cents": 100}, headers={"Idempotency-Key": "r"}).status_code
+        == 403
+    )
     act_as(factories.caseworker("elsewhere"))
-    assert client.post(url, json={"amount_cents": 100}, headers={"Idempotency-Key": "r"}).status_code == 404
+    assert (
+        client.post(url, json={"amount_cents": 100}, headers={"Idempotency-Key": "r"}).status_code
+        == 404
+    )
     act_as(CASEWORKER)
     first = client.post(url, json={"amount_cents": 1800}, headers={"Idempotency-Key": "r1"})
     assert first.status_code == 201
     again = client.post(url, json={"amount_cents": 1800}, headers={"Idempotency-Key": "r1"})
     assert again.json()["id"] == first.json()["id"]
-    assert client.post(url, json={"amount_cents": 1}, headers={"Idempotency-Key": "r1"}).status_code == 409
+    assert (
+        client.post(url, json={"amount_cents": 1}, headers={"Idempotency-Key": "r1"}).status_code
+        == 409
+    )
     state = client.get(f"/v1/payments/{payment['id']}").json()
     assert (state["state"], state["refunded_cents"]) == ("partially_refunded", 1800)
     too_much = client.post(url, json={"amount_cents": 8001}, headers={"Idempotency-Key": "r2"})
@@ -181,10 +193,15 @@ def test_refunds_partial_full_idempotent_and_guarded(client: TestClient, act_as:
     assert rest.status_code == 201
     state = client.get(f"/v1/payments/{payment['id']}").json()
     assert (state["state"], state["refunded_cents"]) == ("refunded", 9800)
-    assert client.post(url, json={"amount_cents": 1}, headers={"Idempotency-Key": "r4"}).status_code == 409
+    assert (
+        client.post(url, json={"amount_cents": 1}, headers={"Idempotency-Key": "r4"}).status_code
+        == 409
+    )
 
 
-def test_reads_by_persons_are_audited(client: TestClient, act_as: ActAs, database: Database) -> None:
+def test_reads_by_persons_are_audited(
+    client: TestClient, act_as: ActAs, database: Database
+) -> None:
     payment = new_payment(client, act_as)
     act_as(CASEWORKER)
     assert client.get(f"/v1/payments/{payment['id']}").status_code == 200

@@ -28,8 +28,18 @@ def total(rule: FeeRule, **facts: Any) -> int:
         (FeeRule("settlement_permit"), {"settlement_category": "self_employed"}, 12400, "§ 44"),
         (FeeRule("settlement_permit"), {"settlement_category": "other"}, 11300, "§ 44"),
         (FeeRule("eu_long_term"), {}, 10900, "§ 44a"),
-        (FeeRule("issue"), {"permit_type": "residence_permit", "duration_months": 12}, 10000, "§ 45"),
-        (FeeRule("issue"), {"permit_type": "residence_permit", "duration_months": 13}, 10000, "§ 45"),
+        (
+            FeeRule("issue"),
+            {"permit_type": "residence_permit", "duration_months": 12},
+            10000,
+            "§ 45",
+        ),
+        (
+            FeeRule("issue"),
+            {"permit_type": "residence_permit", "duration_months": 13},
+            10000,
+            "§ 45",
+        ),
         (FeeRule("issue"), {"permit_type": "blue_card", "duration_months": 48}, 10000, "§ 45"),
         (FeeRule("issue"), {"permit_type": "ict_card", "duration_months": 6}, 10000, "§ 45"),
         (FeeRule("extension"), {"duration_months": 3}, 9600, "§ 45 Nr. 2 Buchst. a"),
@@ -122,10 +132,13 @@ def test_association_never_raises_a_fee() -> None:
         replace(ADULT, nationality="TUR", association_rights=True, applicant_age=30),
     )
     assert result.total_cents == 4600
-    assert calculate(
-        FeeRule("eat_reissue"),
-        replace(ADULT, nationality="TUR", association_rights=True, decision_date=BEFORE),
-    ).total_cents == 3700
+    assert (
+        calculate(
+            FeeRule("eat_reissue"),
+            replace(ADULT, nationality="TUR", association_rights=True, decision_date=BEFORE),
+        ).total_cents
+        == 3700
+    )
 
 
 @pytest.mark.parametrize("benefit", ["sgb2", "sgb12", "asylblg"])
@@ -140,7 +153,9 @@ def test_benefit_receipt_exempts_issue_and_extension(benefit: fees.Benefit) -> N
 
 def test_benefit_receipt_does_not_exempt_other_fees() -> None:
     assert total(FeeRule("change_of_purpose"), benefits="sgb2") == 9800
-    assert total(FeeRule("settlement_permit"), settlement_category="other", benefits="sgb2") == 11300
+    assert (
+        total(FeeRule("settlement_permit"), settlement_category="other", benefits="sgb2") == 11300
+    )
     assert total(FeeRule("eat_reissue"), benefits="asylblg") == 6700
 
 
@@ -169,7 +184,9 @@ def test_express_surcharge_is_added_and_not_reduced() -> None:
 
 def test_express_refused_when_the_flow_does_not_offer_it() -> None:
     with pytest.raises(FeeRuleError):
-        calculate(FeeRule("change_of_purpose", express_available=False), replace(ADULT, express=True))
+        calculate(
+            FeeRule("change_of_purpose", express_available=False), replace(ADULT, express=True)
+        )
 
 
 @pytest.mark.parametrize(

@@ -139,9 +139,7 @@ def _other_timestamp(signed: Signed) -> Signed:
     return {**headers, signing.TIMESTAMP_HEADER: str(stamp)}, body
 
 
-@pytest.mark.parametrize(
-    "tamper", [_flip_body, _flip_signature, _drop_signature, _other_timestamp]
-)
+@pytest.mark.parametrize("tamper", [_flip_body, _flip_signature, _drop_signature, _other_timestamp])
 def test_bad_signature_is_401_and_changes_nothing(harness: Harness, tamper: Tamper) -> None:
     payment = harness.payment()
     before = harness.notifications()
@@ -154,7 +152,7 @@ def test_bad_signature_is_401_and_changes_nothing(harness: Harness, tamper: Tamp
 
 def test_signature_with_another_key_is_401(harness: Harness) -> None:
     payment = harness.payment()
-    headers, body = harness.notification(harness.reference(payment), "BOOKED")
+    _headers, body = harness.notification(harness.reference(payment), "BOOKED")
     forged = signing.signed_headers(b"not-the-secret", int(time.time()), body)
     assert harness.send((forged, body)).status_code == 401
     assert harness.state(payment) == "pending"
@@ -163,9 +161,7 @@ def test_signature_with_another_key_is_401(harness: Harness) -> None:
 @pytest.mark.parametrize("age", [301, 3600, -301])
 def test_stale_or_future_timestamp_is_401(harness: Harness, age: int) -> None:
     payment = harness.payment()
-    signed = harness.notification(
-        harness.reference(payment), "BOOKED", at=int(time.time()) - age
-    )
+    signed = harness.notification(harness.reference(payment), "BOOKED", at=int(time.time()) - age)
     assert harness.send(signed).status_code == 401
     assert harness.state(payment) == "pending"
 

@@ -119,11 +119,15 @@ def test_receipt_over_http_and_cli_verify(
     (tmp_path / "r.pdf.sig").write_bytes(sig.content)
     public = json.loads(sig.content)["public_key"]
     runner = CliRunner()
-    ok = runner.invoke(cli_app, ["receipt", "verify", str(tmp_path / "r.pdf"), "--public-key", public])
+    ok = runner.invoke(
+        cli_app, ["receipt", "verify", str(tmp_path / "r.pdf"), "--public-key", public]
+    )
     assert ok.exit_code == 0, ok.output
     assert payment["kassenzeichen"] in ok.output
     (tmp_path / "r.pdf").write_bytes(pdf.content + b"\n")
-    bad = runner.invoke(cli_app, ["receipt", "verify", str(tmp_path / "r.pdf"), "--public-key", public])
+    bad = runner.invoke(
+        cli_app, ["receipt", "verify", str(tmp_path / "r.pdf"), "--public-key", public]
+    )
     assert bad.exit_code == 1
     # the deployment's own key is the default trusted key
     ok_default = runner.invoke(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
-
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,7 +15,7 @@ from typer.testing import CliRunner
 from commons.db import Database
 from gateway.cli import app as cli_app
 from gateway.migrations import upgrade
-from payments.models import Payment, Quote, SandboxTransaction
+from payments.models import Payment, Quote, Refund, SandboxTransaction
 from payments.reconcile import reconcile
 from payments.runtime import PaymentsRuntime
 from tests.payments.conftest import ActAs, new_payment
@@ -37,7 +36,7 @@ def test_reconciliation_exports_bookings_with_totals_and_flags_mismatches(
 ) -> None:
     booked = [new_payment(client, act_as, authority="xb", key=f"b{i}") for i in range(2)]
     pending = new_payment(client, act_as, authority="xb", key="p")
-    for payment in booked + [pending]:
+    for payment in [*booked, pending]:
         tx = next(t for t, v in fake_xb.transactions.items() if v["requestId"] == payment["id"])
         fake_xb.set_status(tx, "BOOKED")  # the platform booked all three ...
     for payment in booked:
@@ -63,7 +62,7 @@ def test_reconciliation_exports_bookings_with_totals_and_flags_mismatches(
     (mismatch,) = result.mismatches
     assert mismatch.kassenzeichen == pending["kassenzeichen"]
     assert "provider BOOKED, ours pending" in mismatch.mismatch
-    assert {r[0] for r in rows[1:-1]} == {p["kassenzeichen"] for p in booked + [pending]}
+    assert {r[0] for r in rows[1:-1]} == {p["kassenzeichen"] for p in [*booked, pending]}
     assert later.rows == []
 
 
@@ -74,8 +73,16 @@ def test_reconcile_cli(tmp_path: Path) -> None:
     out = tmp_path / "day.csv"
     result = runner.invoke(
         cli_app,
-        ["payments", "reconcile", "--authority", "nobody", "--date", "2026-11-28",
-         "--output", str(out)],
+        [
+            "payments",
+            "reconcile",
+            "--authority",
+            "nobody",
+            "--date",
+            "2026-11-28",
+            "--output",
+            str(out),
+        ],
         env={"OZG_DATABASE_URL": database_url, "OZG_DATA_DIR": str(tmp_path)},
     )
     assert result.exit_code == 0, result.output
@@ -114,15 +121,16 @@ def test_export_and_erasure_keep_only_what_the_cash_office_needs(
         assert kept.case_hash is None
         assert session.get(Payment, abandoned["id"]) is None
         quote = session.get(Quote, paid["quote_id"])
-        assert quote is not None and quote.explanation is None and quote.data_subject is None
+        assert quote is not None
+        assert quote.explanation is None
+        assert quote.data_subject is None
         assert session.get(Quote, abandoned["quote_id"]) is None
         # the sandbox (the provider) shredded its side too
         assert session.scalars(select(SandboxTransaction)).all() == []
         exported = handler.export(session, "applicant-subject-1")
         assert exported == {"quotes": [], "payments": []}
         # privacy canary: nothing in payments tables still names the subject or the case
-        for table in ("payments_payment", "payments_quote", "payments_refund"):
-            rows = session.connection().exec_driver_sql(f"SELECT * FROM {table}").fetchall()
-            dump = repr(rows)
+        for model in (Payment, Quote, Refund):
+            dump = repr(session.execute(select(model.__table__)).fetchall())
             assert "applicant-subject-1" not in dump
             assert "case-0001" not in dump

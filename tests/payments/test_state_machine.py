@@ -93,8 +93,12 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
         @rule(status=STATUSES, event=EVENTS)
         def notification(self, status: str, event: str) -> None:
             body = json.dumps(
-                {"kind": "status", "event_id": event, "transaction_id": self.reference,
-                 "status": status}
+                {
+                    "kind": "status",
+                    "event_id": event,
+                    "transaction_id": self.reference,
+                    "status": status,
+                }
             ).encode()
             self.sent.setdefault(event, body)
             self._deliver(body)
@@ -107,8 +111,12 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
         @rule()
         def forged_notification(self) -> None:
             body = json.dumps(
-                {"kind": "status", "event_id": "forged", "transaction_id": self.reference,
-                 "status": "BOOKED"}
+                {
+                    "kind": "status",
+                    "event_id": "forged",
+                    "transaction_id": self.reference,
+                    "status": "BOOKED",
+                }
             ).encode()
             headers = signing.signed_headers(b"wrong", int(time.time()), body)
             before = self.payment.state
@@ -152,7 +160,8 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
                     idempotency_key=key,
                 )
             except IdempotencyConflict:
-                assert key in self.refund_params and self.refund_params[key] != amount
+                assert key in self.refund_params
+                assert self.refund_params[key] != amount
             except (PaymentConflict, ProviderError):
                 pass
             else:
@@ -164,8 +173,12 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
         @rule(amount=st.integers(min_value=1, max_value=12000), event=EVENTS)
         def provider_refund(self, amount: int, event: str) -> None:
             body = json.dumps(
-                {"kind": "refund", "event_id": "rf-" + event, "transaction_id": self.reference,
-                 "refund_cents": amount}
+                {
+                    "kind": "refund",
+                    "event_id": "rf-" + event,
+                    "transaction_id": self.reference,
+                    "refund_cents": amount,
+                }
             ).encode()
             self._deliver(body)
 
