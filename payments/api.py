@@ -14,7 +14,7 @@ from account import CurrentPrincipal, Principal, Role, require_roles
 from commons.settings import Settings
 from commons.web import DbSession
 from payments import fitconnect, receipts, service
-from payments.errors import PaymentNotFound
+from payments.errors import PaymentNotFound, ProviderError
 from payments.fees import format_cents
 from payments.models import Payment, Quote, Refund, SandboxTransaction
 from payments.providers.sandbox import TEST_CARDS, SandboxAction, SandboxPaymentProvider
@@ -197,7 +197,10 @@ def payment_return(payment_id: str, session: DbSession, runtime: Runtime) -> Red
     """Where the payment page sends the browser back. The redirect proves nothing: the
     status is fetched from the provider, then the browser goes on to the flow."""
     payment = service.payment_for_return(session, payment_id)
-    service.refresh_status(session, runtime, payment)
+    try:
+        service.refresh_status(session, runtime, payment)
+    except ProviderError:
+        pass  # the flow asks again; a notification or the next query settles it
     return RedirectResponse(payment.return_url or "/", status_code=303)
 
 

@@ -129,3 +129,22 @@ def test_production_never_falls_back_to_the_sandbox() -> None:
     runtime = PaymentsRuntime.from_settings(settings)
     with pytest.raises(ServiceUnavailable):
         runtime.config_for("tf")
+
+
+def test_notification_signature_vector() -> None:
+    import json
+    from datetime import UTC, datetime
+
+    from payments import signing
+
+    vector = json.loads(
+        (PAYMENTS.parent / "tests/vectors/payments/notification-v1.json").read_text()
+    )
+    secret, body = vector["secret"].encode(), vector["body"].encode()
+    assert signing.signature(secret, vector["timestamp"], body) == vector["signature"]
+    headers = {
+        "X-Payment-Timestamp": str(vector["timestamp"]),
+        "X-Payment-Signature": vector["signature"],
+    }
+    at = datetime.fromtimestamp(vector["timestamp"] + 299, UTC)
+    signing.verify(secret, headers, body, now=at)
