@@ -168,8 +168,13 @@ def amount_due(session: Session, quote: Quote) -> int:
     return quote.quoted_cents if waiver is None else waiver.amount_due_cents
 
 
-def visible_quote(session: Session, principal: Principal, quote_id: str) -> Quote:
-    quote = session.get(Quote, quote_id)
+def visible_quote(
+    session: Session, principal: Principal, quote_id: str, *, for_update: bool = False
+) -> Quote:
+    query = select(Quote).where(Quote.id == quote_id)
+    if for_update:
+        query = query.with_for_update()
+    quote = session.scalars(query).one_or_none()
     if quote is None or not _may_see(
         principal, quote.authority, quote.created_by, quote.data_subject
     ):
@@ -297,7 +302,15 @@ def create_payment(
             raise PaymentNotFound()
         return found
 
-    quote = visible_quote(session, principal, quote_id)
+    quote = visible_quote(session, principal, quote_id, for_update=True)
+    # Concurrent requests for one quote queue on its row lock; the later one then finds the
+    # key the earlier one stored and returns the same payment.
+    previous = _replayed(session, scope, idempotency_key, params)
+    if previous is not None:
+        found = session.get(Payment, previous)
+        if found is None:
+            raise PaymentNotFound()
+        return found
     due = amount_due(session, quote)
     if due == 0:
         raise PaymentConflict("nothing to pay: the fee is waived or zero")
