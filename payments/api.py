@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from account import CurrentPrincipal, Principal, Role, require_roles
 from commons.settings import Settings
 from commons.web import DbSession
-from payments import fitconnect, receipts, service
+from payments import fitconnect, notifications, receipts, refunds, service
 from payments.errors import PaymentNotFound, ProviderError
 from payments.fees import format_cents
 from payments.models import Payment, Quote, Refund, SandboxTransaction
@@ -102,7 +102,7 @@ def get_quote(
     quote_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> QuoteOut:
     quote = service.visible_quote(session, principal, quote_id)
-    service._audit(
+    service.audit(
         session,
         runtime,
         principal,
@@ -168,7 +168,7 @@ async def notification(
 
     def work() -> str:
         with database.transaction() as session:
-            return service.process_notification(
+            return notifications.process_notification(
                 session, runtime, provider, authority, headers, body
             )
 
@@ -213,7 +213,7 @@ def create_refund(
     principal: CaseworkerPrincipal,
     idempotency_key: IdempotencyKey,
 ) -> RefundOut:
-    refund = service.refund_payment(
+    refund = refunds.refund_payment(
         session,
         runtime,
         principal,
@@ -235,7 +235,7 @@ def decide_refund(
     principal: CaseworkerPrincipal,
 ) -> RefundOut:
     """Accept or reject a refund the provider reported (flagged for review)."""
-    refund = service.decide_provider_refund(
+    refund = refunds.decide_provider_refund(
         session, runtime, principal, payment_id, refund_id, accept=body.accept
     )
     return refund_out(refund)
@@ -333,7 +333,7 @@ def sandbox_act(
     tx, signed = provider.act(tx.id, chosen)
     if signed is not None:
         headers, body = signed
-        service.process_notification(session, runtime, "sandbox", tx.authority, headers, body)
+        notifications.process_notification(session, runtime, "sandbox", tx.authority, headers, body)
     return RedirectResponse(tx.return_url, status_code=303)
 
 
@@ -342,7 +342,9 @@ def sandbox_notify(tx_id: str, session: DbSession, runtime: Runtime) -> Notifica
     """Deliver the (late) signed status notification of a sandbox transaction now."""
     provider, tx = _sandbox(session, runtime, tx_id)
     headers, body = provider.signed_status_notification(tx)
-    outcome = service.process_notification(session, runtime, "sandbox", tx.authority, headers, body)
+    outcome = notifications.process_notification(
+        session, runtime, "sandbox", tx.authority, headers, body
+    )
     return NotificationOut(outcome=outcome)
 
 

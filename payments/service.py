@@ -1,4 +1,4 @@
-"""Domain logic of payments: quotes, waivers, payment attempts, notifications, refunds.
+"""Domain logic of payments: quotes, waivers, payment attempts and their state machine.
 
 No HTTP here and no commit: the caller's unit of work decides. Every query that returns
 payment data is scoped to the principal asking (:func:`visible_payment`).
@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,13 +24,12 @@ from compliance import AccessEvent, record_access
 from payments import fees
 from payments.errors import (
     IdempotencyConflict,
-    InvalidNotification,
     PaymentConflict,
     PaymentForbidden,
     PaymentNotFound,
     ProviderError,
 )
-from payments.models import Notification, Payment, Quote, Refund, Transition, Waiver
+from payments.models import Payment, Quote, Transition, Waiver
 from payments.processing import BOOKING_RETENTION, FEE_BASIS
 from payments.providers.base import BookingItem, PaymentRequest, ProviderStatusCode
 from payments.references import new_kassenzeichen, purpose_for
@@ -45,7 +44,7 @@ DESCRIPTION = "Verwaltungsgebuehr"
 
 
 # --------------------------------------------------------------------------- helpers
-def _audit(
+def audit(
     session: Session,
     runtime: PaymentsRuntime,
     principal: Principal,
@@ -78,7 +77,9 @@ def check_idempotency_key(key: str) -> None:
         raise PaymentConflict("Idempotency-Key must be 1-255 printable ASCII characters")
 
 
-def _replayed(session: Session, scope: str, key: str, params: Mapping[str, Any]) -> str | None:
+def replayed_result(
+    session: Session, scope: str, key: str, params: Mapping[str, Any]
+) -> str | None:
     from payments.models import IdempotencyKey
 
     row = session.scalars(
@@ -91,7 +92,7 @@ def _replayed(session: Session, scope: str, key: str, params: Mapping[str, Any])
     return row.result_id
 
 
-def _remember(
+def remember_result(
     session: Session,
     runtime: PaymentsRuntime,
     scope: str,
@@ -147,7 +148,7 @@ def create_quote(
     )
     session.add(quote)
     session.flush()
-    _audit(
+    audit(
         session,
         runtime,
         principal,
@@ -194,7 +195,7 @@ def grant_waiver(
     reason: str | None,
 ) -> Waiver:
     quote = visible_quote(session, principal, quote_id)
-    _require_caseworker_of(principal, quote.authority)
+    require_caseworker_of(principal, quote.authority)
     if waiver_of(session, quote) is not None:
         raise PaymentConflict("this quote already has a waiver")
     if kind == "exemption" and amount_due_cents != 0:
@@ -220,7 +221,7 @@ def grant_waiver(
     )
     session.add(waiver)
     session.flush()
-    _audit(
+    audit(
         session,
         runtime,
         principal,
@@ -247,7 +248,7 @@ def _may_see(
     )
 
 
-def _require_caseworker_of(principal: Principal, authority: str) -> None:
+def require_caseworker_of(principal: Principal, authority: str) -> None:
     if not (principal.has(Role.CASEWORKER) and principal.authority == authority):
         raise PaymentForbidden("only caseworkers of the owning authority may do this")
 
@@ -270,7 +271,7 @@ def visible_payment(
     ):
         raise PaymentNotFound()
     if audit_action is not None:
-        _audit(
+        audit(
             session,
             runtime,
             principal,
@@ -295,7 +296,7 @@ def create_payment(
     check_idempotency_key(idempotency_key)
     scope = f"payment.create:{principal.subject}"
     params = {"quote_id": quote_id, "return_url": return_url}
-    previous = _replayed(session, scope, idempotency_key, params)
+    previous = replayed_result(session, scope, idempotency_key, params)
     if previous is not None:
         found = session.get(Payment, previous)
         if found is None:
@@ -305,7 +306,7 @@ def create_payment(
     quote = visible_quote(session, principal, quote_id, for_update=True)
     # Concurrent requests for one quote queue on its row lock; the later one then finds the
     # key the earlier one stored and returns the same payment.
-    previous = _replayed(session, scope, idempotency_key, params)
+    previous = replayed_result(session, scope, idempotency_key, params)
     if previous is not None:
         found = session.get(Payment, previous)
         if found is None:
@@ -371,14 +372,14 @@ def create_payment(
         created = provider.create_payment(request)
     except ProviderError as exc:
         payment.failure_code = (exc.provider_code or "PROVIDER_ERROR")[:64]
-        _transition(session, runtime, payment, PaymentState.FAILED, "create")
+        transition(session, runtime, payment, PaymentState.FAILED, "create")
     else:
         payment.provider_reference = created.provider_reference
         payment.payment_url = created.payment_url
-        _transition(session, runtime, payment, PaymentState.PENDING, "create")
+        transition(session, runtime, payment, PaymentState.PENDING, "create")
         apply_status(session, runtime, payment, created.status, "create")
-    _remember(session, runtime, scope, idempotency_key, params, payment.id)
-    _audit(
+    remember_result(session, runtime, scope, idempotency_key, params, payment.id)
+    audit(
         session,
         runtime,
         principal,
@@ -390,7 +391,7 @@ def create_payment(
     return payment
 
 
-def _transition(
+def transition(
     session: Session,
     runtime: PaymentsRuntime,
     payment: Payment,
@@ -420,7 +421,7 @@ def _transition(
     session.flush()
 
 
-def _flag(payment: Payment, reason: str) -> None:
+def flag_for_review(payment: Payment, reason: str) -> None:
     payment.needs_review = True
     payment.review_reason = reason[:255]
     log.warning("payment flagged for review", extra={"payment_id": payment.id, "reason": reason})
@@ -455,7 +456,7 @@ def apply_status(
         return False
     if not can_transition(current, target):
         if target == PaymentState.BOOKED and current in FINAL_UNPAID:
-            _flag(payment, f"provider reports BOOKED for a {current.value} payment")
+            flag_for_review(payment, f"provider reports BOOKED for a {current.value} payment")
         return False
     if target == PaymentState.BOOKED:
         other = session.scalars(
@@ -466,13 +467,13 @@ def apply_status(
             )
         ).first()
         if other is not None:
-            _flag(payment, "another attempt for the same quote is already booked")
+            flag_for_review(payment, "another attempt for the same quote is already booked")
         now = runtime.clock.now()
         payment.booked_at = now
         payment.retain_until = now + BOOKING_RETENTION
         if payment_method:
             payment.payment_method = payment_method[:64]
-    _transition(session, runtime, payment, target, cause)
+    transition(session, runtime, payment, target, cause)
     return True
 
 
@@ -493,203 +494,3 @@ def payment_for_return(session: Session, payment_id: str) -> Payment:
     if payment is None:
         raise PaymentNotFound()
     return payment
-
-
-# --------------------------------------------------------------------------- notifications
-def process_notification(
-    session: Session,
-    runtime: PaymentsRuntime,
-    provider_id: str,
-    authority: str,
-    headers: Mapping[str, str],
-    body: bytes,
-) -> str:
-    """Verify and apply one provider notification; returns the outcome.
-
-    Outcomes: ``applied`` (state changed), ``ignored`` (duplicate or out of order),
-    ``replay`` (event seen before), ``unknown_payment``, ``review`` (flagged for a person).
-    Raises :class:`InvalidNotification` before touching anything when verification fails.
-    """
-    try:
-        provider = runtime.provider_named(provider_id, authority, session)
-    except Exception:
-        raise InvalidNotification() from None
-    note = provider.handle_notification(headers, body)
-    record = Notification(
-        id=new_id_str(runtime.clock),
-        provider=provider_id,
-        authority=authority,
-        event_id=note.event_id[:128],
-        payment_id=None,
-        outcome="received",
-        received_at=runtime.clock.now(),
-    )
-    try:
-        with session.begin_nested():
-            session.add(record)
-    except IntegrityError:
-        return "replay"
-    payment = session.scalars(
-        select(Payment)
-        .where(
-            Payment.provider == provider_id,
-            Payment.authority == authority,
-            Payment.provider_reference == note.provider_reference,
-        )
-        .with_for_update()
-    ).one_or_none()
-    if payment is None:
-        record.outcome = "unknown_payment"
-        log.warning("notification for an unknown payment", extra={"provider": provider_id})
-        return record.outcome
-    record.payment_id = payment.id
-    if note.kind == "refund":
-        refund = Refund(
-            id=new_id_str(runtime.clock),
-            payment_id=payment.id,
-            amount_cents=note.refund_cents or 0,
-            currency=payment.currency,
-            origin="provider",
-            state="needs_review",
-            provider_reference=note.event_id[:128],
-            created_at=runtime.clock.now(),
-        )
-        session.add(refund)
-        _flag(payment, "the provider reports a refund; decide whether to accept it")
-        record.outcome = "review"
-    elif note.status is not None:
-        changed = apply_status(
-            session, runtime, payment, note.status, "notification", note.payment_method
-        )
-        record.outcome = "applied" if changed else "ignored"
-    session.flush()
-    return record.outcome
-
-
-# --------------------------------------------------------------------------- refunds
-def _refundable(payment: Payment) -> int:
-    return payment.amount_cents - payment.refunded_cents
-
-
-def _apply_refund_amount(
-    session: Session, runtime: PaymentsRuntime, payment: Payment, amount_cents: int, cause: str
-) -> None:
-    payment.refunded_cents += amount_cents
-    target = (
-        PaymentState.REFUNDED
-        if payment.refunded_cents == payment.amount_cents
-        else PaymentState.PARTIALLY_REFUNDED
-    )
-    _transition(session, runtime, payment, target, cause)
-
-
-def refund_payment(
-    session: Session,
-    runtime: PaymentsRuntime,
-    principal: Principal,
-    payment_id: str,
-    *,
-    amount_cents: int,
-    reason: str | None,
-    idempotency_key: str,
-) -> Refund:
-    check_idempotency_key(idempotency_key)
-    payment = visible_payment(
-        session, runtime, principal, payment_id, for_update=True, audit_action=None
-    )
-    _require_caseworker_of(principal, payment.authority)
-    scope = f"refund.create:{payment.id}"
-    params = {"amount_cents": amount_cents, "reason": reason}
-    previous = _replayed(session, scope, idempotency_key, params)
-    if previous is not None:
-        found = session.get(Refund, previous)
-        if found is None:
-            raise PaymentNotFound()
-        return found
-    if PaymentState(payment.state) not in (PaymentState.BOOKED, PaymentState.PARTIALLY_REFUNDED):
-        raise PaymentConflict("only a booked payment can be refunded")
-    if not 0 < amount_cents <= _refundable(payment):
-        raise PaymentConflict("the refund exceeds what is left of the amount paid")
-    if payment.provider_reference is None:  # pragma: no cover - booked implies a reference
-        raise PaymentConflict("the payment has no provider reference")
-    provider = runtime.provider_named(payment.provider, payment.authority, session)
-    result = provider.refund(payment.provider_reference, amount_cents, idempotency_key)
-    refund = Refund(
-        id=new_id_str(runtime.clock),
-        payment_id=payment.id,
-        amount_cents=amount_cents,
-        currency=payment.currency,
-        origin="caseworker",
-        state=result.status,
-        provider_reference=result.provider_reference,
-        requested_by=principal.subject,
-        reason=reason,
-        created_at=runtime.clock.now(),
-    )
-    session.add(refund)
-    _apply_refund_amount(session, runtime, payment, amount_cents, "refund")
-    _remember(session, runtime, scope, idempotency_key, params, refund.id)
-    _audit(
-        session,
-        runtime,
-        principal,
-        "payments.refund.create",
-        payment.data_subject,
-        f"payments/payment/{payment.id}",
-        "refund a fee",
-    )
-    return refund
-
-
-def decide_provider_refund(
-    session: Session,
-    runtime: PaymentsRuntime,
-    principal: Principal,
-    payment_id: str,
-    refund_id: str,
-    *,
-    accept: bool,
-) -> Refund:
-    payment = visible_payment(
-        session, runtime, principal, payment_id, for_update=True, audit_action=None
-    )
-    _require_caseworker_of(principal, payment.authority)
-    refund = session.get(Refund, refund_id)
-    if refund is None or refund.payment_id != payment.id:
-        raise PaymentNotFound("no such refund")
-    if refund.state != "needs_review":
-        raise PaymentConflict("this refund was already decided")
-    if accept:
-        if PaymentState(payment.state) not in (
-            PaymentState.BOOKED,
-            PaymentState.PARTIALLY_REFUNDED,
-        ) or not 0 < refund.amount_cents <= _refundable(payment):
-            raise PaymentConflict("the refund exceeds what is left of the amount paid")
-        _apply_refund_amount(session, runtime, payment, refund.amount_cents, "provider-refund")
-        refund.state = "accepted"
-    else:
-        refund.state = "rejected"
-    refund.decided_by = principal.subject
-    refund.decided_at = runtime.clock.now()
-    session.flush()
-    still_open = session.scalars(
-        select(Refund).where(Refund.payment_id == payment.id, Refund.state == "needs_review")
-    ).first()
-    if still_open is None and payment.review_reason and "refund" in payment.review_reason:
-        payment.needs_review = False
-        payment.review_reason = None
-    _audit(
-        session,
-        runtime,
-        principal,
-        "payments.refund.decide",
-        payment.data_subject,
-        f"payments/payment/{payment.id}",
-        "decide on a refund reported by the payment provider",
-    )
-    return refund
-
-
-def utc_day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return start, start.replace(hour=23, minute=59, second=59, microsecond=999999)

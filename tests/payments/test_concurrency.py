@@ -12,7 +12,7 @@ import pytest
 
 from commons.db import Database
 from commons.settings import Settings
-from payments import service, signing
+from payments import notifications, service, signing
 from payments.models import Transition
 from payments.runtime import PaymentsRuntime
 from payments.schemas import QuoteRequest
@@ -72,7 +72,9 @@ def test_concurrent_notifications_book_once(committed: Database, settings: Setti
         ).encode()
         headers = signing.signed_headers(secret, int(time.time()), body)
         with committed.transaction() as session:
-            return service.process_notification(session, runtime, "sandbox", "tf", headers, body)
+            return notifications.process_notification(
+                session, runtime, "sandbox", "tf", headers, body
+            )
 
     same = _race(4, lambda: deliver(f"same-{payment_id}"))
     assert sorted(same) == ["applied", "replay", "replay", "replay"]

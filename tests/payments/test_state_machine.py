@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from commons.db import Database
 from commons.settings import Settings
-from payments import service, signing
+from payments import notifications, refunds, service, signing
 from payments.errors import (
     IdempotencyConflict,
     InvalidNotification,
@@ -76,7 +76,9 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
 
         def _deliver(self, body: bytes) -> None:
             headers = signing.signed_headers(self.secret, int(time.time()), body)
-            service.process_notification(self.session, runtime, "sandbox", "tf", headers, body)
+            notifications.process_notification(
+                self.session, runtime, "sandbox", "tf", headers, body
+            )
 
         @rule(outcome=st.sampled_from(["BOOKED", "FAILED", "CANCELED"]))
         def provider_finishes(self, outcome: str) -> None:
@@ -121,7 +123,9 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
             headers = signing.signed_headers(b"wrong", int(time.time()), body)
             before = self.payment.state
             try:
-                service.process_notification(self.session, runtime, "sandbox", "tf", headers, body)
+                notifications.process_notification(
+                    self.session, runtime, "sandbox", "tf", headers, body
+                )
             except InvalidNotification:
                 pass
             else:  # pragma: no cover - must not happen
@@ -150,7 +154,7 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
             amount = {"rest": rest, "rest+1": rest + 1, "half": rest // 2}.get(str(choice), choice)
             assert isinstance(amount, int)
             try:
-                refund = service.refund_payment(
+                refund = refunds.refund_payment(
                     self.session,
                     runtime,
                     CASEWORKER,
@@ -192,7 +196,7 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
             if pending is None:
                 return
             try:
-                service.decide_provider_refund(
+                refunds.decide_provider_refund(
                     self.session, runtime, CASEWORKER, self.payment.id, pending.id, accept=accept
                 )
             except PaymentConflict:
