@@ -22,6 +22,13 @@ from tests.payments.conftest import quote_body
 FLOW = factories.flow_client("concurrency-flow")
 
 
+def _quote() -> QuoteRequest:
+    # These tests commit; their rows must not carry the subject other tests look for.
+    body = quote_body()
+    body.update(data_subject="concurrency-subject", case_reference="case-concurrency")
+    return QuoteRequest.model_validate(body)
+
+
 @pytest.fixture
 def committed(postgres_url: str) -> Iterator[Database]:
     db = Database.from_url(postgres_url, pool_size=4)
@@ -52,9 +59,7 @@ def _race(count: int, work: Callable[[], Any]) -> list[Any]:
 def test_concurrent_notifications_book_once(committed: Database, settings: Settings) -> None:
     runtime = PaymentsRuntime.from_settings(settings)
     with committed.transaction() as session:
-        quote = service.create_quote(
-            session, runtime, FLOW, QuoteRequest.model_validate(quote_body())
-        )
+        quote = service.create_quote(session, runtime, FLOW, _quote())
         payment = service.create_payment(
             session,
             runtime,
@@ -96,9 +101,7 @@ def test_concurrent_creates_with_one_key_give_one_payment(
 ) -> None:
     runtime = PaymentsRuntime.from_settings(settings)
     with committed.transaction() as session:
-        quote = service.create_quote(
-            session, runtime, FLOW, QuoteRequest.model_validate(quote_body())
-        )
+        quote = service.create_quote(session, runtime, FLOW, _quote())
         quote_id = quote.id
 
     def create() -> str:
