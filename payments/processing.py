@@ -70,12 +70,6 @@ ACTIONS: tuple[ActionType, ...] = (
         "The day's bookings were exported for the cash office.",
         "Die Buchungen des Tages wurden für die Kasse exportiert.",
     ),
-    ActionType(
-        "payments.export",
-        "payment",
-        "Your payment data was exported for you.",
-        "Ihre Zahlungsdaten wurden für Sie exportiert.",
-    ),
 )
 
 ACTIVITIES: tuple[ProcessingActivity, ...] = (

@@ -19,12 +19,14 @@ cash office.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from payments import money, signing
 from payments.errors import InvalidNotification, ProviderError
@@ -49,6 +51,25 @@ class XBezahldiensteSettings(BaseModel):
     password: SecretStr | None = None
     notification_secret: SecretStr
     timeout_seconds: int = Field(default=10, ge=1, le=120)
+
+    @field_validator("base_url")
+    @classmethod
+    def _https_outside_loopback(cls, value: str) -> str:
+        url = urlsplit(value)
+        if url.scheme == "https" and url.hostname:
+            return value
+        if url.scheme == "http" and url.hostname and _loopback(url.hostname):
+            return value
+        raise ValueError("base_url must be an https URL (http only on loopback)")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class XBezahldienstePaymentProvider:

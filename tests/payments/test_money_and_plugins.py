@@ -116,6 +116,16 @@ def test_configuration_errors_are_named(tmp_path: Path) -> None:
         PaymentsRuntime.from_settings(
             Settings(payment_providers=["xbezahldienste"], payment_authorities_file=config)
         )
+    config.write_text(
+        '[authorities.tf]\nprovider = "xbezahldienste"\n[authorities.tf.settings]\n'
+        'base_url = "http://epay.example/api"\noriginator_id = "o"\nendpoint_id = "e"\n'
+        'notification_secret = "s"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigurationError, match="base_url"):
+        PaymentsRuntime.from_settings(
+            Settings(payment_providers=["xbezahldienste"], payment_authorities_file=config)
+        )
     with pytest.raises(ConfigurationError, match="not installed"):
         PaymentsRuntime.from_settings(Settings(payment_providers=["pmpayment"]))
 
