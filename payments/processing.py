@@ -92,6 +92,16 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
     ),
 )
 
+
+def _provider_activities() -> tuple[ProcessingActivity, ...]:
+    from payments.providers.sandbox import SandboxPaymentProvider
+    from payments.providers.xbezahldienste import XBezahldienstePaymentProvider
+
+    return (SandboxPaymentProvider.processing, XBezahldienstePaymentProvider.processing)
+
+
+ACTIVITIES = ACTIVITIES + _provider_activities()
+
 RETENTION: tuple[RetentionPolicy, ...] = (
     RetentionPolicy(
         record_type="payments.booking",

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from commons.clock import Clock
+from compliance import ProcessingActivity
 
 ENTRY_POINT_GROUP = "ozg_commons.payment_providers"
 
@@ -104,6 +105,9 @@ class PaymentProvider(Protocol):
     identifier: ClassVar[str]
     display_name: ClassVar[str]
     settings_schema: ClassVar[type[BaseModel]]
+    processing: ClassVar[ProcessingActivity]
+    """What personal data the platform receives, why, on which basis, for how long, and how
+    it is shredded (an entry of the GDPR Art. 30 record)."""
 
     def create_payment(self, request: PaymentRequest) -> ProviderPayment:
         """Start a payment; return the provider's reference and the payment page URL.

@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, SecretStr
 
 from commons.ids import new_id_str
+from compliance import ProcessingActivity
 from payments import signing
 from payments.errors import InvalidNotification, PaymentNotFound, ProviderError
 from payments.models import SandboxTransaction
@@ -60,6 +61,16 @@ class SandboxPaymentProvider:
     identifier: ClassVar[str] = "sandbox"
     display_name: ClassVar[str] = "Sandbox (UNSAFE, development only)"
     settings_schema: ClassVar[type[BaseModel]] = SandboxSettings
+    processing: ClassVar[ProcessingActivity] = ProcessingActivity(
+        id="payments.provider.sandbox",
+        name="Sandbox payment provider (development only)",
+        purpose="Simulate a payment platform in development and tests.",
+        data_categories=("Kassenzeichen-based purpose text", "amount", "status"),
+        data_subjects=("test applicants",),
+        recipients=("none: the sandbox runs inside ozg-commons",),
+        legal_basis="none needed: no real personal data (development only)",
+        retention="until the payment's data is shredded (its shred deletes the row)",
+    )
     _warned: ClassVar[set[str]] = set()
 
     def __init__(self, settings: BaseModel, context: ProviderContext) -> None:

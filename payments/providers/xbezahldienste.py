@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
+from compliance import ProcessingActivity
 from payments import money, signing
 from payments.errors import InvalidNotification, ProviderError
 from payments.providers.base import (
@@ -76,6 +77,21 @@ class XBezahldienstePaymentProvider:
     identifier: ClassVar[str] = "xbezahldienste"
     display_name: ClassVar[str] = "XBezahldienste (ePayBL, pmPayment, ...)"
     settings_schema: ClassVar[type[BaseModel]] = XBezahldiensteSettings
+    processing: ClassVar[ProcessingActivity] = ProcessingActivity(
+        id="payments.provider.xbezahldienste",
+        name="Fee payment through an XBezahldienste platform",
+        purpose="Collect the fee and have it booked by the authority's cash office.",
+        data_categories=(
+            "pseudonymous Kassenzeichen and purpose text",
+            "amount",
+            "payment data the applicant enters on the platform's own page",
+        ),
+        data_subjects=("applicants",),
+        recipients=("the authority's payment platform (ePayBL, pmPayment, ...)",),
+        legal_basis="Art. 6(1)(e) GDPR with § 69 AufenthG; platform as processor of the authority",
+        retention="the platform keeps bookings under the budget law's retention; "
+        "ozg-commons sends no name, no case reference, no permit type",
+    )
 
     def __init__(self, settings: BaseModel, context: ProviderContext) -> None:
         if not isinstance(settings, XBezahldiensteSettings):

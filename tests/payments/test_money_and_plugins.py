@@ -74,6 +74,8 @@ def test_built_ins_are_discovered_through_entry_points() -> None:
     for cls in found.values():
         assert isinstance(cls.identifier, str)
         assert cls.display_name
+        assert cls.processing.legal_basis
+        assert cls.processing.retention
         for hook in ("create_payment", "query_status", "handle_notification", "refund", "shred"):
             assert callable(getattr(cls, hook))
     assert "UNSAFE" in SandboxPaymentProvider.display_name
