@@ -175,6 +175,23 @@ async def notification(
     return NotificationOut(outcome=await run_in_threadpool(work))
 
 
+@router.get("/payments")
+def list_payments_for_review(
+    session: DbSession, runtime: Runtime, principal: CaseworkerPrincipal
+) -> list[PaymentOut]:
+    """Payments of the caseworker's authority that are flagged for a person to decide
+    (a booking after cancellation, a second booked attempt, a provider-side refund)."""
+    return [payment_out(p) for p in service.payments_for_review(session, runtime, principal)]
+
+
+@router.get("/payments/{payment_id}/refunds")
+def list_refunds(
+    payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+) -> list[RefundOut]:
+    payment = service.visible_payment(session, runtime, principal, payment_id)
+    return [refund_out(r) for r in refunds.refunds_of(session, payment)]
+
+
 @router.get("/payments/{payment_id}")
 def get_payment(
     payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal

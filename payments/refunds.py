@@ -23,6 +23,14 @@ from payments.service import (
 from payments.states import PaymentState
 
 
+def refunds_of(session: Session, payment: Payment) -> list[Refund]:
+    return list(
+        session.scalars(
+            select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.created_at)
+        ).all()
+    )
+
+
 def _refundable(payment: Payment) -> int:
     return payment.amount_cents - payment.refunded_cents
 

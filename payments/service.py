@@ -283,6 +283,33 @@ def visible_payment(
     return payment
 
 
+def payments_for_review(
+    session: Session, runtime: PaymentsRuntime, principal: Principal
+) -> list[Payment]:
+    """The flagged payments of the caseworker's authority; each read is audited."""
+    if not principal.has(Role.CASEWORKER) or principal.authority is None:
+        raise PaymentForbidden("only caseworkers see the review list")
+    found = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.authority == principal.authority, Payment.needs_review.is_(True))
+            .order_by(Payment.updated_at)
+            .limit(500)
+        ).all()
+    )
+    for payment in found:
+        audit(
+            session,
+            runtime,
+            principal,
+            "payments.payment.read",
+            payment.data_subject,
+            f"payments/payment/{payment.id}",
+            "decide on a payment flagged for review",
+        )
+    return found
+
+
 # --------------------------------------------------------------------------- payments
 def create_payment(
     session: Session,

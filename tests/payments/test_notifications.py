@@ -250,10 +250,15 @@ def test_provider_side_refund_is_recorded_for_review(
     seen = client.get(f"/v1/payments/{payment['id']}").json()
     assert seen["needs_review"] is True
     assert seen["state"] == "booked"  # nothing changes until a person decides
-    with database.transaction() as session:
-        from payments.models import Refund
-
-        refund_id = session.scalars(select(Refund.id).where(Refund.origin == "provider")).one()
+    review = client.get("/v1/payments").json()
+    assert [p["id"] for p in review] == [payment["id"]]
+    (refund,) = client.get(f"/v1/payments/{payment['id']}/refunds").json()
+    assert (refund["origin"], refund["state"], refund["amount_cents"]) == (
+        "provider",
+        "needs_review",
+        800,
+    )
+    refund_id = refund["id"]
     decided = client.post(
         f"/v1/payments/{payment['id']}/refunds/{refund_id}/decision", json={"accept": True}
     )
@@ -268,3 +273,6 @@ def test_provider_side_refund_is_recorded_for_review(
         f"/v1/payments/{payment['id']}/refunds/{refund_id}/decision", json={"accept": False}
     )
     assert again.status_code == 409
+    assert client.get("/v1/payments").json() == []
+    act_as(factories.flow_client("permit-flow"))
+    assert client.get("/v1/payments").status_code == 403
