@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from account import CurrentPrincipal, Principal, Role, require_roles
+from commons.errors import PayloadTooLarge
 from commons.settings import Settings
 from commons.web import DbSession
 from payments import fitconnect, notifications, receipts, refunds, service
@@ -34,6 +35,8 @@ from payments.schemas import (
 )
 
 router = APIRouter(tags=["payments"])
+
+MAX_NOTIFICATION_BYTES = 64 * 1024
 
 
 def configure(app: FastAPI, settings: Settings) -> None:
@@ -163,6 +166,8 @@ async def notification(
 ) -> NotificationOut:
     """Signed server-to-server notification from a payment provider."""
     body = await request.body()
+    if len(body) > MAX_NOTIFICATION_BYTES:
+        raise PayloadTooLarge("a notification is at most 64 KiB")
     database = request.app.state.database
     headers = dict(request.headers)
 

@@ -276,3 +276,9 @@ def test_provider_side_refund_is_recorded_for_review(
     assert client.get("/v1/payments").json() == []
     act_as(factories.flow_client("permit-flow"))
     assert client.get("/v1/payments").status_code == 403
+
+
+def test_oversized_notification_is_refused(harness: Harness) -> None:
+    body = b"{" + b" " * (64 * 1024) + b"}"
+    headers = signing.signed_headers(harness.secret(), int(time.time()), body)
+    assert harness.send((headers, body)).status_code == 413
