@@ -116,6 +116,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["sandbox"],
         description='Enabled payment provider plug-ins, e.g. ["xbezahldienste"].',
     )
+    payment_authorities_file: Path | None = Field(
+        default=None,
+        description="TOML file naming each authority's payment provider and its settings.",
+    )
 
     vault_max_document_bytes: int = Field(
         default=500_000_000, ge=1, description="Largest document (plaintext bytes) the vault takes."

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 import account.api
 import compliance.api
 import compliance.personal
+import payments
 import payments.api
 import vault.api
 from account.hooks import PersonalDataRegistry, ShredReport
@@ -95,6 +96,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     vault.api.configure(app, settings)
     app.state.personal_data.add(
         "vault", export=vault.export_personal_data, shred=app.state.vault.shred
+    )
+    payments.api.configure(app, settings)
+    app.state.personal_data.add(
+        "payments",
+        export=payments.export_personal_data,
+        shred=payments.make_shredder(app.state.payments),
     )
 
     install_problem_handlers(app)

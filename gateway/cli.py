@@ -21,6 +21,8 @@ from commons.settings import Settings
 from gateway import migrations
 from gateway.app import create_app
 from gateway.declarations import all_declarations
+from payments.cli import cli as payments_cli
+from payments.cli import receipt_cli
 from vault import cli as vault_cli
 
 app = typer.Typer(
@@ -35,6 +37,8 @@ compliance.cli.add_commands(app, all_declarations)
 app.add_typer(account.cli.make_cli(create_app), name="accounts")
 app.add_typer(vault_cli.cli, name="vault")
 app.command("login")(vault_cli.login)
+app.add_typer(payments_cli, name="payments")
+app.add_typer(receipt_cli, name="receipt")
 
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("ozg.cli")

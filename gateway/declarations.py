@@ -10,6 +10,7 @@ from types import ModuleType
 
 import account.processing
 import compliance.processing
+import payments.processing
 import vault.processing
 from compliance.declarations import Declarations
 
@@ -17,6 +18,7 @@ DECLARING_MODULES: tuple[ModuleType, ...] = (
     compliance.processing,
     account.processing,
     vault.processing,
+    payments.processing,
 )
 
 

@@ -2,6 +2,381 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import html
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Header, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from account import CurrentPrincipal, Principal, Role, require_roles
+from commons.errors import PayloadTooLarge
+from commons.settings import Settings
+from commons.web import DbSession
+from payments import fitconnect, notifications, receipts, refunds, service
+from payments.errors import PaymentNotFound, ProviderError
+from payments.fees import format_cents
+from payments.models import Payment, Quote, Refund, SandboxTransaction
+from payments.providers.sandbox import TEST_CARDS, SandboxAction, SandboxPaymentProvider
+from payments.runtime import PaymentsRuntime
+from payments.schemas import (
+    FeeLineOut,
+    NotificationOut,
+    PaymentOut,
+    PaymentRequestIn,
+    QuoteOut,
+    QuoteRequest,
+    RefundDecision,
+    RefundOut,
+    RefundRequest,
+    WaiverOut,
+    WaiverRequest,
+)
 
 router = APIRouter(tags=["payments"])
+
+MAX_NOTIFICATION_BYTES = 64 * 1024
+
+
+def configure(app: FastAPI, settings: Settings) -> None:
+    """Discover the provider plug-ins and load the per-authority configuration."""
+    app.state.payments = PaymentsRuntime.from_settings(settings)
+
+
+def _runtime(request: Request) -> PaymentsRuntime:
+    runtime: PaymentsRuntime = request.app.state.payments
+    return runtime
+
+
+Runtime = Annotated[PaymentsRuntime, Depends(_runtime)]
+FlowPrincipal = Annotated[Principal, Depends(require_roles(Role.FLOW))]
+CaseworkerPrincipal = Annotated[Principal, Depends(require_roles(Role.CASEWORKER))]
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+
+
+def quote_out(session: Session, quote: Quote) -> QuoteOut:
+    explanation: dict[str, Any] = quote.explanation or {"lines": [], "applied": []}
+    waiver = service.waiver_of(session, quote)
+    lines = [FeeLineOut(**line) for line in explanation["lines"]]
+    return QuoteOut(
+        id=quote.id,
+        authority=quote.authority,
+        case_reference=quote.case_reference,
+        quoted_cents=quote.quoted_cents,
+        amount_due_cents=service.amount_due(session, quote),
+        currency=quote.currency,
+        catalogue_version=quote.catalogue_version,
+        lines=lines,
+        applied=list(explanation["applied"]),
+        unconfirmed=any(line.unconfirmed for line in lines),
+        waiver=None
+        if waiver is None
+        else WaiverOut(
+            kind=waiver.kind,
+            amount_due_cents=waiver.amount_due_cents,
+            legal_basis=waiver.legal_basis,
+            granted_by=waiver.granted_by,
+            granted_at=waiver.granted_at,
+        ),
+        created_at=quote.created_at,
+    )
+
+
+def payment_out(payment: Payment) -> PaymentOut:
+    return PaymentOut.model_validate(payment, from_attributes=True)
+
+
+def refund_out(refund: Refund) -> RefundOut:
+    return RefundOut.model_validate(refund, from_attributes=True)
+
+
+# --------------------------------------------------------------------------- fees
+@router.post("/fees/quote", status_code=201)
+def create_quote(
+    body: QuoteRequest, session: DbSession, runtime: Runtime, principal: FlowPrincipal
+) -> QuoteOut:
+    """Calculate the fee for a case and store it as a quote bound to the case reference."""
+    return quote_out(session, service.create_quote(session, runtime, principal, body))
+
+
+@router.get("/fees/quotes/{quote_id}")
+def get_quote(
+    quote_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+) -> QuoteOut:
+    quote = service.visible_quote(session, principal, quote_id)
+    service.audit(
+        session,
+        runtime,
+        principal,
+        "payments.quote.read",
+        quote.data_subject,
+        f"payments/quote/{quote.id}",
+        "show the fee calculation",
+    )
+    return quote_out(session, quote)
+
+
+@router.post("/fees/quotes/{quote_id}/waiver", status_code=201)
+def grant_waiver(
+    quote_id: str,
+    body: WaiverRequest,
+    session: DbSession,
+    runtime: Runtime,
+    principal: CaseworkerPrincipal,
+) -> QuoteOut:
+    """Waive (exemption) or reduce (discretionary reduction) a quoted fee, with its basis."""
+    service.grant_waiver(
+        session,
+        runtime,
+        principal,
+        quote_id,
+        kind=body.kind,
+        amount_due_cents=body.amount_due_cents,
+        legal_basis=body.legal_basis,
+        reason=body.reason,
+    )
+    return quote_out(session, service.visible_quote(session, principal, quote_id))
+
+
+# --------------------------------------------------------------------------- payments
+@router.post("/payments", status_code=201)
+def create_payment(
+    body: PaymentRequestIn,
+    session: DbSession,
+    runtime: Runtime,
+    principal: FlowPrincipal,
+    idempotency_key: IdempotencyKey,
+) -> PaymentOut:
+    """Start a payment attempt for a quote. Send the applicant to ``payment_url``."""
+    payment = service.create_payment(
+        session,
+        runtime,
+        principal,
+        quote_id=body.quote_id,
+        return_url=body.return_url,
+        idempotency_key=idempotency_key,
+    )
+    return payment_out(payment)
+
+
+@router.post("/payments/notifications/{provider}/{authority}")
+async def notification(
+    provider: str, authority: str, request: Request, runtime: Runtime
+) -> NotificationOut:
+    """Signed server-to-server notification from a payment provider."""
+    body = await request.body()
+    if len(body) > MAX_NOTIFICATION_BYTES:
+        raise PayloadTooLarge("a notification is at most 64 KiB")
+    database = request.app.state.database
+    headers = dict(request.headers)
+
+    def work() -> str:
+        with database.transaction() as session:
+            return notifications.process_notification(
+                session, runtime, provider, authority, headers, body
+            )
+
+    return NotificationOut(outcome=await run_in_threadpool(work))
+
+
+@router.get("/payments")
+def list_payments_for_review(
+    session: DbSession, runtime: Runtime, principal: CaseworkerPrincipal
+) -> list[PaymentOut]:
+    """Payments of the caseworker's authority that are flagged for a person to decide
+    (a booking after cancellation, a second booked attempt, a provider-side refund)."""
+    return [payment_out(p) for p in service.payments_for_review(session, runtime, principal)]
+
+
+@router.get("/payments/{payment_id}/refunds")
+def list_refunds(
+    payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+) -> list[RefundOut]:
+    payment = service.visible_payment(session, runtime, principal, payment_id)
+    return [refund_out(r) for r in refunds.refunds_of(session, payment)]
+
+
+@router.get("/payments/{payment_id}")
+def get_payment(
+    payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+) -> PaymentOut:
+    return payment_out(service.visible_payment(session, runtime, principal, payment_id))
+
+
+@router.post("/payments/{payment_id}/refresh")
+def refresh_payment(
+    payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+) -> PaymentOut:
+    """Ask the provider for the status now (server to server)."""
+    payment = service.visible_payment(session, runtime, principal, payment_id, for_update=True)
+    service.refresh_status(session, runtime, payment)
+    return payment_out(payment)
+
+
+@router.get("/payments/{payment_id}/return")
+def payment_return(payment_id: str, session: DbSession, runtime: Runtime) -> RedirectResponse:
+    """Where the payment page sends the browser back. The redirect proves nothing: the
+    status is fetched from the provider, then the browser goes on to the flow."""
+    payment = service.payment_for_return(session, payment_id)
+    try:
+        service.refresh_status(session, runtime, payment)
+    except ProviderError:
+        pass  # the flow asks again; a notification or the next query settles it
+    return RedirectResponse(payment.return_url or "/", status_code=303)
+
+
+@router.post("/payments/{payment_id}/refunds", status_code=201)
+def create_refund(
+    payment_id: str,
+    body: RefundRequest,
+    session: DbSession,
+    runtime: Runtime,
+    principal: CaseworkerPrincipal,
+    idempotency_key: IdempotencyKey,
+) -> RefundOut:
+    refund = refunds.refund_payment(
+        session,
+        runtime,
+        principal,
+        payment_id,
+        amount_cents=body.amount_cents,
+        reason=body.reason,
+        idempotency_key=idempotency_key,
+    )
+    return refund_out(refund)
+
+
+@router.post("/payments/{payment_id}/refunds/{refund_id}/decision")
+def decide_refund(
+    payment_id: str,
+    refund_id: str,
+    body: RefundDecision,
+    session: DbSession,
+    runtime: Runtime,
+    principal: CaseworkerPrincipal,
+) -> RefundOut:
+    """Accept or reject a refund the provider reported (flagged for review)."""
+    refund = refunds.decide_provider_refund(
+        session, runtime, principal, payment_id, refund_id, accept=body.accept
+    )
+    return refund_out(refund)
+
+
+@router.get("/payments/{payment_id}/receipt")
+def get_receipt(
+    payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+) -> Response:
+    """The PDF receipt of a booked payment (its signature: ``/receipt.sig``)."""
+    payment = service.visible_payment(
+        session, runtime, principal, payment_id, audit_action="payments.receipt.read"
+    )
+    issued = receipts.issue(payment, runtime.receipt_signing_key())
+    return Response(
+        issued.pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="receipt-{payment.id}.pdf"'},
+    )
+
+
+@router.get("/payments/{payment_id}/receipt.sig")
+def get_receipt_signature(
+    payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+) -> Response:
+    payment = service.visible_payment(
+        session, runtime, principal, payment_id, audit_action="payments.receipt.read"
+    )
+    issued = receipts.issue(payment, runtime.receipt_signing_key())
+    return Response(issued.signature_file, media_type="application/json")
+
+
+@router.get("/payments/{payment_id}/fit-connect")
+def get_payment_information(
+    payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+) -> Response:
+    """FIT-Connect's ``paymentInformation`` block for the submission metadata."""
+    payment = service.visible_payment(session, runtime, principal, payment_id)
+    return Response(fitconnect.dumps(payment), media_type="application/json")
+
+
+# --------------------------------------------------------------------------- sandbox page
+def _sandbox(
+    session: Session, runtime: PaymentsRuntime, tx_id: str
+) -> tuple[SandboxPaymentProvider, SandboxTransaction]:
+    tx = session.get(SandboxTransaction, tx_id)
+    if tx is None or "sandbox" not in runtime.providers:
+        raise PaymentNotFound("no such sandbox transaction")
+    provider = runtime.provider_named("sandbox", tx.authority, session)
+    if not isinstance(provider, SandboxPaymentProvider):  # pragma: no cover
+        raise PaymentNotFound()
+    return provider, tx
+
+
+@router.get("/sandbox-payments/{tx_id}", response_class=HTMLResponse, include_in_schema=False)
+def sandbox_page(tx_id: str, session: DbSession, runtime: Runtime) -> HTMLResponse:
+    """The sandbox's hosted payment page: test cards and buttons decide the outcome."""
+    _provider, tx = _sandbox(session, runtime, tx_id)
+    rows = "".join(
+        f"<li><code>{html.escape(card)}</code>: {html.escape(outcome)}</li>"
+        for card, outcome in TEST_CARDS.items()
+    )
+    buttons = "".join(
+        f'<button name="action" value="{a}">{label}</button> '
+        for a, label in (
+            ("success", "Pay (success)"),
+            ("failure", "Fail"),
+            ("cancel", "Cancel"),
+            ("late", "Pay, notify late"),
+        )
+    )
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Sandbox payment (UNSAFE)</title></head><body>
+<p><strong>SANDBOX - no money moves. Development only.</strong></p>
+<p>Amount: {format_cents(tx.amount_cents)} EUR &middot; {html.escape(tx.purpose)}
+&middot; status {html.escape(tx.status)}</p>
+<form method="post" action="/v1/sandbox-payments/{html.escape(tx.id)}">
+<label>Test card <input name="card" value=""></label> {buttons}</form>
+<p>Test cards:</p><ul>{rows}</ul></body></html>"""
+    return HTMLResponse(page)
+
+
+@router.post("/sandbox-payments/{tx_id}", include_in_schema=False)
+def sandbox_act(
+    tx_id: str,
+    session: DbSession,
+    runtime: Runtime,
+    action: Annotated[str | None, Form()] = None,
+    card: Annotated[str | None, Form()] = None,
+) -> RedirectResponse:
+    provider, tx = _sandbox(session, runtime, tx_id)
+    chosen: SandboxAction | None = TEST_CARDS.get((card or "").strip()) if card else None
+    if chosen is None:
+        chosen = _sandbox_action(action)
+    tx, signed = provider.act(tx.id, chosen)
+    if signed is not None:
+        headers, body = signed
+        notifications.process_notification(session, runtime, "sandbox", tx.authority, headers, body)
+    return RedirectResponse(tx.return_url, status_code=303)
+
+
+@router.post("/sandbox-payments/{tx_id}/notify", include_in_schema=False)
+def sandbox_notify(tx_id: str, session: DbSession, runtime: Runtime) -> NotificationOut:
+    """Deliver the (late) signed status notification of a sandbox transaction now."""
+    provider, tx = _sandbox(session, runtime, tx_id)
+    headers, body = provider.signed_status_notification(tx)
+    outcome = notifications.process_notification(
+        session, runtime, "sandbox", tx.authority, headers, body
+    )
+    return NotificationOut(outcome=outcome)
+
+
+def _sandbox_action(action: str | None) -> SandboxAction:
+    if action == "success":
+        return "success"
+    if action == "failure":
+        return "failure"
+    if action == "cancel":
+        return "cancel"
+    if action == "late":
+        return "late"
+    raise PaymentNotFound("unknown sandbox action")

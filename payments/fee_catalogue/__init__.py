@@ -1,0 +1,1 @@
+"""The AufenthV fee catalogue: one TOML file per legal version (data, not code)."""

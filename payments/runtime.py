@@ -1,0 +1,174 @@
+"""Per-app payments state: discovered provider plug-ins, per-authority configuration, the
+receipt signing key.
+
+Providers are discovered through the entry-point group ``ozg_commons.payment_providers`` and
+enabled by ``OZG_PAYMENT_PROVIDERS``. Each authority names its provider and that provider's
+settings in a TOML file (``OZG_PAYMENT_AUTHORITIES_FILE``)::
+
+    [authorities.tf]
+    provider = "xbezahldienste"
+    [authorities.tf.settings]
+    base_url = "https://epay.example/api"
+    originator_id = "tf"
+    endpoint_id = "auslaenderbehoerde"
+    notification_secret = "..."
+
+In development, an authority without configuration gets the sandbox (if enabled), with a
+notification secret derived from ``OZG_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import tomllib
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from commons.clock import Clock, system_clock
+from commons.errors import ConfigurationError, ServiceUnavailable
+from commons.settings import Settings
+from payments.providers.base import ENTRY_POINT_GROUP, PaymentProvider, ProviderContext
+
+
+def discover_providers() -> dict[str, type[PaymentProvider]]:
+    """Every installed provider class, by identifier."""
+    found: dict[str, type[PaymentProvider]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        cls = ep.load()
+        identifier = getattr(cls, "identifier", None)
+        if identifier != ep.name:
+            raise ConfigurationError(
+                [f"payment provider entry point {ep.name!r} loads a class named {identifier!r}"]
+            )
+        found[ep.name] = cls
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorityConfig:
+    authority: str
+    provider: str
+    settings: dict[str, Any]
+    booking_data: dict[str, str] = field(default_factory=dict)
+    """Fixed booking data of the authority's cash office (e.g. Haushaltsstelle)."""
+
+
+def load_authorities(path: Path) -> dict[str, AuthorityConfig]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    configs: dict[str, AuthorityConfig] = {}
+    for authority, entry in data.get("authorities", {}).items():
+        configs[authority] = AuthorityConfig(
+            authority,
+            str(entry["provider"]),
+            dict(entry.get("settings", {})),
+            {str(k): str(v) for k, v in entry.get("booking_data", {}).items()},
+        )
+    return configs
+
+
+@dataclass
+class PaymentsRuntime:
+    settings: Settings
+    clock: Clock = system_clock
+    authorities: dict[str, AuthorityConfig] = field(default_factory=dict)
+    providers: dict[str, type[PaymentProvider]] = field(default_factory=dict)
+    http_transport: httpx.BaseTransport | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> PaymentsRuntime:
+        installed = discover_providers()
+        missing = [p for p in settings.payment_providers if p not in installed]
+        if missing:
+            raise ConfigurationError(
+                [f"OZG_PAYMENT_PROVIDERS names providers that are not installed: {missing}"]
+            )
+        enabled = {p: installed[p] for p in settings.payment_providers}
+        authorities: dict[str, AuthorityConfig] = {}
+        if settings.payment_authorities_file is not None:
+            authorities = load_authorities(settings.payment_authorities_file)
+        runtime = cls(settings=settings, clock=clock, authorities=authorities, providers=enabled)
+        problems = []
+        for config in authorities.values():
+            try:
+                runtime._validated(config)
+            except ConfigurationError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise ConfigurationError(problems)
+        return runtime
+
+    def _derived_secret(self, label: str) -> bytes:
+        key = self.settings.secret_key.get_secret_value().encode()
+        return hmac.new(key, label.encode(), hashlib.sha256).digest()
+
+    def config_for(self, authority: str) -> AuthorityConfig:
+        config = self.authorities.get(authority)
+        if config is not None:
+            return config
+        if "sandbox" in self.providers and not self.settings.is_production:
+            secret = self._derived_secret(f"sandbox-notification:{authority}").hex()
+            return AuthorityConfig(authority, "sandbox", {"notification_secret": secret})
+        raise ServiceUnavailable("no payment provider is configured for this authority")
+
+    def _validated(self, config: AuthorityConfig) -> tuple[type[PaymentProvider], Any]:
+        cls = self.providers.get(config.provider)
+        if cls is None:
+            raise ConfigurationError(
+                [
+                    f"authority {config.authority!r} uses provider {config.provider!r}, "
+                    "which OZG_PAYMENT_PROVIDERS does not enable"
+                ]
+            )
+        try:
+            return cls, cls.settings_schema.model_validate(config.settings)
+        except ValidationError as exc:
+            fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors())
+            raise ConfigurationError(
+                [f"authority {config.authority!r}: invalid {config.provider} settings: {fields}"]
+            ) from None
+
+    def provider_for(self, authority: str, session: Session | None = None) -> PaymentProvider:
+        return self.build(self.config_for(authority), session)
+
+    def provider_named(
+        self, identifier: str, authority: str, session: Session | None = None
+    ) -> PaymentProvider:
+        config = self.config_for(authority)
+        if config.provider != identifier:
+            raise ServiceUnavailable("this provider is not configured for this authority")
+        return self.build(config, session)
+
+    def build(self, config: AuthorityConfig, session: Session | None) -> PaymentProvider:
+        cls, provider_settings = self._validated(config)
+        context = ProviderContext(
+            authority=config.authority,
+            public_base_url=self.settings.public_base_url,
+            clock=self.clock,
+            session=session,
+            http_transport=self.http_transport,
+        )
+        factory: Any = cls
+        provider: PaymentProvider = factory(provider_settings, context)
+        return provider
+
+    # ------------------------------------------------------------------ receipts
+    def receipt_signing_key(self) -> Ed25519PrivateKey:
+        """The Ed25519 receipt key, derived (HKDF) from ``OZG_SECRET_KEY``, so that every
+        process of a deployment signs with the same key and no extra secret is needed."""
+        seed = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=b"ozg-commons",
+            info=b"payments receipt signing key v1",
+        ).derive(self.settings.secret_key.get_secret_value().encode())
+        return Ed25519PrivateKey.from_private_bytes(seed)
