@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import secrets
 
 import pytest
@@ -13,6 +12,7 @@ from account.keycloak import keycloak_openid
 from commons.db import Database, make_engine
 from commons.s3 import minio_client
 from commons.settings import Settings
+from tests import services
 
 
 @pytest.mark.postgres
@@ -40,17 +40,7 @@ def test_postgres_table_round_trip(postgres_url: str) -> None:
 
 @pytest.fixture
 def s3_settings() -> Settings:
-    endpoint = os.environ.get("OZG_TEST_S3_ENDPOINT")
-    if not endpoint:
-        pytest.skip("needs an S3 server: set OZG_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY")
-    return Settings(
-        object_store="s3",
-        s3_endpoint=endpoint,
-        s3_access_key=os.environ["OZG_TEST_S3_ACCESS_KEY"],
-        s3_secret_key=os.environ["OZG_TEST_S3_SECRET_KEY"],
-        s3_region=os.environ.get("OZG_TEST_S3_REGION", "us-east-1"),
-        s3_bucket=f"ozg-smoke-{secrets.token_hex(4)}",
-    )
+    return services.s3_settings("ozg-smoke")
 
 
 @pytest.mark.s3

@@ -15,23 +15,14 @@ from commons.clock import FixedClock, system_clock
 from commons.db import Database
 from commons.s3 import minio_client
 from commons.settings import Settings
+from tests import services
 from vault import service
 from vault.blobstore import BlobNotFound, BlobStore, FilesystemBlobStore, S3BlobStore
 from vault.models import Document
 
 
 def s3_settings() -> Settings:
-    endpoint = os.environ.get("OZG_TEST_S3_ENDPOINT")
-    if not endpoint:
-        pytest.skip("needs an S3 server: set OZG_TEST_S3_ENDPOINT, _ACCESS_KEY, _SECRET_KEY")
-    return Settings(
-        object_store="s3",
-        s3_endpoint=endpoint,
-        s3_access_key=os.environ.get("OZG_TEST_S3_ACCESS_KEY"),
-        s3_secret_key=os.environ.get("OZG_TEST_S3_SECRET_KEY", ""),
-        s3_region=os.environ.get("OZG_TEST_S3_REGION", "us-east-1"),
-        s3_bucket=f"vault-test-{uuid.uuid4().hex[:12]}",
-    )
+    return services.s3_settings("vault-test")
 
 
 @pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.s3)])
