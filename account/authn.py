@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter
 from account.claims import ClaimsMapping, TokenNotPermitted, principal_from_claims
 from account.principal import Principal
 from account.tokens import InvalidToken, TokenVerifier
+from commons.web import route_template
 
 security_log = logging.getLogger("ozg.security")
 
@@ -41,28 +42,11 @@ class RejectionCounter:
 
     def reject(self, request: Request | None, reason: str, status: int) -> None:
         self.counter.labels(reason).inc()
-        route = _route_template(request) if request is not None else None
+        route = route_template(request.scope) if request is not None else None
         security_log.warning(
             "authentication refused",
             extra={"event": "auth.rejected", "reason": reason, "status": status, "route": route},
         )
-
-
-def _route_template(request: Request) -> str | None:
-    """The matched route's template (``/v1/me/messages/{message_id}``), never the concrete
-    path, so no id lands in the log. FastAPI keeps the prefixed template in the effective
-    route context; fall back to the route's own path."""
-    effective = request.scope.get("effective_route_context")
-    template = getattr(effective, "path_format", None)
-    if isinstance(template, str):
-        return template
-    path = getattr(request.scope.get("route"), "path", None)
-    if not isinstance(path, str):
-        return None
-    fastapi_scope = request.scope.get("fastapi")
-    included = fastapi_scope.get("included_router") if isinstance(fastapi_scope, dict) else None
-    prefix = getattr(getattr(included, "include_context", None), "prefix", "")
-    return f"{prefix if isinstance(prefix, str) else ''}{path}"
 
 
 def record_rejection(request: Request, reason: str, status: int) -> None:

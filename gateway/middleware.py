@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import MutableMapping
-from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commons.context import accept_request_id, request_id_var
+from commons.web import route_template
 from gateway.metrics import UNMATCHED_ROUTE, HttpMetrics
 from gateway.problems import problem_response
 
@@ -51,7 +50,7 @@ class RequestContextMiddleware:
                 )
                 await response(scope, receive, send_with_id)
         finally:
-            route = _route_template(scope)
+            route = route_template(scope) or UNMATCHED_ROUTE
             elapsed = time.perf_counter() - started
             self.metrics.observe(scope["method"], route, status, elapsed)
             log.info(
@@ -64,11 +63,3 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
-
-
-def _route_template(scope: MutableMapping[str, Any]) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return scope.get("root_path", "") + path if path.startswith("/") else path
-    return UNMATCHED_ROUTE

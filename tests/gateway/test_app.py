@@ -206,3 +206,9 @@ def test_create_app_refuses_unsafe_production_settings() -> None:
 
     with pytest.raises(ConfigurationError, match="OZG_DATABASE_URL"):
         create_app(Settings(env="production"))
+
+
+def test_metrics_label_domain_routes_with_their_v1_prefix(client: TestClient) -> None:
+    client.get("/v1/me")  # unauthenticated: 401, still matched to its route
+    text = client.get("/metrics").text
+    assert 'route="/v1/me",status="401"' in text
