@@ -66,16 +66,13 @@ def touch(session: Session, principal: Principal, *, clock: Clock = system_clock
         )
         session.add(account)
         session.flush()
-        record_access(
+        _record_own(
             session,
-            AccessEvent(
-                actor=principal.as_actor(),
-                data_subject=principal.subject,
-                action="account.account.create",
-                resource=f"account:{account.id}",
-                purpose="provide the applicant account",
-                legal_basis=ACCOUNT_LEGAL_BASIS,
-            ),
+            principal,
+            "account.account.create",
+            resource=f"account:{account.id}",
+            purpose="provide the applicant account",
+            legal_basis=ACCOUNT_LEGAL_BASIS,
             clock=clock,
         )
     account.last_seen_at = now
@@ -155,16 +152,13 @@ def profile(
     session: Session, principal: Principal, *, clock: Clock = system_clock
 ) -> tuple[Account, list[ProfileAttribute]]:
     account = touch(session, principal, clock=clock)
-    record_access(
+    _record_own(
         session,
-        AccessEvent(
-            actor=principal.as_actor(),
-            data_subject=principal.subject,
-            action="account.profile.read",
-            resource=f"account:{account.id}",
-            purpose="show the applicant their profile",
-            legal_basis=ACCOUNT_LEGAL_BASIS,
-        ),
+        principal,
+        "account.profile.read",
+        resource=f"account:{account.id}",
+        purpose="show the applicant their profile",
+        legal_basis=ACCOUNT_LEGAL_BASIS,
         clock=clock,
     )
     return account, _attributes(session, account)
@@ -200,16 +194,13 @@ def set_attribute(
     else:
         attribute.value = value
         attribute.updated_at = now
-    record_access(
+    _record_own(
         session,
-        AccessEvent(
-            actor=principal.as_actor(),
-            data_subject=principal.subject,
-            action="account.profile.write",
-            resource=f"account:{account.id}",
-            purpose="the applicant corrects their profile",
-            legal_basis="Art. 16 GDPR",
-        ),
+        principal,
+        "account.profile.write",
+        resource=f"account:{account.id}",
+        purpose="the applicant corrects their profile",
+        legal_basis="Art. 16 GDPR",
         clock=clock,
     )
     return attribute
@@ -314,16 +305,13 @@ def has_consent(
 def _record_consent(
     session: Session, principal: Principal, consent: Consent, action: str, clock: Clock
 ) -> None:
-    record_access(
+    _record_own(
         session,
-        AccessEvent(
-            actor=principal.as_actor(),
-            data_subject=principal.subject,
-            action=action,
-            resource=f"consent:{consent.id}",
-            purpose="keep the applicant's consent receipts",
-            legal_basis="Art. 7(1) GDPR",
-        ),
+        principal,
+        action,
+        resource=f"consent:{consent.id}",
+        purpose="keep the applicant's consent receipts",
+        legal_basis="Art. 7(1) GDPR",
         clock=clock,
     )
 
@@ -331,15 +319,37 @@ def _record_consent(
 def _record_read(
     session: Session, principal: Principal, account: Account, action: str, clock: Clock
 ) -> None:
+    _record_own(
+        session,
+        principal,
+        action,
+        resource=f"account:{account.id}",
+        purpose="show the applicant their account",
+        legal_basis=ACCOUNT_LEGAL_BASIS,
+        clock=clock,
+    )
+
+
+def _record_own(
+    session: Session,
+    principal: Principal,
+    action: str,
+    *,
+    resource: str,
+    purpose: str,
+    legal_basis: str,
+    clock: Clock,
+) -> None:
+    """Record an access by the principal to their own account data."""
     record_access(
         session,
         AccessEvent(
             actor=principal.as_actor(),
             data_subject=principal.subject,
             action=action,
-            resource=f"account:{account.id}",
-            purpose="show the applicant their account",
-            legal_basis=ACCOUNT_LEGAL_BASIS,
+            resource=resource,
+            purpose=purpose,
+            legal_basis=legal_basis,
         ),
         clock=clock,
     )
