@@ -202,12 +202,7 @@ def grant_waiver(
         raise PaymentConflict("an exemption leaves nothing to pay (amount_due_cents = 0)")
     if kind == "reduction" and not 0 < amount_due_cents < quote.quoted_cents:
         raise PaymentConflict("a reduction must leave less than the quoted amount, above 0")
-    paid = session.scalars(
-        select(Payment).where(
-            Payment.quote_id == quote.id, Payment.state.in_([s.value for s in PAID_STATES])
-        )
-    ).first()
-    if paid is not None:
+    if _paid_attempt(session, quote) is not None:
         raise PaymentConflict("the fee is already paid; refund instead")
     waiver = Waiver(
         id=new_id_str(runtime.clock),
@@ -342,12 +337,7 @@ def create_payment(
     due = amount_due(session, quote)
     if due == 0:
         raise PaymentConflict("nothing to pay: the fee is waived or zero")
-    paid = session.scalars(
-        select(Payment).where(
-            Payment.quote_id == quote.id, Payment.state.in_([s.value for s in PAID_STATES])
-        )
-    ).first()
-    if paid is not None:
+    if _paid_attempt(session, quote) is not None:
         raise PaymentConflict("this quote is already paid")
 
     config = runtime.config_for(quote.authority)
@@ -521,3 +511,12 @@ def payment_for_return(session: Session, payment_id: str) -> Payment:
     if payment is None:
         raise PaymentNotFound()
     return payment
+
+
+def _paid_attempt(session: Session, quote: Quote) -> Payment | None:
+    """The attempt that paid this quote, if any (at most one books; see the review flags)."""
+    return session.scalars(
+        select(Payment).where(
+            Payment.quote_id == quote.id, Payment.state.in_([s.value for s in PAID_STATES])
+        )
+    ).first()
