@@ -23,28 +23,15 @@ from commons.clock import Clock, system_clock
 from commons.db import Database
 from compliance import merkle, note
 from compliance.keys import LogIdentity
-from compliance.leaf import LeafData
+from compliance.leaf import FIELD_NAMES, LeafData
 from compliance.models import AccessEntry, Checkpoint, LogHead, LogNode
 from compliance.service import DbNodeSource
 
 log = logging.getLogger("ozg.compliance.sequencer")
 
 HEAD_ID = 1
-# The entry columns in the order of LeafData's fields.
-_LEAF_COLUMNS = (
-    "id",
-    "at",
-    "request_id",
-    "actor_role",
-    "actor_authority",
-    "actor_client_id",
-    "action",
-    "purpose",
-    "legal_basis",
-    "outcome",
-    "disclosed_after",
-    "commitment",
-)
+# The entry columns in the order of LeafData's fields (the entry's id column is "id").
+_LEAF_COLUMNS = tuple("id" if name == "entry_id" else name for name in FIELD_NAMES)
 DEFAULT_BATCH = 20_000
 
 
