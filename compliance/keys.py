@@ -35,27 +35,44 @@ def default_origin(settings: Settings) -> str:
     return f"{host}/ozg-commons/audit-log"
 
 
-def load_identity(settings: Settings) -> LogIdentity:
-    """The log identity from the settings; in development a key is created under data_dir."""
-    origin = settings.audit_origin or default_origin(settings)
+_BAD_SIGNING_KEY = (
+    "OZG_AUDIT_SIGNING_KEY is not a signer key (PRIVATE+KEY+name+hash+key); "
+    "create one with `ozg-commons audit keygen`"
+)
+_BAD_WITNESS_KEY = "OZG_AUDIT_WITNESS_KEYS holds a malformed verifier key (name+hash+key)"
+
+
+def config_problems(settings: Settings) -> list[str]:
+    """What is wrong with the audit-log settings, without side effects (for startup checks)."""
+    problems: list[str] = []
     if settings.audit_signing_key is not None:
         try:
-            signer = Signer.from_string(settings.audit_signing_key.get_secret_value())
+            Signer.from_string(settings.audit_signing_key.get_secret_value())
         except ValueError:
-            raise ConfigurationError(
-                ["OZG_AUDIT_SIGNING_KEY is not a signer key (PRIVATE+KEY+name+hash+key)"]
-            ) from None
+            problems.append(_BAD_SIGNING_KEY)
+    for key in settings.audit_witness_keys:
+        try:
+            Verifier.from_string(key)
+        except ValueError:
+            problems.append(_BAD_WITNESS_KEY)
+            break
+    return problems
+
+
+def load_identity(settings: Settings) -> LogIdentity:
+    """The log identity from the settings; in development a key is created under data_dir."""
+    problems = config_problems(settings)
+    if problems:
+        raise ConfigurationError(problems)
+    origin = settings.audit_origin or default_origin(settings)
+    if settings.audit_signing_key is not None:
+        signer = Signer.from_string(settings.audit_signing_key.get_secret_value())
         origin = settings.audit_origin or signer.name
     elif settings.is_production:
         raise ConfigurationError(["OZG_AUDIT_SIGNING_KEY is not set"])
     else:
         signer = _development_signer(settings.data_dir / DEV_KEY_FILE, origin)
-    try:
-        witnesses = tuple(Verifier.from_string(k) for k in settings.audit_witness_keys)
-    except ValueError:
-        raise ConfigurationError(
-            ["OZG_AUDIT_WITNESS_KEYS holds a malformed verifier key"]
-        ) from None
+    witnesses = tuple(Verifier.from_string(k) for k in settings.audit_witness_keys)
     return LogIdentity(origin=origin, signer=signer, witnesses=witnesses)
 
 

@@ -11,12 +11,15 @@ from fastapi import FastAPI
 
 import account.api
 import compliance.api
+import compliance.keys
 import compliance.personal
 import payments
 import payments.api
+import payments.runtime
 import vault.api
 from account.hooks import PersonalDataRegistry, ShredReport
 from commons.db import Database
+from commons.errors import ConfigurationError
 from commons.settings import Settings, get_settings
 from compliance.sequencer import SequencerThread
 from gateway import health, metrics
@@ -38,10 +41,27 @@ def _version() -> str:
         return "0+unknown"
 
 
+def startup_problems(settings: Settings) -> list[str]:
+    """Every reason these settings cannot serve, in plain words: the production checks plus
+    each domain's own (malformed keys, unreadable files, missing production settings)."""
+    problems = settings.production_problems() if settings.is_production else []
+    problems += compliance.keys.config_problems(settings)
+    problems += vault.api.config_problems(settings)
+    problems += payments.runtime.config_problems(settings)
+    return list(dict.fromkeys(problems))  # each once, in order
+
+
+def check_startup(settings: Settings) -> None:
+    """Raise :class:`ConfigurationError` naming every problem, if there is any."""
+    problems = startup_problems(settings)
+    if problems:
+        raise ConfigurationError(problems)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the application. Refuses unsafe production settings before anything else."""
     settings = settings or get_settings()
-    settings.check_startup()
+    check_startup(settings)
     owns_database = database is None
     if database is None:
         if not settings.is_production:

@@ -19,7 +19,7 @@ from commons.errors import ConfigurationError
 from commons.logging import configure_logging
 from commons.settings import Settings
 from gateway import migrations
-from gateway.app import create_app
+from gateway.app import check_startup, create_app, startup_problems
 from gateway.declarations import all_declarations
 from payments.cli import cli as payments_cli
 from payments.cli import receipt_cli
@@ -48,7 +48,7 @@ def _load_settings() -> Settings:
     """Read and check the settings; on a refusal print what to set and exit 2."""
     try:
         settings = Settings()
-        settings.check_startup()
+        check_startup(settings)
     except ConfigurationError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         raise typer.Exit(2) from None
@@ -123,7 +123,7 @@ def config_show(
             table.add_row(f"OZG_{key.upper()}" if key in Settings.model_fields else key, str(value))
         Console().print(table)
     if settings.is_production:
-        for problem in settings.production_problems():
+        for problem in startup_problems(settings):
             err.print(f"[yellow]production problem:[/] {problem}", highlight=False)
 
 

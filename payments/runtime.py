@@ -64,16 +64,53 @@ class AuthorityConfig:
 
 
 def load_authorities(path: Path) -> dict[str, AuthorityConfig]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    """Read the authorities file; a file that cannot be used is a :class:`ConfigurationError`."""
+    where = f"OZG_PAYMENT_AUTHORITIES_FILE ({path.name})"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError([f"{where} cannot be read: {exc.strerror}"]) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError([f"{where} is not valid TOML: {exc}"]) from None
+    table = data.get("authorities")
+    if not isinstance(table, dict):
+        raise ConfigurationError([f"{where} has no [authorities.<id>] table"])
     configs: dict[str, AuthorityConfig] = {}
-    for authority, entry in data.get("authorities", {}).items():
+    problems: list[str] = []
+    for authority, entry in table.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("provider"), str):
+            problems.append(f'{where}: authority {authority!r} needs provider = "<identifier>"')
+            continue
+        settings, booking = entry.get("settings", {}), entry.get("booking_data", {})
+        if not isinstance(settings, dict) or not isinstance(booking, dict):
+            problems.append(
+                f"{where}: authority {authority!r}: settings and booking_data are tables"
+            )
+            continue
         configs[authority] = AuthorityConfig(
             authority,
-            str(entry["provider"]),
-            dict(entry.get("settings", {})),
-            {str(k): str(v) for k, v in entry.get("booking_data", {}).items()},
+            entry["provider"],
+            dict(settings),
+            {str(k): str(v) for k, v in booking.items()},
         )
+    if problems:
+        raise ConfigurationError(problems)
     return configs
+
+
+def config_problems(settings: Settings) -> list[str]:
+    """What is wrong with the payment settings (for startup checks); empty if nothing."""
+    problems: list[str] = []
+    if settings.is_production and settings.payment_authorities_file is None:
+        problems.append(
+            "OZG_PAYMENT_AUTHORITIES_FILE is not set; name each authority's payment provider "
+            "in it (see docs/payments.md)"
+        )
+    try:
+        PaymentsRuntime.from_settings(settings)
+    except ConfigurationError as exc:
+        problems.extend(exc.problems)
+    return problems
 
 
 @dataclass

@@ -58,6 +58,23 @@ class VaultState:
         return service.shred_personal_data(session, subject, self.store, self.clock)
 
 
+def config_problems(settings: Settings) -> list[str]:
+    """What is wrong with the vault settings (for startup checks); empty if nothing."""
+    path = settings.vault_trust_anchors
+    if path is None:
+        if settings.is_production:
+            return [
+                "OZG_VAULT_TRUST_ANCHORS is not set; point it at the PEM file of the CA "
+                "certificates authority keys must chain to"
+            ]
+        return []
+    try:
+        load_anchors(path)
+    except InvalidKey:
+        return [f"OZG_VAULT_TRUST_ANCHORS ({path.name}) is not a readable PEM file of certificates"]
+    return []
+
+
 def configure(app: FastAPI, settings: Settings, store: BlobStore | None = None) -> None:
     """Per-app vault state: blob store, receipt signer, object-store readiness check."""
     store = store or store_from_settings(settings)

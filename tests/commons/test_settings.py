@@ -21,7 +21,7 @@ GOOD_PRODUCTION: dict[str, Any] = {
     "secret_key": SecretStr("x" * 48),
     "public_base_url": "https://ozg.example",
     "audit_signing_key": SecretStr(
-        "PRIVATE+KEY+ozg.example/audit+1c6e3d3b+AQr2jlrqF5wj7ku9uR2yK4SE2Jqhbw4VOUT7hvLdTL2S"
+        "PRIVATE+KEY+ozg.example/audit+fa9df605+AQLutS2TLLYQmT/iGR7eGwIfywzpbh8ZNuSIImi9svIe"
     ),
 }
 

@@ -1,0 +1,112 @@
+"""Startup refuses settings a domain cannot use, listing every problem at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from commons.errors import ConfigurationError
+from commons.settings import Settings
+from compliance.note import Signer
+from gateway.app import create_app, startup_problems
+from tests.commons.test_settings import GOOD_PRODUCTION
+from vault.pki import ensure_demo_ca
+
+
+def _dev(tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=tmp_path, **overrides)  # type: ignore[arg-type]
+
+
+def test_development_defaults_have_no_problems(tmp_path: Path) -> None:
+    assert startup_problems(_dev(tmp_path)) == []
+
+
+def test_malformed_audit_keys_are_named(tmp_path: Path) -> None:
+    settings = _dev(
+        tmp_path,
+        audit_signing_key=SecretStr("PRIVATE+KEY+not-really"),
+        audit_witness_keys=["witness+nonsense"],
+    )
+    problems = startup_problems(settings)
+    assert any(p.startswith("OZG_AUDIT_SIGNING_KEY is not a signer key") for p in problems)
+    assert any(p.startswith("OZG_AUDIT_WITNESS_KEYS holds a malformed") for p in problems)
+    with pytest.raises(ConfigurationError) as raised:
+        create_app(settings)
+    assert len(raised.value.problems) == 2
+    # the check has no side effect: no development key was generated for a refused start
+    assert not (tmp_path / "audit-log-signing.key").exists()
+
+
+def test_unreadable_trust_anchors_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "anchors.pem"
+    bad.write_text("not a certificate")
+    problems = startup_problems(_dev(tmp_path, vault_trust_anchors=bad))
+    assert problems == [
+        "OZG_VAULT_TRUST_ANCHORS (anchors.pem) is not a readable PEM file of certificates"
+    ]
+    missing = startup_problems(_dev(tmp_path, vault_trust_anchors=tmp_path / "nope.pem"))
+    assert missing == [
+        "OZG_VAULT_TRUST_ANCHORS (nope.pem) is not a readable PEM file of certificates"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("[authorities.tf\nprovider=", "is not valid TOML"),
+        ("title = 'no authorities'", "has no [authorities.<id>] table"),
+        ("[authorities.tf]\nsettings = {}", "authority 'tf' needs provider"),
+        ("[authorities.tf]\nprovider = 'sandbox'\nsettings = 3", "are tables"),
+        ("[authorities.tf]\nprovider = 'nonesuch'", "which OZG_PAYMENT_PROVIDERS does not enable"),
+    ],
+)
+def test_malformed_payment_authorities_file_is_named(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    path = tmp_path / "authorities.toml"
+    path.write_text(content)
+    problems = startup_problems(_dev(tmp_path, payment_authorities_file=path))
+    assert len(problems) == 1
+    assert problems[0].startswith("OZG_PAYMENT_AUTHORITIES_FILE") or "authority 'tf'" in problems[0]
+    assert expected in problems[0]
+
+
+def test_production_needs_trust_anchors_and_payment_authorities(tmp_path: Path) -> None:
+    problems = startup_problems(Settings(**GOOD_PRODUCTION))
+    assert any(p.startswith("OZG_VAULT_TRUST_ANCHORS is not set") for p in problems)
+    assert any(p.startswith("OZG_PAYMENT_AUTHORITIES_FILE is not set") for p in problems)
+
+    anchors, _ = ensure_demo_ca(tmp_path / "ca")
+    authorities = tmp_path / "authorities.toml"
+    authorities.write_text(
+        "[authorities.tf]\nprovider = 'xbezahldienste'\n[authorities.tf.settings]\n"
+        "base_url = 'https://epay.example/api'\noriginator_id = 'tf'\n"
+        "endpoint_id = 'abh'\nnotification_secret = '" + "s" * 40 + "'\n"
+    )
+    complete = Settings(
+        **GOOD_PRODUCTION, vault_trust_anchors=anchors, payment_authorities_file=authorities
+    )
+    assert startup_problems(complete) == []
+
+
+def test_serve_refuses_a_malformed_signing_key_with_exit_2(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "OZG_DATA_DIR": str(tmp_path / "var"),
+        "OZG_AUDIT_SIGNING_KEY": Signer.generate("x.example/log").to_string()[:-5] + "!!!!!",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "OZG_AUDIT_SIGNING_KEY is not a signer key" in proc.stderr
+    assert env["OZG_AUDIT_SIGNING_KEY"] not in proc.stderr + proc.stdout  # secrets stay out
