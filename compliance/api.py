@@ -12,13 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from commons.clock import Clock, system_clock
 from commons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
@@ -27,7 +29,7 @@ from commons.web import DbSession
 from compliance import note, service, views
 from compliance.declarations import ActionType
 from compliance.keys import LogIdentity, load_identity
-from compliance.models import Cosignature
+from compliance.models import Checkpoint, Cosignature
 from compliance.recorder import AccessEvent, Actor, record_access
 from compliance.schemas import (
     CheckpointOut,
@@ -307,36 +309,63 @@ def export(
     f: Filter,
     format: Literal["json", "csv"] = "json",
 ) -> Response:
-    """Every matching entry, with the checkpoint it was taken under and (JSON) its proof."""
+    """Every matching entry, with the checkpoint it was taken under and (JSON) its proof.
+
+    The export is written batch by batch to a spooled temporary file (memory stays bounded
+    however many entries match; nothing is capped) and streamed from there.
+    """
     checkpoint = service.latest_checkpoint(session)
-    rows = views.dpo_all(session, who.authority, f)
-    proofs = views.proofs_for(
-        session, [r.entry.leaf_index for r in rows if r.entry.leaf_index is not None], checkpoint
-    )
-    _record_dpo(session, who, "export", f)
-    entries = [
-        views.entry_json(
-            r, proofs.get(r.entry.leaf_index) if r.entry.leaf_index is not None else None
-        )
-        for r in rows
-    ]
     cp_note = checkpoint.note if checkpoint else None
-    if format == "json":
-        body = {
-            "format": "ozg-audit-export/v1",
-            "verifier_key": state.identity.signer.verifier_key,
-            "checkpoint": cp_note,
-            "entries": entries,
-        }
-        return Response(json.dumps(body, indent=1), media_type="application/json")
-    out = io.StringIO()
-    columns = [k for k in entries[0] if k != "inclusion_proof"] if entries else ["id"]
-    writer = csv.DictWriter(out, fieldnames=[*columns, "checkpoint_size"], extrasaction="ignore")
-    writer.writeheader()
-    for e in entries:
-        writer.writerow({**e, "checkpoint_size": checkpoint.size if checkpoint else 0})
-    headers = {"Audit-Checkpoint": views.b64(cp_note.encode()) if cp_note else ""}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    out = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # closed by chunks()
+    try:
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+        if format == "json":
+            head = {
+                "format": "ozg-audit-export/v1",
+                "verifier_key": state.identity.signer.verifier_key,
+                "checkpoint": cp_note,
+            }
+            text.write(json.dumps(head)[:-1] + ', "entries": [')
+            separator = "\n"
+            for entry in _export_entries(session, who, f, checkpoint):
+                text.write(separator + json.dumps(entry))
+                separator = ",\n"
+            text.write("\n]}\n")
+            media_type, headers = "application/json", {}
+        else:
+            size = checkpoint.size if checkpoint else 0
+            writer = csv.DictWriter(text, fieldnames=[*views.CSV_COLUMNS, "checkpoint_size"])
+            writer.writeheader()
+            for entry in _export_entries(session, who, f, checkpoint):
+                del entry["inclusion_proof"]
+                writer.writerow({**entry, "checkpoint_size": size})
+            media_type = "text/csv; charset=utf-8"
+            headers = {"Audit-Checkpoint": views.b64(cp_note.encode()) if cp_note else ""}
+        text.flush()
+        text.detach()
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    _record_dpo(session, who, "export", f)  # same transaction: fails the export if it fails
+
+    def chunks() -> Iterator[bytes]:
+        with out:
+            while block := out.read(64 * 1024):
+                yield block
+
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+
+
+def _export_entries(
+    session: Session, who: AuditCaller, f: views.EntryFilter, checkpoint: Checkpoint | None
+) -> Iterator[dict[str, Any]]:
+    for rows in views.dpo_batches(session, who.authority, f):
+        indexes = [r.entry.leaf_index for r in rows if r.entry.leaf_index is not None]
+        proofs = views.proofs_for(session, indexes, checkpoint)
+        for r in rows:
+            index = r.entry.leaf_index
+            yield views.entry_json(r, proofs.get(index) if index is not None else None)
 
 
 # --------------------------------------------------------------------------- applicant

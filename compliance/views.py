@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -118,11 +118,28 @@ def dpo_query(
     return _page(session, _filtered(_base(scope), f), limit, cursor)
 
 
-def dpo_all(
-    session: Session, scope: str | None, f: EntryFilter, *, cap: int = 100_000
-) -> list[Row]:
-    stmt = _filtered(_base(scope), f).order_by(AccessEntry.at, AccessEntry.id).limit(cap)
-    return [Row(e, p) for e, p in session.execute(stmt)]
+EXPORT_BATCH = 2_000
+
+
+def dpo_batches(
+    session: Session, scope: str | None, f: EntryFilter, *, batch: int | None = None
+) -> Iterator[list[Row]]:
+    """Every matching entry, oldest first, in batches of ``batch`` (default
+    :data:`EXPORT_BATCH`): keyset pagination, so nothing is capped and memory is bounded by
+    the batch however many entries match."""
+    batch = batch or EXPORT_BATCH
+    stmt = _filtered(_base(scope), f).order_by(AccessEntry.at, AccessEntry.id).limit(batch)
+    page = stmt
+    while True:
+        rows = [Row(e, p) for e, p in session.execute(page)]
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
+        last = rows[-1].entry
+        page = stmt.where(
+            or_(AccessEntry.at > last.at, and_(AccessEntry.at == last.at, AccessEntry.id > last.id))
+        )
 
 
 def dpo_summary(session: Session, scope: str | None, f: EntryFilter) -> list[dict[str, Any]]:
@@ -186,6 +203,30 @@ def proofs_for(
 
 def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
+
+
+CSV_COLUMNS = (
+    "id",
+    "at",
+    "request_id",
+    "actor_role",
+    "actor_authority",
+    "actor_client_id",
+    "action",
+    "purpose",
+    "legal_basis",
+    "outcome",
+    "disclosed_after",
+    "commitment",
+    "leaf_index",
+    "leaf",
+    "shredded",
+    "data_subject",
+    "actor_subject",
+    "resource",
+    "salt",
+)
+"""The CSV export's columns: :func:`entry_json`'s fields without the proof."""
 
 
 def entry_json(row: Row, proof: list[bytes] | None, *, personal: bool = True) -> dict[str, Any]:

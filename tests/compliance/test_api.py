@@ -17,7 +17,7 @@ from account.principal import Principal
 from commons.clock import FixedClock
 from commons.db import Database
 from commons.settings import Settings
-from compliance import merkle, note, record_access
+from compliance import merkle, note, record_access, views
 from compliance.note import Signer
 from compliance.sequencer import sequence_all
 from compliance.verify import VerificationFailed, verify_export
@@ -115,6 +115,32 @@ def test_dpo_query_is_scoped_filtered_paginated_and_itself_recorded(
         client.get("/v1/audit/entries", params={"since": "2026-01-01T00:00:00"}).status_code == 422
     )
     assert client.get("/v1/audit/entries", params={"cursor": "nonsense"}).status_code == 422
+
+
+def test_exports_are_not_capped_and_come_in_batches(
+    app: FastAPI,
+    client: TestClient,
+    database: Database,
+    act_as: ActAs,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Batches of 3 over 10 entries: every entry once, oldest first, each proof valid."""
+    monkeypatch.setattr(views, "EXPORT_BATCH", 3)
+    _record(database, *[event("dora") for _ in range(10)])
+    _sequence(app, database)
+    act_as(dpo())
+    doc = client.get("/v1/audit/export", params={"data_subject": "dora"}).json()
+    ids = [e["id"] for e in doc["entries"]]
+    assert len(ids) == len(set(ids)) == 10
+    assert [e["leaf_index"] for e in doc["entries"]] == sorted(
+        e["leaf_index"] for e in doc["entries"]
+    )
+    report = verify_export(doc, verifier_key=app.state.audit.identity.signer.verifier_key)
+    assert report.proofs_checked == 10
+    response = client.get("/v1/audit/export", params={"data_subject": "dora", "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["id"] for r in rows if r["action"] == "vault.document.read"] == ids
+    assert list(rows[0]) == [*views.CSV_COLUMNS, "checkpoint_size"]
 
 
 def test_exports_carry_their_checkpoint_and_verify(
