@@ -335,3 +335,12 @@ def expire_dormant(
             except OSError:
                 pass  # the mailbox message stands; the e-mail is a courtesy
     return len(dormant), len(due)
+
+
+def delete_expired_receipts(session: Session, cutoff: datetime) -> list[str]:
+    """Retention executor for ``account_erasure``: erasure receipts issued before the cutoff
+    (their proof duty has run out; they hold no personal data, only a keyed digest)."""
+    ids = list(session.scalars(select(Erasure.id).where(Erasure.erased_at < cutoff)))
+    for start in range(0, len(ids), 500):
+        session.execute(delete(Erasure).where(Erasure.id.in_(ids[start : start + 500])))
+    return ids

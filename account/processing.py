@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
+from account.erasure import RECEIPT_RETENTION, delete_expired_receipts
 from compliance import ActionType, ProcessingActivity, RetentionPolicy
+from compliance.declarations import RetentionExecutor
 
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(
@@ -105,8 +105,12 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
 RETENTION: tuple[RetentionPolicy, ...] = (
     RetentionPolicy(
         record_type="account_erasure",
-        keep_for=timedelta(days=3 * 365),
+        keep_for=RECEIPT_RETENTION,
         legal_basis="Art. 5(2), Art. 17 GDPR; § 195 BGB",
         description="Signed erasure receipt (keyed subject digest, counts; no personal data).",
     ),
 )
+
+RETENTION_EXECUTORS: dict[str, RetentionExecutor] = {
+    "account_erasure": delete_expired_receipts,
+}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from compliance import ActionType, ProcessingActivity, RetentionPolicy
+from compliance.declarations import RetentionExecutor
+from payments import retention
 
 BOOKING_RETENTION = timedelta(days=3653)
 """⚠ unconfirmed: ten years for accounting vouchers (Buchungsbelege). The exact period
@@ -110,4 +112,31 @@ RETENTION: tuple[RetentionPolicy, ...] = (
         description="Kassenzeichen, amount, booking date and provider reference of a booked "
         "payment, without any link to the applicant after erasure.",
     ),
+    RetentionPolicy(
+        record_type="payments.unbooked_attempt",
+        keep_for=timedelta(days=180),
+        legal_basis="Art. 5(1)(e) GDPR; kept for questions about a failed payment",
+        description="Failed or canceled payment attempts (no money moved) and their history, "
+        "counted from their last change.",
+    ),
+    RetentionPolicy(
+        record_type="payments.idempotency_key",
+        keep_for=timedelta(days=30),
+        legal_basis="Art. 5(1)(c), (e) GDPR; only needed while a client may retry",
+        description="A client's idempotency key, the hash of its request and the result id.",
+    ),
+    RetentionPolicy(
+        record_type="payments.notification",
+        keep_for=timedelta(days=90),
+        legal_basis="Art. 5(1)(e), 32 GDPR; replay detection of provider notifications",
+        description="Event id and outcome of a verified provider notification (notifications "
+        "older than the signature's 5-minute window are refused anyway).",
+    ),
 )
+
+RETENTION_EXECUTORS: dict[str, RetentionExecutor] = {
+    "payments.booking": retention.delete_expired_bookings,
+    "payments.unbooked_attempt": retention.delete_unbooked_attempts,
+    "payments.idempotency_key": retention.delete_idempotency_keys,
+    "payments.notification": retention.delete_notifications,
+}

@@ -13,11 +13,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from account.erasure import verify_receipt
+from account.erasure import RECEIPT_RETENTION, verify_receipt
 from account.hooks import RetainedRecord, ShredReport
-from account.models import Account, Consent, Login, Message, ProfileAttribute
+from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
 from account.principal import Principal, Role, TrustLevel
+from commons.clock import FixedClock
 from commons.db import Base, Database
+from commons.ids import new_id_str
+from compliance.retention import run_retention
+from gateway.declarations import all_declarations
 from gateway.migrations import import_all_models
 from tests import factories
 
@@ -218,3 +222,26 @@ def test_erasure_needs_confirmation_and_recent_authentication(
     act_as(factories.caseworker())
     response = client.request("DELETE", "/v1/me", json={"confirm": "erase my account"})
     assert response.status_code == 403
+
+
+def test_retention_deletes_erasure_receipts_after_three_years(database: Database) -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    with database.transaction() as session:
+        for age in (RECEIPT_RETENTION + timedelta(days=1), RECEIPT_RETENTION - timedelta(days=1)):
+            session.add(
+                Erasure(
+                    id=new_id_str(),
+                    subject_digest="0" * 64,
+                    erased_at=now - age,
+                    delete_after=now - age + RECEIPT_RETENTION,
+                    receipt={},
+                )
+            )
+    with database.transaction() as session:
+        assert (
+            run_retention(session, all_declarations(), clock=FixedClock(now))["account_erasure"]
+            == 1
+        )
+    with database.transaction() as session:
+        kept = list(session.scalars(select(Erasure)))
+    assert [e.delete_after > now for e in kept] == [True]
