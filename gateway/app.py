@@ -48,6 +48,12 @@ def startup_problems(settings: Settings) -> list[str]:
     problems += compliance.keys.config_problems(settings)
     problems += vault.api.config_problems(settings)
     problems += payments.runtime.config_problems(settings)
+    try:
+        all_declarations()
+    except ConfigurationError as exc:
+        problems += exc.problems
+    except ValueError as exc:  # a record type, action or activity declared twice
+        problems.append(f"the installed declarations conflict: {exc}")
     return list(dict.fromkeys(problems))  # each once, in order
 
 

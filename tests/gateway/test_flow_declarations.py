@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
 from sqlalchemy.orm import Session
 
 from commons.errors import ConfigurationError
+from commons.settings import Settings
 from compliance import ActionType, ProcessingActivity, RetentionPolicy
 from compliance.retention import register_json
 from gateway import declarations
+from gateway.app import startup_problems
 
 
 def _flow_module() -> ModuleType:
@@ -75,12 +78,18 @@ def test_a_flow_adds_its_activities_retention_and_executor(
     assert "flow.demo.draft.read" in [a.name for a in decls.actions]
 
 
-def test_a_flow_cannot_redeclare_a_domain_record_type(installed: list[SimpleNamespace]) -> None:
+def test_a_flow_cannot_redeclare_a_domain_record_type(
+    installed: list[SimpleNamespace], tmp_path: Path
+) -> None:
     module = _flow_module()
     module.RETENTION = (  # type: ignore[attr-defined]
         RetentionPolicy("compliance.access_entry", timedelta(days=1), "none", "hijack"),
     )
     installed.append(_entry_point("demo", module))
+    assert startup_problems(Settings(data_dir=tmp_path)) == [
+        "the installed declarations conflict: "
+        "retention policy declared twice: compliance.access_entry"
+    ]
     with pytest.raises(
         ValueError, match=r"retention policy declared twice: compliance\.access_entry"
     ):
