@@ -25,6 +25,9 @@ class Document(Base):
     blob_key: Mapped[str] = mapped_column(String(36), unique=True)
     envelope_size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Last download, key fetch or share (None: never used since upload); the retention
+    # policy ``vault.document`` shreds documents unused for its period.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Share(Base):

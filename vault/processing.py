@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from compliance.declarations import ActionType, ProcessingActivity, RetentionPolicy
+from compliance.declarations import (
+    ActionType,
+    ProcessingActivity,
+    RetentionExecutor,
+    RetentionPolicy,
+)
+from vault.service import shred_unused_documents
 
 _DOCS = "documents (end-to-end encrypted)"
 
@@ -78,6 +84,11 @@ RETENTION: tuple[RetentionPolicy, ...] = (
         record_type="vault.document",
         keep_for=timedelta(days=3 * 365),
         legal_basis="Art. 5(1)(e) GDPR (storage limitation)",
-        description="Documents unused for three years are crypto-shredded.",
+        description="Documents not downloaded, fetched by an authority or shared for three "
+        "years are crypto-shredded (wrapped keys and row now, the blob at the next vault gc).",
     ),
 )
+
+RETENTION_EXECUTORS: dict[str, RetentionExecutor] = {
+    "vault.document": shred_unused_documents,
+}

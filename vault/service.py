@@ -169,6 +169,7 @@ def open_for_download(
     session: Session, principal: Principal, document_id: str, clock: Clock = system_clock
 ) -> Document:
     doc = get_document(session, principal, document_id)
+    doc.last_used_at = clock.now()
     _record(session, principal, doc.owner_subject, "vault.document.read", doc.id, clock)
     return doc
 
@@ -183,6 +184,7 @@ def wrapped_key_for(
     ).first()
     if share is None:
         raise NotShared()
+    doc.last_used_at = clock.now()
     _record(session, principal, doc.owner_subject, "vault.wrapped_key.read", doc.id, clock)
     return share
 
@@ -213,6 +215,7 @@ def share(
         existing = Share(id=new_id_str(), document_id=doc.id, authority=authority)
         session.add(existing)
     existing.kid, existing.stanza, existing.created_at = stanza.kid, stanza.encode(), clock.now()
+    doc.last_used_at = clock.now()
     session.flush()
     _record(session, principal, doc.owner_subject, "vault.document.share", doc.id, clock)
     return existing
@@ -295,6 +298,18 @@ def _destroy(session: Session, store: BlobStore | None, doc: Document) -> int:
     if store is not None:
         store.delete(doc.blob_key)
     return destroyed
+
+
+def shred_unused_documents(session: Session, cutoff: datetime) -> list[str]:
+    """Retention executor for ``vault.document``: crypto-shred every document not downloaded,
+    fetched or shared since the cutoff (nor uploaded, if never used). The wrapped keys and
+    rows go now; the blobs become orphans that ``ozg-commons vault gc`` removes."""
+    last_use = func.coalesce(Document.last_used_at, Document.created_at)
+    docs = list(session.scalars(select(Document).where(last_use < cutoff)))
+    for doc in docs:
+        _destroy(session, None, doc)
+        _record(session, None, doc.owner_subject, "vault.document.delete", doc.id, system_clock)
+    return [doc.id for doc in docs]
 
 
 def shred_personal_data(

@@ -6,6 +6,7 @@ import base64
 import io
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,17 +14,22 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from account import Principal
+from commons.clock import FixedClock
 from commons.db import Database
 from commons.settings import Settings
 from compliance.models import AccessEntry
+from compliance.retention import run_retention
 from gateway.app import create_app
+from gateway.declarations import all_declarations
 from tests import factories
 from tests.vault.helpers import authority_key, random_doc, sealed, write_anchors
 from vault import envelope, keys
+from vault.models import Document
 from vault.recipients import b64u_decode, public_key_from_jwk
+from vault.service import collect_garbage
 
 ActAs = Callable[[Principal | None], None]
 OCTET = {"content-type": "application/octet-stream"}
@@ -359,3 +365,34 @@ def test_readiness_reports_an_unusable_object_store(
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "object_store": "unavailable"}
+
+
+def test_retention_shreds_documents_unused_for_three_years(
+    client: TestClient, act_as: ActAs, app: FastAPI, database: Database
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    act_as(factories.applicant())
+    unused, downloaded, fresh = (
+        client.post("/v1/vault/documents", content=sealed(b"abc", key), headers=OCTET).json()["id"]
+        for _ in range(3)
+    )
+    now = datetime.now(UTC)
+    with database.transaction() as session:
+        session.execute(
+            update(Document)
+            .where(Document.id.in_([unused, downloaded]))
+            .values(created_at=now - timedelta(days=4 * 365))
+        )
+    assert client.get(f"/v1/vault/documents/{downloaded}/content").status_code == 200
+    with database.transaction() as session:
+        done = run_retention(session, all_declarations(), clock=FixedClock(now))
+    assert done["vault.document"] == 1
+    assert {d["id"] for d in client.get("/v1/vault/documents").json()} == {downloaded, fresh}
+    # the row and wrapped keys are gone now; the blob at the next gc
+    with database.transaction() as session:
+        removed = collect_garbage(
+            session, app.state.vault.store, timedelta(0), FixedClock(now + timedelta(seconds=5))
+        )
+    assert len(removed) == 1
+    assert len(list(app.state.vault.store.list())) == 2
+    assert "vault.document.delete" in _actions(database)
