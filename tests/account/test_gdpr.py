@@ -226,11 +226,15 @@ def test_erasure_needs_confirmation_and_recent_authentication(
 
 def test_retention_deletes_erasure_receipts_after_three_years(database: Database) -> None:
     now = datetime(2030, 1, 1, tzinfo=UTC)
+    ids = {"due": new_id_str(), "kept": new_id_str()}
     with database.transaction() as session:
-        for age in (RECEIPT_RETENTION + timedelta(days=1), RECEIPT_RETENTION - timedelta(days=1)):
+        for which, age in (
+            ("due", RECEIPT_RETENTION + timedelta(days=1)),
+            ("kept", RECEIPT_RETENTION - timedelta(days=1)),
+        ):
             session.add(
                 Erasure(
-                    id=new_id_str(),
+                    id=ids[which],
                     subject_digest="0" * 64,
                     erased_at=now - age,
                     delete_after=now - age + RECEIPT_RETENTION,
@@ -238,10 +242,8 @@ def test_retention_deletes_erasure_receipts_after_three_years(database: Database
                 )
             )
     with database.transaction() as session:
-        assert (
-            run_retention(session, all_declarations(), clock=FixedClock(now))["account_erasure"]
-            == 1
-        )
+        done = run_retention(session, all_declarations(), clock=FixedClock(now))
+    assert (done["account_erasure"] or 0) >= 1  # receipts other tests committed may be due too
     with database.transaction() as session:
-        kept = list(session.scalars(select(Erasure)))
-    assert [e.delete_after > now for e in kept] == [True]
+        left = set(session.scalars(select(Erasure.id).where(Erasure.id.in_(ids.values()))))
+    assert left == {ids["kept"]}
