@@ -132,6 +132,17 @@ class Settings(BaseSettings):
         description="PEM file of CA certificates authority keys must chain to. "
         "Development default: a demo CA generated under data_dir/vault.",
     )
+    vault_revocation: Literal["crl", "off"] = Field(
+        default="crl",
+        description="Revocation checking of authority key certificates: crl (against "
+        "OZG_VAULT_CRL_FILES, refusing when no current CRL covers a certificate) or off "
+        "(development only).",
+    )
+    vault_crl_files: list[Path] = Field(
+        default_factory=list,
+        description='CRLs (PEM or DER) of the CAs in authority key chains, e.g. ["ca.crl"]; '
+        "keep them current with a scheduled download. Development default: the demo CA's CRL.",
+    )
     vault_key_overlap_days: int = Field(
         default=30, ge=0, description="How long a rotated authority key stays usable."
     )

@@ -14,6 +14,7 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -30,7 +31,14 @@ from vault import schemas, service
 from vault.blobstore import BlobNotFound, BlobStore, S3BlobStore, store_from_settings
 from vault.errors import DocumentNotFound, DocumentTooLarge, InvalidEnvelope, InvalidKey
 from vault.models import Document
-from vault.pki import ensure_demo_ca, load_anchors, validate_authority_jwk
+from vault.pki import (
+    chain_of,
+    demo_crl_path,
+    ensure_demo_ca,
+    load_anchors,
+    validate_authority_jwk,
+)
+from vault.revocation import CrlFileError, RevocationChecker, load_crls
 
 log = logging.getLogger("ozg.vault")
 router = APIRouter(prefix="/vault", tags=["vault"])
@@ -54,25 +62,70 @@ class VaultState:
             path, _ = ensure_demo_ca(self.settings.data_dir / "vault")
         return load_anchors(path)
 
+    def revocation(self) -> RevocationChecker:
+        """A checker over the CRL files as they are now (they are read on every check, so
+        a refreshed file takes effect at once; CRLs are small)."""
+        anchors = self.anchors()
+        if self.settings.vault_revocation == "off":
+            return RevocationChecker((), anchors, enabled=False)
+        try:
+            crls = load_crls(crl_files(self.settings))
+        except CrlFileError as exc:
+            log.error("a CRL file cannot be read: %s", exc)
+            crls = []  # fail closed: every status is unknown
+        return RevocationChecker(crls, anchors)
+
+    def check_key(self, row: Any) -> None:
+        """Raise if a registered authority key's chain is revoked (409) or unknown (503)."""
+        self.revocation().check_registered(chain_of(json.loads(row.jwk)), self.clock.now())
+
     def shred(self, session: Session, subject: str) -> ShredReport:
         return service.shred_personal_data(session, subject, self.store, self.clock)
 
 
+def crl_files(settings: Settings) -> list[Path]:
+    """The configured CRL files; in development without configured anchors, the demo CA's."""
+    if settings.vault_crl_files or settings.vault_trust_anchors is not None:
+        return list(settings.vault_crl_files)
+    if settings.is_production:
+        return []
+    directory = settings.data_dir / "vault"
+    ensure_demo_ca(directory)
+    return [demo_crl_path(directory)]
+
+
 def config_problems(settings: Settings) -> list[str]:
     """What is wrong with the vault settings (for startup checks); empty if nothing."""
+    problems: list[str] = []
     path = settings.vault_trust_anchors
     if path is None:
         if settings.is_production:
-            return [
+            problems.append(
                 "OZG_VAULT_TRUST_ANCHORS is not set; point it at the PEM file of the CA "
                 "certificates authority keys must chain to"
-            ]
-        return []
+            )
+    else:
+        try:
+            load_anchors(path)
+        except InvalidKey:
+            problems.append(
+                f"OZG_VAULT_TRUST_ANCHORS ({path.name}) is not a readable PEM file of certificates"
+            )
+    if settings.is_production and settings.vault_revocation == "off":
+        problems.append(
+            "OZG_VAULT_REVOCATION=off is for development only; set it to crl and point "
+            "OZG_VAULT_CRL_FILES at the PKI's CRLs"
+        )
+    elif settings.is_production and not settings.vault_crl_files:
+        problems.append(
+            "OZG_VAULT_CRL_FILES is not set; list the CRL files of the CAs in authority key "
+            "chains (kept current by a scheduled download)"
+        )
     try:
-        load_anchors(path)
-    except InvalidKey:
-        return [f"OZG_VAULT_TRUST_ANCHORS ({path.name}) is not a readable PEM file of certificates"]
-    return []
+        load_crls(settings.vault_crl_files)
+    except CrlFileError as exc:
+        problems.append(f"OZG_VAULT_CRL_FILES: {exc}")
+    return problems
 
 
 def configure(app: FastAPI, settings: Settings, store: BlobStore | None = None) -> None:
@@ -231,7 +284,10 @@ def share(
     principal: Applicant,
 ) -> schemas.DocumentOut:
     doc_id = service.document_uuid(document_id)
-    service.share(session, principal, doc_id, authority, body.stanza, _state(request).clock)
+    state = _state(request)
+    service.share(
+        session, principal, doc_id, authority, body.stanza, state.clock, check=state.check_key
+    )
     return _out(session, service.get_document(session, principal, doc_id))
 
 
@@ -349,6 +405,7 @@ def register_authority_key(
 ) -> schemas.AuthorityKeyOut:
     state = _state(request)
     validated = validate_authority_jwk(body.jwk, state.anchors(), state.clock.now())
+    state.revocation().check_chain(validated.chain, state.clock.now())
     overlap = timedelta(days=state.settings.vault_key_overlap_days)
     row = service.register_authority_key(session, authority, validated, overlap, state.clock)
     log.info("authority key registered", extra={"authority": authority, "kid": row.kid})
@@ -363,4 +420,7 @@ def register_authority_key(
 def authority_key(
     authority: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> schemas.AuthorityKeyOut:
-    return _authority_out(service.active_authority_key(session, authority, _state(request).clock))
+    state = _state(request)
+    return _authority_out(
+        service.active_authority_key(session, authority, state.clock, check=state.check_key)
+    )

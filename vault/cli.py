@@ -350,3 +350,28 @@ def demo_authority_key(
         ),
     )
     out.print_json(json.dumps({"jwk": jwk}))
+
+
+@cli.command("demo-revoke")
+def demo_revoke(
+    jwk_file: Annotated[Path, typer.Argument(help="The authority key's public JWK (JSON).")],
+) -> None:
+    """Development only: revoke an authority key's certificate on the demo CA's CRL."""
+    from commons.settings import Settings
+    from vault.pki import chain_of, demo_revoke
+
+    settings = Settings()
+    if settings.is_production:
+        err.print("[red]error:[/] the demo CA is for development only")
+        raise typer.Exit(2)
+    try:
+        doc = json.loads(jwk_file.read_text())
+        jwk = doc.get("jwk", doc) if isinstance(doc, dict) else None
+        if not isinstance(jwk, dict):
+            raise ValueError("not a JWK")
+        leaf = chain_of(jwk)[0]
+    except (OSError, ValueError, InvalidKey) as exc:
+        err.print(f"[red]error:[/] {jwk_file.name} is not a JWK with an x5c chain ({exc})")
+        raise typer.Exit(2) from None
+    demo_revoke(settings.data_dir / "vault", leaf)
+    err.print(f"revoked certificate serial {leaf.serial_number:x} on the demo CA's CRL")

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from commons.errors import Conflict, Forbidden, InvalidInput, NotFound, OzgError, PayloadTooLarge
+from commons.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OzgError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
 
 
 class VaultError(OzgError):
@@ -77,3 +85,27 @@ class SanitizeError(VaultError, InvalidInput):
     status = 422
     code = "unsupported-file"
     title = "File refused"
+
+
+class CertificateRevoked(InvalidKey):
+    """A certificate of the key's chain is on its issuer's current CRL."""
+
+    status = 422
+    code = "certificate-revoked"
+    title = "Certificate revoked"
+
+
+class AuthorityKeyRevoked(VaultError, Conflict):
+    """A registered authority key's certificate has been revoked since registration."""
+
+    status = 409
+    code = "authority-key-revoked"
+    title = "Authority key revoked"
+
+
+class RevocationUnknown(VaultError, ServiceUnavailable):
+    """No current CRL covers a certificate: the key is refused until one is configured."""
+
+    status = 503
+    code = "revocation-status-unknown"
+    title = "Revocation status unknown"

@@ -3,7 +3,8 @@
 In production the anchors are the administration PKI's CA certificates
 (``OZG_VAULT_TRUST_ANCHORS``); in development a demo CA is generated under
 ``data_dir/vault`` (:func:`ensure_demo_ca`) and ``ozg-commons vault demo-authority-key``
-issues keys under it. Revocation (CRL/OCSP) is not checked yet.
+issues keys under it, with a CRL beside it (``demo-ca.crl``, refreshed on use) that
+``ozg-commons vault demo-revoke`` adds to. Revocation is checked by :mod:`vault.revocation`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ValidatedKey:
     public_key: rsa.RSAPublicKey
     jwk: dict[str, Any]
     not_after: datetime
+    chain: tuple[x509.Certificate, ...]
 
 
 def load_anchors(path: Path) -> list[x509.Certificate]:
@@ -64,14 +66,7 @@ def validate_authority_jwk(
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
         raise InvalidKey(f"RSA keys need at least {MIN_RSA_BITS} bits")
     chain_b64 = jwk.get("x5c")
-    if not isinstance(chain_b64, list) or not chain_b64:
-        raise InvalidKey("x5c (the certificate chain) is missing")
-    try:
-        chain = [
-            x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in chain_b64
-        ]
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidKey("x5c holds a malformed certificate") from exc
+    chain = chain_of(jwk)
     leaf = chain[0]
     if leaf.public_key() != key:
         raise InvalidKey("the first x5c certificate does not certify this key")
@@ -92,7 +87,7 @@ def validate_authority_jwk(
     fingerprints = {a.fingerprint(hashes.SHA256()) for a in anchors}
     if last.fingerprint(hashes.SHA256()) not in fingerprints:
         for anchor in anchors:
-            if anchor.subject == last.issuer and _issued_by(last, anchor):
+            if anchor.subject == last.issuer and issued_by(last, anchor):
                 if not anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc:
                     raise InvalidKey("the trust anchor is not valid now")
                 break
@@ -103,10 +98,24 @@ def validate_authority_jwk(
         public_key=key,
         jwk={**public_jwk(key), "alg": "RSA-OAEP-256", "key_ops": ["wrapKey"], "x5c": chain_b64},
         not_after=min(c.not_valid_after_utc for c in chain),
+        chain=tuple(chain),
     )
 
 
-def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+def chain_of(jwk: dict[str, Any]) -> list[x509.Certificate]:
+    """The certificates of a JWK's ``x5c``, leaf first."""
+    chain_b64 = jwk.get("x5c")
+    if not isinstance(chain_b64, list) or not chain_b64:
+        raise InvalidKey("x5c (the certificate chain) is missing")
+    try:
+        return [
+            x509.load_der_x509_certificate(base64.b64decode(c, validate=True)) for c in chain_b64
+        ]
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidKey("x5c holds a malformed certificate") from exc
+
+
+def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         child.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):
@@ -119,7 +128,7 @@ def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 
 def _check_issued(child: x509.Certificate, issuer: x509.Certificate) -> None:
-    if not _issued_by(child, issuer):
+    if not issued_by(child, issuer):
         raise InvalidKey("the x5c chain is broken (a certificate is not issued by the next)")
 
 
@@ -190,8 +199,60 @@ def issue_authority_key(
     return key, {**jwk, "use": "enc", "x5c": x5c}
 
 
+def make_crl(
+    ca_key: rsa.RSAPrivateKey,
+    ca_cert: x509.Certificate,
+    revoked_serials: list[int],
+    now: datetime,
+    *,
+    days: int = 7,
+) -> x509.CertificateRevocationList:
+    """A full CRL of ``ca_cert`` listing ``revoked_serials``, current for ``days``."""
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(now - timedelta(minutes=5))
+        .next_update(now + timedelta(days=days))
+    )
+    for serial in revoked_serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(now - timedelta(minutes=1))
+            .build()
+        )
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def demo_crl_path(directory: Path) -> Path:
+    return directory / "demo-ca.crl"
+
+
+def _write_demo_crl(directory: Path, add: int | None = None) -> None:
+    """(Re)issue the demo CA's CRL, keeping its revoked serials and adding ``add``."""
+    cert_path, key_path = directory / "demo-ca.pem", directory / "demo-ca.key.pem"
+    ca_key: Any = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    ca_cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    path = demo_crl_path(directory)
+    serials: list[int] = []
+    if path.exists():
+        old = x509.load_pem_x509_crl(path.read_bytes())
+        serials = [r.serial_number for r in old]
+    if add is not None and add not in serials:
+        serials.append(add)
+    crl = make_crl(ca_key, ca_cert, serials, datetime.now(UTC))
+    path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+
+
+def demo_revoke(directory: Path, certificate: x509.Certificate) -> None:
+    """Development only: put ``certificate`` on the demo CA's CRL."""
+    ensure_demo_ca(directory)
+    _write_demo_crl(directory, add=certificate.serial_number)
+
+
 def ensure_demo_ca(directory: Path) -> tuple[Path, Path]:
-    """The development demo CA (certificate, key), generated on first use."""
+    """The development demo CA (certificate, key), generated on first use, and its CRL,
+    reissued when it is missing or has less than a day to run."""
     cert_path, key_path = directory / "demo-ca.pem", directory / "demo-ca.key.pem"
     if not cert_path.exists():
         directory.mkdir(parents=True, exist_ok=True)
@@ -205,4 +266,13 @@ def ensure_demo_ca(directory: Path) -> tuple[Path, Path]:
         )
         key_path.chmod(0o600)
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    crl_path = demo_crl_path(directory)
+    fresh = False
+    if crl_path.exists():
+        crl = x509.load_pem_x509_crl(crl_path.read_bytes())
+        fresh = (crl.next_update_utc or datetime.min.replace(tzinfo=UTC)) > datetime.now(
+            UTC
+        ) + timedelta(days=1)
+    if not fresh:
+        _write_demo_crl(directory)
     return cert_path, key_path

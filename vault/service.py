@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -29,6 +31,7 @@ from compliance import AccessEvent, record_access
 from vault import envelope
 from vault.blobstore import BlobStore
 from vault.errors import (
+    AuthorityKeyRevoked,
     DocumentNotFound,
     InvalidEnvelope,
     InvalidKey,
@@ -40,6 +43,8 @@ from vault.errors import (
 from vault.models import ApplicantKey, AuthorityKey, Document, Share
 from vault.pki import ValidatedKey
 from vault.recipients import Stanza, public_key_from_jwk
+
+log = logging.getLogger("ozg.vault")
 
 PURPOSE = "storing and sharing the applicant's documents for their applications"
 LEGAL_BASIS = "Art. 6(1)(e) GDPR with § 3 OZG"
@@ -197,7 +202,12 @@ def share(
     authority: str,
     stanza_b64: str,
     clock: Clock = system_clock,
+    *,
+    check: Callable[[AuthorityKey], None] | None = None,
 ) -> Share:
+    """Store the applicant's wrap of a document key to ``authority``'s current key.
+
+    ``check`` may refuse the key (revocation) by raising."""
     doc = get_document(session, principal, document_id)
     if doc.owner_subject != principal.subject:
         raise DocumentNotFound()
@@ -208,6 +218,8 @@ def share(
     key = session.get(AuthorityKey, stanza.kid)
     if key is None or key.authority != authority or not _usable(key, clock.now()):
         raise InvalidKey("wrap to the authority's current key")
+    if check is not None:
+        check(key)
     existing = session.scalars(
         select(Share).where(Share.document_id == doc.id, Share.authority == authority)
     ).first()
@@ -476,14 +488,34 @@ def register_authority_key(
 
 
 def active_authority_key(
-    session: Session, authority: str, clock: Clock = system_clock
+    session: Session,
+    authority: str,
+    clock: Clock = system_clock,
+    *,
+    check: Callable[[AuthorityKey], None] | None = None,
 ) -> AuthorityKey:
+    """The key clients wrap to: the usable key not yet retiring, else the newest usable.
+
+    ``check`` may refuse a key by raising :class:`AuthorityKeyRevoked`; the next usable key
+    is then tried, and if every usable key is revoked that error propagates. Any other error
+    (revocation status unknown) propagates at once: fail closed.
+    """
     now = clock.now()
     rows = session.scalars(select(AuthorityKey).where(AuthorityKey.authority == authority))
-    # the one not yet scheduled to retire is the active key; then the newest
+    revoked: AuthorityKeyRevoked | None = None
     for row in sorted(rows, key=lambda r: (r.retires_at is None, r.registered_at), reverse=True):
-        if _usable(row, now):
-            return row
+        if not _usable(row, now):
+            continue
+        if check is not None:
+            try:
+                check(row)
+            except AuthorityKeyRevoked as exc:
+                log.warning("authority key revoked, skipped", extra={"kid": row.kid})
+                revoked = revoked or exc
+                continue
+        return row
+    if revoked is not None:
+        raise revoked
     raise KeyNotFound("this authority has no valid key registered")
 
 

@@ -14,7 +14,7 @@ from commons.settings import Settings
 from compliance.note import Signer
 from gateway.app import create_app, startup_problems
 from tests.commons.test_settings import GOOD_PRODUCTION
-from vault.pki import ensure_demo_ca
+from vault.pki import demo_crl_path, ensure_demo_ca
 
 
 def _dev(tmp_path: Path, **overrides: object) -> Settings:
@@ -81,6 +81,7 @@ def test_production_needs_trust_anchors_and_payment_authorities(tmp_path: Path) 
     assert any(p.startswith("OZG_PAYMENT_AUTHORITIES_FILE is not set") for p in problems)
 
     anchors, _ = ensure_demo_ca(tmp_path / "ca")
+    crl = demo_crl_path(tmp_path / "ca")
     authorities = tmp_path / "authorities.toml"
     authorities.write_text(
         "[authorities.tf]\nprovider = 'xbezahldienste'\n[authorities.tf.settings]\n"
@@ -88,7 +89,10 @@ def test_production_needs_trust_anchors_and_payment_authorities(tmp_path: Path) 
         "endpoint_id = 'abh'\nnotification_secret = '" + "s" * 40 + "'\n"
     )
     complete = Settings(
-        **GOOD_PRODUCTION, vault_trust_anchors=anchors, payment_authorities_file=authorities
+        **GOOD_PRODUCTION,
+        vault_trust_anchors=anchors,
+        vault_crl_files=[crl],
+        payment_authorities_file=authorities,
     )
     assert startup_problems(complete) == []
 

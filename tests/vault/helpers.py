@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from vault import envelope
-from vault.pki import issue_authority_key, make_ca
+from vault.pki import issue_authority_key, make_ca, make_crl
 
 NOW = datetime.now(UTC)
 _CA: dict[str, Any] = {}
@@ -27,6 +27,15 @@ def ca() -> tuple[rsa.RSAPrivateKey, Any]:
 def write_anchors(path: Path) -> Path:
     _key, cert = ca()
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def write_crl(path: Path, revoked: list[int] | None = None, now: datetime = NOW) -> Path:
+    """The test CA's CRL (listing ``revoked`` serials), current from ``now`` for a week."""
+    key, cert = ca()
+    path.write_bytes(
+        make_crl(key, cert, revoked or [], now).public_bytes(serialization.Encoding.PEM)
+    )
     return path
 
 

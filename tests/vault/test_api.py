@@ -25,7 +25,7 @@ from compliance.retention import run_retention
 from gateway.app import create_app
 from gateway.declarations import all_declarations
 from tests import factories
-from tests.vault.helpers import authority_key, random_doc, sealed, write_anchors
+from tests.vault.helpers import authority_key, random_doc, sealed, write_anchors, write_crl
 from vault import envelope, keys
 from vault.models import Document
 from vault.recipients import b64u_decode, public_key_from_jwk
@@ -44,6 +44,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         vault_quota_bytes=400_000,
         vault_max_document_bytes=300_000,
         vault_trust_anchors=anchors,
+        vault_crl_files=[write_crl(tmp_path / "ca.crl")],
     )
 
 

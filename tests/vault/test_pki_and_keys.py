@@ -19,7 +19,7 @@ from commons.db import Database
 from commons.settings import Settings
 from gateway.app import create_app
 from tests import factories
-from tests.vault.helpers import NOW, authority_key, ca, write_anchors
+from tests.vault.helpers import NOW, authority_key, ca, write_anchors, write_crl
 from vault import keys
 from vault.errors import InvalidKey
 from vault.pki import issue_authority_key, make_ca, validate_authority_jwk
@@ -98,6 +98,7 @@ def app(tmp_path: Path, database_url: str, database: Database, clock: FixedClock
         data_dir=tmp_path / "var",
         database_url=database_url,
         vault_trust_anchors=write_anchors(tmp_path / "a.pem"),
+        vault_crl_files=[write_crl(tmp_path / "ca.crl")],
         vault_key_overlap_days=7,
     )
     app = create_app(settings, database)
@@ -105,7 +106,9 @@ def app(tmp_path: Path, database_url: str, database: Database, clock: FixedClock
     return app
 
 
-def test_rotation_with_overlap(client: TestClient, act_as: ActAs, clock: FixedClock) -> None:
+def test_rotation_with_overlap(
+    client: TestClient, act_as: ActAs, clock: FixedClock, tmp_path: Path
+) -> None:
     act_as(factories.admin())
     first, second = _issue(), _issue()
     r1 = client.post("/v1/vault/authorities/tf/keys", json={"jwk": first})
@@ -119,6 +122,9 @@ def test_rotation_with_overlap(client: TestClient, act_as: ActAs, clock: FixedCl
     active = client.get("/v1/vault/authorities/tf/key").json()
     assert active["kid"] == r2.json()["kid"]
     clock.advance(timedelta(days=8))
+    # a week on, the CRL has expired: fail closed until the operator's refresh lands
+    assert client.get("/v1/vault/authorities/tf/key").status_code == 503
+    write_crl(tmp_path / "ca.crl", now=clock.now())
     assert client.get("/v1/vault/authorities/tf/key").json()["kid"] == r2.json()["kid"]
     assert client.get("/v1/vault/authorities/nowhere/key").status_code == 404
 
