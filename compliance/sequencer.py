@@ -1,12 +1,15 @@
 """The sequencer: assigns leaf indexes in batches and publishes signed checkpoints.
 
-Writers append unsequenced entries without any shared lock. One sequencer pass, in its own
+Writers append unsequenced entries without any shared lock, each with a row in the narrow
+queue ``compliance_pending`` (entry id, leaf hash). One sequencer pass, in its own
 transaction, takes the log's single lock (``SELECT ... FOR UPDATE`` on the one head row in
-PostgreSQL; SQLite's write lock, taken by ``BEGIN IMMEDIATE``), reads the head, numbers the
-oldest committed unsequenced entries ``size, size + 1, ...``, stores the complete subtrees
-they complete and a signed checkpoint of the new tree, and commits. A crash anywhere rolls the
-whole pass back; the unique leaf index and the node primary key make a gap, a fork or a
-duplicate index impossible even if two sequencers ran against the same database.
+PostgreSQL; SQLite's write lock, taken by ``BEGIN IMMEDIATE``), reads the head, takes the
+oldest committed queue rows (deleting them), numbers their entries ``size, size + 1, ...``
+in ``compliance_leaf``, stores the complete subtrees they complete and a signed checkpoint of
+the new tree, and commits. A crash anywhere rolls the whole pass back (the taken queue rows
+included); the leaf index primary key, the unique entry id of a leaf and the node primary key
+make a gap, a fork or a duplicate index impossible even if two sequencers ran against the
+same database.
 """
 
 from __future__ import annotations
@@ -16,22 +19,19 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from commons.clock import Clock, system_clock
 from commons.db import Database
 from compliance import merkle, note
 from compliance.keys import LogIdentity
-from compliance.leaf import FIELD_NAMES, LeafData
-from compliance.models import AccessEntry, Checkpoint, LogHead, LogNode
+from compliance.models import Checkpoint, Leaf, LogHead, LogNode, Pending
 from compliance.service import DbNodeSource
 
 log = logging.getLogger("ozg.compliance.sequencer")
 
 HEAD_ID = 1
-# The entry columns in the order of LeafData's fields (the entry's id column is "id").
-_LEAF_COLUMNS = tuple("id" if name == "entry_id" else name for name in FIELD_NAMES)
 DEFAULT_BATCH = 20_000
 
 
@@ -50,6 +50,27 @@ def _lock_head(session: Session) -> LogHead:
     return head
 
 
+def _take_pending_pg(session: Session, batch: int) -> list[tuple[str, bytes]]:
+    # One statement: take the oldest committed queue rows (the head lock excludes any other
+    # sequencer; rows not yet committed are invisible and wait for a later pass).
+    rows = session.connection().exec_driver_sql(
+        "DELETE FROM compliance_pending WHERE seq IN "
+        "(SELECT seq FROM compliance_pending ORDER BY seq LIMIT %(n)s) "
+        "RETURNING seq, entry_id, leaf_hash",
+        {"n": batch},
+    )
+    return [(entry_id, h) for _seq, entry_id, h in sorted(rows, key=lambda r: r[0])]
+
+
+def _take_pending_sqlite(session: Session, batch: int) -> list[tuple[str, bytes]]:
+    rows = session.execute(
+        select(Pending.seq, Pending.entry_id, Pending.leaf_hash).order_by(Pending.seq).limit(batch)
+    ).all()
+    if rows:  # BEGIN IMMEDIATE: every queued row is committed, none can appear meanwhile
+        session.execute(delete(Pending).where(Pending.seq <= rows[-1][0]))
+    return [(entry_id, h) for _seq, entry_id, h in rows]
+
+
 def sequence_pass(
     session: Session,
     identity: LogIdentity,
@@ -57,42 +78,38 @@ def sequence_pass(
     batch: int = DEFAULT_BATCH,
     clock: Clock = system_clock,
 ) -> PassResult:
-    """Sequence up to ``batch`` committed entries and publish a checkpoint (one transaction)."""
+    """Sequence up to ``batch`` committed entries and publish a checkpoint (one transaction).
+
+    Only narrow rows are touched: the queue rows are deleted, one ``compliance_leaf`` row per
+    entry and the completed subtree hashes are inserted. The leaf hashes are the writers'
+    (see :func:`compliance.service.new_entry`); the wide entry rows are not read.
+    """
     head = _lock_head(session)
     size = head.size
-    cols = [AccessEntry.__table__.c[name] for name in _LEAF_COLUMNS]
-    pending = session.execute(
-        select(*cols)
-        .where(AccessEntry.leaf_index.is_(None))
-        .order_by(AccessEntry.at, AccessEntry.id)
-        .limit(batch)
-    ).all()
+    postgres = session.connection().dialect.name == "postgresql"
+    pending = _take_pending_pg(session, batch) if postgres else _take_pending_sqlite(session, batch)
     if not pending:
         if session.get(Checkpoint, size) is None:
             _publish(session, identity, size, head.root, clock)
         return PassResult(0, size)
-    hashes = [merkle.leaf_hash(LeafData(*row).encode()) for row in pending]
+    hashes = [h for _entry_id, h in pending]
     edge = DbNodeSource(session).get_nodes(merkle.edge_nodes(size))
     nodes = merkle.extend(size, hashes, edge)
     new_size = size + len(pending)
     root = merkle.fold([nodes.get(p) or edge[p] for p in merkle.peaks(new_size)])
-    ids = [row[0] for row in pending]
+    ids = [entry_id for entry_id, _h in pending]
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    if postgres:
         # Set-based statements: one round trip each, whatever the batch size.
-        connection.execute(
-            text(
-                "UPDATE compliance_access_entry AS e SET leaf_index = v.idx FROM "
-                "(SELECT unnest(CAST(:ids AS varchar[])) AS id, "
-                "unnest(CAST(:idx AS bigint[])) AS idx) AS v WHERE e.id = v.id"
-            ),
-            {"ids": ids, "idx": list(range(size, new_size))},
+        connection.exec_driver_sql(
+            "INSERT INTO compliance_leaf (leaf_index, entry_id) "
+            "SELECT %(start)s + n - 1, e FROM unnest(%(ids)s::varchar[]) "
+            "WITH ORDINALITY AS t(e, n)",
+            {"start": size, "ids": ids},
         )
-        connection.execute(
-            text(
-                "INSERT INTO compliance_log_node (level, idx, hash) SELECT * FROM "
-                "unnest(CAST(:l AS smallint[]), CAST(:i AS bigint[]), CAST(:h AS bytea[]))"
-            ),
+        connection.exec_driver_sql(
+            "INSERT INTO compliance_log_node (level, idx, hash) SELECT * FROM "
+            "unnest(%(l)s::smallint[], %(i)s::bigint[], %(h)s::bytea[])",
             {
                 "l": [k[0] for k in nodes],
                 "i": [k[1] for k in nodes],
@@ -100,12 +117,11 @@ def sequence_pass(
             },
         )
     else:
-        session.execute(
-            update(AccessEntry),
-            [{"id": entry_id, "leaf_index": size + i} for i, entry_id in enumerate(ids)],
-            execution_options={"synchronize_session": False},
+        connection.execute(
+            insert(Leaf),
+            [{"leaf_index": size + i, "entry_id": entry_id} for i, entry_id in enumerate(ids)],
         )
-        session.execute(
+        connection.execute(
             insert(LogNode),
             [{"level": lvl, "idx": idx, "hash": h} for (lvl, idx), h in nodes.items()],
         )
