@@ -16,11 +16,12 @@ Create Date: 2026-11-30 02:00:00
 
 import hashlib
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.operations import BatchOperations
 
 revision: str = "c0002"
 down_revision: str | None = "c0001"
@@ -71,8 +72,72 @@ def _leaf_hash(row: sa.Row) -> bytes:  # type: ignore[type-arg]
     return hashlib.sha256(b"\x00" + leaf).digest()
 
 
+def _rebuild_entry_table(change: Callable[[BatchOperations], None]) -> None:
+    """Apply ``change`` to compliance_access_entry.
+
+    SQLite rebuilds the table (copy, DROP, rename); with foreign keys enforced the DROP fails
+    while rows of compliance_access_personal refer to it, so they are set aside meanwhile
+    (same transaction). PostgreSQL alters the table in place.
+    """
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.execute("CREATE TEMP TABLE c0002_personal AS SELECT * FROM compliance_access_personal")
+        op.execute("DELETE FROM compliance_access_personal")
+    with op.batch_alter_table("compliance_access_entry", schema=None) as batch_op:
+        change(batch_op)
+    if sqlite:
+        op.execute("INSERT INTO compliance_access_personal SELECT * FROM c0002_personal")
+        op.execute("DROP TABLE c0002_personal")
+
+
+def _drop_leaf_index(batch_op: BatchOperations) -> None:
+    batch_op.drop_index(
+        "ix_compliance_access_entry_pending",
+        postgresql_where=sa.text("leaf_index IS NULL"),
+        sqlite_where=sa.text("leaf_index IS NULL"),
+    )
+    batch_op.drop_constraint(batch_op.f("uq_compliance_access_entry_leaf_index"), type_="unique")
+    batch_op.drop_column("leaf_index")
+
+
+def _add_leaf_index(batch_op: BatchOperations) -> None:
+    batch_op.add_column(sa.Column("leaf_index", sa.BigInteger(), nullable=True))
+    batch_op.create_unique_constraint(
+        batch_op.f("uq_compliance_access_entry_leaf_index"), ["leaf_index"]
+    )
+    batch_op.create_index(
+        "ix_compliance_access_entry_pending",
+        ["at", "id"],
+        unique=False,
+        postgresql_where=sa.text("leaf_index IS NULL"),
+        sqlite_where=sa.text("leaf_index IS NULL"),
+    )
+
+
 def upgrade() -> None:
-    op.create_table(
+    conn = op.get_bind()
+    # Read what moves before the entry table changes.
+    sequenced = [
+        {"leaf_index": index, "entry_id": entry_id}
+        for entry_id, index in conn.execute(
+            sa.text(
+                "SELECT id, leaf_index FROM compliance_access_entry "
+                "WHERE leaf_index IS NOT NULL ORDER BY leaf_index"
+            )
+        )
+    ]
+    queued = [
+        {"entry_id": row[0], "leaf_hash": _leaf_hash(row)}
+        for row in conn.execute(
+            sa.text(
+                f"SELECT {', '.join(_LEAF_COLUMNS)} FROM compliance_access_entry "  # noqa: S608
+                "WHERE leaf_index IS NULL ORDER BY at, id"
+            )
+        )
+    ]
+    _rebuild_entry_table(_drop_leaf_index)
+
+    leaf = op.create_table(
         "compliance_leaf",
         sa.Column("leaf_index", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("entry_id", sa.String(length=36), nullable=False),
@@ -101,55 +166,25 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_compliance_pending")),
     )
-
-    conn = op.get_bind()
-    conn.execute(
-        sa.text(
-            "INSERT INTO compliance_leaf (leaf_index, entry_id) "
-            "SELECT leaf_index, id FROM compliance_access_entry WHERE leaf_index IS NOT NULL"
-        )
-    )
-    select_pending = sa.text(
-        f"SELECT {', '.join(_LEAF_COLUMNS)} FROM compliance_access_entry "  # noqa: S608
-        "WHERE leaf_index IS NULL ORDER BY at, id"
-    )
-    batch: list[dict[str, object]] = []
-    for row in conn.execute(select_pending).all():
-        batch.append({"entry_id": row[0], "leaf_hash": _leaf_hash(row)})
-        if len(batch) == 5000:
-            conn.execute(pending.insert(), batch)
-            batch = []
-    if batch:
-        conn.execute(pending.insert(), batch)
-
-    with op.batch_alter_table("compliance_access_entry", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_compliance_access_entry_pending",
-            postgresql_where=sa.text("leaf_index IS NULL"),
-            sqlite_where=sa.text("leaf_index IS NULL"),
-        )
-        batch_op.drop_constraint(
-            batch_op.f("uq_compliance_access_entry_leaf_index"), type_="unique"
-        )
-        batch_op.drop_column("leaf_index")
+    for table, rows in ((leaf, sequenced), (pending, queued)):
+        for start in range(0, len(rows), 5000):  # in order: the queue's seq follows it
+            conn.execute(table.insert(), rows[start : start + 5000])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("compliance_access_entry", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("leaf_index", sa.BigInteger(), nullable=True))
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_compliance_access_entry_leaf_index"), ["leaf_index"]
+    conn = op.get_bind()
+    # Queued entries become unsequenced entries again, as revision c0001 stores them.
+    indexes = [
+        {"i": index, "e": entry_id}
+        for index, entry_id in conn.execute(
+            sa.text("SELECT leaf_index, entry_id FROM compliance_leaf ORDER BY leaf_index")
         )
-        batch_op.create_index(
-            "ix_compliance_access_entry_pending",
-            ["at", "id"],
-            unique=False,
-            postgresql_where=sa.text("leaf_index IS NULL"),
-            sqlite_where=sa.text("leaf_index IS NULL"),
-        )
-    op.execute(
-        "UPDATE compliance_access_entry SET leaf_index = (SELECT l.leaf_index FROM "
-        "compliance_leaf AS l WHERE l.entry_id = compliance_access_entry.id)"
-    )
+    ]
     op.drop_table("compliance_pending")
     op.drop_table("compliance_leaf")
+    _rebuild_entry_table(_add_leaf_index)
+    for start in range(0, len(indexes), 5000):
+        conn.execute(
+            sa.text("UPDATE compliance_access_entry SET leaf_index = :i WHERE id = :e"),
+            indexes[start : start + 5000],
+        )
