@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -41,7 +42,7 @@ def _old_log(url: str, identity: LogIdentity) -> list[str]:
             node = Table("compliance_log_node", meta, autoload_with=conn)
             head = Table("compliance_log_head", meta, autoload_with=conn)
             checkpoint = Table("compliance_checkpoint", meta, autoload_with=conn)
-            rows = []
+            rows: list[dict[str, Any]] = []
             for i in range(SEQUENCED + PENDING):
                 salt = os.urandom(32)
                 rows.append(
