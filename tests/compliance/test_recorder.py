@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from commons.db import Database
 from compliance import AccessEvent, Actor, record_access, record_accesses
@@ -54,20 +55,29 @@ def test_the_transaction_sees_its_own_entries(database: Database) -> None:
 
 
 def test_a_rolled_back_transaction_leaves_neither_access_nor_entry(database: Database) -> None:
-    with pytest.raises(RuntimeError), database.transaction() as session:
-        session.add(LogNode(level=63, idx=9, hash=bytes(32)))  # the "access"
-        record_access(session, event())
-        raise RuntimeError
+    def access_then_fail() -> None:
+        with database.transaction() as session:
+            session.add(LogNode(level=63, idx=9, hash=bytes(32)))  # the "access"
+            record_access(session, event())
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        access_then_fail()
     assert _count(database, AccessEntry) == 0
     assert _count(database, LogNode) == 0
 
 
 def test_an_entry_survives_a_rolled_back_savepoint_after_it(database: Database) -> None:
+    def failing_savepoint(session: Session) -> None:
+        with session.begin_nested():
+            session.add(LogNode(level=63, idx=10, hash=bytes(32)))
+            session.flush()  # inside the savepoint: rolled back with it
+            raise RuntimeError
+
     with database.transaction() as session:
         record_access(session, event("before the savepoint"))
-        with pytest.raises(RuntimeError), session.begin_nested():
-            session.add(LogNode(level=63, idx=10, hash=bytes(32)))
-            raise RuntimeError
+        with pytest.raises(RuntimeError):
+            failing_savepoint(session)
     with database.transaction() as session:
         subjects = list(session.scalars(select(AccessPersonal.data_subject)))
     assert subjects == ["before the savepoint"]
@@ -82,9 +92,14 @@ def test_a_failing_write_fails_the_commit_and_rolls_the_access_back(database: Da
         purpose="p",
         legal_basis="l",
     )
-    with pytest.raises(IntegrityError), database.transaction() as session:
-        session.add(LogNode(level=63, idx=11, hash=bytes(32)))
-        session.flush()  # the access happened...
-        record_access(session, bad)  # ...and its entry is refused at commit
+
+    def access() -> None:
+        with database.transaction() as session:
+            session.add(LogNode(level=63, idx=11, hash=bytes(32)))
+            session.flush()  # the access happened...
+            record_access(session, bad)  # ...and its entry is refused at commit
+
+    with pytest.raises(IntegrityError):
+        access()
     assert _count(database, AccessEntry) == 0
     assert _count(database, LogNode) == 0
