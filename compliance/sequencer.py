@@ -50,25 +50,50 @@ def _lock_head(session: Session) -> LogHead:
     return head
 
 
-def _take_pending_pg(session: Session, batch: int) -> list[tuple[str, bytes]]:
-    # One statement: take the oldest committed queue rows (the head lock excludes any other
-    # sequencer; rows not yet committed are invisible and wait for a later pass).
-    rows = session.connection().exec_driver_sql(
-        "DELETE FROM compliance_pending WHERE seq IN "
-        "(SELECT seq FROM compliance_pending ORDER BY seq LIMIT %(n)s) "
-        "RETURNING seq, entry_id, leaf_hash",
-        {"n": batch},
-    )
-    return [(entry_id, h) for _seq, entry_id, h in sorted(rows, key=lambda r: r[0])]
+# PostgreSQL, one statement: take the oldest committed queue rows (the head lock excludes any
+# other sequencer; rows not yet committed are invisible and wait for a later pass), number
+# them in queue order from the tree size, store their compliance_leaf rows and their level-0
+# nodes (the leaf hashes), and return the hashes in index order.
+_TAKE_PG = """
+WITH taken AS (
+    DELETE FROM compliance_pending WHERE seq IN
+        (SELECT seq FROM compliance_pending ORDER BY seq LIMIT %(n)s)
+    RETURNING seq, entry_id, leaf_hash
+), numbered AS (
+    SELECT %(size)s::bigint + row_number() OVER (ORDER BY seq) - 1 AS leaf_index,
+           entry_id, leaf_hash
+    FROM taken
+), leaves AS (
+    INSERT INTO compliance_leaf (leaf_index, entry_id) SELECT leaf_index, entry_id FROM numbered
+), level0 AS (
+    INSERT INTO compliance_log_node (level, idx, hash)
+    SELECT 0, leaf_index, leaf_hash FROM numbered
+)
+SELECT leaf_hash FROM numbered ORDER BY leaf_index
+"""
 
 
-def _take_pending_sqlite(session: Session, batch: int) -> list[tuple[str, bytes]]:
+def _take_pending_sqlite(session: Session, size: int, batch: int) -> list[bytes]:
     rows = session.execute(
         select(Pending.seq, Pending.entry_id, Pending.leaf_hash).order_by(Pending.seq).limit(batch)
     ).all()
-    if rows:  # BEGIN IMMEDIATE: every queued row is committed, none can appear meanwhile
-        session.execute(delete(Pending).where(Pending.seq <= rows[-1][0]))
-    return [(entry_id, h) for _seq, entry_id, h in rows]
+    if not rows:
+        return []
+    # BEGIN IMMEDIATE: every queued row is committed, and none can appear meanwhile.
+    session.execute(delete(Pending).where(Pending.seq <= rows[-1][0]))
+    connection = session.connection()
+    connection.execute(
+        insert(Leaf),
+        [
+            {"leaf_index": size + i, "entry_id": entry_id}
+            for i, (_s, entry_id, _h) in enumerate(rows)
+        ],
+    )
+    connection.execute(
+        insert(LogNode),
+        [{"level": 0, "idx": size + i, "hash": h} for i, (_s, _e, h) in enumerate(rows)],
+    )
+    return [h for _s, _e, h in rows]
 
 
 def sequence_pass(
@@ -86,51 +111,41 @@ def sequence_pass(
     """
     head = _lock_head(session)
     size = head.size
-    postgres = session.connection().dialect.name == "postgresql"
-    pending = _take_pending_pg(session, batch) if postgres else _take_pending_sqlite(session, batch)
-    if not pending:
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        hashes = list(connection.exec_driver_sql(_TAKE_PG, {"n": batch, "size": size}).scalars())
+    else:
+        hashes = _take_pending_sqlite(session, size, batch)
+    if not hashes:
         if session.get(Checkpoint, size) is None:
             _publish(session, identity, size, head.root, clock)
         return PassResult(0, size)
-    hashes = [h for _entry_id, h in pending]
     edge = DbNodeSource(session).get_nodes(merkle.edge_nodes(size))
     nodes = merkle.extend(size, hashes, edge)
-    new_size = size + len(pending)
+    new_size = size + len(hashes)
     root = merkle.fold([nodes.get(p) or edge[p] for p in merkle.peaks(new_size)])
-    ids = [entry_id for entry_id, _h in pending]
-    connection = session.connection()
-    if postgres:
-        # Set-based statements: one round trip each, whatever the batch size.
-        connection.exec_driver_sql(
-            "INSERT INTO compliance_leaf (leaf_index, entry_id) "
-            "SELECT %(start)s + n - 1, e FROM unnest(%(ids)s::varchar[]) "
-            "WITH ORDINALITY AS t(e, n)",
-            {"start": size, "ids": ids},
-        )
+    inner = [(key, h) for key, h in nodes.items() if key[0] > 0]  # level 0 is stored already
+    if inner and connection.dialect.name == "postgresql":
+        # One round trip, whatever the batch size.
         connection.exec_driver_sql(
             "INSERT INTO compliance_log_node (level, idx, hash) SELECT * FROM "
-            "unnest(%(l)s::smallint[], %(i)s::bigint[], %(h)s::bytea[])",
+            "unnest(%(l)b::smallint[], %(i)b::bigint[], %(h)b::bytea[])",
             {
-                "l": [k[0] for k in nodes],
-                "i": [k[1] for k in nodes],
-                "h": list(nodes.values()),
+                "l": [k[0] for k, _h in inner],
+                "i": [k[1] for k, _h in inner],
+                "h": [h for _k, h in inner],
             },
         )
-    else:
+    elif inner:
         connection.execute(
-            insert(Leaf),
-            [{"leaf_index": size + i, "entry_id": entry_id} for i, entry_id in enumerate(ids)],
-        )
-        connection.execute(
-            insert(LogNode),
-            [{"level": lvl, "idx": idx, "hash": h} for (lvl, idx), h in nodes.items()],
+            insert(LogNode), [{"level": lvl, "idx": idx, "hash": h} for (lvl, idx), h in inner]
         )
     session.execute(
         update(LogHead).where(LogHead.id == HEAD_ID).values(size=new_size, root=root),
         execution_options={"synchronize_session": False},
     )
     _publish(session, identity, new_size, root, clock)
-    return PassResult(len(pending), new_size)
+    return PassResult(len(hashes), new_size)
 
 
 def _publish(session: Session, identity: LogIdentity, size: int, root: bytes, clock: Clock) -> None:

@@ -62,7 +62,7 @@ _PG_TYPES = {
 
 
 def _unnest(prefix: str, columns: Sequence[str]) -> str:
-    arrays = ", ".join(f"%({prefix}{c})s::{_PG_TYPES.get(c, 'varchar')}[]" for c in columns)
+    arrays = ", ".join(f"%({prefix}{c})b::{_PG_TYPES.get(c, 'varchar')}[]" for c in columns)
     return f"SELECT * FROM unnest({arrays})"  # noqa: S608 (constant column names)
 
 
