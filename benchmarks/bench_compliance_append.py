@@ -165,7 +165,8 @@ def _sequencer(
     skey: str,
     passes: mp.Queue,  # type: ignore[type-arg]
 ) -> None:
-    """What SequencerThread does (sequence_all, then wait the interval), timing each pass."""
+    """What SequencerThread does (passes until nothing is pending, then wait for the rest of
+    the interval), timing each pass."""
     signer = Signer.from_string(skey)
     identity = LogIdentity(origin=signer.name, signer=signer)
     database = Database.from_url(url, pool_size=1)
@@ -173,6 +174,7 @@ def _sequencer(
     busy = 0.0
     while True:
         stopping = stop.is_set()
+        started = time.time()
         while True:
             t = time.time()
             with database.transaction() as session:
@@ -183,7 +185,7 @@ def _sequencer(
                 break
         if stopping:  # a last pass after the writers stopped: everything is sequenced
             break
-        stop.wait(INTERVAL)
+        stop.wait(max(0.0, INTERVAL - (time.time() - started)))
     database.dispose()
     passes.put((done, busy))
 
