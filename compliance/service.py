@@ -210,15 +210,27 @@ class DbNodeSource:
         self.session = session
 
     def get_nodes(self, nodes: Sequence[merkle.Node]) -> Mapping[merkle.Node, bytes]:
+        if not nodes:
+            return {}
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            # One index probe per wanted node, the keys as two binary array parameters.
+            rows = connection.exec_driver_sql(
+                "SELECT n.level, n.idx, n.hash FROM unnest(%(l)b::smallint[], %(i)b::bigint[]) "
+                "AS k(level, idx) JOIN compliance_log_node AS n "
+                "ON n.level = k.level AND n.idx = k.idx",
+                {"l": [n[0] for n in nodes], "i": [n[1] for n in nodes]},
+            )
+            return {(lvl, idx): h for lvl, idx, h in rows}
         found: dict[merkle.Node, bytes] = {}
         for start in range(0, len(nodes), 500):
             chunk = nodes[start : start + 500]
-            rows = self.session.execute(
+            result = self.session.execute(
                 select(LogNode.level, LogNode.idx, LogNode.hash).where(
                     tuple_(LogNode.level, LogNode.idx).in_(chunk)
                 )
             )
-            found.update({(lvl, idx): h for lvl, idx, h in rows})
+            found.update({(lvl, idx): h for lvl, idx, h in result})
         return found
 
 
