@@ -4,6 +4,10 @@ The tamper-evident part and the personal part of an entry live in separate table
 ``compliance_access_entry`` holds only what the Merkle leaf encodes (no personal data, a
 salted commitment instead), ``compliance_access_personal`` the plaintext personal fields and
 the salt. Erasure deletes the personal row; the leaf and every proof stay valid.
+
+Sequencing touches only narrow tables: writers queue (entry id, leaf hash) in
+``compliance_pending``; the sequencer moves them to ``compliance_leaf`` (leaf index -> entry
+id) and ``compliance_log_node``. An entry row is written once and never updated.
 """
 
 from __future__ import annotations
