@@ -1,21 +1,25 @@
-"""Audit-log appends on PostgreSQL: a naive hash chain vs. unlocked appends + a sequencer.
+"""Audit-log appends on PostgreSQL: a naive hash chain vs. batched appends + a sequencer.
 
 Creates a fresh database (dropped afterwards) on the server of OZG_BENCH_DATABASE_URL
 (default: OZG_TEST_DATABASE_URL, else postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
 
 Measures, in one run:
 - baseline: a hash chain that locks a head row per append (4 and 8 writer processes);
-- ours: 8 writer processes calling record_access (1 and 10 entries per transaction) while a
-  sequencer process publishes signed checkpoints; entries/s, and commit -> signed checkpoint
-  latency (median, p95);
+- ours: 8 writer processes calling record_access (1, 10 and 50 entries per transaction) while
+  a sequencer process runs as SequencerThread does (every OZG_AUDIT_SEQUENCE_INTERVAL, the
+  production default); entries/s, commit -> signed checkpoint latency (median, p95: from the
+  writer's commit to the commit of the first pass whose checkpoint covers the entry), and
+  how busy the sequencer was;
 - proof serving: inclusion proofs at OZG_BENCH_PROOF_LEAVES leaves (default 1,000,000;
   set 10000000 for the full size), median ms per proof from the database.
 
-Env: OZG_BENCH_SECONDS (per phase, default 4).
+Env: OZG_BENCH_SECONDS (per phase, default 4). Figures are printed as ratios against the
+baseline measured in the same run; the last line is ``RESULT key=value ...``.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import multiprocessing as mp
 import os
@@ -24,7 +28,6 @@ import secrets
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,11 +36,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from commons.db import Database
-from compliance import AccessEvent, Actor, merkle, service
+from commons.settings import Settings
+from compliance import AccessEvent, Actor, merkle, record_access, service
 from compliance.keys import LogIdentity
-from compliance.models import AccessEntry, Checkpoint
+from compliance.models import Leaf
 from compliance.note import Signer
-from compliance.sequencer import sequence_pass
+from compliance.sequencer import DEFAULT_BATCH, sequence_pass
 from gateway.migrations import upgrade
 
 BASE = os.environ.get("OZG_BENCH_DATABASE_URL") or os.environ.get(
@@ -45,6 +49,9 @@ BASE = os.environ.get("OZG_BENCH_DATABASE_URL") or os.environ.get(
 )
 SECONDS = float(os.environ.get("OZG_BENCH_SECONDS", "4"))
 PROOF_LEAVES = int(os.environ.get("OZG_BENCH_PROOF_LEAVES", "1000000"))
+# The production sequencer interval (OZG_AUDIT_SEQUENCE_INTERVAL's default).
+INTERVAL = float(Settings.model_fields["audit_sequence_interval"].default)
+SAMPLE = 0.05  # share of writer transactions whose commit -> checkpoint latency is measured
 
 
 def _event(n: int) -> AccessEvent:
@@ -59,10 +66,18 @@ def _event(n: int) -> AccessEvent:
 
 
 # --------------------------------------------------------------------------- baseline
+def _wait(stop_at: float) -> None:
+    """Start measuring together: every writer begins SECONDS before ``stop_at``."""
+    time.sleep(max(0.0, stop_at - SECONDS - time.time()))
+
+
 def _chain_writer(url: str, stop_at: float, counter: mp.Value) -> None:  # type: ignore[type-arg]
     engine = create_engine(url, pool_size=1)
     n = 0
     with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        conn.rollback()
+        _wait(stop_at)
         while time.time() < stop_at:
             with conn.begin():
                 seq, prev = conn.execute(
@@ -106,8 +121,7 @@ def baseline(url: str, writers: int) -> float:
 
 def _run(target, url: str, writers: int, *extra) -> float:  # type: ignore[no-untyped-def]
     counter = mp.Value("q", 0)
-    start = time.time() + 0.5
-    stop_at = start + SECONDS
+    stop_at = time.time() + 1.0 + SECONDS  # 1 s to start the processes and connect
     procs = [
         mp.Process(target=target, args=(url, stop_at, counter, *extra)) for _ in range(writers)
     ]
@@ -120,71 +134,100 @@ def _run(target, url: str, writers: int, *extra) -> float:  # type: ignore[no-un
 
 # --------------------------------------------------------------------------- ours
 def _audit_writer(
-    url: str, stop_at: float, counter: mp.Value, per_tx: int, samples: mp.Queue
-) -> None:  # type: ignore[type-arg]
+    url: str,
+    stop_at: float,
+    counter: mp.Value,  # type: ignore[type-arg]
+    per_tx: int,
+    samples: mp.Queue,  # type: ignore[type-arg]
+) -> None:
     database = Database.from_url(url, pool_size=1)
+    database.ping()  # connect before the clock starts
     n = 0
     rng = random.Random()
+    got = []
+    _wait(stop_at)
     while time.time() < stop_at:
         with database.transaction() as session:
             for _ in range(per_tx):
-                # what record_access does, keeping the id to measure the latency
-                entry_id = service.append_entry(
-                    session, _event(n), at=datetime.now(UTC), request_id=None
-                )
+                entry_id = record_access(session, _event(n))  # the production path
                 n += 1
-            sample = rng.random() < 0.02
-        if sample:
-            samples.put((entry_id, datetime.now(UTC).timestamp()))
+        if rng.random() < SAMPLE:
+            got.append((entry_id, time.time()))  # committed (the with block has returned)
     database.dispose()
+    samples.put(got)
     with counter.get_lock():
         counter.value += n
 
 
-def _sequencer(url: str, stop: mp.Event, skey: str) -> None:  # type: ignore[type-arg]
+def _sequencer(
+    url: str,
+    stop: mp.Event,  # type: ignore[type-arg]
+    skey: str,
+    passes: mp.Queue,  # type: ignore[type-arg]
+) -> None:
+    """What SequencerThread does (passes until nothing is pending, then wait for the rest of
+    the interval), timing each pass."""
     signer = Signer.from_string(skey)
     identity = LogIdentity(origin=signer.name, signer=signer)
     database = Database.from_url(url, pool_size=1)
-    while not stop.is_set():
-        with database.transaction() as session:
-            result = sequence_pass(session, identity, batch=20_000)
-        if result.sequenced == 0:
-            time.sleep(0.05)
-    while True:  # drain
-        with database.transaction() as session:
-            if sequence_pass(session, identity, batch=20_000).sequenced == 0:
+    done: list[tuple[int, float]] = []  # (tree size, time its checkpoint was committed)
+    busy = 0.0
+    while True:
+        stopping = stop.is_set()
+        started = time.time()
+        while True:
+            t = time.time()
+            with database.transaction() as session:
+                result = sequence_pass(session, identity, batch=DEFAULT_BATCH)
+            done.append((result.size, time.time()))
+            busy += done[-1][1] - t
+            if result.sequenced < DEFAULT_BATCH:
                 break
+        if stopping:  # a last pass after the writers stopped: everything is sequenced
+            break
+        stop.wait(max(0.0, INTERVAL - (time.time() - started)))
     database.dispose()
+    passes.put((done, busy))
 
 
-def ours(url: str, writers: int, per_tx: int, skey: str) -> tuple[float, list[float]]:
+def ours(url: str, writers: int, per_tx: int, skey: str) -> dict[str, float]:
     samples: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    passes: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     stop = mp.Event()
-    seq = mp.Process(target=_sequencer, args=(url, stop, skey))
+    seq = mp.Process(target=_sequencer, args=(url, stop, skey, passes))
     seq.start()
+    t0 = time.time()
     rate = _run(_audit_writer, url, writers, per_tx, samples)
     stop.set()
+    got = [s for _ in range(writers) for s in samples.get()]
+    done, busy = passes.get()
+    wall = time.time() - t0
     seq.join()
-    got = []
-    while not samples.empty():
-        got.append(samples.get())
     database = Database.from_url(url)
-    latencies = []
     with database.transaction() as session:
-        for entry_id, committed in got:
-            entry = session.get(AccessEntry, entry_id)
-            assert entry is not None
-            assert entry.leaf_index is not None
-            cp = session.scalars(
-                select(Checkpoint)
-                .where(Checkpoint.size > entry.leaf_index)
-                .order_by(Checkpoint.size)
-                .limit(1)
-            ).first()
-            assert cp is not None
-            latencies.append(max(0.0, cp.created_at.timestamp() - committed))
+        index = dict(
+            session.execute(
+                select(Leaf.entry_id, Leaf.leaf_index).where(
+                    Leaf.entry_id.in_([e for e, _t in got])
+                )
+            ).all()
+        )
     database.dispose()
-    return rate, latencies
+    sizes = [size for size, _t in done]
+    latencies = []
+    for entry_id, committed in got:
+        i = index[entry_id]  # every entry is sequenced: KeyError otherwise
+        size, published = done[bisect.bisect_right(sizes, i)]  # first checkpoint covering it
+        assert size > i
+        latencies.append(max(0.0, published - committed))
+    latencies.sort()
+    return {
+        "rate": rate,
+        "median_ms": statistics.median(latencies) * 1000,
+        "p95_ms": latencies[int(len(latencies) * 0.95)] * 1000,
+        "samples": len(latencies),
+        "seq_busy": busy / wall,
+    }
 
 
 # --------------------------------------------------------------------------- proofs
@@ -250,33 +293,39 @@ def main() -> None:
     try:
         upgrade(url)
         skey = Signer.generate("bench.example/audit").to_string()
+        print(f"{SECONDS:g} s per phase, {os.cpu_count()} CPUs, sequencer interval {INTERVAL} s")
         b4 = baseline(url, 4)
         b8 = baseline(url, 8)
         print(f"baseline hash chain, head-row lock: 4 writers {b4:,.0f}/s, 8 writers {b8:,.0f}/s")
-        o1, lat1 = ours(url, 8, 1, skey)
-        o10, lat10 = ours(url, 8, 10, skey)
-        med1 = statistics.median(lat1) if lat1 else float("nan")
-        med10 = statistics.median(lat10) if lat10 else float("nan")
-        print(
-            f"ours, 8 writers, 1 entry/tx:   {o1:,.0f} entries/s ({o1 / b8:.1f}x baseline-8, "
-            f"{o1 / b4:.1f}x baseline-4); commit->signed checkpoint median {med1 * 1000:.0f} ms"
-        )
-        print(
-            f"ours, 8 writers, 10 entries/tx: {o10:,.0f} entries/s ({o10 / b8:.1f}x baseline-8); "
-            f"commit->signed checkpoint median {med10 * 1000:.0f} ms"
-        )
+        result = [f"baseline4_per_s={b4:.0f}", f"baseline8_per_s={b8:.0f}"]
+        for per_tx in (1, 10, 50):
+            o = ours(url, 8, per_tx, skey)
+            print(
+                f"ours, 8 writers, {per_tx:>2} entries/tx: {o['rate']:,.0f} entries/s "
+                f"({o['rate'] / b8:.1f}x baseline-8, {o['rate'] / b4:.1f}x baseline-4); "
+                f"commit->signed checkpoint median {o['median_ms']:.0f} ms, "
+                f"p95 {o['p95_ms']:.0f} ms ({o['samples']:.0f} samples); "
+                f"sequencer busy {o['seq_busy']:.0%}"
+            )
+            result += [
+                f"ours8_{per_tx}tx_per_s={o['rate']:.0f}",
+                f"ratio_{per_tx}tx={o['rate'] / b8:.2f}",
+                f"latency_median_ms_{per_tx}tx={o['median_ms']:.0f}",
+                f"latency_p95_ms_{per_tx}tx={o['p95_ms']:.0f}",
+                f"seq_busy_{per_tx}tx={o['seq_busy']:.2f}",
+            ]
         print(f"building a {PROOF_LEAVES:,}-leaf node table for proof serving ...")
         pm, p95 = proofs(url, PROOF_LEAVES, skey)
         print(
             f"inclusion proof at {PROOF_LEAVES:,} leaves: median {pm:.2f} ms, p95 {p95:.2f} ms "
             f"(target 2 ms: {2 / pm:.1f}x)"
         )
-        print(
-            f"RESULT baseline4_per_s={b4:.0f} baseline8_per_s={b8:.0f} ours8_1tx_per_s={o1:.0f} "
-            f"ours8_10tx_per_s={o10:.0f} ratio_1tx={o1 / b8:.2f} ratio_10tx={o10 / b8:.2f} "
-            f"latency_median_ms_1tx={med1 * 1000:.0f} latency_median_ms_10tx={med10 * 1000:.0f} "
-            f"proof_leaves={PROOF_LEAVES} proof_median_ms={pm:.3f}"
-        )
+        result += [
+            f"proof_leaves={PROOF_LEAVES}",
+            f"proof_median_ms={pm:.3f}",
+            f"proof_p95_ms={p95:.3f}",
+        ]
+        print("RESULT " + " ".join(result))
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -13,7 +13,7 @@ from compliance.declarations import (
     RetentionExecutor,
     RetentionPolicy,
 )
-from compliance.recorder import AccessEvent, Actor, Outcome, record_access
+from compliance.recorder import AccessEvent, Actor, Outcome, record_access, record_accesses
 
 __all__ = [
     "AccessEvent",
@@ -25,4 +25,5 @@ __all__ = [
     "RetentionExecutor",
     "RetentionPolicy",
     "record_access",
+    "record_accesses",
 ]

@@ -172,8 +172,8 @@ def get_leaves(
         start=start,
         end=end,
         leaves=[
-            LeafOut(index=e.leaf_index or 0, leaf=views.b64(service.leaf_data(e).encode()))
-            for e in entries
+            LeafOut(index=index, leaf=views.b64(service.leaf_data(e).encode()))
+            for index, e in entries
         ],
     )
 

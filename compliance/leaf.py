@@ -30,17 +30,26 @@ COMMITMENT_MAGIC = b"ozg-audit-commitment/v1\n"
 SALT_SIZE = 32
 
 
+_LENGTH = struct.Struct(">I").pack
+
+
 def _field(value: str | bytes | None) -> bytes:
     if value is None:
         return b"\x00"
     raw = value.encode() if isinstance(value, str) else value
-    return b"\x01" + struct.pack(">I", len(raw)) + raw
+    return b"\x01" + _LENGTH(len(raw)) + raw
 
 
 def format_time(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    v = value if value.tzinfo is UTC else value.astimezone(UTC)
+    if v.year < 1000:  # the formatting below pads years to four digits; keep strftime's
+        return v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (
+        f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+        f".{v.microsecond:06d}Z"
+    )
 
 
 def commitment(salt: bytes, data_subject: str | None, actor_subject: str, resource: str) -> bytes:
@@ -69,21 +78,22 @@ class LeafData:
     commitment: bytes
 
     def encode(self) -> bytes:
-        return LEAF_MAGIC + b"".join(
-            _field(v)
-            for v in (
-                self.entry_id,
-                format_time(self.at),
-                self.request_id,
-                self.actor_role,
-                self.actor_authority,
-                self.actor_client_id,
-                self.action,
-                self.purpose,
-                self.legal_basis,
-                self.outcome,
-                format_time(self.disclosed_after) if self.disclosed_after else None,
-                self.commitment,
+        f = _field
+        return b"".join(
+            (
+                LEAF_MAGIC,
+                f(self.entry_id),
+                f(format_time(self.at)),
+                f(self.request_id),
+                f(self.actor_role),
+                f(self.actor_authority),
+                f(self.actor_client_id),
+                f(self.action),
+                f(self.purpose),
+                f(self.legal_basis),
+                f(self.outcome),
+                f(format_time(self.disclosed_after) if self.disclosed_after else None),
+                f(self.commitment),
             )
         )
 

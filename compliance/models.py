@@ -4,16 +4,60 @@ The tamper-evident part and the personal part of an entry live in separate table
 ``compliance_access_entry`` holds only what the Merkle leaf encodes (no personal data, a
 salted commitment instead), ``compliance_access_personal`` the plaintext personal fields and
 the salt. Erasure deletes the personal row; the leaf and every proof stay valid.
+
+Sequencing touches only narrow tables: writers queue (entry id, leaf hash) in
+``compliance_pending``; the sequencer moves them to ``compliance_leaf`` (leaf index -> entry
+id) and ``compliance_log_node``. An entry row is written once and never updated.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, SmallInteger, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from commons.db import Base, UTCDateTime
+
+
+class Leaf(Base):
+    """A sequenced leaf: which entry the sequencer placed at ``leaf_index`` (narrow rows).
+
+    The leaf's hash is the level-0 row of ``compliance_log_node``; the leaf's bytes are
+    encoded from the entry's columns. Assigning an index never rewrites the wide entry row.
+    """
+
+    __tablename__ = "compliance_leaf"
+
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entry_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("compliance_access_entry.id"), unique=True
+    )
+
+
+class Pending(Base):
+    """The sequencer's queue: an appended entry and the leaf hash its writer computed.
+
+    ``seq`` orders the queue; the sequencer deletes the rows it sequences (in ``seq`` order)
+    in the transaction that stores their leaves.
+    """
+
+    __tablename__ = "compliance_pending"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    entry_id: Mapped[str] = mapped_column(String(36), ForeignKey("compliance_access_entry.id"))
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class AccessEntry(Base):
@@ -33,17 +77,10 @@ class AccessEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     disclosed_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
     commitment: Mapped[bytes] = mapped_column(LargeBinary(32))
-    # Assigned by the sequencer, never by the writer: appends take no global lock.
-    leaf_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-
-    __table_args__ = (
-        Index(
-            "ix_compliance_access_entry_pending",
-            "at",
-            "id",
-            postgresql_where=leaf_index.is_(None),
-            sqlite_where=leaf_index.is_(None),
-        ),
+    # Assigned by the sequencer, never by the writer (appends take no global lock), and
+    # stored in the narrow compliance_leaf table; None while the entry is pending.
+    leaf_index: Mapped[int | None] = column_property(
+        select(Leaf.leaf_index).where(Leaf.entry_id == id).correlate_except(Leaf).scalar_subquery()
     )
 
 

@@ -5,15 +5,29 @@ The contract other domains rely on is :func:`record_access` with an :class:`Acce
 it writes the entry in the caller's session, i.e. in the same database transaction as the
 access itself. If recording fails, the exception propagates and the whole unit of work
 (the access included) is rolled back: no access without its entry.
+
+Entries are written in batches: :func:`record_access` builds the entry's rows (and its leaf
+hash) at once and keeps them in the session until the session next talks to the database
+through the ORM (any ``session.execute``/``scalars``/``get``, a flush, a savepoint, the
+commit). Then every entry buffered so far goes in one statement, in the same transaction.
+So a transaction that records 50 entries pays one round trip, the caller's own queries see
+its entries, and a failed write raises from that statement or from ``commit()``, which then
+rolls everything back. (Statements run on ``session.connection()`` directly bypass the ORM
+and do not write the buffer; the commit still does.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, SessionTransaction
+
+if TYPE_CHECKING:
+    from compliance.service import NewEntry
 
 from commons.clock import Clock, ensure_utc, system_clock
 from commons.context import current_request_id
@@ -51,13 +65,75 @@ class AccessEvent:
     disclosed_after: datetime | None = None
 
 
-def record_access(session: Session, event: AccessEvent, *, clock: Clock = system_clock) -> None:
-    """Record ``event`` in ``session``'s transaction; raise if it cannot be recorded."""
+def record_access(session: Session, event: AccessEvent, *, clock: Clock = system_clock) -> str:
+    """Record ``event`` in ``session``'s transaction; raise if it cannot be recorded.
+
+    Returns the entry's id. The entry is written with the transaction's other entries, at the
+    latest when the transaction commits (see the module documentation).
+    """
+    return record_accesses(session, (event,), clock=clock)[0]
+
+
+def record_accesses(
+    session: Session, events: Iterable[AccessEvent], *, clock: Clock = system_clock
+) -> list[str]:
+    """Record several accesses at once (a list view showing many records, a bulk export)."""
     from compliance import service  # local: service imports models, models import recorder
 
-    service.append_entry(
-        session,
-        event,
-        at=ensure_utc(clock.now()),
-        request_id=current_request_id(),
-    )
+    at = ensure_utc(clock.now())
+    request_id = current_request_id()
+    entries = [service.new_entry(e, at=at, request_id=request_id) for e in events]
+    buffered: list[NewEntry] | None = session.info.get(_BUFFER)
+    if buffered is None:
+        session.info[_BUFFER] = buffered = []
+    buffered.extend(entries)
+    return [e.id for e in entries]
+
+
+def flush_entries(session: Session) -> None:
+    """Write the entries buffered in ``session`` now (normally done automatically)."""
+    _write(session, None)
+
+
+_BUFFER = "compliance.buffered_entries"
+
+
+def _write(session: Session, transaction: SessionTransaction | None) -> None:
+    entries: list[NewEntry] | None = session.info.get(_BUFFER)
+    if not entries:
+        return
+    from compliance import service
+
+    connection = transaction.connection(None) if transaction else session.connection()
+    service.write_entries(connection, entries)
+    # Only once written: if the write failed, the commit tries again and fails too.
+    del entries[:]
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _before_execute(state: Any) -> None:
+    _write(state.session, None)
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    _write(session, None)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    _write(session, None)
+
+
+@sa_event.listens_for(Session, "after_transaction_create")
+def _before_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    # Entries recorded before a SAVEPOINT belong to the enclosing transaction: write them
+    # there (the savepoint is not begun yet), so rolling back the savepoint keeps them.
+    if transaction.nested and transaction.parent is not None:
+        _write(session, transaction.parent)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _after_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the unit of work is over: committed or rolled back
+        session.info.pop(_BUFFER, None)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_
+from sqlalchemy import Connection, Table, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from commons.errors import NotFound
@@ -16,31 +16,64 @@ from commons.ids import new_id_str
 from compliance import leaf as leaf_format
 from compliance import merkle
 from compliance.errors import ComplianceError
-from compliance.models import AccessEntry, AccessPersonal, Checkpoint, Cosignature, LogNode
+from compliance.models import (
+    AccessEntry,
+    AccessPersonal,
+    Checkpoint,
+    Cosignature,
+    Leaf,
+    LogNode,
+    Pending,
+)
 
 if TYPE_CHECKING:
     from compliance.recorder import AccessEvent
 
 
-_INSERT_ENTRY = insert(cast(Table, AccessEntry.__table__))
-_INSERT_PERSONAL = insert(cast(Table, AccessPersonal.__table__))
+_ENTRY_COLUMNS = (
+    "id",
+    "at",
+    "request_id",
+    "actor_role",
+    "actor_authority",
+    "actor_client_id",
+    "action",
+    "purpose",
+    "legal_basis",
+    "outcome",
+    "disclosed_after",
+    "commitment",
+)
+_PERSONAL_COLUMNS = ("entry_id", "salt", "data_subject", "actor_subject", "resource")
+_PENDING_COLUMNS = ("entry_id", "leaf_hash")
+
+# PostgreSQL: every entry of a transaction in ONE statement (three inserts chained as
+# data-modifying CTEs, each row set unnested from one array parameter per column), so a
+# transaction that records 50 entries costs one round trip, not 50.
+_PG_TYPES = {
+    "id": "varchar",
+    "entry_id": "varchar",
+    "at": "timestamptz",
+    "disclosed_after": "timestamptz",
+    "commitment": "bytea",
+    "salt": "bytea",
+    "leaf_hash": "bytea",
+}
 
 
-@functools.cache
-def _insert_both() -> Any:
-    entry = cast(Table, AccessEntry.__table__)
-    personal = cast(Table, AccessPersonal.__table__)
-    entry_cols = [c.name for c in entry.columns if c.name != "leaf_index"]
-    cte = (
-        insert(entry)
-        .values({c: bindparam(c, type_=entry.c[c].type) for c in entry_cols})
-        .cte("new_entry")
-    )
-    return (
-        insert(personal)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in personal.columns})
-        .add_cte(cte)
-    )
+def _unnest(prefix: str, columns: Sequence[str]) -> str:
+    arrays = ", ".join(f"%({prefix}{c})b::{_PG_TYPES.get(c, 'varchar')}[]" for c in columns)
+    return f"SELECT * FROM unnest({arrays})"  # noqa: S608 (constant column names)
+
+
+_PG_INSERT = (
+    f"WITH e AS (INSERT INTO compliance_access_entry ({', '.join(_ENTRY_COLUMNS)}) "
+    f"{_unnest('e_', _ENTRY_COLUMNS)}), "
+    f"p AS (INSERT INTO compliance_access_personal ({', '.join(_PERSONAL_COLUMNS)}) "
+    f"{_unnest('p_', _PERSONAL_COLUMNS)}) "
+    f"INSERT INTO compliance_pending ({', '.join(_PENDING_COLUMNS)}) "
+    f"{_unnest('q_', _PENDING_COLUMNS)}"
+)
 
 
 class ProofRangeError(ComplianceError):
@@ -49,46 +82,108 @@ class ProofRangeError(ComplianceError):
     title = "No such proof"
 
 
-def append_entry(
-    session: Session, event: AccessEvent, *, at: datetime, request_id: str | None
-) -> str:
-    """Write ``event`` in ``session``'s transaction, unsequenced. Returns the entry id.
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """The three rows of one recorded access, built by the writer (see :func:`new_entry`)."""
 
-    No lock beyond the two inserted rows: leaf indexes are assigned later by the sequencer.
+    entry: tuple[Any, ...]  # in the order of _ENTRY_COLUMNS
+    personal: tuple[Any, ...]  # in the order of _PERSONAL_COLUMNS
+    leaf_hash: bytes
+
+    @property
+    def id(self) -> str:
+        return str(self.entry[0])
+
+
+def new_entry(event: AccessEvent, *, at: datetime, request_id: str | None) -> NewEntry:
+    """The rows of ``event``: the entry, its personal part, and its RFC 6962 leaf hash.
+
+    The writer has every leaf field, so it hashes the leaf itself; the sequencer only places
+    hashes in the tree. A wrong hash cannot go unnoticed: ``audit verify`` recomputes every
+    leaf hash from the leaf's fields and compares the tree head with the signed one.
     """
     entry_id = new_id_str()
     salt = os.urandom(leaf_format.SALT_SIZE)
-    row = {
-        "id": entry_id,
-        "at": at,
-        "request_id": request_id,
-        "actor_role": event.actor.role,
-        "actor_authority": event.actor.authority,
-        "actor_client_id": event.actor.client_id,
-        "action": event.action,
-        "purpose": event.purpose,
-        "legal_basis": event.legal_basis,
-        "outcome": event.outcome,
-        "disclosed_after": event.disclosed_after,
-        "commitment": leaf_format.commitment(
-            salt, event.data_subject, event.actor.subject, event.resource
+    commitment = leaf_format.commitment(
+        salt, event.data_subject, event.actor.subject, event.resource
+    )
+    data = leaf_format.LeafData(
+        entry_id=entry_id,
+        at=at,
+        request_id=request_id,
+        actor_role=event.actor.role,
+        actor_authority=event.actor.authority,
+        actor_client_id=event.actor.client_id,
+        action=event.action,
+        purpose=event.purpose,
+        legal_basis=event.legal_basis,
+        outcome=event.outcome,
+        disclosed_after=event.disclosed_after,
+        commitment=commitment,
+    )
+    return NewEntry(
+        entry=(
+            entry_id,
+            at,
+            request_id,
+            event.actor.role,
+            event.actor.authority,
+            event.actor.client_id,
+            event.action,
+            event.purpose,
+            event.legal_basis,
+            event.outcome,
+            event.disclosed_after,
+            commitment,
         ),
-    }
-    personal = {
-        "entry_id": entry_id,
-        "salt": salt,
-        "data_subject": event.data_subject,
-        "actor_subject": event.actor.subject,
-        "resource": event.resource,
-    }
-    connection = session.connection()  # Core inserts: no ORM bookkeeping on the hot path
+        personal=(entry_id, salt, event.data_subject, event.actor.subject, event.resource),
+        leaf_hash=merkle.leaf_hash(data.encode()),
+    )
+
+
+def write_entries(connection: Connection, entries: Sequence[NewEntry]) -> None:
+    """Insert ``entries`` (unsequenced) on ``connection``, i.e. in its transaction.
+
+    PostgreSQL: one statement for all of them; SQLite: one executemany per table.
+    """
+    if not entries:
+        return
     if connection.dialect.name == "postgresql":
-        # One round trip: both rows in one statement (a data-modifying CTE).
-        connection.execute(_insert_both(), {**row, **personal})
-    else:
-        connection.execute(_INSERT_ENTRY, row)
-        connection.execute(_INSERT_PERSONAL, personal)
-    return entry_id
+        params: dict[str, list[Any]] = {}
+        for prefix, columns, rows in (
+            ("e_", _ENTRY_COLUMNS, [e.entry for e in entries]),
+            ("p_", _PERSONAL_COLUMNS, [e.personal for e in entries]),
+            ("q_", _PENDING_COLUMNS, [(e.id, e.leaf_hash) for e in entries]),
+        ):
+            for name, values in zip(columns, zip(*rows, strict=True), strict=True):
+                params[prefix + name] = list(values)
+        connection.exec_driver_sql(_PG_INSERT, params)
+        return
+    connection.execute(
+        insert(cast(Table, AccessEntry.__table__)),
+        [dict(zip(_ENTRY_COLUMNS, e.entry, strict=True)) for e in entries],
+    )
+    connection.execute(
+        insert(cast(Table, AccessPersonal.__table__)),
+        [dict(zip(_PERSONAL_COLUMNS, e.personal, strict=True)) for e in entries],
+    )
+    connection.execute(
+        insert(cast(Table, Pending.__table__)),
+        [{"entry_id": e.id, "leaf_hash": e.leaf_hash} for e in entries],
+    )
+
+
+def append_entry(
+    session: Session, event: AccessEvent, *, at: datetime, request_id: str | None
+) -> str:
+    """Write ``event`` in ``session``'s transaction now, unsequenced. Returns the entry id.
+
+    No lock beyond the inserted rows: leaf indexes are assigned later by the sequencer.
+    (:func:`compliance.recorder.record_access` batches the entries of a transaction instead.)
+    """
+    entry = new_entry(event, at=at, request_id=request_id)
+    write_entries(session.connection(), [entry])
+    return entry.id
 
 
 def leaf_data(entry: AccessEntry) -> leaf_format.LeafData:
@@ -115,15 +210,27 @@ class DbNodeSource:
         self.session = session
 
     def get_nodes(self, nodes: Sequence[merkle.Node]) -> Mapping[merkle.Node, bytes]:
+        if not nodes:
+            return {}
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            # One index probe per wanted node, the keys as two binary array parameters.
+            rows = connection.exec_driver_sql(
+                "SELECT n.level, n.idx, n.hash FROM unnest(%(l)b::smallint[], %(i)b::bigint[]) "
+                "AS k(level, idx) JOIN compliance_log_node AS n "
+                "ON n.level = k.level AND n.idx = k.idx",
+                {"l": [n[0] for n in nodes], "i": [n[1] for n in nodes]},
+            )
+            return {(lvl, idx): h for lvl, idx, h in rows}
         found: dict[merkle.Node, bytes] = {}
         for start in range(0, len(nodes), 500):
             chunk = nodes[start : start + 500]
-            rows = self.session.execute(
+            result = self.session.execute(
                 select(LogNode.level, LogNode.idx, LogNode.hash).where(
                     tuple_(LogNode.level, LogNode.idx).in_(chunk)
                 )
             )
-            found.update({(lvl, idx): h for lvl, idx, h in rows})
+            found.update({(lvl, idx): h for lvl, idx, h in result})
         return found
 
 
@@ -165,12 +272,14 @@ def consistency_proof(session: Session, size1: int, size2: int) -> list[bytes]:
     return merkle.consistency_proof(size1, size2, DbNodeSource(session))
 
 
-def entries_by_index(session: Session, start: int, end: int) -> list[AccessEntry]:
-    """The sequenced entries with ``start <= leaf_index < end``, in order."""
-    return list(
-        session.scalars(
-            select(AccessEntry)
-            .where(AccessEntry.leaf_index >= start, AccessEntry.leaf_index < end)
-            .order_by(AccessEntry.leaf_index)
+def entries_by_index(session: Session, start: int, end: int) -> list[tuple[int, AccessEntry]]:
+    """The sequenced entries with ``start <= leaf_index < end`` and their indexes, in order."""
+    return [
+        (index, entry)
+        for index, entry in session.execute(
+            select(Leaf.leaf_index, AccessEntry)
+            .join(AccessEntry, AccessEntry.id == Leaf.entry_id)
+            .where(Leaf.leaf_index >= start, Leaf.leaf_index < end)
+            .order_by(Leaf.leaf_index)
         )
-    )
+    ]

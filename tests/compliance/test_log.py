@@ -13,7 +13,7 @@ from commons.db import Database
 from compliance import leaf as leaf_format
 from compliance import merkle, note, service
 from compliance.keys import LogIdentity
-from compliance.models import AccessEntry, AccessPersonal, Checkpoint, LogNode
+from compliance.models import AccessEntry, AccessPersonal, Checkpoint, LogNode, Pending
 from compliance.sequencer import sequence_pass
 from tests.compliance.conftest import T0, Record
 
@@ -35,8 +35,11 @@ def test_entries_are_appended_unsequenced_and_sequenced_in_batches(
 ) -> None:
     record(20)
     with database.transaction() as session:
-        pending = session.scalar(select(func.count()).where(AccessEntry.leaf_index.is_(None)))
-    assert pending == 20
+        pending = session.scalar(
+            select(func.count()).select_from(AccessEntry).where(AccessEntry.leaf_index.is_(None))
+        )
+        queued = session.scalar(select(func.count()).select_from(Pending))
+    assert pending == queued == 20
     assert sequence() == 20
     tree, entries = _tree(database)
     assert [e.leaf_index for e in entries] == list(range(20))

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from account.principal import Principal
 from commons.db import Database
-from compliance import record_access
-from compliance.models import AccessEntry, Checkpoint, LogNode
+from compliance import merkle, record_access, service
+from compliance.keys import LogIdentity
+from compliance.models import AccessEntry, Checkpoint, Leaf, LogNode, Pending
 from compliance.sequencer import sequence_all
 from compliance.verify import HttpLog, VerificationFailed, verify_server
 from tests.compliance.conftest import event
@@ -51,39 +52,55 @@ def test_a_correct_log_verifies_and_later_checkpoints_must_be_consistent(
     assert report.proofs_checked == 5
 
 
-def _tamper_leaf(database: Database) -> None:
+def _tamper_leaf(database: Database, _identity: LogIdentity) -> None:
     with database.transaction() as session:
         session.execute(
             update(AccessEntry).where(AccessEntry.leaf_index == 7).values(purpose="changed")
         )
 
 
-def _tamper_node(database: Database) -> None:
+def _tamper_node(database: Database, _identity: LogIdentity) -> None:
     with database.transaction() as session:
         session.execute(
             update(LogNode).where(LogNode.level == 1, LogNode.idx == 2).values(hash=bytes(32))
         )
 
 
-def _tamper_leaf_node(database: Database) -> None:
+def _tamper_leaf_node(database: Database, _identity: LogIdentity) -> None:
     with database.transaction() as session:
         session.execute(
             update(LogNode).where(LogNode.level == 0, LogNode.idx == 22).values(hash=bytes(32))
         )
 
 
-def _tamper_checkpoint(database: Database) -> None:
+def _tamper_checkpoint(database: Database, _identity: LogIdentity) -> None:
     with database.transaction() as session:
         cp = session.scalars(select(Checkpoint).order_by(Checkpoint.size.desc())).first()
         assert cp is not None
         cp.note = cp.note.replace("\n23\n", "\n22\n")
 
 
-def _drop_leaf(database: Database) -> None:
+def _drop_leaf(database: Database, _identity: LogIdentity) -> None:
     with database.transaction() as session:
-        session.execute(
-            update(AccessEntry).where(AccessEntry.leaf_index == 22).values(leaf_index=None)
-        )
+        session.execute(delete(Leaf).where(Leaf.leaf_index == 22))
+
+
+def _remap_leaf(database: Database, _identity: LogIdentity) -> None:
+    # compliance_leaf says which entry sits at an index: point index 5 at another entry.
+    with database.transaction() as session:
+        other = record_access(session, event("someone-else"))
+    with database.transaction() as session:
+        session.execute(update(Leaf).where(Leaf.leaf_index == 5).values(entry_id=other))
+
+
+def _tamper_queued_hash(database: Database, identity: LogIdentity) -> None:
+    # A wrong leaf hash in the sequencer's queue (a faulty or malicious writer) is sequenced
+    # as given, and the leaf served for that index does not hash to it.
+    with database.transaction() as session:
+        record_access(session, event("late"))
+    with database.transaction() as session:
+        session.execute(update(Pending).values(leaf_hash=bytes(32)))
+    sequence_all(database, identity)
 
 
 @pytest.mark.parametrize(
@@ -94,16 +111,19 @@ def _drop_leaf(database: Database) -> None:
         (_tamper_leaf_node, "inclusion proof of leaf 23"[:-3]),
         (_tamper_checkpoint, "signature does not verify"),
         (_drop_leaf, "leaves"),
+        (_remap_leaf, "recomputed from all 23 leaves differs"),
+        (_tamper_queued_hash, "recomputed from all 24 leaves differs"),
     ],
 )
 def test_any_stored_change_is_detected(
     served: HttpLog,
+    app: FastAPI,
     database: Database,
     tmp_path: Path,
-    tamper: Callable[[Database], None],
+    tamper: Callable[[Database, LogIdentity], None],
     message: str,
 ) -> None:
-    tamper(database)
+    tamper(database, app.state.audit.identity)
     with pytest.raises(VerificationFailed, match=message):
         _verify(served, tmp_path / "state.json")
 
@@ -115,18 +135,19 @@ def test_a_rewritten_history_fails_consistency_with_the_remembered_checkpoint(
     _verify(served, state)
     # The operator (who holds the key) rewrites leaf 3 and re-signs a consistent-looking tree.
     with database.transaction() as session:
-        session.execute(update(AccessEntry).values(leaf_index=None))
-        session.execute(update(AccessEntry).where(AccessEntry.purpose == "x").values(purpose="x"))
-        from sqlalchemy import delete
-
         from compliance.models import LogHead
 
+        session.execute(delete(Leaf))
         session.execute(delete(LogNode))
         session.execute(delete(Checkpoint))
         session.execute(update(LogHead).values(size=0))
-        first = session.scalars(select(AccessEntry).order_by(AccessEntry.at)).first()
-        assert first is not None
-        first.purpose = "rewritten"
+        entries = list(session.scalars(select(AccessEntry).order_by(AccessEntry.at)))
+        entries[0].purpose = "rewritten"
+        session.flush()
+        session.add_all(
+            Pending(entry_id=e.id, leaf_hash=merkle.leaf_hash(service.leaf_data(e).encode()))
+            for e in entries
+        )
     sequence_all(database, app.state.audit.identity)
     with pytest.raises(VerificationFailed, match="not consistent with the previously seen"):
         _verify(served, state)
