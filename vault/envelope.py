@@ -20,6 +20,7 @@ envelope raises :class:`~vault.errors.InvalidEnvelope` and nothing else.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import io
 import json
@@ -286,8 +287,16 @@ class _DirectSink:
         return self._buf
 
     def submit(self, buf: bytearray, n: int) -> None:
-        if n:
-            self._dest.write(memoryview(buf)[:n])
+        _write_fully(self._dest, memoryview(buf)[:n])
+
+
+def _write_fully(dest: _Writable, data: memoryview) -> None:
+    """``dest.write`` until all of ``data`` is written (a raw file may write less)."""
+    while data:
+        n = dest.write(data)
+        if n is None or n >= len(data):  # buffered writers return None or everything
+            return
+        data = data[n:]
 
 
 def _decrypt_body(
@@ -394,7 +403,8 @@ def open(
         size = max(1, _IO_BATCH // header.chunk_size) * header.chunk_size
         if not write_behind:
             return _decrypt_body(src, _DirectSink(dest, size), header, key, max_size)
-        with WriteBehind(dest.write, buffer_size=size, depth=_WRITE_BEHIND_DEPTH) as sink:
+        write = functools.partial(_write_fully, dest)
+        with WriteBehind(write, buffer_size=size, depth=_WRITE_BEHIND_DEPTH) as sink:
             return _decrypt_body(src, sink, header, key, max_size)
     except InvalidEnvelope:
         raise
