@@ -9,7 +9,9 @@ completely stored: the filesystem writes to a temporary file and renames it, S3 
 
 from __future__ import annotations
 
+import io
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -88,6 +90,12 @@ class FilesystemBlobStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         self._tmp.mkdir(parents=True, exist_ok=True)
         tmp = self._tmp / f"{key}.{uuid.uuid4().hex}"
+        if self._adopt(src, length, tmp):
+            try:
+                os.replace(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
         try:
             try:
@@ -101,6 +109,46 @@ class FilesystemBlobStore:
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def spool(self) -> IO[bytes]:
+        """An anonymous temporary file in the store's own directory, for an upload to be
+        received into and checked before it is stored. It has no name (Linux
+        ``O_TMPFILE``), so a crash leaves nothing behind; :meth:`put` of it, positioned at
+        its start, gives it a name instead of copying it, so the upload is written once."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        tmpfile = getattr(os, "O_TMPFILE", 0)
+        if tmpfile:
+            try:  # without O_EXCL, unlike tempfile's: only then can it be linked
+                fd = os.open(self._tmp, tmpfile | os.O_RDWR | _O_CLOEXEC, 0o600)
+            except OSError:
+                pass  # a file system without O_TMPFILE
+            else:
+                return os.fdopen(fd, "w+b")
+        return tempfile.TemporaryFile(dir=self._tmp)
+
+    def _adopt(self, src: IO[bytes], length: int, tmp: Path) -> bool:
+        """Link an anonymous spool of this store's file system at ``tmp`` (after fsync) if
+        ``src`` is one holding exactly the ``length`` bytes to store; else False."""
+        try:
+            fd = src.fileno()
+            info = os.fstat(fd)
+            if (
+                info.st_nlink != 0
+                or info.st_size != length
+                or src.tell() != 0
+                or info.st_dev != os.stat(self._tmp).st_dev
+            ):
+                return False
+            src.flush()
+            os.fsync(fd)
+            proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC)
+            try:  # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N: names an O_TMPFILE file
+                os.link(str(fd), tmp, src_dir_fd=proc, follow_symlinks=True)
+            finally:
+                os.close(proc)
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            return False  # not a file, not anonymous, or no /proc: copy it
+        return True
 
     def open(self, key: str) -> IO[bytes]:
         """The blob as an unbuffered binary file (the caller closes it)."""
@@ -228,6 +276,13 @@ def _iter_response(response: Any) -> Iterator[bytes]:
     finally:
         response.close()
         response.release_conn()
+
+
+def spool_for(store: BlobStore) -> IO[bytes]:
+    """A temporary file to receive an upload for ``store`` (its own spool if it has one)."""
+    if isinstance(store, FilesystemBlobStore):
+        return store.spool()
+    return tempfile.TemporaryFile()
 
 
 def store_from_settings(settings: Settings) -> FilesystemBlobStore | S3BlobStore:

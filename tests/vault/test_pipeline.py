@@ -332,3 +332,38 @@ def test_client_put_of_a_file_that_changes_size_stores_nothing(
         sdk.put(src, KEY, do_sanitize=False)
     monkeypatch.undo()
     assert sdk.ls() == []
+
+
+def test_store_takes_its_own_spool_without_copying(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    data = os.urandom(3 * BATCH + 1)
+    with store.spool() as spool:
+        spool.write(data)
+        spool.flush()
+        assert list(store.list()) == []  # an unfinished upload has no name anywhere
+        spool.seek(0)
+        key = str(uuid.uuid4())
+        store.put(key, spool, len(data))
+        if hasattr(os, "O_TMPFILE"):  # linked, not copied: the same inode
+            assert os.stat(store._path(key)).st_ino == os.fstat(spool.fileno()).st_ino
+    assert b"".join(store.get(key)) == data
+    assert [b.key for b in store.list()] == [key]
+
+
+def test_store_copies_a_spool_that_is_not_exactly_the_blob(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    with store.spool() as spool:
+        spool.write(b"headerBLOB")
+        spool.seek(6)
+        key = str(uuid.uuid4())
+        store.put(key, spool, 4)
+        assert os.stat(store._path(key)).st_ino != os.fstat(spool.fileno()).st_ino
+    assert b"".join(store.get(key)) == b"BLOB"
+    with store.spool() as spool:
+        spool.write(b"0123456789")
+        spool.seek(0)
+        store.put(key, spool, 5)  # a prefix only
+    assert b"".join(store.get(key)) == b"01234"
+    with store.spool() as spool:
+        spool.write(b"never stored")
+    assert [b.key for b in store.list()] == [key]
