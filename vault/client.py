@@ -29,7 +29,7 @@ from vault.pki import validate_authority_jwk
 from vault.recipients import PrivateKey, public_key_from_jwk
 
 Progress = Callable[[int], None]
-_BLOCK = 256 * 1024
+_BLOCK = 1024 * 1024
 
 
 class ClientError(Exception):
@@ -46,7 +46,7 @@ class _ResponseReader(io.RawIOBase):
 
     def __init__(self, response: httpx.Response) -> None:
         self._it = response.iter_bytes(_BLOCK)
-        self._buf = b""
+        self._buf = memoryview(b"")
 
     def readable(self) -> bool:
         return True
@@ -56,7 +56,7 @@ class _ResponseReader(io.RawIOBase):
             nxt = next(self._it, None)
             if nxt is None:
                 return 0
-            self._buf = nxt
+            self._buf = memoryview(nxt)
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
