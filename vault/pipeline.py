@@ -15,7 +15,6 @@ caller can remove what was written without racing the thread.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import queue
 import sys
@@ -125,8 +124,7 @@ _SYNC_FILE_RANGE_WRITE = 2
 
 def _load_sync_file_range() -> Any:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        fn = libc.sync_file_range
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range  # libc, already loaded
     except (OSError, AttributeError):
         return None
     fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
