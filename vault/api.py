@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +27,13 @@ from commons.db import Database
 from commons.settings import Settings
 from commons.web import DbSession
 from vault import schemas, service
-from vault.blobstore import BlobNotFound, BlobStore, S3BlobStore, store_from_settings
+from vault.blobstore import (
+    BlobNotFound,
+    BlobStore,
+    S3BlobStore,
+    spool_for,
+    store_from_settings,
+)
 from vault.errors import DocumentNotFound, DocumentTooLarge, InvalidEnvelope, InvalidKey
 from vault.models import Document
 from vault.pki import (
@@ -179,7 +184,9 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
                 )
 
         await run_in_threadpool(early_quota)
-    with tempfile.TemporaryFile() as spool:  # unlinked at once: a crash leaves nothing
+    # unlinked at once: a crash leaves nothing; in the store's own directory if it can
+    # take the spool as it is (the filesystem store), so the upload is written once
+    with spool_for(state.store) as spool:
         size = 0
         async for block in request.stream():
             size += len(block)

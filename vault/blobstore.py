@@ -9,7 +9,9 @@ completely stored: the filesystem writes to a temporary file and renames it, S3 
 
 from __future__ import annotations
 
+import io
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,8 +21,12 @@ from typing import IO, Any, Protocol
 
 from commons.s3 import minio_client
 from commons.settings import Settings
+from vault.pipeline import WritebackWriter, WriteBehind
 
-READ_CHUNK = 256 * 1024
+READ_CHUNK = 1024 * 1024
+_PUT_BUFFER = 1024 * 1024
+_PUT_DEPTH = 4
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _S3_PART = 16 * 1024 * 1024
 
 
@@ -76,31 +82,83 @@ class FilesystemBlobStore:
         return self.root / key[:2] / key
 
     def put(self, key: str, src: IO[bytes], length: int) -> None:
+        """Write to a temporary file, fsync, rename. Reading ``src`` (which may encrypt, see
+        :class:`vault.envelope.SealingReader`) and writing overlap: one thread fills ~1 MiB
+        buffers, another writes them and starts their writeback to disk as it goes, so
+        the final fsync is short. Memory: ``_PUT_DEPTH`` buffers."""
         final = self._path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         self._tmp.mkdir(parents=True, exist_ok=True)
         tmp = self._tmp / f"{key}.{uuid.uuid4().hex}"
+        if self._adopt(src, length, tmp):
+            try:
+                os.replace(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
         try:
-            remaining = length
-            with tmp.open("wb") as out:
-                while remaining > 0:
-                    block = src.read(min(READ_CHUNK, remaining))
-                    if not block:
-                        raise OSError("source ended before the announced length")
-                    out.write(block)
-                    remaining -= len(block)
-                out.flush()
-                os.fsync(out.fileno())
+            try:
+                with WriteBehind(
+                    WritebackWriter(fd), buffer_size=_PUT_BUFFER, depth=_PUT_DEPTH
+                ) as pipe:
+                    _copy(src, pipe, length)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
 
-    def get(self, key: str) -> Iterator[bytes]:
+    def spool(self) -> IO[bytes]:
+        """An anonymous temporary file in the store's own directory, for an upload to be
+        received into and checked before it is stored. It has no name (Linux
+        ``O_TMPFILE``), so a crash leaves nothing behind; :meth:`put` of it, positioned at
+        its start, gives it a name instead of copying it, so the upload is written once."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        tmpfile = getattr(os, "O_TMPFILE", 0)
+        if tmpfile:
+            try:  # without O_EXCL, unlike tempfile's: only then can it be linked
+                fd = os.open(self._tmp, tmpfile | os.O_RDWR | _O_CLOEXEC, 0o600)
+            except OSError:
+                pass  # a file system without O_TMPFILE
+            else:
+                return os.fdopen(fd, "w+b")
+        return tempfile.TemporaryFile(dir=self._tmp)
+
+    def _adopt(self, src: IO[bytes], length: int, tmp: Path) -> bool:
+        """Link an anonymous spool of this store's file system at ``tmp`` (after fsync) if
+        ``src`` is one holding exactly the ``length`` bytes to store; else False."""
         try:
-            handle = self._path(key).open("rb")
+            fd = src.fileno()
+            info = os.fstat(fd)
+            if (
+                info.st_nlink != 0
+                or info.st_size != length
+                or src.tell() != 0
+                or info.st_dev != os.stat(self._tmp).st_dev
+            ):
+                return False
+            src.flush()
+            os.fsync(fd)
+            proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC)
+            try:  # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N: names an O_TMPFILE file
+                os.link(str(fd), tmp, src_dir_fd=proc, follow_symlinks=True)
+            finally:
+                os.close(proc)
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            return False  # not a file, not anonymous, or no /proc: copy it
+        return True
+
+    def open(self, key: str) -> IO[bytes]:
+        """The blob as an unbuffered binary file (the caller closes it)."""
+        try:
+            return self._path(key).open("rb", buffering=0)
         except FileNotFoundError:
             raise BlobNotFound(key) from None
-        return _iter_file(handle)
+
+    def get(self, key: str) -> Iterator[bytes]:
+        return _iter_file(self.open(key))
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -127,6 +185,29 @@ class FilesystemBlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
         if not os.access(self.root, os.W_OK):
             raise OSError("blob directory is not writable")
+
+
+def _copy(src: IO[bytes], pipe: WriteBehind, length: int) -> None:
+    """Exactly ``length`` bytes from ``src`` into the pipeline's buffers."""
+    readinto = getattr(src, "readinto", None)
+    remaining = length
+    while remaining > 0:
+        buf = pipe.acquire()
+        want = memoryview(buf)[: min(len(buf), remaining)]
+        try:
+            if readinto is None:
+                raise NotImplementedError
+            n = readinto(want) or 0
+        except NotImplementedError:  # io.RawIOBase subclasses that only define read()
+            readinto = None
+            block = src.read(len(want))
+            n = len(block)
+            want[:n] = block
+        if not n:
+            pipe.submit(buf, 0)
+            raise OSError("source ended before the announced length")
+        pipe.submit(buf, n)
+        remaining -= n
 
 
 def _iter_file(handle: IO[bytes]) -> Iterator[bytes]:
@@ -195,6 +276,13 @@ def _iter_response(response: Any) -> Iterator[bytes]:
     finally:
         response.close()
         response.release_conn()
+
+
+def spool_for(store: BlobStore) -> IO[bytes]:
+    """A temporary file to receive an upload for ``store`` (its own spool if it has one)."""
+    if isinstance(store, FilesystemBlobStore):
+        return store.spool()
+    return tempfile.TemporaryFile()
 
 
 def store_from_settings(settings: Settings) -> FilesystemBlobStore | S3BlobStore:

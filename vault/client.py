@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -45,7 +46,7 @@ class _ResponseReader(io.RawIOBase):
 
     def __init__(self, response: httpx.Response) -> None:
         self._it = response.iter_bytes(_BLOCK)
-        self._buf = b""
+        self._buf = memoryview(b"")
 
     def readable(self) -> bool:
         return True
@@ -55,18 +56,11 @@ class _ResponseReader(io.RawIOBase):
             nxt = next(self._it, None)
             if nxt is None:
                 return 0
-            self._buf = nxt
+            self._buf = memoryview(nxt)
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
         return n
-
-
-def _file_blocks(handle: IO[bytes], progress: Progress | None) -> Iterator[bytes]:
-    while block := handle.read(_BLOCK):
-        if progress:
-            progress(len(block))
-        yield block
 
 
 class VaultClient:
@@ -162,24 +156,25 @@ class VaultClient:
                 report = sanitize.sanitize_file(path, source)
             media_type = report.media_type if report else "application/octet-stream"
             content_hash = report.content_hash if report else None
-            sealed = Path(tmp) / "envelope"
-            with source.open("rb") as fin, sealed.open("wb") as fout:
-                result = envelope.seal(
+            # Sealed while it is sent: no envelope file, memory a few MiB at any size. The
+            # length is known in advance; a file that changes size meanwhile fails the put.
+            with source.open("rb", buffering=0) as fin:
+                reader = envelope.SealingReader(
                     fin,
-                    fout,
                     [key.public_key()],
                     filename=path.name[-255:],
                     media_type=media_type,
                     content_hash=content_hash,
+                    size=os.fstat(fin.fileno()).st_size,
                     max_size=max_size,
+                    progress=progress,
                 )
-            with sealed.open("rb") as fin:
                 response = self.http.post(
                     f"{self.api}/documents",
-                    content=_file_blocks(fin, progress),
+                    content=reader.blocks(),
                     headers={
                         "Content-Type": "application/octet-stream",
-                        "Content-Length": str(result.envelope_size),
+                        "Content-Length": str(reader.envelope_size),
                     },
                 )
             doc_id: str = self._check(response).json()["id"]
@@ -211,6 +206,8 @@ class VaultClient:
                 reader = _ResponseReader(response)
                 with partial.open("wb") as fout:
                     writer = _ProgressWriter(fout, progress)
+                    # No write-behind here: with httpx reading the socket in this thread, a
+                    # writer thread gained nothing consistent over a loopback download.
                     meta = envelope.open(reader, writer, key, stanza=stanza, max_size=2**62)
             if as_authority and meta.media_type == "application/pdf":
                 sanitize.revalidate_pdf(partial)
@@ -255,10 +252,13 @@ class _ProgressWriter:
         self._progress = progress
 
     def write(self, data: Any) -> int:
-        n = self._out.write(data)
-        if self._progress:
-            self._progress(n)
-        return n
+        view = memoryview(data)
+        while view:  # an unbuffered file may write less than asked
+            n = self._out.write(view) or 0
+            if self._progress:
+                self._progress(n)
+            view = view[n:]
+        return len(data)
 
 
 def sha256_file(path: Path) -> str:

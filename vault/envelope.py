@@ -20,6 +20,7 @@ envelope raises :class:`~vault.errors.InvalidEnvelope` and nothing else.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import io
 import json
@@ -39,6 +40,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from vault import recipients as rcpt
 from vault.errors import InvalidEnvelope
+from vault.pipeline import WriteBehind
 from vault.recipients import PrivateKey, PublicKey, RandomBytes, Stanza
 
 MAGIC = b"OZGV"
@@ -54,8 +56,10 @@ MAX_RECIPIENTS = 64
 METADATA_LEN = 4096  # plaintext of the metadata record, padded
 TRAILER_LEN = METADATA_LEN + TAG_LEN
 DEFAULT_MAX_SIZE = 500_000_000  # FIT-Connect's per-attachment limit (500 MB)
-_IO_BATCH = 256 * 1024
+_IO_BATCH = 1024 * 1024  # bytes per read, write and batch of chunks when sealing or piped
+_OPEN_BATCH = 256 * 1024  # decrypting and writing in one thread (1 MiB was no faster)
 MAX_FILENAME_CHARS = 255
+_WRITE_BEHIND_DEPTH = 4  # buffers of _IO_BATCH in flight
 
 _INFO_PAYLOAD = b"ozg-vault v1 payload"
 _INFO_METADATA = b"ozg-vault v1 metadata"
@@ -268,8 +272,36 @@ def wrap_for(key: DocumentKey, recipient: PublicKey, random: RandomBytes = os.ur
     return key.wrap(recipient, random)
 
 
+class _Sink(Protocol):
+    def acquire(self) -> bytearray: ...
+    def submit(self, buf: bytearray, n: int, /) -> None: ...
+
+
+class _DirectSink:
+    """One buffer, written synchronously (the :class:`~vault.pipeline.WriteBehind` shape)."""
+
+    def __init__(self, dest: _Writable, size: int) -> None:
+        self._dest = dest
+        self._buf = bytearray(size)
+
+    def acquire(self) -> bytearray:
+        return self._buf
+
+    def submit(self, buf: bytearray, n: int) -> None:
+        _write_fully(self._dest, memoryview(buf)[:n])
+
+
+def _write_fully(dest: _Writable, data: memoryview) -> None:
+    """``dest.write`` until all of ``data`` is written (a raw file may write less)."""
+    while data:
+        n = dest.write(data)
+        if n is None or n >= len(data):  # buffered writers return None or everything
+            return
+        data = data[n:]
+
+
 def _decrypt_body(
-    src: _Readable, dest: _Writable, header: Header, key: DocumentKey, max_size: int
+    src: _Readable, sink: _Sink, header: Header, key: DocumentKey, max_size: int, batch: int
 ) -> Metadata:
     record = header.chunk_size + TAG_LEN
     limit = max_chunks(max_size, header.chunk_size)
@@ -277,11 +309,10 @@ def _decrypt_body(
     aad = header.fixed
     prefix = header.nonce_prefix
     need = record + TRAILER_LEN + 1  # a full chunk plus the trailer plus one byte: not final
-    batch = max(1, _IO_BATCH // record)
-    # Reads and writes go in ~1 MiB batches: small writes cost more than the AES here.
+    # Reads and writes go in batches of chunks: small writes cost more than the AES here.
     window = bytearray(batch * record + need)
     view = memoryview(window)
-    out = bytearray(batch * header.chunk_size)
+    out = sink.acquire()
     out_view = memoryview(out)
     readinto = getattr(src, "readinto", None)
     start = end = filled = 0
@@ -311,7 +342,9 @@ def _decrypt_body(
                 raise InvalidEnvelope()
             plain = length - TAG_LEN
             if filled + plain > len(out):
-                dest.write(out_view[:filled])
+                sink.submit(out, filled)
+                out = sink.acquire()
+                out_view = memoryview(out)
                 filled = 0
             try:
                 aead.decrypt_into(
@@ -332,8 +365,7 @@ def _decrypt_body(
                 break
         if final and eof:
             break
-    if filled:
-        dest.write(out_view[:filled])
+    sink.submit(out, filled)
     try:
         meta_plain = AESGCM(key.metadata_key).decrypt(
             bytes(12), bytes(view[start:end]), _metadata_aad(aad, index)
@@ -353,18 +385,30 @@ def open(
     *,
     stanza: Stanza | bytes | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
+    write_behind: bool = False,
 ) -> Metadata:
     """Decrypt the envelope in ``src`` into ``dest``; return its metadata.
 
     Plaintext is written chunk by chunk as it is authenticated; if this raises, what was
     written to ``dest`` must be discarded (:func:`open_file` does that for you).
+    ``write_behind`` writes to ``dest`` from a second thread while the next batch is
+    decrypted (:mod:`vault.pipeline`); ``dest.write`` is then called from that thread, and
+    every write has happened when this returns or raises.
     """
     try:
         header = read_header(src)
         if isinstance(stanza, bytes):
             stanza = Stanza.decode(stanza)
         key = unlock(header, identity, stanza)
-        return _decrypt_body(src, dest, header, key, max_size)
+        if not write_behind:
+            batch = max(1, _OPEN_BATCH // header.chunk_size)
+            sink = _DirectSink(dest, batch * header.chunk_size)
+            return _decrypt_body(src, sink, header, key, max_size, batch)
+        batch = max(1, _IO_BATCH // header.chunk_size)
+        write = functools.partial(_write_fully, dest)
+        size = batch * header.chunk_size
+        with WriteBehind(write, buffer_size=size, depth=_WRITE_BEHIND_DEPTH) as pipe:
+            return _decrypt_body(src, pipe, header, key, max_size, batch)
     except InvalidEnvelope:
         raise
     except (ValueError, TypeError, OverflowError, struct.error) as exc:
@@ -390,8 +434,8 @@ def open_file(
     """Decrypt ``src`` to ``dest`` atomically: ``dest`` appears only if all of it verified."""
     tmp = dest.with_name(f".{dest.name}.partial")
     try:
-        with src.open("rb") as fin, tmp.open("wb") as fout:
-            meta = open(fin, fout, identity, stanza=stanza, max_size=max_size)
+        with src.open("rb", buffering=0) as fin, tmp.open("wb", buffering=0) as fout:
+            meta = open(fin, fout, identity, stanza=stanza, max_size=max_size, write_behind=True)
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -446,6 +490,183 @@ class SealResult:
     header: Header = field(repr=False)
 
 
+def envelope_size(header_len: int, size: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
+    """The length of an envelope with a header of ``header_len`` bytes and ``size`` bytes of
+    plaintext (what an upload announces as its Content-Length before sealing)."""
+    chunks = max(1, -(-size // chunk_size))
+    return header_len + size + chunks * TAG_LEN + TRAILER_LEN
+
+
+class SealingReader(io.RawIOBase):
+    """The envelope of ``source`` as a readable stream, produced as it is read.
+
+    Reading it seals the next chunks of the source (in batches of ~1 MiB: fewer Python calls
+    per byte); when the caller's buffer holds whole records, AES-GCM writes straight into it,
+    so a blob store or an HTTP body can take the envelope without an intermediate file or
+    copy. Memory is a few batches, independent of the size.
+
+    With ``size`` (the plaintext length, e.g. from ``stat``) :attr:`envelope_size` is known
+    in advance, and a source that turns out longer or shorter raises :class:`ValueError`
+    instead of producing an envelope of another length than announced.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        recipients: Sequence[PublicKey],
+        *,
+        filename: str,
+        media_type: str,
+        size: int | None = None,
+        content_hash: str | None = None,
+        document_id: uuid.UUID | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        max_size: int = DEFAULT_MAX_SIZE,
+        random: RandomBytes = os.urandom,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        super().__init__()
+        if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+            raise ValueError(f"an envelope needs 1..{MAX_RECIPIENTS} recipients")
+        if chunk_size & (chunk_size - 1) or not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+            raise ValueError("chunk size must be a power of two in 4 KiB..1 MiB")
+        if not filename or len(filename) > MAX_FILENAME_CHARS:
+            raise ValueError(f"filename must have 1..{MAX_FILENAME_CHARS} characters")
+        if size is not None and not 0 <= size <= max_size:
+            raise ValueError(f"document larger than the limit of {max_size} bytes")
+        Metadata(filename, media_type, max_size, content_hash).encode()  # fail early if too long
+        dek = random(rcpt.DEK_LEN)
+        doc_id = document_id or uuid.UUID(bytes=random(16), version=4)
+        prefix = random(NONCE_PREFIX_LEN)
+        header = Header(doc_id, chunk_size, prefix, ())
+        key = DocumentKey(dek, header.fixed)
+        stanzas = tuple(key.wrap(r, random) for r in recipients)
+        if len({s.kid for s in stanzas}) != len(stanzas):
+            raise ValueError("duplicate recipient")
+        header = Header(doc_id, chunk_size, prefix, stanzas)
+        self.header = Header(doc_id, chunk_size, prefix, stanzas, key.mac(header.unsigned()))
+        head = self.header.encode()
+        self.document_id = doc_id
+        self.expected_size = size
+        self.envelope_size = None if size is None else envelope_size(len(head), size, chunk_size)
+        self.size = 0  # plaintext bytes sealed so far
+        self._meta = (filename, media_type, content_hash)
+        self._metadata_key = key.metadata_key
+        self._aead = AESGCM(key.payload_key)
+        self._aad = header.fixed
+        self._prefix = prefix
+        self._chunk = chunk_size
+        self._record = chunk_size + TAG_LEN
+        self._max_size = max_size
+        self._limit = max_chunks(max_size, chunk_size)
+        self._progress = progress
+        self._reader = _as_reader(source)
+        self._block = max(1, _IO_BATCH // chunk_size) * chunk_size
+        self._in = [bytearray(self._block), bytearray(self._block)]
+        self._in_views = [memoryview(b) for b in self._in]
+        self._spare = bytearray(self._record)  # for callers reading less than a record
+        self._pending = memoryview(head)  # produced, not yet read
+        self._cur = self._have = self._pos = self._ahead = 0
+        self._started = self._last_block = self._body_done = self._done = False
+        self._index = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        got = 0
+        while got < len(view):
+            if self._pending:
+                n = min(len(view) - got, len(self._pending))
+                view[got : got + n] = self._pending[:n]
+                self._pending = self._pending[n:]
+                got += n
+            elif self._done:
+                break
+            elif self._body_done:
+                self._pending = memoryview(self._trailer())
+                self._done = True
+            elif len(view) - got >= self._record:
+                got += self._seal_into(view[got:])
+            else:
+                n = self._seal_into(memoryview(self._spare))
+                self._pending = memoryview(self._spare)[:n]
+        return got
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        buf = bytearray(size)
+        n = self.readinto(buf)
+        del buf[n:]
+        return bytes(buf)
+
+    def blocks(self, block_size: int = _IO_BATCH + TRAILER_LEN) -> Iterator[bytes]:
+        """The envelope as byte strings of up to ``block_size`` (an HTTP request body)."""
+        buf = bytearray(max(block_size, self._record))
+        while n := self.readinto(buf):
+            yield bytes(memoryview(buf)[:n])
+
+    def _next_block(self) -> None:
+        """Make the next input block current; read one more ahead to find the last one."""
+        if not self._started:
+            self._started = True
+            self._have = _fill(self._reader, self._in_views[0])
+        else:
+            self._cur, self._have = 1 - self._cur, self._ahead
+        self._pos = 0
+        self._ahead = (
+            _fill(self._reader, self._in_views[1 - self._cur]) if (self._have == self._block) else 0
+        )
+        self._last_block = self._ahead == 0
+        size = self.size + self._have
+        chunks = self._index + max(1, -(-self._have // self._chunk))
+        if size > self._max_size or chunks > self._limit:
+            raise ValueError(f"document larger than the limit of {self._max_size} bytes")
+        if self.expected_size is not None and (
+            size > self.expected_size or (self._last_block and size != self.expected_size)
+        ):
+            raise ValueError("the source changed size while it was being sealed")
+        self.size = size
+        if self._progress is not None and self._have:
+            self._progress(self._have)
+
+    def _seal_into(self, out: memoryview) -> int:
+        """Seal whole chunks of the current input block into ``out``; return the bytes."""
+        if not self._started or (self._pos >= self._have and not self._last_block):
+            self._next_block()
+        have, chunk, record = self._have, self._chunk, self._record
+        src = self._in_views[self._cur]
+        aead, aad, prefix = self._aead, self._aad, self._prefix
+        o = 0
+        while o + record <= len(out):  # the caller's buffer holds at least one record
+            length = min(chunk, have - self._pos)
+            final = self._last_block and self._pos + length == have
+            aead.encrypt_into(
+                prefix + struct.pack(">IB", self._index, final),
+                src[self._pos : self._pos + length],
+                aad,
+                out[o : o + length + TAG_LEN],
+            )
+            self._pos += length
+            o += length + TAG_LEN
+            self._index += 1
+            if final:
+                self._body_done = True
+                break
+            if self._pos >= have:
+                break
+        return o
+
+    def _trailer(self) -> bytes:
+        filename, media_type, content_hash = self._meta
+        meta = Metadata(filename, media_type, self.size, content_hash)
+        return AESGCM(self._metadata_key).encrypt(
+            bytes(12), meta.encode(), _metadata_aad(self._aad, self._index)
+        )
+
+
 def seal(
     source: Source,
     dest: _Writable,
@@ -467,74 +688,25 @@ def seal(
     already reads the file) travels in the encrypted metadata; the envelope itself does not
     hash the plaintext, which keeps slow hashes off the hot path.
     """
-    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
-        raise ValueError(f"an envelope needs 1..{MAX_RECIPIENTS} recipients")
-    if chunk_size & (chunk_size - 1) or not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ValueError("chunk size must be a power of two in 4 KiB..1 MiB")
-    if not filename or len(filename) > MAX_FILENAME_CHARS:
-        raise ValueError(f"filename must have 1..{MAX_FILENAME_CHARS} characters")
-    Metadata(filename, media_type, max_size, content_hash).encode()  # fail early if too long
-    dek = random(rcpt.DEK_LEN)
-    doc_id = document_id or uuid.UUID(bytes=random(16), version=4)
-    prefix = random(NONCE_PREFIX_LEN)
-    header = Header(doc_id, chunk_size, prefix, ())
-    key = DocumentKey(dek, header.fixed)
-    stanzas = tuple(key.wrap(r, random) for r in recipients)
-    if len({s.kid for s in stanzas}) != len(stanzas):
-        raise ValueError("duplicate recipient")
-    header = Header(doc_id, chunk_size, prefix, stanzas)
-    header = Header(doc_id, chunk_size, prefix, stanzas, key.mac(header.unsigned()))
-    head = header.encode()
-    dest.write(head)
-    total = len(head)
-
-    reader = _as_reader(source)
-    aead = AESGCM(key.payload_key)
-    aad = header.fixed
-    limit = max_chunks(max_size, chunk_size)
-    per_batch = max(1, _IO_BATCH // chunk_size)
-    block = per_batch * chunk_size
-    # Two input blocks (one read ahead, to know which chunk is final) and one output block;
-    # ~1 MiB reads and writes, since small writes cost more than the AES here.
-    bufs = [bytearray(block), bytearray(block)]
-    views = [memoryview(b) for b in bufs]
-    out = bytearray(per_batch * (chunk_size + TAG_LEN))
-    out_view = memoryview(out)
-    cur = 0
-    have = _fill(reader, views[cur])
-    index = size = 0
-    while True:
-        ahead = _fill(reader, views[1 - cur]) if have == block else 0
-        last_block = ahead == 0
-        if size + have > max_size or index + -(-have // chunk_size) > limit:
-            raise ValueError(f"document larger than the limit of {max_size} bytes")
-        chunks = max(1, -(-have // chunk_size))
-        pos = o = 0
-        for j in range(chunks):
-            length = min(chunk_size, have - pos)
-            final = last_block and j == chunks - 1
-            aead.encrypt_into(
-                _nonce(prefix, index, final),
-                views[cur][pos : pos + length],
-                aad,
-                out_view[o : o + length + TAG_LEN],
-            )
-            pos += length
-            o += length + TAG_LEN
-            index += 1
-        dest.write(out_view[:o])
-        total += o
-        size += have
-        if progress is not None:
-            progress(have)
-        if last_block:
-            break
-        cur, have = 1 - cur, ahead
-    meta = Metadata(filename, media_type, size, content_hash)
-    record = AESGCM(key.metadata_key).encrypt(bytes(12), meta.encode(), _metadata_aad(aad, index))
-    dest.write(record)
-    total += len(record)
-    return SealResult(doc_id, size, total, header)
+    reader = SealingReader(
+        source,
+        recipients,
+        filename=filename,
+        media_type=media_type,
+        content_hash=content_hash,
+        document_id=document_id,
+        chunk_size=chunk_size,
+        max_size=max_size,
+        random=random,
+        progress=progress,
+    )
+    buf = bytearray(max(1, _IO_BATCH // chunk_size) * (chunk_size + TAG_LEN) + TRAILER_LEN)
+    view = memoryview(buf)
+    total = 0
+    while n := reader.readinto(view):
+        dest.write(view[:n])
+        total += n
+    return SealResult(reader.document_id, reader.size, total, reader.header)
 
 
 def seal_bytes(

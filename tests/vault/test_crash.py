@@ -134,3 +134,34 @@ def test_kill_after_blob_before_row_leaves_an_orphan_that_gc_removes(tmp_path: P
     assert len(_blobs(data_dir)) == 1  # the orphan
     assert "removed 1 orphaned blob" in _gc(data_dir)
     assert _blobs(data_dir) == []
+
+
+def test_a_client_put_whose_file_changes_size_fails_and_stores_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over a real socket the sealer's error ends the streamed upload in the client: the
+    server sees a body shorter than announced and stores neither a row nor a blob."""
+    from vault.client import VaultClient
+
+    data_dir = tmp_path / "var"
+    src = tmp_path / "growing.bin"
+    src.write_bytes(os.urandom(3 * 1024 * 1024))
+    real_fstat = os.fstat
+
+    def stale_fstat(fd: int) -> os.stat_result:  # the size seen before the file grew
+        result = real_fstat(fd)
+        return os.stat_result((*result[:6], result.st_size - 10, *result[7:]))
+
+    proc, url = _start(data_dir)
+    try:
+        sdk = VaultClient(url, None)
+        monkeypatch.setattr(os, "fstat", stale_fstat)
+        with pytest.raises(ValueError, match="changed size"):
+            sdk.put(src, ec.generate_private_key(ec.SECP256R1()), do_sanitize=False)
+        monkeypatch.undo()
+        assert sdk.ls() == []
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _rows(data_dir) == 0
+    assert _blobs(data_dir) == []
