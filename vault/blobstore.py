@@ -72,6 +72,14 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class FilesystemBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -93,6 +101,7 @@ class FilesystemBlobStore:
         if self._adopt(src, length, tmp):
             try:
                 os.replace(tmp, final)
+                _fsync_dir(final.parent)
             finally:
                 tmp.unlink(missing_ok=True)
             return
@@ -107,6 +116,7 @@ class FilesystemBlobStore:
             finally:
                 os.close(fd)
             os.replace(tmp, final)
+            _fsync_dir(final.parent)  # the rename itself survives a crash, before the row
         finally:
             tmp.unlink(missing_ok=True)
 

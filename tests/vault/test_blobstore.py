@@ -117,3 +117,32 @@ def test_gc_removes_orphans_but_keeps_documents_and_fresh_blobs(
         assert service.collect_garbage(session, store, timedelta(hours=1), later) == [orphan]
     assert sorted(b.key for b in store.list()) == [kept]
     store.delete(kept)
+
+
+@pytest.mark.parametrize("spooled", [False, True])
+def test_filesystem_put_makes_file_and_name_durable_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spooled: bool
+) -> None:
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    key, data = _key(), os.urandom(300_000)
+    if spooled:
+        src = store.spool()
+        src.write(data)
+        src.seek(0)
+    else:
+        src = io.BytesIO(data)
+    store.put(key, src, len(data))
+    final = store.root / key[:2] / key
+    assert final.read_bytes() == data
+    # the content is synced before the rename, the directory holding the new name after it
+    assert synced[-1] == str(final.parent)
+    assert len(synced) >= 2
+    assert synced[-2] != str(final.parent)
