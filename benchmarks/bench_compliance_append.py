@@ -10,6 +10,10 @@ Measures, in one run:
   production default); entries/s, commit -> signed checkpoint latency (median, p95: from the
   writer's commit to the commit of the first pass whose checkpoint covers the entry), and
   how busy the sequencer was;
+- ceiling: 8 processes committing one-row transactions with bare psycopg (no SQLAlchemy, no
+  audit work): what this machine's PostgreSQL can commit at all, which bounds entries/s at
+  one entry per transaction for any design that writes the entry in the access's own
+  transaction;
 - proof serving: inclusion proofs at OZG_BENCH_PROOF_LEAVES leaves (default 1,000,000;
   set 10000000 for the full size), median ms per proof from the database.
 
@@ -130,6 +134,31 @@ def _run(target, url: str, writers: int, *extra) -> float:  # type: ignore[no-un
     for p in procs:
         p.join()
     return counter.value / SECONDS
+
+
+def _ceiling_writer(url: str, stop_at: float, counter: mp.Value) -> None:  # type: ignore[type-arg]
+    import psycopg
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    n = 0
+    with psycopg.connect(conninfo) as conn:
+        _wait(stop_at)
+        while time.time() < stop_at:
+            with conn.transaction():
+                conn.execute("INSERT INTO bench_ceiling (v) VALUES (%s)", (n,))
+            n += 1
+    with counter.get_lock():
+        counter.value += n
+
+
+def ceiling(url: str, writers: int) -> float:
+    """One-row transactions per second with bare psycopg: the machine's commit ceiling."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_ceiling"))
+        conn.execute(text("CREATE TABLE bench_ceiling (id bigserial PRIMARY KEY, v bigint)"))
+    engine.dispose()
+    return _run(_ceiling_writer, url, writers)
 
 
 # --------------------------------------------------------------------------- ours
@@ -297,7 +326,13 @@ def main() -> None:
         b4 = baseline(url, 4)
         b8 = baseline(url, 8)
         print(f"baseline hash chain, head-row lock: 4 writers {b4:,.0f}/s, 8 writers {b8:,.0f}/s")
-        result = [f"baseline4_per_s={b4:.0f}", f"baseline8_per_s={b8:.0f}"]
+        c8 = ceiling(url, 8)
+        print(f"ceiling, bare psycopg one-row transactions, 8 writers: {c8:,.0f} tx/s")
+        result = [
+            f"baseline4_per_s={b4:.0f}",
+            f"baseline8_per_s={b8:.0f}",
+            f"ceiling8_tx_per_s={c8:.0f}",
+        ]
         for per_tx in (1, 10, 50):
             o = ours(url, 8, per_tx, skey)
             print(
@@ -305,7 +340,8 @@ def main() -> None:
                 f"({o['rate'] / b8:.1f}x baseline-8, {o['rate'] / b4:.1f}x baseline-4); "
                 f"commit->signed checkpoint median {o['median_ms']:.0f} ms, "
                 f"p95 {o['p95_ms']:.0f} ms ({o['samples']:.0f} samples); "
-                f"sequencer busy {o['seq_busy']:.0%}"
+                f"sequencer busy {o['seq_busy']:.0%}; "
+                f"{o['rate'] / per_tx / c8:.2f}x the ceiling's transactions/s"
             )
             result += [
                 f"ours8_{per_tx}tx_per_s={o['rate']:.0f}",
@@ -313,6 +349,7 @@ def main() -> None:
                 f"latency_median_ms_{per_tx}tx={o['median_ms']:.0f}",
                 f"latency_p95_ms_{per_tx}tx={o['p95_ms']:.0f}",
                 f"seq_busy_{per_tx}tx={o['seq_busy']:.2f}",
+                f"tx_of_ceiling_{per_tx}tx={o['rate'] / per_tx / c8:.2f}",
             ]
         print(f"building a {PROOF_LEAVES:,}-leaf node table for proof serving ...")
         pm, p95 = proofs(url, PROOF_LEAVES, skey)
