@@ -188,11 +188,23 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
     # take the spool as it is (the filesystem store), so the upload is written once
     with spool_for(state.store) as spool:
         size = 0
+        prefix: bytearray | None = bytearray()  # until the whole header has arrived
         async for block in request.stream():
             size += len(block)
             if size > limit:
                 raise DocumentTooLarge("the document exceeds the size limit")
+            if prefix is not None:
+                # refuse a malformed header, or a document id already taken, before
+                # receiving the body (a header is at most about 82 kB)
+                prefix += block
+                header = service.header_of_prefix(bytes(prefix))
+                if header is None:
+                    continue
+                await run_in_threadpool(_refuse_taken_id, database, str(header.document_id))
+                block, prefix = bytes(prefix), None
             await run_in_threadpool(spool.write, block)
+        if prefix:
+            await run_in_threadpool(spool.write, bytes(prefix))  # check_envelope refuses it
         spool.flush()
         checked = await run_in_threadpool(
             service.check_envelope, spool, size, state.settings.vault_max_document_bytes
@@ -225,6 +237,12 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
     except Exception:
         await run_in_threadpool(state.store.delete, checked.blob_key)
         raise
+
+
+def _refuse_taken_id(database: Database, document_id: str) -> None:
+    with database.transaction() as session:
+        if session.get(Document, document_id) is not None:
+            raise InvalidEnvelope()
 
 
 @router.get("/documents", response_model=list[schemas.DocumentOut])

@@ -95,6 +95,32 @@ def check_envelope(spool: IO[bytes], size: int, max_size: int) -> CheckedEnvelop
     return CheckedEnvelope(str(header.document_id), size, new_id_str())
 
 
+class _NeedMore(Exception):
+    """The bytes received so far end inside the header."""
+
+
+class _Prefix:
+    """A reader over the first bytes of an upload that says when they run out."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data, self._pos = data, 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        if n < 0 or self._pos + n > len(self._data):
+            raise _NeedMore
+        self._pos += n
+        return self._data[self._pos - n : self._pos]
+
+
+def header_of_prefix(prefix: bytes) -> envelope.Header | None:
+    """The header at the start of ``prefix``: None if more bytes are needed to tell,
+    :class:`InvalidEnvelope` as soon as the bytes so far cannot start an envelope."""
+    try:
+        return envelope.read_header(_Prefix(prefix))
+    except _NeedMore:
+        return None
+
+
 def max_envelope_size(max_size: int) -> int:
     """An upper bound of the envelope size for a plaintext limit (to cut uploads early)."""
     chunks = envelope.max_chunks(max_size, envelope.MIN_CHUNK_SIZE)

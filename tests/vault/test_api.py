@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -26,7 +27,8 @@ from gateway.app import create_app
 from gateway.declarations import all_declarations
 from tests import factories
 from tests.vault.helpers import authority_key, random_doc, sealed, write_anchors, write_crl
-from vault import envelope, keys
+from vault import envelope, keys, service
+from vault.errors import InvalidEnvelope
 from vault.models import Document
 from vault.recipients import b64u_decode, public_key_from_jwk
 from vault.service import collect_garbage
@@ -397,3 +399,59 @@ def test_retention_shreds_documents_unused_for_three_years(
     assert len(removed) == 1
     assert len(list(app.state.vault.store.list())) == 2
     assert "vault.document.delete" in _actions(database)
+
+
+def test_header_of_prefix_waits_for_the_whole_header_and_refuses_garbage_early() -> None:
+    env = sealed(b"x" * 1000, ec.generate_private_key(ec.SECP256R1()))
+    head = len(envelope.read_header(io.BytesIO(env)).encode())
+    for cut in (0, 1, 24, head // 2, head - 1):
+        assert service.header_of_prefix(env[:cut]) is None
+    parsed = service.header_of_prefix(env[:head])
+    assert parsed is not None
+    assert parsed.encode() == env[:head]
+    with pytest.raises(InvalidEnvelope):
+        service.header_of_prefix(b"NOPE" + env[4:head])
+
+
+def test_a_bad_header_or_a_taken_id_is_refused_before_the_body_is_spooled(
+    client: TestClient, act_as: ActAs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vault.blobstore import spool_for as real_spool_for
+
+    spooled: list[int] = []
+
+    class Recording:
+        """The real spool, counting what the upload writes to it."""
+
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def write(self, data: bytes) -> int:
+            spooled.append(len(data))
+            return int(self._inner.write(data))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def __enter__(self) -> Recording:
+            self._inner.__enter__()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._inner.__exit__(*exc)
+
+    def recording_spool_for(store: Any) -> Any:
+        return Recording(real_spool_for(store))
+
+    monkeypatch.setattr("vault.api.spool_for", recording_spool_for)
+    act_as(factories.applicant())
+    key = ec.generate_private_key(ec.SECP256R1())
+    env = sealed(random_doc(150_000), key)
+    r = client.post("/v1/vault/documents", content=b"NOPE" + env[4:], headers=OCTET)
+    assert r.status_code == 422
+    assert spooled == []
+    assert client.post("/v1/vault/documents", content=env, headers=OCTET).status_code == 201
+    spooled.clear()
+    again = client.post("/v1/vault/documents", content=env, headers=OCTET)
+    assert again.status_code == 422
+    assert spooled == []
