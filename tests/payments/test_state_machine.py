@@ -260,7 +260,10 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
 
 
 def settings_for_machine() -> Any:
+    # derandomize: the same examples every run, so the "reached refunds" check below is not
+    # left to chance (a random run once reached none); other tests keep exploring at random
     return settings(
+        derandomize=True,
         max_examples=60,
         stateful_step_count=25,
         deadline=None,
