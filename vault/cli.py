@@ -25,9 +25,10 @@ from rich.table import Table
 
 from vault import keys
 from vault.client import ClientError, VaultClient
-from vault.errors import InvalidEnvelope, InvalidKey, SanitizeError
+from vault.errors import InvalidEnvelope, InvalidKey, RevocationUnknown, SanitizeError
 from vault.pki import load_anchors
 from vault.recipients import PrivateKey, load_private_key
+from vault.revocation import CrlFileError, load_crls
 
 cli = typer.Typer(help="End-to-end encrypted documents.", no_args_is_help=True)
 out = Console()
@@ -63,7 +64,24 @@ def _client(server: str | None) -> VaultClient:
         raise typer.Exit(2)
     anchors_path = os.environ.get("OZG_VAULT_TRUST_ANCHORS")
     anchors = load_anchors(Path(anchors_path)) if anchors_path else None
-    return VaultClient(url, token, http=http_factory(url), trust_anchors=anchors)
+    crls = _device_crls() if anchors is not None else None
+    return VaultClient(url, token, http=http_factory(url), trust_anchors=anchors, crls=crls)
+
+
+def _device_crls() -> list[Any] | None:
+    """The CRLs named by OZG_VAULT_CRL_FILES on this device (a JSON list, as for the
+    server, or paths separated by the OS path separator); None if it is not set."""
+    raw = os.environ.get("OZG_VAULT_CRL_FILES", "").strip()
+    if not raw:
+        return None
+    try:
+        names = json.loads(raw) if raw.startswith("[") else raw.split(os.pathsep)
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError("not a list of paths")
+        return load_crls([Path(n) for n in names if n])
+    except (ValueError, CrlFileError) as exc:
+        err.print(f"[red]error:[/] OZG_VAULT_CRL_FILES: {exc}")
+        raise typer.Exit(2) from None
 
 
 def _key() -> PrivateKey:
@@ -95,7 +113,7 @@ def _errors() -> Iterator[None]:
     except InvalidEnvelope as exc:
         err.print(f"[red]error:[/] {exc.detail}")
         raise typer.Exit(1) from None
-    except InvalidKey as exc:
+    except (InvalidKey, RevocationUnknown) as exc:
         err.print(f"[red]error:[/] the authority key was refused: {exc.detail}")
         raise typer.Exit(1) from None
     except keys.WrongSecret as exc:
@@ -266,7 +284,8 @@ def share(
     """Give an authority access: your device wraps the document key to its key.
 
     With OZG_VAULT_TRUST_ANCHORS (a PEM file of CA certificates) the device itself checks
-    the authority key's certificate chain first."""
+    the authority key's certificate chain first, and with OZG_VAULT_CRL_FILES its
+    revocation too."""
     client = _client(server)
     if client.trust_anchors is None:
         err.print("[yellow]warning:[/] OZG_VAULT_TRUST_ANCHORS is not set; the authority key "

@@ -27,6 +27,7 @@ from vault.envelope import Metadata
 from vault.errors import InvalidEnvelope
 from vault.pki import validate_authority_jwk
 from vault.recipients import PrivateKey, public_key_from_jwk
+from vault.revocation import RevocationChecker
 
 Progress = Callable[[int], None]
 _BLOCK = 256 * 1024
@@ -72,12 +73,15 @@ class VaultClient:
         http: httpx.Client | None = None,
         timeout: float = 60.0,
         trust_anchors: list[x509.Certificate] | None = None,
+        crls: list[x509.CertificateRevocationList] | None = None,
     ) -> None:
         """``trust_anchors``: CA certificates the client itself checks an authority key's
         x5c chain against before wrapping a document key to it, so that not even a
         compromised server can slip in its own key. Without them the client relies on the
-        server's check at registration."""
+        server's check at registration. ``crls`` (with anchors): the chain is also checked
+        for revocation against them, failing closed like the server."""
         self.trust_anchors = trust_anchors
+        self.crls = crls
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
         self.http.headers.update(headers)
@@ -220,9 +224,11 @@ class VaultClient:
         """Unwrap the DEK here and wrap it to the authority's active key."""
         active = self._check(self.http.get(f"{self.api}/authorities/{authority}/key")).json()
         if self.trust_anchors is not None:
-            recipient: Any = validate_authority_jwk(
-                active["jwk"], self.trust_anchors, datetime.now(UTC)
-            ).public_key
+            now = datetime.now(UTC)
+            validated = validate_authority_jwk(active["jwk"], self.trust_anchors, now)
+            if self.crls is not None:
+                RevocationChecker(self.crls, self.trust_anchors).check_chain(validated.chain, now)
+            recipient: Any = validated.public_key
         else:
             recipient = public_key_from_jwk(active["jwk"])
         with self.http.stream("GET", f"{self.api}/documents/{doc_id}/content") as response:

@@ -285,3 +285,57 @@ def test_startup_checks_name_revocation_settings(tmp_path: Path) -> None:
     garbage.write_text("nope")
     broken = startup_problems(Settings(**{**base, "vault_crl_files": [garbage]}))
     assert any("bad.crl" in p for p in broken)
+
+
+def test_the_client_checks_revocation_itself_when_it_has_crls(
+    client: TestClient, act_as: ActAs, settings: Settings, tmp_path: Path
+) -> None:
+    """A server that still serves a revoked key (stale CRLs there) gets no document key from
+    a device holding the current CRL; without any current CRL the device fails closed."""
+    from typing import cast
+
+    import httpx
+
+    from vault.client import VaultClient
+
+    ca_key, ca_cert = ca()
+    _k, jwk = issue_authority_key(ca_key, ca_cert, "cl", NOW, bits=3072)
+    act_as(factories.admin())
+    assert client.post("/v1/vault/authorities/cl/keys", json={"jwk": jwk}).status_code == 201
+    owner_key = ec.generate_private_key(ec.SECP256R1())
+    act_as(factories.applicant())
+    doc_id = client.post(
+        "/v1/vault/documents", content=sealed(b"x", owner_key), headers=OCTET
+    ).json()["id"]
+    http = cast(httpx.Client, client)
+    revoked = make_crl(ca_key, ca_cert, [_leaf_serial(jwk)], NOW)
+    sdk = VaultClient("http://testserver", None, http=http, trust_anchors=[ca_cert], crls=[revoked])
+    with pytest.raises(CertificateRevoked):
+        sdk.share(doc_id, "cl", owner_key)
+    stale = make_crl(ca_key, ca_cert, [], NOW - timedelta(days=30))
+    sdk = VaultClient("http://testserver", None, http=http, trust_anchors=[ca_cert], crls=[stale])
+    with pytest.raises(RevocationUnknown):
+        sdk.share(doc_id, "cl", owner_key)
+    assert sdk.ls()[0]["shared_with"] == []
+    current = make_crl(ca_key, ca_cert, [], NOW)
+    sdk = VaultClient("http://testserver", None, http=http, trust_anchors=[ca_cert], crls=[current])
+    assert sdk.share(doc_id, "cl", owner_key)["shared_with"] == ["cl"]
+
+
+def test_device_crl_setting_takes_a_json_list_or_paths_and_names_a_bad_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import typer
+
+    from vault.cli import _device_crls
+
+    one, two = write_crl(tmp_path / "one.crl"), write_crl(tmp_path / "two.crl")
+    monkeypatch.delenv("OZG_VAULT_CRL_FILES", raising=False)
+    assert _device_crls() is None
+    monkeypatch.setenv("OZG_VAULT_CRL_FILES", json.dumps([str(one), str(two)]))
+    assert len(_device_crls() or []) == 2
+    monkeypatch.setenv("OZG_VAULT_CRL_FILES", f"{one}:{two}")
+    assert len(_device_crls() or []) == 2
+    monkeypatch.setenv("OZG_VAULT_CRL_FILES", str(tmp_path / "missing.crl"))
+    with pytest.raises(typer.Exit):
+        _device_crls()
