@@ -30,20 +30,8 @@ if TYPE_CHECKING:
     from compliance.recorder import AccessEvent
 
 
-_ENTRY_COLUMNS = (
-    "id",
-    "at",
-    "request_id",
-    "actor_role",
-    "actor_authority",
-    "actor_client_id",
-    "action",
-    "purpose",
-    "legal_basis",
-    "outcome",
-    "disclosed_after",
-    "commitment",
-)
+# The entry's columns are the leaf's fields, in the leaf's order (the entry id column is "id").
+ENTRY_COLUMNS = tuple("id" if name == "entry_id" else name for name in leaf_format.FIELD_NAMES)
 _PERSONAL_COLUMNS = ("entry_id", "salt", "data_subject", "actor_subject", "resource")
 _PENDING_COLUMNS = ("entry_id", "leaf_hash")
 
@@ -67,8 +55,8 @@ def _unnest(prefix: str, columns: Sequence[str]) -> str:
 
 
 _PG_INSERT = (
-    f"WITH e AS (INSERT INTO compliance_access_entry ({', '.join(_ENTRY_COLUMNS)}) "
-    f"{_unnest('e_', _ENTRY_COLUMNS)}), "
+    f"WITH e AS (INSERT INTO compliance_access_entry ({', '.join(ENTRY_COLUMNS)}) "
+    f"{_unnest('e_', ENTRY_COLUMNS)}), "
     f"p AS (INSERT INTO compliance_access_personal ({', '.join(_PERSONAL_COLUMNS)}) "
     f"{_unnest('p_', _PERSONAL_COLUMNS)}) "
     f"INSERT INTO compliance_pending ({', '.join(_PENDING_COLUMNS)}) "
@@ -86,7 +74,7 @@ class ProofRangeError(ComplianceError):
 class NewEntry:
     """The three rows of one recorded access, built by the writer (see :func:`new_entry`)."""
 
-    entry: tuple[Any, ...]  # in the order of _ENTRY_COLUMNS
+    entry: tuple[Any, ...]  # in the order of ENTRY_COLUMNS
     personal: tuple[Any, ...]  # in the order of _PERSONAL_COLUMNS
     leaf_hash: bytes
 
@@ -151,7 +139,7 @@ def write_entries(connection: Connection, entries: Sequence[NewEntry]) -> None:
     if connection.dialect.name == "postgresql":
         params: dict[str, list[Any]] = {}
         for prefix, columns, rows in (
-            ("e_", _ENTRY_COLUMNS, [e.entry for e in entries]),
+            ("e_", ENTRY_COLUMNS, [e.entry for e in entries]),
             ("p_", _PERSONAL_COLUMNS, [e.personal for e in entries]),
             ("q_", _PENDING_COLUMNS, [(e.id, e.leaf_hash) for e in entries]),
         ):
@@ -161,7 +149,7 @@ def write_entries(connection: Connection, entries: Sequence[NewEntry]) -> None:
         return
     connection.execute(
         insert(cast(Table, AccessEntry.__table__)),
-        [dict(zip(_ENTRY_COLUMNS, e.entry, strict=True)) for e in entries],
+        [dict(zip(ENTRY_COLUMNS, e.entry, strict=True)) for e in entries],
     )
     connection.execute(
         insert(cast(Table, AccessPersonal.__table__)),

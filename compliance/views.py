@@ -22,7 +22,7 @@ from compliance import merkle
 from compliance.declarations import ActionType
 from compliance.leaf import format_time
 from compliance.models import AccessEntry, AccessPersonal, Checkpoint
-from compliance.service import DbNodeSource, latest_checkpoint, leaf_data
+from compliance.service import ENTRY_COLUMNS, DbNodeSource, latest_checkpoint, leaf_data
 
 OPERATOR = "operator"
 MAX_PAGE = 500
@@ -206,18 +206,7 @@ def b64(raw: bytes) -> str:
 
 
 CSV_COLUMNS = (
-    "id",
-    "at",
-    "request_id",
-    "actor_role",
-    "actor_authority",
-    "actor_client_id",
-    "action",
-    "purpose",
-    "legal_basis",
-    "outcome",
-    "disclosed_after",
-    "commitment",
+    *ENTRY_COLUMNS,
     "leaf_index",
     "leaf",
     "shredded",
