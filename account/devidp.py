@@ -72,6 +72,7 @@ DEMO_USERS: dict[str, DemoUser] = {
         DemoUser("demo-caseworker-ee", ("caseworker",), "STORK-QAA-Level-3", ("authority:ee",)),
         DemoUser("demo-caseworker-p", ("caseworker",), "STORK-QAA-Level-3", ("authority:p",)),
         DemoUser("demo-dpo", ("dpo",), "STORK-QAA-Level-3", ("authority:operator",)),
+        DemoUser("demo-admin", ("admin",), "STORK-QAA-Level-3", ("authority:operator",)),
     )
 }
 

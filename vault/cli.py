@@ -371,6 +371,32 @@ def demo_authority_key(
     out.print_json(json.dumps({"jwk": jwk}))
 
 
+def _read_jwk(path: Path) -> dict[str, Any]:
+    """A public JWK from a file holding it bare or as ``{"jwk": ...}``; exit 2 if not."""
+    try:
+        doc = json.loads(path.read_text())
+        jwk = doc.get("jwk", doc) if isinstance(doc, dict) else None
+        if not isinstance(jwk, dict):
+            raise ValueError("not a JWK")
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/] {path.name} is not a JWK in JSON ({exc})")
+        raise typer.Exit(2) from None
+    return jwk
+
+
+@cli.command("register-authority-key")
+def register_authority_key(
+    authority: str,
+    jwk_file: Annotated[Path, typer.Argument(help="The public JWK with x5c (JSON).")],
+    server: Server = None,
+) -> None:
+    """Admin: register an authority's encryption key; it becomes the key clients wrap to."""
+    client = _client(server)
+    with _errors():
+        registered = client.register_authority_key(authority, _read_jwk(jwk_file))
+    err.print(f"registered key {registered['kid']} for {authority}")
+
+
 @cli.command("demo-revoke")
 def demo_revoke(
     jwk_file: Annotated[Path, typer.Argument(help="The authority key's public JWK (JSON).")],
@@ -384,13 +410,9 @@ def demo_revoke(
         err.print("[red]error:[/] the demo CA is for development only")
         raise typer.Exit(2)
     try:
-        doc = json.loads(jwk_file.read_text())
-        jwk = doc.get("jwk", doc) if isinstance(doc, dict) else None
-        if not isinstance(jwk, dict):
-            raise ValueError("not a JWK")
-        leaf = chain_of(jwk)[0]
-    except (OSError, ValueError, InvalidKey) as exc:
-        err.print(f"[red]error:[/] {jwk_file.name} is not a JWK with an x5c chain ({exc})")
+        leaf = chain_of(_read_jwk(jwk_file))[0]
+    except InvalidKey as exc:
+        err.print(f"[red]error:[/] {jwk_file.name} has no usable x5c chain ({exc.detail})")
         raise typer.Exit(2) from None
     demo_revoke(settings.data_dir / "vault", leaf)
     err.print(f"revoked certificate serial {leaf.serial_number:x} on the demo CA's CRL")

@@ -184,6 +184,13 @@ class VaultClient:
             doc_id: str = self._check(response).json()["id"]
         return doc_id, report
 
+    def register_authority_key(self, authority: str, jwk: dict[str, Any]) -> dict[str, Any]:
+        """Admin: register ``jwk`` (public, with x5c) as ``authority``'s active key."""
+        registered: dict[str, Any] = self._check(
+            self.http.post(f"{self.api}/authorities/{authority}/keys", json={"jwk": jwk})
+        ).json()
+        return registered
+
     def ls(self) -> list[dict[str, Any]]:
         docs: list[dict[str, Any]] = self._check(self.http.get(f"{self.api}/documents")).json()
         return docs

@@ -99,8 +99,17 @@ def test_cli_end_to_end_and_the_server_never_sees_plaintext(
     act_as(factories.admin())
     auth_key, jwk = authority_key("tf")
     assert app.state.vault.store is not None
-    client = TestClient(app)
-    assert client.post("/v1/vault/authorities/tf/keys", json={"jwk": jwk}).status_code == 201
+    jwk_file = tmp_path / "tf.json"
+    jwk_file.write_text(json.dumps({"jwk": jwk}))
+    run("login", "--token", "admin-token")
+    assert "registered key" in run("vault", "register-authority-key", "tf", str(jwk_file))
+    assert "already registered" in run(
+        "vault", "register-authority-key", "tf", str(jwk_file), code=1
+    )
+    (tmp_path / "not.json").write_text("{")
+    assert "not a JWK" in run(
+        "vault", "register-authority-key", "tf", str(tmp_path / "not.json"), code=2
+    )
     auth_pem = tmp_path / "authority.pem"
     from cryptography.hazmat.primitives import serialization
 
