@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 LEAF_MAGIC = b"ozg-audit-leaf/v1\n"
@@ -98,20 +98,8 @@ class LeafData:
         )
 
 
-FIELD_NAMES = (
-    "entry_id",
-    "at",
-    "request_id",
-    "actor_role",
-    "actor_authority",
-    "actor_client_id",
-    "action",
-    "purpose",
-    "legal_basis",
-    "outcome",
-    "disclosed_after",
-    "commitment",
-)
+# The leaf's fields in encoding order (the entry columns and the export follow it).
+FIELD_NAMES = tuple(f.name for f in fields(LeafData))
 
 
 def decode(leaf: bytes) -> dict[str, str | None]:

@@ -95,35 +95,23 @@ def new_entry(event: AccessEvent, *, at: datetime, request_id: str | None) -> Ne
     commitment = leaf_format.commitment(
         salt, event.data_subject, event.actor.subject, event.resource
     )
+    # the leaf's fields in the leaf's order, which is also the order of ENTRY_COLUMNS
     data = leaf_format.LeafData(
-        entry_id=entry_id,
-        at=at,
-        request_id=request_id,
-        actor_role=event.actor.role,
-        actor_authority=event.actor.authority,
-        actor_client_id=event.actor.client_id,
-        action=event.action,
-        purpose=event.purpose,
-        legal_basis=event.legal_basis,
-        outcome=event.outcome,
-        disclosed_after=event.disclosed_after,
-        commitment=commitment,
+        entry_id,
+        at,
+        request_id,
+        event.actor.role,
+        event.actor.authority,
+        event.actor.client_id,
+        event.action,
+        event.purpose,
+        event.legal_basis,
+        event.outcome,
+        event.disclosed_after,
+        commitment,
     )
     return NewEntry(
-        entry=(
-            entry_id,
-            at,
-            request_id,
-            event.actor.role,
-            event.actor.authority,
-            event.actor.client_id,
-            event.action,
-            event.purpose,
-            event.legal_basis,
-            event.outcome,
-            event.disclosed_after,
-            commitment,
-        ),
+        entry=tuple(getattr(data, name) for name in leaf_format.FIELD_NAMES),
         personal=(entry_id, salt, event.data_subject, event.actor.subject, event.resource),
         leaf_hash=merkle.leaf_hash(data.encode()),
     )
