@@ -644,7 +644,7 @@ class SealingReader(io.RawIOBase):
             length = min(chunk, have - self._pos)
             final = self._last_block and self._pos + length == have
             aead.encrypt_into(
-                prefix + struct.pack(">IB", self._index, final),
+                _nonce(prefix, self._index, final),
                 src[self._pos : self._pos + length],
                 aad,
                 out[o : o + length + TAG_LEN],
