@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,8 +34,7 @@ from vault.blobstore import (
     spool_for,
     store_from_settings,
 )
-from vault.errors import DocumentNotFound, DocumentTooLarge, InvalidEnvelope, InvalidKey
-from vault.models import Document
+from vault.errors import DocumentNotFound, DocumentTooLarge, InvalidKey
 from vault.pki import (
     chain_of,
     demo_crl_path,
@@ -58,6 +57,7 @@ class VaultState:
     store: BlobStore
     signer: service.ReceiptSigner
     clock: Clock = system_clock
+    _crls: tuple[Any, list[Any]] | None = field(default=None, repr=False)
 
     def anchors(self) -> Any:
         path = self.settings.vault_trust_anchors
@@ -68,14 +68,18 @@ class VaultState:
         return load_anchors(path)
 
     def revocation(self) -> RevocationChecker:
-        """A checker over the CRL files as they are now (they are read on every check, so
-        a refreshed file takes effect at once; CRLs are small)."""
+        """A checker over the CRL files as they are now: a refreshed file (new size or
+        modification time) is parsed again at the next check, an unchanged one is not."""
         anchors = self.anchors()
         if self.settings.vault_revocation == "off":
             return RevocationChecker((), anchors, enabled=False)
+        paths = crl_files(self.settings)
         try:
-            crls = load_crls(crl_files(self.settings))
-        except CrlFileError as exc:
+            stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+            if self._crls is None or self._crls[0] != stamp:
+                self._crls = (stamp, load_crls(paths))
+            crls = self._crls[1]
+        except (OSError, CrlFileError) as exc:
             log.error("a CRL file cannot be read: %s", exc)
             crls = []  # fail closed: every status is unknown
         return RevocationChecker(crls, anchors)
@@ -210,13 +214,11 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
             service.check_envelope, spool, size, state.settings.vault_max_document_bytes
         )
 
-        def precheck() -> None:
+        def precheck() -> None:  # the id was checked with the header; add_document again
             with database.transaction() as session:
                 service.check_quota(
                     session, principal.subject, size, state.settings.vault_quota_bytes
                 )
-                if session.get(Document, checked.document_id) is not None:
-                    raise InvalidEnvelope()
 
         await run_in_threadpool(precheck)
         await run_in_threadpool(state.store.put, checked.blob_key, spool, size)
@@ -241,8 +243,7 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
 
 def _refuse_taken_id(database: Database, document_id: str) -> None:
     with database.transaction() as session:
-        if session.get(Document, document_id) is not None:
-            raise InvalidEnvelope()
+        service.check_id_free(session, document_id)
 
 
 @router.get("/documents", response_model=list[schemas.DocumentOut])

@@ -142,6 +142,12 @@ def check_quota(session: Session, subject: str, incoming: int, quota: int) -> No
         raise QuotaExceeded("this upload would exceed your storage quota")
 
 
+def check_id_free(session: Session, document_id: str) -> None:
+    """Refuse an envelope whose document id is taken (ids are unique; the one error type)."""
+    if session.get(Document, document_id) is not None:
+        raise InvalidEnvelope()
+
+
 def add_document(
     session: Session,
     principal: Principal,
@@ -152,8 +158,7 @@ def add_document(
 ) -> Document:
     """Make a fully stored blob visible as the applicant's document."""
     check_quota(session, principal.subject, checked.size, quota)
-    if session.get(Document, checked.document_id) is not None:
-        raise InvalidEnvelope()
+    check_id_free(session, checked.document_id)
     doc = Document(
         id=checked.document_id,
         owner_subject=principal.subject,
