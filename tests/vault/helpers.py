@@ -11,6 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from commons.settings import Settings
 from vault import envelope
 from vault.pki import issue_authority_key, make_ca, make_crl
 
@@ -37,6 +38,17 @@ def write_crl(path: Path, revoked: list[int] | None = None, now: datetime = NOW)
         make_crl(key, cert, revoked or [], now).public_bytes(serialization.Encoding.PEM)
     )
     return path
+
+
+def pki_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
+    """Settings whose vault trusts the test CA and has its current (empty) CRL."""
+    return Settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        vault_trust_anchors=write_anchors(tmp_path / "anchors.pem"),
+        vault_crl_files=[write_crl(tmp_path / "ca.crl")],
+        **overrides,
+    )
 
 
 _AUTH_KEYS: dict[str, tuple[rsa.RSAPrivateKey, dict[str, Any]]] = {}

@@ -26,7 +26,12 @@ from compliance.retention import run_retention
 from gateway.app import create_app
 from gateway.declarations import all_declarations
 from tests import factories
-from tests.vault.helpers import authority_key, random_doc, sealed, write_anchors, write_crl
+from tests.vault.helpers import (
+    authority_key,
+    pki_settings,
+    random_doc,
+    sealed,
+)
 from vault import envelope, keys, service
 from vault.errors import InvalidEnvelope
 from vault.models import Document
@@ -39,14 +44,8 @@ OCTET = {"content-type": "application/octet-stream"}
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    anchors = write_anchors(tmp_path / "anchors.pem")
-    return Settings(
-        data_dir=tmp_path / "var",
-        database_url=database_url,
-        vault_quota_bytes=400_000,
-        vault_max_document_bytes=300_000,
-        vault_trust_anchors=anchors,
-        vault_crl_files=[write_crl(tmp_path / "ca.crl")],
+    return pki_settings(
+        tmp_path, database_url, vault_quota_bytes=400_000, vault_max_document_bytes=300_000
     )
 
 

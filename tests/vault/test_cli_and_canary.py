@@ -25,7 +25,7 @@ from gateway.app import create_app
 from gateway.cli import app as cli_app
 from gateway.migrations import import_all_models
 from tests import factories
-from tests.vault.helpers import authority_key, write_anchors, write_crl
+from tests.vault.helpers import authority_key, pki_settings
 from vault import cli as vault_cli
 
 ActAs = Callable[[Principal | None], None]
@@ -35,12 +35,7 @@ CANARY_NAME = "canary-5b2f8a-reisepass.pdf"
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "var",
-        database_url=database_url,
-        vault_trust_anchors=write_anchors(tmp_path / "anchors.pem"),
-        vault_crl_files=[write_crl(tmp_path / "ca.crl")],
-    )
+    return pki_settings(tmp_path, database_url)
 
 
 @pytest.fixture

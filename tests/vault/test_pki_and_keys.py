@@ -16,10 +16,9 @@ from fastapi.testclient import TestClient
 from account import Principal
 from commons.clock import FixedClock
 from commons.db import Database
-from commons.settings import Settings
 from gateway.app import create_app
 from tests import factories
-from tests.vault.helpers import NOW, authority_key, ca, write_anchors, write_crl
+from tests.vault.helpers import NOW, authority_key, ca, pki_settings, write_crl
 from vault import keys
 from vault.errors import InvalidKey
 from vault.pki import issue_authority_key, make_ca, validate_authority_jwk
@@ -94,13 +93,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def app(tmp_path: Path, database_url: str, database: Database, clock: FixedClock) -> FastAPI:
-    settings = Settings(
-        data_dir=tmp_path / "var",
-        database_url=database_url,
-        vault_trust_anchors=write_anchors(tmp_path / "a.pem"),
-        vault_crl_files=[write_crl(tmp_path / "ca.crl")],
-        vault_key_overlap_days=7,
-    )
+    settings = pki_settings(tmp_path, database_url, vault_key_overlap_days=7)
     app = create_app(settings, database)
     app.state.vault.clock = clock
     return app

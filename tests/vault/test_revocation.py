@@ -24,7 +24,15 @@ from commons.settings import Settings
 from gateway.app import create_app, startup_problems
 from tests import factories
 from tests.commons.test_settings import GOOD_PRODUCTION
-from tests.vault.helpers import NOW, authority_key, ca, sealed, write_anchors, write_crl
+from tests.vault.helpers import (
+    NOW,
+    authority_key,
+    ca,
+    pki_settings,
+    sealed,
+    write_anchors,
+    write_crl,
+)
 from vault import envelope
 from vault.errors import CertificateRevoked, RevocationUnknown
 from vault.pki import (
@@ -162,12 +170,7 @@ def test_the_demo_ca_keeps_a_crl_that_demo_revoke_adds_to(tmp_path: Path) -> Non
 # --------------------------------------------------------------------------- API
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "var",
-        database_url=database_url,
-        vault_trust_anchors=write_anchors(tmp_path / "anchors.pem"),
-        vault_crl_files=[write_crl(tmp_path / "ca.crl")],
-    )
+    return pki_settings(tmp_path, database_url)
 
 
 @pytest.fixture
