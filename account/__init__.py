@@ -14,7 +14,6 @@ from account.auth import (
     require_trust_level,
 )
 from account.erasure import IdentityAdmin, verify_receipt
-from account.hooks import PersonalDataRegistry, RetainedRecord, ShredReport
 from account.mailbox import CATEGORIES as MESSAGE_CATEGORIES
 from account.mailbox import send_message
 from account.principal import OPERATOR, Principal, Role, TrustLevel
@@ -26,11 +25,8 @@ __all__ = [
     "CurrentPrincipal",
     "IdentityAdmin",
     "InsufficientUserAuthentication",
-    "PersonalDataRegistry",
     "Principal",
-    "RetainedRecord",
     "Role",
-    "ShredReport",
     "TrustLevel",
     "current_principal",
     "has_consent",

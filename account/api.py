@@ -20,9 +20,9 @@ from account.devidp import API_CLIENT as DEV_API_CLIENT
 from account.devidp import DEMO_USERS, UnsafeDevIdentityProvider
 from account.erasure import IdentityAdmin, ReceiptSigner
 from account.errors import AccountErased, RecentAuthenticationRequired
-from account.hooks import PersonalDataRegistry
 from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
 from account.principal import Principal, Role, TrustLevel
+from account.runtime import AccountSettings
 from account.schemas import (
     AttributeIn,
     AttributeName,
@@ -40,6 +40,7 @@ from account.schemas import (
 )
 from account.tokens import JwksCache, TokenVerifier
 from commons.clock import system_clock
+from commons.components import PersonalDataRegistry
 from commons.errors import ServiceUnavailable
 from commons.settings import Settings
 from commons.web import DbSession
@@ -235,7 +236,7 @@ def erase(
     ``OZG_ACCOUNT_RECENT_AUTH_MINUTES``. Returns the signed erasure receipt.
     """
     settings: Settings = request.app.state.settings
-    max_age = timedelta(minutes=settings.account_recent_auth_minutes)
+    max_age = timedelta(minutes=settings.section(AccountSettings).recent_auth_minutes)
     if principal.auth_time is None or system_clock.now() - principal.auth_time > max_age:
         raise RecentAuthenticationRequired(int(max_age.total_seconds()))
     return erasure.erase_subject(
@@ -336,7 +337,7 @@ def configure(
     app: FastAPI, settings: Settings, *, identity_admin: IdentityAdmin | None = None
 ) -> None:
     """Authentication (``app.state.authenticator``), the dev IdP when configured, the
-    identity admin, the receipt signer, the mail notifier and the account's GDPR hooks."""
+    identity admin, the receipt signer and the mail notifier."""
     rejections = RejectionCounter(app.state.metrics.registry)
     app.state.auth_rejections = rejections
     introspect: Introspector | None = None
@@ -369,6 +370,5 @@ def configure(
     )
     app.state.identity_admin = admin
     app.state.receipt_signer = ReceiptSigner.from_secret(settings.secret_key.get_secret_value())
-    app.state.mail_notifier = mailbox.SmtpNotifier(settings) if settings.smtp_host else None
-    registry: PersonalDataRegistry = app.state.personal_data
-    registry.add("account", export=erasure.export_personal_data, shred=erasure.shred_personal_data)
+    config = settings.section(AccountSettings)
+    app.state.mail_notifier = mailbox.SmtpNotifier(config) if config.smtp_host else None

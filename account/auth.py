@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from account.authn import record_rejection
 from account.principal import Principal, Role, TrustLevel
 from commons.errors import Forbidden, Unauthorized
+from compliance.api import AuditCaller
 
 
 class Authenticator(Protocol):
@@ -79,3 +80,14 @@ class InsufficientUserAuthentication(Unauthorized):
             },
             required_trust_level=acr,
         )
+
+
+def audit_caller(principal: CurrentPrincipal) -> AuditCaller:
+    """The caller type compliance's routes depend on (``compliance.api.caller``), from the
+    account's principal: compliance sits below account and cannot authenticate by itself."""
+    return AuditCaller(
+        subject=principal.subject,
+        roles=frozenset(r.value for r in principal.roles),
+        authority=principal.authority,
+        actor=principal.as_actor(),
+    )

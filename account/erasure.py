@@ -24,10 +24,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from account.hooks import PersonalDataRegistry, RetainedRecord, ShredReport
 from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
 from account.principal import Principal
 from commons.clock import Clock, system_clock
+from commons.components import PersonalDataRegistry, RetainedRecord, ShredReport
 from commons.ids import new_id_str
 from compliance import AccessEvent, Actor, record_access
 
@@ -100,7 +100,7 @@ def subject_digest(secret: str, issuer: str, subject: str) -> str:
     return hmac.new(secret.encode(), f"{issuer}\n{subject}".encode(), hashlib.sha256).hexdigest()
 
 
-# --------------------------------------------------------------------------- account hooks
+# --------------------------------------------------------------------------- account data
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -127,7 +127,7 @@ def _row(obj: Any) -> dict[str, Any]:
 
 def shred_personal_data(session: Session, subject: str) -> ShredReport:
     """Delete every account row of ``subject``; nothing of it must be retained."""
-    report = ShredReport(domain="account")
+    report = ShredReport(component="account")
     ids = list(session.scalars(select(Account.id).where(Account.subject == subject)))
     if not ids:
         return report
@@ -150,8 +150,8 @@ def export_bundle(
     """The Art. 15/20 bundle: the account's part first, then every registered domain's."""
     parts: dict[str, Any] = {"account": export_personal_data(session, principal.subject)}
     for handler in registry:
-        if handler.domain != "account":
-            parts[handler.domain] = handler.export(session, principal.subject)
+        if handler.component != "account":
+            parts[handler.component] = handler.export(session, principal.subject)
     record_access(
         session,
         AccessEvent(
@@ -188,7 +188,7 @@ def erase_subject(
     """Run every shredder, log out and disable at the IdP, keep and return a signed receipt."""
     now = clock.now()
     reports = [shred_personal_data(session, subject)]
-    reports += [h.shred(session, subject) for h in registry if h.domain != "account"]
+    reports += [h.shred(session, subject) for h in registry if h.component != "account"]
     receipt_id = new_id_str(clock)
     retained: list[RetainedRecord] = [
         RetainedRecord(
@@ -205,7 +205,7 @@ def erase_subject(
         "key_id": signer.key_id,
         "domains": [
             {
-                "domain": r.domain,
+                "domain": r.component,
                 "deleted": r.deleted,
                 "shredded": r.shredded,
                 "retained": [

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from account.errors import MessageNotFound, RecipientNotFound
 from account.models import Account, Message, ProfileAttribute
 from account.principal import Principal
+from account.runtime import AccountSettings
 from account.service import require_account, touch
 from commons.clock import Clock, system_clock
 from commons.ids import new_id_str
-from commons.settings import Settings
 from compliance import AccessEvent, record_access
 
 log = logging.getLogger("ozg.account.mailbox")
@@ -45,11 +45,12 @@ class Notifier(Protocol):
 
 
 class SmtpNotifier:
-    """Sends the content-free notice through the configured SMTP relay (``OZG_SMTP_*``)."""
+    """Sends the content-free notice through the configured SMTP relay
+    (``OZG_ACCOUNT_SMTP_*``)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: AccountSettings) -> None:
         if not settings.smtp_host:
-            raise ValueError("OZG_SMTP_HOST is not set")
+            raise ValueError("OZG_ACCOUNT_SMTP_HOST is not set")
         self.host = settings.smtp_host
         self.port = settings.smtp_port
         self.sender = settings.smtp_sender

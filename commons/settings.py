@@ -11,10 +11,10 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commons.errors import ConfigurationError
@@ -37,6 +37,8 @@ _DEFAULT_ACR_MAP: dict[str, TrustLevelName] = {
     "STORK-QAA-Level-3": "substantiell",
     "STORK-QAA-Level-4": "hoch",
 }
+
+S = TypeVar("S", bound=BaseSettings)
 
 _DEV_SECRETS: dict[str, str] = {
     "secret_key": DEV_SECRET_KEY,
@@ -95,83 +97,17 @@ class Settings(BaseSettings):
         default=False, description="Check opaque (non-JWT) tokens at Keycloak's introspection."
     )
 
-    # The account (account.service).
-    account_recent_auth_minutes: int = Field(
-        default=10, ge=1, description="Erasure needs an authentication at most this old."
-    )
-    account_dormant_after_days: int = Field(
-        default=730, ge=1, description="Unused accounts get a notice after this many days."
-    )
-    account_dormant_grace_days: int = Field(
-        default=60, ge=1, description="Days between the dormancy notice and the erasure."
-    )
-    smtp_host: str | None = Field(default=None, description="SMTP relay for e-mail notices.")
-    smtp_port: int = 25
-    smtp_sender: str = "no-reply@ozg-commons.invalid"
-    smtp_starttls: bool = False
-    smtp_username: str | None = None
-    smtp_password: SecretStr = SecretStr("")
-
-    payment_providers: list[str] = Field(
-        default_factory=lambda: ["sandbox"],
-        description='Enabled payment provider plug-ins, e.g. ["xbezahldienste"].',
-    )
-    payment_authorities_file: Path | None = Field(
-        default=None,
-        description="TOML file naming each authority's payment provider and its settings.",
-    )
-
-    vault_max_document_bytes: int = Field(
-        default=500_000_000, ge=1, description="Largest document (plaintext bytes) the vault takes."
-    )
-    vault_quota_bytes: int = Field(
-        default=2_000_000_000, ge=0, description="Stored ciphertext per applicant, in bytes."
-    )
-    vault_trust_anchors: Path | None = Field(
-        default=None,
-        description="PEM file of CA certificates authority keys must chain to. "
-        "Development default: a demo CA generated under data_dir/vault.",
-    )
-    vault_revocation: Literal["crl", "off"] = Field(
-        default="crl",
-        description="Revocation checking of authority key certificates: crl (against "
-        "OZG_VAULT_CRL_FILES, refusing when no current CRL covers a certificate) or off "
-        "(development only).",
-    )
-    vault_crl_files: list[Path] = Field(
-        default_factory=list,
-        description='CRLs (PEM or DER) of the CAs in authority key chains, e.g. ["ca.crl"]; '
-        "keep them current with a scheduled download. Development default: the demo CA's CRL.",
-    )
-    vault_key_overlap_days: int = Field(
-        default=30, ge=0, description="How long a rotated authority key stays usable."
-    )
-    vault_gc_grace_seconds: int = Field(
-        default=3600, ge=0, description="Blobs younger than this are never garbage-collected."
-    )
-
     secret_key: SecretStr = Field(
         default=SecretStr(DEV_SECRET_KEY),
         description="Server-side key material for MACs (at least 32 characters).",
     )
 
-    audit_signing_key: SecretStr | None = Field(
-        default=None,
-        description="The audit log's Ed25519 note signer key, PRIVATE+KEY+<name>+<hash>+<key>. "
-        "Development default: generated and kept in data_dir.",
+    sections: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Values for components' settings sections, by component name; they "
+        "override the sections' own OZG_<NAME>_* variables (programmatic configuration, tests).",
     )
-    audit_origin: str | None = Field(
-        default=None,
-        description="The audit log's checkpoint origin line. Default: "
-        "<public_base_url host>/ozg-commons/audit-log (or the signing key's name).",
-    )
-    audit_witness_keys: list[str] = Field(
-        default_factory=list,
-        description="Verifier keys (name+hash+key) of witnesses that may co-sign checkpoints.",
-    )
-    audit_sequence_interval: float = Field(
-        default=0.2, gt=0, le=60, description="Seconds between audit-log sequencer passes."
-    )
+    _section_cache: dict[type[BaseSettings], BaseSettings] = PrivateAttr(default_factory=dict)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -187,6 +123,15 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    def section(self, model: type[S]) -> S:
+        """A component's settings section, read once from its ``OZG_<NAME>_*`` variables
+        with :attr:`sections` applied on top."""
+        cached = self._section_cache.get(model)
+        if cached is None:
+            cached = model(**self.sections.get(section_name(model), {}))
+            self._section_cache[model] = cached
+        return cast(S, cached)
 
     # ------------------------------------------------------------------ checks
     def production_problems(self) -> list[str]:
@@ -206,16 +151,11 @@ class Settings(BaseSettings):
                 if not getattr(self, name):
                     problems.append(f"OZG_{name.upper()} is not set")
             kc = urlsplit(self.keycloak_server_url or "")
-            if kc.scheme and kc.scheme != "https" and not _is_loopback(kc.hostname):
+            if kc.scheme and kc.scheme != "https" and not is_loopback(kc.hostname):
                 problems.append(
                     "OZG_KEYCLOAK_SERVER_URL must use https outside loopback "
                     "(the signing keys are fetched from it)"
                 )
-        if "sandbox" in self.payment_providers:
-            problems.append(
-                "OZG_PAYMENT_PROVIDERS includes 'sandbox'; list only real providers, "
-                "e.g. OZG_PAYMENT_PROVIDERS='[\"xbezahldienste\"]'"
-            )
         if self.object_store == "s3":
             for name in ("s3_endpoint", "s3_access_key"):
                 if not getattr(self, name):
@@ -228,16 +168,10 @@ class Settings(BaseSettings):
             secret: SecretStr = getattr(self, name)
             if secret.get_secret_value() == dev_value:
                 problems.append(f"OZG_{name.upper()} is left at its development default; set it")
-        if self.audit_signing_key is None:
-            problems.append(
-                "OZG_AUDIT_SIGNING_KEY is not set; create one with `ozg-commons audit keygen`"
-            )
         if len(self.secret_key.get_secret_value()) < 32:
             problems.append("OZG_SECRET_KEY is shorter than 32 characters")
-        if self.smtp_host and not self.smtp_starttls and not _is_loopback(self.smtp_host):
-            problems.append("OZG_SMTP_STARTTLS must be true for a relay outside loopback")
         url = urlsplit(self.public_base_url)
-        if url.scheme != "https" and not _is_loopback(url.hostname):
+        if url.scheme != "https" and not is_loopback(url.hostname):
             problems.append("OZG_PUBLIC_BASE_URL must use https outside loopback")
         return problems
 
@@ -250,26 +184,43 @@ class Settings(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """The effective settings with every secret replaced by a mask; safe to print."""
-        shown: dict[str, Any] = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                secret = value.get_secret_value()
-                if secret and secret == _DEV_SECRETS.get(name):
-                    shown[name] = "<development default>"
-                else:
-                    shown[name] = "**********" if secret else ""
-            elif name == "database_url" or name == "s3_endpoint":
-                shown[name] = _mask_url_password(value) if value else value
-            elif isinstance(value, Path):
-                shown[name] = str(value)
-            else:
-                shown[name] = value
+        shown = mask_secrets(self, _DEV_SECRETS)
         shown["effective_database_url"] = _mask_url_password(self.effective_database_url)
         return shown
 
 
-def _is_loopback(host: str | None) -> bool:
+def section_name(model: type[BaseSettings]) -> str:
+    """``vault`` for a model whose environment prefix is ``OZG_VAULT_``."""
+    prefix = str(model.model_config.get("env_prefix", ""))
+    return prefix.removeprefix("OZG_").rstrip("_").lower()
+
+
+def mask_secrets(model: BaseSettings, dev_secrets: dict[str, str] | None = None) -> dict[str, Any]:
+    """A settings model's values with every secret replaced by a mask; safe to print."""
+    shown: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        if name == "sections":
+            continue
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            secret = value.get_secret_value()
+            if secret and secret == (dev_secrets or {}).get(name):
+                shown[name] = "<development default>"
+            else:
+                shown[name] = "**********" if secret else ""
+        elif isinstance(value, str) and "://" in value:
+            shown[name] = _mask_url_password(value)
+        elif isinstance(value, Path):
+            shown[name] = str(value)
+        elif isinstance(value, list):
+            shown[name] = [str(v) if isinstance(v, Path) else v for v in value]
+        else:
+            shown[name] = value
+    return shown
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` is this machine (plain http and relaxed checks are fine there)."""
     if host in (None, "localhost"):
         return True
     try:

@@ -1,12 +1,11 @@
 """``ozg-commons audit ...``, ``ozg-commons retention run`` and ``ozg-commons compliance
-register``. The gateway adds these groups with :func:`add_commands` and supplies the
-composed declarations of every domain."""
+register``: the compliance component's command groups. The composed declarations of every
+component come from the gateway's :class:`~commons.components.CliContext`."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from commons.components import cli_context
 from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings
@@ -39,106 +39,111 @@ def _settings() -> Settings:
     return settings
 
 
-def add_commands(app: typer.Typer, declarations: Callable[[], Declarations]) -> None:
-    audit = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
-    retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
-    compliance_app = typer.Typer(help="Data-protection documentation.", no_args_is_help=True)
-    app.add_typer(audit, name="audit")
-    app.add_typer(retention_app, name="retention")
-    app.add_typer(compliance_app, name="compliance")
+audit = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of personal data.", no_args_is_help=True)
+compliance_app = typer.Typer(help="Data-protection documentation.", no_args_is_help=True)
 
-    @audit.command("sequence")
-    def sequence(
-        batch: Annotated[int, typer.Option(min=1, help="Entries per pass.")] = 20_000,
-    ) -> None:
-        """Sequence every pending entry and publish a signed checkpoint (one-off pass)."""
-        settings = _settings()
-        database = Database.from_url(settings.effective_database_url)
-        try:
-            n = sequence_all(database, load_identity(settings), batch=batch)
-        except ConfigurationError as exc:
-            err.print(f"[bold red]error:[/] {exc}")
-            raise typer.Exit(2) from None
-        finally:
-            database.dispose()
-        err.print(f"sequenced {n} entries")
 
-    @audit.command("verify")
-    def verify(
-        url: Annotated[str | None, typer.Option(help="Base URL of a running server.")] = None,
-        export: Annotated[
-            Path | None, typer.Option(help="A JSON export to verify instead.", exists=True)
-        ] = None,
-        key: Annotated[
-            str | None, typer.Option(help="The log's verifier key (name+hash+key).")
-        ] = None,
-        state: Annotated[
-            Path, typer.Option(help="Where the last verified checkpoint is remembered.")
-        ] = Path("audit-verify-state.json"),
-        sample: Annotated[
-            int | None, typer.Option(min=1, help="Check this many random inclusion proofs.")
-        ] = None,
-        token: Annotated[
-            str | None, typer.Option(envvar="OZG_AUDIT_TOKEN", help="Bearer token (DPO).")
-        ] = None,
-        witness: Annotated[
-            list[str] | None,
-            typer.Option(help="A witness verifier key whose cosignatures must verify."),
-        ] = None,
-    ) -> None:
-        """Verify signatures, consistency and inclusion; exit 1 naming the first failure."""
-        if (url is None) == (export is None):
-            err.print("[bold red]error:[/] give exactly one of --url and --export")
-            raise typer.Exit(2)
-        try:
-            if export is not None:
-                report = verify_export(json.loads(export.read_text()), verifier_key=key)
-            else:
-                with httpx.Client(timeout=30) as client:
-                    report = verify_server(
-                        HttpLog(client, str(url), token),
-                        verifier_key=key,
-                        state_file=state,
-                        sample=sample,
-                        witnesses=tuple(witness or ()),
-                        progress=lambda m: err.print(m),
-                    )
-        except (VerificationFailed, ValueError) as exc:
-            err.print(f"[bold red]verification failed:[/] {exc}")
-            raise typer.Exit(1) from None
-        sys.stdout.write(
-            f"OK {report.origin} size={report.size} leaves={report.leaves_checked} "
-            f"proofs={report.proofs_checked} consistent_with={report.consistent_with}\n"
-        )
+def _declarations(ctx: typer.Context) -> Declarations:
+    decls: Declarations = cli_context(ctx).declarations()
+    return decls
 
-    @audit.command("keygen")
-    def keygen(name: Annotated[str, typer.Option(help="Key name = checkpoint origin.")]) -> None:
-        """Print a new signer key (for OZG_AUDIT_SIGNING_KEY) and its verifier key."""
-        signer = Signer.generate(name)
-        sys.stdout.write(f"OZG_AUDIT_SIGNING_KEY={signer.to_string()}\n")
-        sys.stdout.write(f"verifier key: {signer.verifier_key}\n")
 
-    @retention_app.command("run")
-    def retention_run() -> None:
-        """Delete or crypto-shred what is due under the declared policies; record each."""
-        settings = _settings()
-        database = Database.from_url(settings.effective_database_url)
-        try:
-            with database.transaction() as session:
-                done = retention.run_retention(session, declarations())
-        finally:
-            database.dispose()
-        for record_type, count in done.items():
-            shown = "declared, no executor registered" if count is None else f"{count} removed"
-            sys.stdout.write(f"{record_type}: {shown}\n")
+@audit.command("sequence")
+def sequence(
+    batch: Annotated[int, typer.Option(min=1, help="Entries per pass.")] = 20_000,
+) -> None:
+    """Sequence every pending entry and publish a signed checkpoint (one-off pass)."""
+    settings = _settings()
+    database = Database.from_url(settings.effective_database_url)
+    try:
+        n = sequence_all(database, load_identity(settings), batch=batch)
+    except ConfigurationError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        database.dispose()
+    err.print(f"sequenced {n} entries")
 
-    @compliance_app.command("register")
-    def register(
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """Print the GDPR Art. 30 record of processing activities."""
-        decls = declarations()
-        if as_json:
-            sys.stdout.write(json.dumps(retention.register_json(decls), indent=2) + "\n")
+
+@audit.command("verify")
+def verify(
+    url: Annotated[str | None, typer.Option(help="Base URL of a running server.")] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="A JSON export to verify instead.", exists=True)
+    ] = None,
+    key: Annotated[str | None, typer.Option(help="The log's verifier key (name+hash+key).")] = None,
+    state: Annotated[
+        Path, typer.Option(help="Where the last verified checkpoint is remembered.")
+    ] = Path("audit-verify-state.json"),
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="Check this many random inclusion proofs.")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="OZG_AUDIT_TOKEN", help="Bearer token (DPO).")
+    ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(help="A witness verifier key whose cosignatures must verify."),
+    ] = None,
+) -> None:
+    """Verify signatures, consistency and inclusion; exit 1 naming the first failure."""
+    if (url is None) == (export is None):
+        err.print("[bold red]error:[/] give exactly one of --url and --export")
+        raise typer.Exit(2)
+    try:
+        if export is not None:
+            report = verify_export(json.loads(export.read_text()), verifier_key=key)
         else:
-            sys.stdout.write(retention.register_markdown(decls) + "\n")
+            with httpx.Client(timeout=30) as client:
+                report = verify_server(
+                    HttpLog(client, str(url), token),
+                    verifier_key=key,
+                    state_file=state,
+                    sample=sample,
+                    witnesses=tuple(witness or ()),
+                    progress=lambda m: err.print(m),
+                )
+    except (VerificationFailed, ValueError) as exc:
+        err.print(f"[bold red]verification failed:[/] {exc}")
+        raise typer.Exit(1) from None
+    sys.stdout.write(
+        f"OK {report.origin} size={report.size} leaves={report.leaves_checked} "
+        f"proofs={report.proofs_checked} consistent_with={report.consistent_with}\n"
+    )
+
+
+@audit.command("keygen")
+def keygen(name: Annotated[str, typer.Option(help="Key name = checkpoint origin.")]) -> None:
+    """Print a new signer key (for OZG_COMPLIANCE_SIGNING_KEY) and its verifier key."""
+    signer = Signer.generate(name)
+    sys.stdout.write(f"OZG_COMPLIANCE_SIGNING_KEY={signer.to_string()}\n")
+    sys.stdout.write(f"verifier key: {signer.verifier_key}\n")
+
+
+@retention_app.command("run")
+def retention_run(ctx: typer.Context) -> None:
+    """Delete or crypto-shred what is due under the declared policies; record each."""
+    settings = _settings()
+    database = Database.from_url(settings.effective_database_url)
+    try:
+        with database.transaction() as session:
+            done = retention.run_retention(session, _declarations(ctx))
+    finally:
+        database.dispose()
+    for record_type, count in done.items():
+        shown = "declared, no executor registered" if count is None else f"{count} removed"
+        sys.stdout.write(f"{record_type}: {shown}\n")
+
+
+@compliance_app.command("register")
+def register(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the GDPR Art. 30 record of processing activities."""
+    decls = _declarations(ctx)
+    if as_json:
+        sys.stdout.write(json.dumps(retention.register_json(decls), indent=2) + "\n")
+    else:
+        sys.stdout.write(retention.register_markdown(decls) + "\n")

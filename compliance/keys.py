@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from commons.errors import ConfigurationError
 from commons.settings import Settings
 from compliance.note import Signer, Verifier
+from compliance.runtime import ComplianceSettings
 
 log = logging.getLogger("ozg.compliance")
 
@@ -36,21 +37,26 @@ def default_origin(settings: Settings) -> str:
 
 
 _BAD_SIGNING_KEY = (
-    "OZG_AUDIT_SIGNING_KEY is not a signer key (PRIVATE+KEY+name+hash+key); "
+    "OZG_COMPLIANCE_SIGNING_KEY is not a signer key (PRIVATE+KEY+name+hash+key); "
     "create one with `ozg-commons audit keygen`"
 )
-_BAD_WITNESS_KEY = "OZG_AUDIT_WITNESS_KEYS holds a malformed verifier key (name+hash+key)"
+_BAD_WITNESS_KEY = "OZG_COMPLIANCE_WITNESS_KEYS holds a malformed verifier key (name+hash+key)"
 
 
 def config_problems(settings: Settings) -> list[str]:
     """What is wrong with the audit-log settings, without side effects (for startup checks)."""
+    section = settings.section(ComplianceSettings)
     problems: list[str] = []
-    if settings.audit_signing_key is not None:
+    if section.signing_key is not None:
         try:
-            Signer.from_string(settings.audit_signing_key.get_secret_value())
+            Signer.from_string(section.signing_key.get_secret_value())
         except ValueError:
             problems.append(_BAD_SIGNING_KEY)
-    for key in settings.audit_witness_keys:
+    elif settings.is_production:
+        problems.append(
+            "OZG_COMPLIANCE_SIGNING_KEY is not set; create one with `ozg-commons audit keygen`"
+        )
+    for key in section.witness_keys:
         try:
             Verifier.from_string(key)
         except ValueError:
@@ -64,15 +70,16 @@ def load_identity(settings: Settings) -> LogIdentity:
     problems = config_problems(settings)
     if problems:
         raise ConfigurationError(problems)
-    origin = settings.audit_origin or default_origin(settings)
-    if settings.audit_signing_key is not None:
-        signer = Signer.from_string(settings.audit_signing_key.get_secret_value())
-        origin = settings.audit_origin or signer.name
+    section = settings.section(ComplianceSettings)
+    origin = section.origin or default_origin(settings)
+    if section.signing_key is not None:
+        signer = Signer.from_string(section.signing_key.get_secret_value())
+        origin = section.origin or signer.name
     elif settings.is_production:
-        raise ConfigurationError(["OZG_AUDIT_SIGNING_KEY is not set"])
+        raise ConfigurationError(["OZG_COMPLIANCE_SIGNING_KEY is not set"])
     else:
         signer = _development_signer(settings.data_dir / DEV_KEY_FILE, origin)
-    witnesses = tuple(Verifier.from_string(k) for k in settings.audit_witness_keys)
+    witnesses = tuple(Verifier.from_string(k) for k in section.witness_keys)
     return LogIdentity(origin=origin, signer=signer, witnesses=witnesses)
 
 

@@ -7,19 +7,14 @@ nothing, so every leaf, node, checkpoint and proof stays valid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from commons.components import ShredReport
 from compliance import views
 from compliance.models import AccessEntry, AccessPersonal
-
-
-@dataclass(frozen=True, slots=True)
-class ShredResult:
-    shredded: int
 
 
 def export_personal_data(session: Session, subject: str) -> dict[str, Any]:
@@ -37,7 +32,7 @@ def export_personal_data(session: Session, subject: str) -> dict[str, Any]:
     }
 
 
-def shred_personal_data(session: Session, subject: str) -> ShredResult:
+def shred_personal_data(session: Session, subject: str) -> ShredReport:
     """Shred the salt and personal fields of every entry about ``subject``."""
     ids = list(
         session.scalars(
@@ -47,4 +42,4 @@ def shred_personal_data(session: Session, subject: str) -> ShredResult:
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         session.execute(delete(AccessPersonal).where(AccessPersonal.entry_id.in_(chunk)))
-    return ShredResult(shredded=len(ids))
+    return ShredReport("compliance", shredded=len(ids))

@@ -1,37 +1,30 @@
-"""The FastAPI application factory: composes the domains behind one HTTP API."""
+"""The FastAPI application factory: composes the installed components behind one HTTP API.
+
+Nothing here names a component: the app is built by iterating over the
+:class:`~commons.components.Registry` (entry-point groups ``ozg_commons.components`` and
+``ozg_commons.flows``), in dependency order.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
-import account.api
-import compliance.api
-import compliance.keys
-import compliance.personal
-import payments
-import payments.api
-import payments.runtime
-import vault.api
-from account.hooks import PersonalDataRegistry, ShredReport
+from commons.components import Registry
 from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings, get_settings
-from compliance.sequencer import SequencerThread
 from gateway import health, metrics
-from gateway.auth_bridge import audit_caller
-from gateway.declarations import all_declarations
+from gateway.declarations import all_declarations, installed_components
 from gateway.metrics import HttpMetrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.problems import install_problem_handlers
 
 log = logging.getLogger("ozg.gateway")
-
-DOMAIN_ROUTERS = (compliance.api.router, account.api.router, vault.api.router, payments.api.router)
 
 
 def _version() -> str:
@@ -41,19 +34,26 @@ def _version() -> str:
         return "0+unknown"
 
 
-def startup_problems(settings: Settings) -> list[str]:
+def startup_problems(settings: Settings, registry: Registry | None = None) -> list[str]:
     """Every reason these settings cannot serve, in plain words: the production checks plus
-    each domain's own (malformed keys, unreadable files, missing production settings)."""
+    each component's own (malformed keys, unreadable files, missing production settings)."""
     problems = settings.production_problems() if settings.is_production else []
-    problems += compliance.keys.config_problems(settings)
-    problems += vault.api.config_problems(settings)
-    problems += payments.runtime.config_problems(settings)
     try:
+        registry = registry or installed_components()
+        for component in registry:
+            model = component.settings_model()
+            if model is not None:
+                try:
+                    settings.section(model)
+                except ValueError as exc:  # pydantic's ValidationError: a malformed value
+                    problems.append(f"the {component.name} settings are invalid: {exc}")
+                    continue
+            problems += component.startup_problems(settings)
         all_declarations()
     except ConfigurationError as exc:
         problems += exc.problems
-    except ValueError as exc:  # a record type, action or activity declared twice
-        problems.append(f"the installed declarations conflict: {exc}")
+    except ValueError as exc:  # a component, record type, action or activity declared twice
+        problems.append(f"the installed components conflict: {exc}")
     return list(dict.fromkeys(problems))  # each once, in order
 
 
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     """Build the application. Refuses unsafe production settings before anything else."""
     settings = settings or get_settings()
     check_startup(settings)
+    registry = installed_components()
     owns_database = database is None
     if database is None:
         if not settings.is_production:
@@ -78,19 +79,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     db = database
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("started", extra={"env": settings.env, "database": db.dialect})
-        # The audit-log sequencer runs in every process that owns its database (tests pass a
-        # database and sequence explicitly); several processes serialize on the log's lock.
-        sequencer = None
-        if owns_database:
-            sequencer = SequencerThread(
-                db, _app.state.audit.identity, settings.audit_sequence_interval
-            )
-            sequencer.start()
-        yield
-        if sequencer is not None:
-            sequencer.stop()
+        with ExitStack() as background:
+            for component in registry:
+                background.enter_context(component.lifespan(app))
+            yield
         if owns_database:
             db.dispose()
 
@@ -102,38 +96,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.owns_database = owns_database
     app.state.metrics = HttpMetrics()
+    app.state.components = registry
+    app.state.declarations = all_declarations()
     app.state.readiness_checks = {"database": database.ping}
-    # Each domain's exporter and shredder for GDPR export and erasure (account calls them).
-    app.state.personal_data = PersonalDataRegistry()
-    # Domains that need per-app state (keys, stores, caches) get a configure(app, settings)
-    # in their api.py and are called here, in dependency order.
-    compliance.api.configure(app, settings, all_declarations().actions)
-    app.dependency_overrides[compliance.api.caller] = audit_caller
-    app.state.personal_data.add(
-        "compliance",
-        export=compliance.personal.export_personal_data,
-        shred=lambda session, subject: ShredReport(
-            "compliance",
-            shredded=compliance.personal.shred_personal_data(session, subject).shredded,
-        ),
-    )
-    account.api.configure(app, settings)
-    vault.api.configure(app, settings)
-    app.state.personal_data.add(
-        "vault", export=vault.export_personal_data, shred=app.state.vault.shred
-    )
-    payments.api.configure(app, settings)
-    app.state.personal_data.add(
-        "payments",
-        export=payments.export_personal_data,
-        shred=payments.make_shredder(app.state.payments),
-    )
+    for component in registry:
+        component.configure(app, settings)
+        app.state.readiness_checks.update(component.readiness_checks(app))
+    # Each component's exporter and shredder, for GDPR export and erasure (account runs them).
+    app.state.personal_data = registry.personal_data(app)
 
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    for router in DOMAIN_ROUTERS:
-        app.include_router(router, prefix="/v1")
+    for component in registry:
+        for router in component.routers():
+            app.include_router(router, prefix="/v1")
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -1,59 +1,133 @@
-"""The ``ozg-commons`` command line. Each domain adds its subcommands here."""
+"""The ``ozg-commons`` command line: the gateway's own commands plus every component's groups.
+
+A component names its groups as :class:`~commons.components.CliGroup` (name, help, import
+path). ``ozg-commons --help`` lists them from those declarations alone; a group's module is
+imported only when the group runs, and each command imports what it needs inside its body,
+so that start-up stays fast.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import uvicorn
-from rich.console import Console
-from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
-import account.cli
-import compliance.cli
-from commons.db import make_engine
-from commons.errors import ConfigurationError
-from commons.logging import configure_logging
-from commons.settings import Settings
-from gateway import migrations
-from gateway.app import check_startup, create_app, startup_problems
-from gateway.declarations import all_declarations
-from payments.cli import cli as payments_cli
-from payments.cli import receipt_cli
-from vault import cli as vault_cli
+from commons.components import CliContext, CliGroup
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from commons.components import Registry
+    from commons.settings import Settings
+
+log = logging.getLogger("ozg.cli")
+
+
+def _registry() -> Registry:
+    from gateway.declarations import installed_components
+
+    return installed_components()
+
+
+def _declarations() -> Any:
+    from gateway.declarations import all_declarations
+
+    return all_declarations()
+
+
+def _create_app(settings: Settings) -> FastAPI:
+    from gateway.app import create_app
+
+    return create_app(settings)
+
+
+class _Placeholder(TyperCommand):
+    """Stands in for a component's group in the help listing, without importing it."""
+
+    def __init__(self, group: CliGroup) -> None:
+        super().__init__(group.name, help=group.help, short_help=group.help)
+        self.group = group
+
+
+def _load(group: CliGroup) -> Any:
+    target = group.load()
+    command: Any
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+    else:  # a single command function
+        single = typer.Typer()
+        single.command(group.name)(target)
+        command = typer.main.get_command(single)
+    command.name = group.name
+    return command
+
+
+# The gateway's own groups that live in their own modules (loaded only when run).
+GATEWAY_GROUPS = (CliGroup("receipt", "Receipts: verify offline.", "payments.cli:receipt_cli"),)
+
+
+class ComponentGroup(TyperGroup):
+    """The root group: the gateway's commands plus the installed components' groups."""
+
+    def _groups(self) -> dict[str, CliGroup]:
+        return {g.name: g for g in (*GATEWAY_GROUPS, *_registry().cli_groups())}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._groups()})
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in (groups := self._groups()):
+            return _Placeholder(groups[cmd_name])
+        return command
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, _Placeholder):
+            return name, _load(command.group), rest
+        return name, command, rest
+
 
 app = typer.Typer(
     name="ozg-commons",
     help="Shared services for online residence-permit applications.",
+    cls=ComponentGroup,
     no_args_is_help=True,
     add_completion=False,
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
-compliance.cli.add_commands(app, all_declarations)
-app.add_typer(account.cli.make_cli(create_app), name="accounts")
-app.add_typer(vault_cli.cli, name="vault")
-app.command("login")(vault_cli.login)
-app.add_typer(payments_cli, name="payments")
-app.add_typer(receipt_cli, name="receipt")
 
-err = Console(stderr=True, soft_wrap=True)
-log = logging.getLogger("ozg.cli")
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    ctx.obj = CliContext(create_app=_create_app, registry=_registry, declarations=_declarations)
+
+
+def _err() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
 
 
 def _load_settings() -> Settings:
     """Read and check the settings; on a refusal print what to set and exit 2."""
+    from commons.errors import ConfigurationError
+    from commons.settings import Settings
+    from gateway.app import check_startup
+
     try:
         settings = Settings()
         check_startup(settings)
     except ConfigurationError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        _err().print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         raise typer.Exit(2) from None
     except ValueError as exc:  # pydantic ValidationError: a malformed value
-        err.print(f"[bold red]error:[/] invalid settings:\n{exc}", highlight=False)
+        _err().print(f"[bold red]error:[/] invalid settings:\n{exc}", highlight=False)
         raise typer.Exit(2) from None
     return settings
 
@@ -66,6 +140,12 @@ def serve(
 ) -> None:
     """Serve the HTTP API. Development applies migrations first; production requires
     ``ozg-commons migrate`` to have run."""
+    import uvicorn
+
+    from commons.db import make_engine
+    from commons.logging import configure_logging
+    from gateway import migrations
+
     settings = _load_settings()
     configure_logging(settings.log_level)
     if settings.is_production:
@@ -73,7 +153,7 @@ def serve(
         try:
             migrations.ensure_current(engine)
         except migrations.SchemaNotCurrent as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            _err().print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
         finally:
             engine.dispose()
@@ -96,35 +176,55 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Apply all pending database migrations (Alembic upgrade heads)."""
+    from commons.logging import configure_logging
+    from gateway import migrations
+
     settings = _load_settings()
     configure_logging(settings.log_level)
     if not settings.is_production:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrations.upgrade(settings.effective_database_url)
-    err.print("database schema is current")
+    _err().print("database schema is current")
 
 
 @config_app.command("show")
 def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Print the effective settings, with secrets masked."""
+    """Print the effective settings of the platform and of every component, with secrets
+    masked."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from commons.settings import Settings, mask_secrets, section_name
+    from gateway.app import startup_problems
+
     try:
         settings = Settings()
+        shown: dict[str, Any] = {
+            f"OZG_{key.upper()}" if key in Settings.model_fields else key: value
+            for key, value in settings.masked().items()
+        }
+        for component in _registry():
+            model = component.settings_model()
+            if model is None:
+                continue
+            prefix = f"OZG_{section_name(model).upper()}_"
+            for key, value in mask_secrets(settings.section(model)).items():
+                shown[prefix + key.upper()] = value
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] invalid settings:\n{exc}", highlight=False)
+        _err().print(f"[bold red]error:[/] invalid settings:\n{exc}", highlight=False)
         raise typer.Exit(2) from None
-    shown = settings.masked()
     if as_json:
         sys.stdout.write(json.dumps(shown, indent=2, default=str) + "\n")
     else:
         table = Table("setting", "value", title="ozg-commons settings")
         for key, value in shown.items():
-            table.add_row(f"OZG_{key.upper()}" if key in Settings.model_fields else key, str(value))
+            table.add_row(key, str(value))
         Console().print(table)
     if settings.is_production:
         for problem in startup_problems(settings):
-            err.print(f"[yellow]production problem:[/] {problem}", highlight=False)
+            _err().print(f"[yellow]production problem:[/] {problem}", highlight=False)
 
 
 def main() -> None:

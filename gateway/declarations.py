@@ -1,50 +1,38 @@
-"""The declarations (actions, processing activities, retention) of every domain and every
-installed permit flow, composed.
+"""The installed components and their composed declarations (actions, processing activities,
+retention), each loaded once per process.
 
-Each domain that processes personal data adds its ``processing`` module here. A permit flow
-declares its own in a module it names under the entry-point group
-``ozg_commons.declarations`` (see docs/compliance.md), e.g. in its ``pyproject.toml``::
+Components are discovered through the entry-point groups ``ozg_commons.components`` and
+``ozg_commons.flows`` (see ``docs/components.md``); a permit flow registers itself in its own
+``pyproject.toml``::
 
-    [project.entry-points."ozg_commons.declarations"]
-    employment = "ozg_flow_employment.processing"
+    [project.entry-points."ozg_commons.flows"]
+    employment = "ozg_flow_employment:EmploymentFlow"
 """
 
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import entry_points
-from types import ModuleType
 
-import account.processing
-import compliance.processing
-import payments.processing
-import vault.processing
+from commons.components import Registry, RegistryError
 from commons.errors import ConfigurationError
 from compliance.declarations import Declarations
 
-ENTRY_POINT_GROUP = "ozg_commons.declarations"
 
-DECLARING_MODULES: tuple[ModuleType, ...] = (
-    compliance.processing,
-    account.processing,
-    vault.processing,
-    payments.processing,
-)
-
-
-def flow_modules() -> tuple[ModuleType, ...]:
-    """The declaring modules of the installed permit flows, by entry-point name."""
-    found: list[ModuleType] = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        module = ep.load()
-        if not isinstance(module, ModuleType):
-            raise ConfigurationError(
-                [f"declarations entry point {ep.name!r} must name a module, not {ep.value!r}"]
-            )
-        found.append(module)
-    return tuple(found)
+@cache
+def installed_components() -> Registry:
+    """Every installed component, in dependency order."""
+    try:
+        return Registry.discover()
+    except RegistryError as exc:
+        raise ConfigurationError([str(exc)]) from None
 
 
 @cache
 def all_declarations() -> Declarations:
-    return Declarations.from_modules(DECLARING_MODULES + flow_modules())
+    return Declarations.from_modules(installed_components().declaring_modules())
+
+
+def clear_caches() -> None:
+    """Forget the loaded components (tests that install a component at run time)."""
+    installed_components.cache_clear()
+    all_declarations.cache_clear()

@@ -1,9 +1,9 @@
 """Alembic, driven from code.
 
-Each domain keeps its migrations in ``<domain>/migrations/`` as its own Alembic branch
-(``branch_labels = ("compliance",)`` and so on; ``depends_on`` where one domain's tables
-refer to another's). Branches let the domains evolve independently, and ``upgrade heads``
-brings them all up to date.
+Each component keeps its migrations in its own Alembic branch, labelled with the component's
+name (``branch_labels = ("compliance",)`` and so on; ``depends_on`` where one component's
+tables refer to another's), in the directory its ``migrations()`` hook names. Branches let the
+components evolve independently, and ``upgrade heads`` brings them all up to date.
 """
 
 from __future__ import annotations
@@ -21,18 +21,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from commons.db import UTCDateTime
-
-DOMAINS = ("compliance", "account", "vault", "payments", "gateway")
+from gateway.declarations import installed_components
 
 
 def import_all_models() -> None:
-    """Register every domain's tables on the one metadata (autogenerate, checks)."""
-    for domain in DOMAINS:
-        try:
-            importlib.import_module(f"{domain}.models")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{domain}.models":
-                raise
+    """Register every component's tables on the one metadata (autogenerate, checks)."""
+    for component in installed_components():
+        for module in component.models():
+            importlib.import_module(module)
 
 
 def render_item(type_: str, obj: Any, _autogen_context: Any) -> str | Literal[False]:
@@ -59,9 +55,9 @@ def alembic_config(database_url: str, connection: Connection | None = None) -> C
     cfg = Config()
     cfg.set_main_option("script_location", str(_package_dir("gateway") / "alembic"))
     locations = [
-        str(_package_dir(domain) / "migrations")
-        for domain in DOMAINS
-        if (_package_dir(domain) / "migrations").is_dir()
+        str(directory)
+        for component in installed_components()
+        if (directory := component.migrations()) is not None
     ]
     cfg.set_main_option("version_locations", " ".join(locations))
     cfg.set_main_option("path_separator", "space")
@@ -72,7 +68,7 @@ def alembic_config(database_url: str, connection: Connection | None = None) -> C
 
 
 def upgrade(database_url: str, connection: Connection | None = None) -> None:
-    """Apply every pending migration of every domain."""
+    """Apply every pending migration of every component."""
     command.upgrade(alembic_config(database_url, connection), "heads")
 
 
@@ -81,7 +77,7 @@ class SchemaNotCurrent(Exception):
 
 
 def heads() -> set[str]:
-    """The newest revision of every domain's branch."""
+    """The newest revision of every component's branch."""
     return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 

@@ -8,7 +8,7 @@ Other packages use only what this module exports.
 
 from payments.fees import CaseFacts, FeeLine, FeeResult, FeeRule, calculate
 from payments.fitconnect import payment_information
-from payments.privacy import export_personal_data, make_shredder, shred_personal_data
+from payments.privacy import export_personal_data, shred_personal_data
 from payments.providers.base import ENTRY_POINT_GROUP, PaymentProvider
 from payments.runtime import PaymentsRuntime
 from payments.states import PaymentState
@@ -24,7 +24,6 @@ __all__ = [
     "PaymentsRuntime",
     "calculate",
     "export_personal_data",
-    "make_shredder",
     "payment_information",
     "shred_personal_data",
 ]

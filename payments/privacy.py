@@ -8,13 +8,12 @@ unbooked attempt go.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from account import RetainedRecord, ShredReport
+from commons.components import RetainedRecord, ShredReport
 from payments.models import Payment, Quote, Refund, Transition, Waiver
 from payments.processing import BOOKING_RETENTION, BOOKING_RETENTION_BASIS
 from payments.runtime import PaymentsRuntime
@@ -72,15 +71,8 @@ def export_personal_data(session: Session, subject: str) -> dict[str, Any]:
     return {"quotes": out_quotes, "payments": out_payments}
 
 
-def make_shredder(runtime: PaymentsRuntime) -> Callable[[Session, str], ShredReport]:
-    def shred(session: Session, subject: str) -> ShredReport:
-        return shred_personal_data(session, subject, runtime)
-
-    return shred
-
-
 def shred_personal_data(session: Session, subject: str, runtime: PaymentsRuntime) -> ShredReport:
-    report = ShredReport(domain="payments")
+    report = ShredReport(component="payments")
     now = runtime.clock.now()
     payments = session.scalars(select(Payment).where(Payment.data_subject == subject)).all()
     quote_ids = {p.quote_id for p in payments}

@@ -2,8 +2,8 @@
 receipt signing key.
 
 Providers are discovered through the entry-point group ``ozg_commons.payment_providers`` and
-enabled by ``OZG_PAYMENT_PROVIDERS``. Each authority names its provider and that provider's
-settings in a TOML file (``OZG_PAYMENT_AUTHORITIES_FILE``)::
+enabled by ``OZG_PAYMENTS_PROVIDERS``. Each authority names its provider and that provider's
+settings in a TOML file (``OZG_PAYMENTS_AUTHORITIES_FILE``)::
 
     [authorities.tf]
     provider = "xbezahldienste"
@@ -31,7 +31,8 @@ import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
 from commons.clock import Clock, system_clock
@@ -65,7 +66,7 @@ class AuthorityConfig:
 
 def load_authorities(path: Path) -> dict[str, AuthorityConfig]:
     """Read the authorities file; a file that cannot be used is a :class:`ConfigurationError`."""
-    where = f"OZG_PAYMENT_AUTHORITIES_FILE ({path.name})"
+    where = f"OZG_PAYMENTS_AUTHORITIES_FILE ({path.name})"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -98,12 +99,33 @@ def load_authorities(path: Path) -> dict[str, AuthorityConfig]:
     return configs
 
 
+class PaymentsSettings(BaseSettings):
+    """Which provider plug-ins are enabled, and which authority uses which."""
+
+    model_config = SettingsConfigDict(env_prefix="OZG_PAYMENTS_", extra="ignore", frozen=True)
+
+    providers: list[str] = Field(
+        default_factory=lambda: ["sandbox"],
+        description='Enabled payment provider plug-ins, e.g. ["xbezahldienste"].',
+    )
+    authorities_file: Path | None = Field(
+        default=None,
+        description="TOML file naming each authority's payment provider and its settings.",
+    )
+
+
 def config_problems(settings: Settings) -> list[str]:
     """What is wrong with the payment settings (for startup checks); empty if nothing."""
+    config = settings.section(PaymentsSettings)
     problems: list[str] = []
-    if settings.is_production and settings.payment_authorities_file is None:
+    if settings.is_production and "sandbox" in config.providers:
         problems.append(
-            "OZG_PAYMENT_AUTHORITIES_FILE is not set; name each authority's payment provider "
+            "OZG_PAYMENTS_PROVIDERS includes 'sandbox'; list only real providers, "
+            "e.g. OZG_PAYMENTS_PROVIDERS='[\"xbezahldienste\"]'"
+        )
+    if settings.is_production and config.authorities_file is None:
+        problems.append(
+            "OZG_PAYMENTS_AUTHORITIES_FILE is not set; name each authority's payment provider "
             "in it (see docs/payments.md)"
         )
     try:
@@ -123,21 +145,22 @@ class PaymentsRuntime:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> PaymentsRuntime:
+        config = settings.section(PaymentsSettings)
         installed = discover_providers()
-        missing = [p for p in settings.payment_providers if p not in installed]
+        missing = [p for p in config.providers if p not in installed]
         if missing:
             raise ConfigurationError(
-                [f"OZG_PAYMENT_PROVIDERS names providers that are not installed: {missing}"]
+                [f"OZG_PAYMENTS_PROVIDERS names providers that are not installed: {missing}"]
             )
-        enabled = {p: installed[p] for p in settings.payment_providers}
+        enabled = {p: installed[p] for p in config.providers}
         authorities: dict[str, AuthorityConfig] = {}
-        if settings.payment_authorities_file is not None:
-            authorities = load_authorities(settings.payment_authorities_file)
+        if config.authorities_file is not None:
+            authorities = load_authorities(config.authorities_file)
         runtime = cls(settings=settings, clock=clock, authorities=authorities, providers=enabled)
         problems = []
-        for config in authorities.values():
+        for authority in authorities.values():
             try:
-                runtime._validated(config)
+                runtime._validated(authority)
             except ConfigurationError as exc:
                 problems.extend(exc.problems)
         if problems:
@@ -163,7 +186,7 @@ class PaymentsRuntime:
             raise ConfigurationError(
                 [
                     f"authority {config.authority!r} uses provider {config.provider!r}, "
-                    "which OZG_PAYMENT_PROVIDERS does not enable"
+                    "which OZG_PAYMENTS_PROVIDERS does not enable"
                 ]
             )
         try:

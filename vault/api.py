@@ -21,8 +21,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from account import CurrentPrincipal, Principal, Role, ShredReport, require_roles
+from account import CurrentPrincipal, Principal, Role, require_roles
 from commons.clock import Clock, system_clock
+from commons.components import ShredReport
 from commons.db import Database
 from commons.settings import Settings
 from commons.web import DbSession
@@ -43,6 +44,7 @@ from vault.pki import (
     validate_authority_jwk,
 )
 from vault.revocation import CrlFileError, RevocationChecker, load_crls
+from vault.runtime import VaultSettings
 
 log = logging.getLogger("ozg.vault")
 router = APIRouter(prefix="/vault", tags=["vault"])
@@ -59,8 +61,12 @@ class VaultState:
     clock: Clock = system_clock
     _crls: tuple[Any, list[Any]] | None = field(default=None, repr=False)
 
+    @property
+    def config(self) -> VaultSettings:
+        return self.settings.section(VaultSettings)
+
     def anchors(self) -> Any:
-        path = self.settings.vault_trust_anchors
+        path = self.config.trust_anchors
         if path is None:
             if self.settings.is_production:  # never the demo CA outside development
                 raise InvalidKey("OZG_VAULT_TRUST_ANCHORS is not set; no key can be trusted")
@@ -71,7 +77,7 @@ class VaultState:
         """A checker over the CRL files as they are now: a refreshed file (new size or
         modification time) is parsed again at the next check, an unchanged one is not."""
         anchors = self.anchors()
-        if self.settings.vault_revocation == "off":
+        if self.config.revocation == "off":
             return RevocationChecker((), anchors, enabled=False)
         paths = crl_files(self.settings)
         try:
@@ -94,8 +100,9 @@ class VaultState:
 
 def crl_files(settings: Settings) -> list[Path]:
     """The configured CRL files; in development without configured anchors, the demo CA's."""
-    if settings.vault_crl_files or settings.vault_trust_anchors is not None:
-        return list(settings.vault_crl_files)
+    config = settings.section(VaultSettings)
+    if config.crl_files or config.trust_anchors is not None:
+        return list(config.crl_files)
     if settings.is_production:
         return []
     directory = settings.data_dir / "vault"
@@ -106,7 +113,8 @@ def crl_files(settings: Settings) -> list[Path]:
 def config_problems(settings: Settings) -> list[str]:
     """What is wrong with the vault settings (for startup checks); empty if nothing."""
     problems: list[str] = []
-    path = settings.vault_trust_anchors
+    config = settings.section(VaultSettings)
+    path = config.trust_anchors
     if path is None:
         if settings.is_production:
             problems.append(
@@ -120,18 +128,18 @@ def config_problems(settings: Settings) -> list[str]:
             problems.append(
                 f"OZG_VAULT_TRUST_ANCHORS ({path.name}) is not a readable PEM file of certificates"
             )
-    if settings.is_production and settings.vault_revocation == "off":
+    if settings.is_production and config.revocation == "off":
         problems.append(
             "OZG_VAULT_REVOCATION=off is for development only; set it to crl and point "
             "OZG_VAULT_CRL_FILES at the PKI's CRLs"
         )
-    elif settings.is_production and not settings.vault_crl_files:
+    elif settings.is_production and not config.crl_files:
         problems.append(
             "OZG_VAULT_CRL_FILES is not set; list the CRL files of the CAs in authority key "
             "chains (kept current by a scheduled download)"
         )
     try:
-        load_crls(settings.vault_crl_files)
+        load_crls(config.crl_files)
     except CrlFileError as exc:
         problems.append(f"OZG_VAULT_CRL_FILES: {exc}")
     return problems
@@ -148,7 +156,6 @@ def configure(app: FastAPI, settings: Settings, store: BlobStore | None = None) 
     app.state.vault = VaultState(
         settings, store, service.ReceiptSigner(settings.secret_key.get_secret_value())
     )
-    app.state.readiness_checks["object_store"] = store.ping
 
 
 def _state(request: Request) -> VaultState:
@@ -175,7 +182,7 @@ def _out(session: Session, doc: Any) -> schemas.DocumentOut:
 async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
     state = _state(request)
     database: Database = request.app.state.database
-    limit = service.max_envelope_size(state.settings.vault_max_document_bytes)
+    limit = service.max_envelope_size(state.config.max_document_bytes)
     announced = request.headers.get("content-length", "")
     if announced.isdigit():  # refuse early what is bound to fail
         if int(announced) > limit:
@@ -184,7 +191,7 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
         def early_quota() -> None:
             with database.transaction() as session:
                 service.check_quota(
-                    session, principal.subject, int(announced), state.settings.vault_quota_bytes
+                    session, principal.subject, int(announced), state.config.quota_bytes
                 )
 
         await run_in_threadpool(early_quota)
@@ -211,14 +218,12 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
             await run_in_threadpool(spool.write, bytes(prefix))  # check_envelope refuses it
         spool.flush()
         checked = await run_in_threadpool(
-            service.check_envelope, spool, size, state.settings.vault_max_document_bytes
+            service.check_envelope, spool, size, state.config.max_document_bytes
         )
 
         def precheck() -> None:  # the id was checked with the header; add_document again
             with database.transaction() as session:
-                service.check_quota(
-                    session, principal.subject, size, state.settings.vault_quota_bytes
-                )
+                service.check_quota(session, principal.subject, size, state.config.quota_bytes)
 
         await run_in_threadpool(precheck)
         await run_in_threadpool(state.store.put, checked.blob_key, spool, size)
@@ -229,7 +234,7 @@ async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
                 session,
                 principal,
                 checked,
-                quota=state.settings.vault_quota_bytes,
+                quota=state.config.quota_bytes,
                 clock=state.clock,
             )
             return _out(session, doc)
@@ -352,11 +357,11 @@ def receipt_key(request: Request) -> dict[str, str]:
 
 @router.get("/usage", response_model=schemas.UsageOut)
 def usage(request: Request, session: DbSession, principal: Applicant) -> schemas.UsageOut:
-    settings = _state(request).settings
+    config = _state(request).config
     return schemas.UsageOut(
         used_bytes=service.used_bytes(session, principal.subject),
-        quota_bytes=settings.vault_quota_bytes,
-        max_document_bytes=settings.vault_max_document_bytes,
+        quota_bytes=config.quota_bytes,
+        max_document_bytes=config.max_document_bytes,
     )
 
 
@@ -432,7 +437,7 @@ def register_authority_key(
     state = _state(request)
     validated = validate_authority_jwk(body.jwk, state.anchors(), state.clock.now())
     state.revocation().check_chain(validated.chain, state.clock.now())
-    overlap = timedelta(days=state.settings.vault_key_overlap_days)
+    overlap = timedelta(days=state.config.key_overlap_days)
     row = service.register_authority_key(session, authority, validated, overlap, state.clock)
     log.info("authority key registered", extra={"authority": authority, "kid": row.kid})
     return _authority_out(row)

@@ -323,13 +323,16 @@ def gc(
     from commons.db import Database
     from commons.settings import Settings
     from vault.blobstore import store_from_settings
+    from vault.runtime import VaultSettings
     from vault.service import collect_garbage
 
     settings = Settings()
     store = store_from_settings(settings)
     database = Database.from_url(settings.effective_database_url)
     grace = timedelta(
-        seconds=settings.vault_gc_grace_seconds if grace_seconds is None else grace_seconds
+        seconds=settings.section(VaultSettings).gc_grace_seconds
+        if grace_seconds is None
+        else grace_seconds
     )
     try:
         with database.transaction() as session:

@@ -24,8 +24,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from account import Principal, Role, ShredReport
+from account import Principal, Role
 from commons.clock import Clock, system_clock
+from commons.components import ShredReport
 from commons.ids import new_id_str
 from compliance import AccessEvent, record_access
 from vault import envelope
@@ -363,7 +364,7 @@ def shred_personal_data(
     Without a store (a bare call), the blobs become orphans that ``ozg-commons vault gc``
     removes; the data is unreadable as soon as the wrapped keys are gone.
     """
-    report = ShredReport(domain="vault")
+    report = ShredReport(component="vault")
     key = session.get(ApplicantKey, subject)
     if key is not None:
         session.delete(key)

@@ -18,8 +18,8 @@ from account import has_consent
 from account.mailbox import SmtpNotifier
 from account.models import Account, Login
 from account.principal import Principal, Role, TrustLevel
+from account.runtime import AccountSettings
 from commons.db import Database
-from commons.settings import Settings
 from compliance.models import AccessEntry
 from tests import factories
 
@@ -205,7 +205,7 @@ def test_email_notice_is_opt_in_and_carries_no_content(
     app: FastAPI, client: TestClient, act_as: Act, smtp_sink: tuple[_Sink, int]
 ) -> None:
     sink, port = smtp_sink
-    app.state.mail_notifier = SmtpNotifier(Settings(smtp_host="127.0.0.1", smtp_port=port))
+    app.state.mail_notifier = SmtpNotifier(AccountSettings(smtp_host="127.0.0.1", smtp_port=port))
     act_as(idp_applicant(email="ada@example.test"))
     client.get("/v1/me")
     assert _send(client, act_as).status_code == 201
@@ -228,7 +228,7 @@ def test_email_notice_is_opt_in_and_carries_no_content(
 def test_notice_failure_does_not_lose_the_message(
     app: FastAPI, client: TestClient, act_as: Act
 ) -> None:
-    app.state.mail_notifier = SmtpNotifier(Settings(smtp_host="127.0.0.1", smtp_port=1))
+    app.state.mail_notifier = SmtpNotifier(AccountSettings(smtp_host="127.0.0.1", smtp_port=1))
     act_as(idp_applicant(email="ada@example.test"))
     client.put("/v1/me/notifications", json={"email_notifications": True})
     assert _send(client, act_as).status_code == 201

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from account import service
 from account.erasure import ReceiptSigner, expire_dormant
-from account.hooks import PersonalDataRegistry
 from account.models import Account, Erasure, Message
 from account.principal import Principal, Role
 from commons.clock import FixedClock
+from commons.components import PersonalDataRegistry
 from commons.db import Database
 from gateway.cli import app as cli_app
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from account.erasure import RECEIPT_RETENTION, verify_receipt
-from account.hooks import RetainedRecord, ShredReport
 from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
 from account.principal import Principal, Role, TrustLevel
 from commons.clock import FixedClock
+from commons.components import RetainedRecord, ShredReport
 from commons.db import Base, Database
 from commons.ids import new_id_str
 from compliance.retention import run_retention
@@ -141,7 +141,7 @@ def test_export_contains_every_account_row(
 
 def _fake_shred(session: Session, subject: str) -> ShredReport:
     return ShredReport(
-        domain="fake",
+        component="fake",
         shredded=1,
         retained=[RetainedRecord("payment", "p-1", "§ 147 AO", datetime(2036, 12, 31, tzinfo=UTC))],
     )

@@ -245,12 +245,16 @@ def test_oversized_tokens_are_refused_before_parsing() -> None:
 
 
 def test_production_wants_starttls_for_a_remote_smtp_relay() -> None:
+    from account.runtime import config_problems
     from commons.settings import Settings
 
-    remote = Settings(env="production", smtp_host="mail.example")
-    assert any("OZG_SMTP_STARTTLS" in p for p in remote.production_problems())
-    secured = Settings(env="production", smtp_host="mail.example", smtp_starttls=True)
-    assert not any("OZG_SMTP_STARTTLS" in p for p in secured.production_problems())
+    remote = Settings(env="production", sections={"account": {"smtp_host": "mail.example"}})
+    assert any("OZG_ACCOUNT_SMTP_STARTTLS" in p for p in config_problems(remote))
+    secured = Settings(
+        env="production",
+        sections={"account": {"smtp_host": "mail.example", "smtp_starttls": True}},
+    )
+    assert not any("OZG_ACCOUNT_SMTP_STARTTLS" in p for p in config_problems(secured))
 
 
 _json = st.recursive(

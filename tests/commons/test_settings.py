@@ -8,6 +8,8 @@ from pydantic import SecretStr
 
 from commons.errors import ConfigurationError
 from commons.settings import DEV_SECRET_KEY, Settings
+from gateway.app import check_startup
+from payments.runtime import PaymentsSettings
 
 GOOD_PRODUCTION: dict[str, Any] = {
     "env": "production",
@@ -17,12 +19,17 @@ GOOD_PRODUCTION: dict[str, Any] = {
     "keycloak_realm": "ozg",
     "keycloak_client_id": "ozg-api",
     "keycloak_client_secret": SecretStr("a-real-client-secret"),
-    "payment_providers": ["xbezahldienste"],
     "secret_key": SecretStr("x" * 48),
     "public_base_url": "https://ozg.example",
-    "audit_signing_key": SecretStr(
-        "PRIVATE+KEY+ozg.example/audit+fa9df605+AQLutS2TLLYQmT/iGR7eGwIfywzpbh8ZNuSIImi9svIe"
-    ),
+    "sections": {
+        "payments": {"providers": ["xbezahldienste"]},
+        "compliance": {
+            "signing_key": SecretStr(
+                "PRIVATE+KEY+ozg.example/audit+fa9df605+"
+                "AQLutS2TLLYQmT/iGR7eGwIfywzpbh8ZNuSIImi9svIe"
+            )
+        },
+    },
 }
 
 
@@ -37,10 +44,10 @@ def test_development_needs_no_configuration(tmp_path: Path) -> None:
 
 def test_environment_variables_use_the_ozg_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OZG_ENV", "production")
-    monkeypatch.setenv("OZG_PAYMENT_PROVIDERS", '["xbezahldienste"]')
+    monkeypatch.setenv("OZG_PAYMENTS_PROVIDERS", '["xbezahldienste"]')
     settings = Settings()
     assert settings.is_production
-    assert settings.payment_providers == ["xbezahldienste"]
+    assert settings.section(PaymentsSettings).providers == ["xbezahldienste"]
 
 
 def test_production_without_configuration_lists_every_problem() -> None:
@@ -49,10 +56,21 @@ def test_production_without_configuration_lists_every_problem() -> None:
     message = str(info.value)
     assert "OZG_DATABASE_URL is not set" in message
     assert "OZG_IDENTITY_PROVIDER" in message
-    assert "sandbox" in message
     assert "OZG_SECRET_KEY" in message
-    assert "OZG_AUDIT_SIGNING_KEY" in message
-    assert len(info.value.problems) == 5
+    assert len(info.value.problems) == 3  # the platform's own settings
+    with pytest.raises(ConfigurationError) as info:
+        check_startup(Settings(env="production"))  # ... and every component's
+    message = str(info.value)
+    for expected in (
+        "OZG_DATABASE_URL is not set",
+        "OZG_IDENTITY_PROVIDER",
+        "OZG_SECRET_KEY",
+        "OZG_PAYMENTS_PROVIDERS includes 'sandbox'",
+        "OZG_COMPLIANCE_SIGNING_KEY is not set",
+        "OZG_VAULT_TRUST_ANCHORS is not set",
+        "OZG_PAYMENTS_AUTHORITIES_FILE is not set",
+    ):
+        assert expected in message
 
 
 def test_complete_production_configuration_starts() -> None:
@@ -64,7 +82,10 @@ def test_complete_production_configuration_starts() -> None:
     [
         ({"database_url": "sqlite:///x.db"}, "SQLite"),
         ({"identity_provider": "dev"}, "development identity provider"),
-        ({"payment_providers": ["sandbox", "xbezahldienste"]}, "sandbox"),
+        (
+            {"sections": {**GOOD_PRODUCTION["sections"], "payments": {"providers": ["sandbox"]}}},
+            "sandbox",
+        ),
         ({"secret_key": SecretStr(DEV_SECRET_KEY)}, "OZG_SECRET_KEY is left at its development"),
         ({"secret_key": SecretStr("short")}, "shorter than 32"),
         ({"keycloak_realm": None}, "OZG_KEYCLOAK_REALM is not set"),
@@ -75,13 +96,16 @@ def test_complete_production_configuration_starts() -> None:
             "OZG_S3_SECRET_KEY is left at its development default",
         ),
         ({"keycloak_client_secret": SecretStr("dev-only-client-secret")}, "KEYCLOAK_CLIENT_SECRET"),
-        ({"audit_signing_key": None}, "OZG_AUDIT_SIGNING_KEY is not set"),
+        (
+            {"sections": {**GOOD_PRODUCTION["sections"], "compliance": {}}},
+            "OZG_COMPLIANCE_SIGNING_KEY is not set",
+        ),
     ],
 )
 def test_each_unsafe_production_setting_is_refused(override: dict[str, Any], expected: str) -> None:
     settings = Settings(**{**GOOD_PRODUCTION, **override})
     with pytest.raises(ConfigurationError, match=expected):
-        settings.check_startup()
+        check_startup(settings)
 
 
 def test_masked_settings_never_show_secrets() -> None:

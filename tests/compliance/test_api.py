@@ -235,10 +235,9 @@ def test_witness_and_dpo_cosignatures_are_verified_stored_and_served(
     settings = Settings(
         data_dir=tmp_path / "var",
         database_url=database_url,
-        audit_witness_keys=[witness.verifier_key],
+        sections={"compliance": {"witness_keys": [witness.verifier_key]}},
     )
     app = create_app(settings, database)
-    from gateway.auth_bridge import audit_caller  # noqa: F401 - the override is installed
 
     _record(database, event())
     _sequence(app, database)
@@ -256,9 +255,9 @@ def test_witness_and_dpo_cosignatures_are_verified_stored_and_served(
         ok = client.post(url, json={"signature_line": witness.sign_line(text)})
         assert ok.status_code == 200, ok.text
         app.dependency_overrides.clear()
+        from account.auth import audit_caller as bridge
         from account.auth import current_principal
         from compliance.api import caller
-        from gateway.auth_bridge import audit_caller as bridge
 
         app.dependency_overrides[caller] = bridge
         app.dependency_overrides[current_principal] = lambda: dpo()

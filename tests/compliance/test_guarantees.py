@@ -88,7 +88,7 @@ def test_erasure_shreds_personal_fields_and_the_whole_log_still_verifies(
     state = tmp_path / "state.json"
     verify_server(HttpLog(client), verifier_key=None, state_file=state)
 
-    handler = next(h for h in app.state.personal_data if h.domain == "compliance")
+    handler = next(h for h in app.state.personal_data if h.component == "compliance")
     with database.transaction() as session:
         exported = handler.export(session, canary)
         assert len(exported["access_log"]) == 4
@@ -160,7 +160,7 @@ def test_audit_cli_keygen_and_export_verification(
     runner = CliRunner()
     out = runner.invoke(cli_app, ["audit", "keygen", "--name", "ozg.example/audit"])
     assert out.exit_code == 0
-    assert "OZG_AUDIT_SIGNING_KEY=PRIVATE+KEY+ozg.example/audit+" in out.output
+    assert "OZG_COMPLIANCE_SIGNING_KEY=PRIVATE+KEY+ozg.example/audit+" in out.output
     with database.transaction() as session:
         record_access(session, event("dora"))
     sequence_all(database, app.state.audit.identity)

@@ -26,7 +26,10 @@ def test_development_generates_a_key_once_and_keeps_it(tmp_path: Path) -> None:
 def test_a_configured_key_is_used_and_names_the_origin(tmp_path: Path) -> None:
     signer = Signer.generate("ozg.example/audit")
     identity = load_identity(
-        Settings(data_dir=tmp_path, audit_signing_key=SecretStr(signer.to_string()))
+        Settings(
+            data_dir=tmp_path,
+            sections={"compliance": {"signing_key": SecretStr(signer.to_string())}},
+        )
     )
     assert identity.signer.verifier_key == signer.verifier_key
     assert identity.origin == "ozg.example/audit"
@@ -34,9 +37,15 @@ def test_a_configured_key_is_used_and_names_the_origin(tmp_path: Path) -> None:
 
 
 def test_production_refuses_a_missing_or_malformed_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="OZG_AUDIT_SIGNING_KEY is not set"):
+    with pytest.raises(ConfigurationError, match="OZG_COMPLIANCE_SIGNING_KEY is not set"):
         load_identity(Settings(env="production", data_dir=tmp_path))
     with pytest.raises(ConfigurationError, match="not a signer key"):
-        load_identity(Settings(data_dir=tmp_path, audit_signing_key=SecretStr("nonsense")))
+        load_identity(
+            Settings(
+                data_dir=tmp_path, sections={"compliance": {"signing_key": SecretStr("nonsense")}}
+            )
+        )
     with pytest.raises(ConfigurationError, match="WITNESS"):
-        load_identity(Settings(data_dir=tmp_path, audit_witness_keys=["bad"]))
+        load_identity(
+            Settings(data_dir=tmp_path, sections={"compliance": {"witness_keys": ["bad"]}})
+        )

@@ -32,14 +32,20 @@ def test_config_show_masks_secrets(tmp_path: Path) -> None:
             "OZG_DATA_DIR": str(tmp_path),
             "OZG_SECRET_KEY": "canary-secret-value-that-is-long-enough",
             "OZG_DATABASE_URL": "postgresql+psycopg://ozg:canary-db-password@db/ozg",
+            "OZG_ACCOUNT_SMTP_PASSWORD": "canary-smtp-password",
         },
     )
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
-    assert shown["secret_key"] == "**********"
+    assert shown["OZG_SECRET_KEY"] == "**********"
     assert "canary-secret-value" not in result.output
     assert "canary-db-password" not in result.output
-    assert shown["database_url"] == "postgresql+psycopg://ozg:**********@db/ozg"
+    assert shown["OZG_DATABASE_URL"] == "postgresql+psycopg://ozg:**********@db/ozg"
+    # every component's section is shown, its secrets masked as well
+    assert shown["OZG_ACCOUNT_SMTP_PASSWORD"] == "**********"
+    assert "canary-smtp-password" not in result.output
+    assert shown["OZG_VAULT_QUOTA_BYTES"] == 2_000_000_000
+    assert "OZG_COMPLIANCE_SIGNING_KEY" in shown
 
 
 def test_migrate_creates_the_schema(tmp_path: Path) -> None:
@@ -63,7 +69,7 @@ def test_production_serve_without_configuration_exits_and_names_what_to_set(
     for name in (
         "OZG_DATABASE_URL",
         "OZG_IDENTITY_PROVIDER",
-        "OZG_PAYMENT_PROVIDERS",
+        "OZG_PAYMENTS_PROVIDERS",
         "OZG_SECRET_KEY",
     ):
         assert name in proc.stderr

@@ -28,12 +28,16 @@ def test_development_defaults_have_no_problems(tmp_path: Path) -> None:
 def test_malformed_audit_keys_are_named(tmp_path: Path) -> None:
     settings = _dev(
         tmp_path,
-        audit_signing_key=SecretStr("PRIVATE+KEY+not-really"),
-        audit_witness_keys=["witness+nonsense"],
+        sections={
+            "compliance": {
+                "signing_key": SecretStr("PRIVATE+KEY+not-really"),
+                "witness_keys": ["witness+nonsense"],
+            }
+        },
     )
     problems = startup_problems(settings)
-    assert any(p.startswith("OZG_AUDIT_SIGNING_KEY is not a signer key") for p in problems)
-    assert any(p.startswith("OZG_AUDIT_WITNESS_KEYS holds a malformed") for p in problems)
+    assert any(p.startswith("OZG_COMPLIANCE_SIGNING_KEY is not a signer key") for p in problems)
+    assert any(p.startswith("OZG_COMPLIANCE_WITNESS_KEYS holds a malformed") for p in problems)
     with pytest.raises(ConfigurationError) as raised:
         create_app(settings)
     assert len(raised.value.problems) == 2
@@ -44,11 +48,13 @@ def test_malformed_audit_keys_are_named(tmp_path: Path) -> None:
 def test_unreadable_trust_anchors_are_named(tmp_path: Path) -> None:
     bad = tmp_path / "anchors.pem"
     bad.write_text("not a certificate")
-    problems = startup_problems(_dev(tmp_path, vault_trust_anchors=bad))
+    problems = startup_problems(_dev(tmp_path, sections={"vault": {"trust_anchors": bad}}))
     assert problems == [
         "OZG_VAULT_TRUST_ANCHORS (anchors.pem) is not a readable PEM file of certificates"
     ]
-    missing = startup_problems(_dev(tmp_path, vault_trust_anchors=tmp_path / "nope.pem"))
+    missing = startup_problems(
+        _dev(tmp_path, sections={"vault": {"trust_anchors": tmp_path / "nope.pem"}})
+    )
     assert missing == [
         "OZG_VAULT_TRUST_ANCHORS (nope.pem) is not a readable PEM file of certificates"
     ]
@@ -61,7 +67,7 @@ def test_unreadable_trust_anchors_are_named(tmp_path: Path) -> None:
         ("title = 'no authorities'", "has no [authorities.<id>] table"),
         ("[authorities.tf]\nsettings = {}", "authority 'tf' needs provider"),
         ("[authorities.tf]\nprovider = 'sandbox'\nsettings = 3", "are tables"),
-        ("[authorities.tf]\nprovider = 'nonesuch'", "which OZG_PAYMENT_PROVIDERS does not enable"),
+        ("[authorities.tf]\nprovider = 'nonesuch'", "which OZG_PAYMENTS_PROVIDERS does not enable"),
     ],
 )
 def test_malformed_payment_authorities_file_is_named(
@@ -69,16 +75,18 @@ def test_malformed_payment_authorities_file_is_named(
 ) -> None:
     path = tmp_path / "authorities.toml"
     path.write_text(content)
-    problems = startup_problems(_dev(tmp_path, payment_authorities_file=path))
+    problems = startup_problems(_dev(tmp_path, sections={"payments": {"authorities_file": path}}))
     assert len(problems) == 1
-    assert problems[0].startswith("OZG_PAYMENT_AUTHORITIES_FILE") or "authority 'tf'" in problems[0]
+    assert (
+        problems[0].startswith("OZG_PAYMENTS_AUTHORITIES_FILE") or "authority 'tf'" in problems[0]
+    )
     assert expected in problems[0]
 
 
 def test_production_needs_trust_anchors_and_payment_authorities(tmp_path: Path) -> None:
     problems = startup_problems(Settings(**GOOD_PRODUCTION))
     assert any(p.startswith("OZG_VAULT_TRUST_ANCHORS is not set") for p in problems)
-    assert any(p.startswith("OZG_PAYMENT_AUTHORITIES_FILE is not set") for p in problems)
+    assert any(p.startswith("OZG_PAYMENTS_AUTHORITIES_FILE is not set") for p in problems)
 
     anchors, _ = ensure_demo_ca(tmp_path / "ca")
     crl = demo_crl_path(tmp_path / "ca")
@@ -88,12 +96,12 @@ def test_production_needs_trust_anchors_and_payment_authorities(tmp_path: Path) 
         "base_url = 'https://epay.example/api'\noriginator_id = 'tf'\n"
         "endpoint_id = 'abh'\nnotification_secret = '" + "s" * 40 + "'\n"
     )
-    complete = Settings(
-        **GOOD_PRODUCTION,
-        vault_trust_anchors=anchors,
-        vault_crl_files=[crl],
-        payment_authorities_file=authorities,
-    )
+    sections = {
+        **GOOD_PRODUCTION["sections"],
+        "vault": {"trust_anchors": anchors, "crl_files": [crl]},
+        "payments": {"providers": ["xbezahldienste"], "authorities_file": authorities},
+    }
+    complete = Settings(**{**GOOD_PRODUCTION, "sections": sections})
     assert startup_problems(complete) == []
 
 
@@ -101,7 +109,7 @@ def test_serve_refuses_a_malformed_signing_key_with_exit_2(tmp_path: Path) -> No
     env = {
         "PATH": "/usr/bin:/bin",
         "OZG_DATA_DIR": str(tmp_path / "var"),
-        "OZG_AUDIT_SIGNING_KEY": Signer.generate("x.example/log").to_string()[:-5] + "!!!!!",
+        "OZG_COMPLIANCE_SIGNING_KEY": Signer.generate("x.example/log").to_string()[:-5] + "!!!!!",
     }
     proc = subprocess.run(
         [sys.executable, "-m", "gateway", "serve", "--port", "1"],
@@ -112,5 +120,5 @@ def test_serve_refuses_a_malformed_signing_key_with_exit_2(tmp_path: Path) -> No
         check=False,
     )
     assert proc.returncode == 2, proc.stderr
-    assert "OZG_AUDIT_SIGNING_KEY is not a signer key" in proc.stderr
-    assert env["OZG_AUDIT_SIGNING_KEY"] not in proc.stderr + proc.stdout  # secrets stay out
+    assert "OZG_COMPLIANCE_SIGNING_KEY is not a signer key" in proc.stderr
+    assert env["OZG_COMPLIANCE_SIGNING_KEY"] not in proc.stderr + proc.stdout  # secrets stay out

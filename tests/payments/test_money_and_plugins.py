@@ -98,7 +98,9 @@ haushaltsstelle = "1234"
         encoding="utf-8",
     )
     settings = Settings(
-        payment_providers=["sandbox", "xbezahldienste"], payment_authorities_file=config
+        sections={
+            "payments": {"providers": ["sandbox", "xbezahldienste"], "authorities_file": config}
+        }
     )
     runtime = PaymentsRuntime.from_settings(settings)
     assert runtime.config_for("tf").provider == "xbezahldienste"
@@ -113,10 +115,12 @@ def test_configuration_errors_are_named(tmp_path: Path) -> None:
     config = tmp_path / "authorities.toml"
     config.write_text('[authorities.tf]\nprovider = "xbezahldienste"\n', encoding="utf-8")
     with pytest.raises(ConfigurationError, match="does not enable"):
-        PaymentsRuntime.from_settings(Settings(payment_authorities_file=config))
+        PaymentsRuntime.from_settings(Settings(sections={"payments": {"authorities_file": config}}))
     with pytest.raises(ConfigurationError, match="base_url"):
         PaymentsRuntime.from_settings(
-            Settings(payment_providers=["xbezahldienste"], payment_authorities_file=config)
+            Settings(
+                sections={"payments": {"providers": ["xbezahldienste"], "authorities_file": config}}
+            )
         )
     config.write_text(
         '[authorities.tf]\nprovider = "xbezahldienste"\n[authorities.tf.settings]\n'
@@ -126,16 +130,18 @@ def test_configuration_errors_are_named(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError, match="base_url"):
         PaymentsRuntime.from_settings(
-            Settings(payment_providers=["xbezahldienste"], payment_authorities_file=config)
+            Settings(
+                sections={"payments": {"providers": ["xbezahldienste"], "authorities_file": config}}
+            )
         )
     with pytest.raises(ConfigurationError, match="not installed"):
-        PaymentsRuntime.from_settings(Settings(payment_providers=["pmpayment"]))
+        PaymentsRuntime.from_settings(Settings(sections={"payments": {"providers": ["pmpayment"]}}))
 
 
 def test_production_never_falls_back_to_the_sandbox() -> None:
     settings = Settings(
         env="production",
-        payment_providers=["xbezahldienste"],
+        sections={"payments": {"providers": ["xbezahldienste"]}},
         secret_key=SecretStr("x" * 40),
     )
     runtime = PaymentsRuntime.from_settings(settings)

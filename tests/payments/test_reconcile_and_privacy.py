@@ -97,7 +97,7 @@ def test_export_and_erasure_keep_only_what_the_cash_office_needs(
     paid = new_payment(client, act_as, key="paid")
     _book_in_sandbox(client, paid)
     abandoned = new_payment(client, act_as, key="abandoned")
-    handler = next(h for h in app.state.personal_data if h.domain == "payments")
+    handler = next(h for h in app.state.personal_data if h.component == "payments")
     with database.transaction() as session:
         exported = handler.export(session, "applicant-subject-1")
     assert {p["id"] for p in exported["payments"]} == {paid["id"], abandoned["id"]}
@@ -105,7 +105,7 @@ def test_export_and_erasure_keep_only_what_the_cash_office_needs(
 
     with database.transaction() as session:
         report = handler.shred(session, "applicant-subject-1")
-    assert report.domain == "payments"
+    assert report.component == "payments"
     assert [r.record_id for r in report.retained] == [paid["id"]]
     retained = report.retained[0]
     assert retained.record_type == "payments.booking"

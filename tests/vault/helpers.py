@@ -40,14 +40,19 @@ def write_crl(path: Path, revoked: list[int] | None = None, now: datetime = NOW)
     return path
 
 
-def pki_settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
-    """Settings whose vault trusts the test CA and has its current (empty) CRL."""
+def pki_settings(tmp_path: Path, database_url: str, **vault: Any) -> Settings:
+    """Settings whose vault trusts the test CA and has its current (empty) CRL; ``vault``
+    holds further values of the vault's settings section."""
     return Settings(
         data_dir=tmp_path / "var",
         database_url=database_url,
-        vault_trust_anchors=write_anchors(tmp_path / "anchors.pem"),
-        vault_crl_files=[write_crl(tmp_path / "ca.crl")],
-        **overrides,
+        sections={
+            "vault": {
+                "trust_anchors": write_anchors(tmp_path / "anchors.pem"),
+                "crl_files": [write_crl(tmp_path / "ca.crl")],
+                **vault,
+            }
+        },
     )
 
 

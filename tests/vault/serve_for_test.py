@@ -37,7 +37,10 @@ class PausingStore(FilesystemBlobStore):
 def main() -> None:
     port, data_dir = int(sys.argv[1]), Path(sys.argv[2])
     pause = len(sys.argv) > 3 and sys.argv[3] == "pause-after-put"
-    settings = Settings(data_dir=data_dir, vault_max_document_bytes=2**40, vault_quota_bytes=2**41)
+    settings = Settings(
+        data_dir=data_dir,
+        sections={"vault": {"max_document_bytes": 2**40, "quota_bytes": 2**41}},
+    )
     data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.effective_database_url)
     app = create_app(settings)

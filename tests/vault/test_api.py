@@ -44,9 +44,7 @@ OCTET = {"content-type": "application/octet-stream"}
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return pki_settings(
-        tmp_path, database_url, vault_quota_bytes=400_000, vault_max_document_bytes=300_000
-    )
+    return pki_settings(tmp_path, database_url, quota_bytes=400_000, max_document_bytes=300_000)
 
 
 @pytest.fixture
@@ -222,7 +220,7 @@ def test_account_erasure_shreds_everything(
     )
     for _ in range(2):
         client.post("/v1/vault/documents", content=sealed(b"abc", key), headers=OCTET)
-    handler = next(h for h in app.state.personal_data if h.domain == "vault")
+    handler = next(h for h in app.state.personal_data if h.component == "vault")
     with database.transaction() as session:
         exported = handler.export(session, owner.subject)
         assert len(exported["documents"]) == 2

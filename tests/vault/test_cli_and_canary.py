@@ -27,6 +27,7 @@ from gateway.migrations import import_all_models
 from tests import factories
 from tests.vault.helpers import authority_key, pki_settings
 from vault import cli as vault_cli
+from vault.runtime import VaultSettings
 
 ActAs = Callable[[Principal | None], None]
 CANARY_TEXT = "CANARY-7d1c9e-CONTENT"
@@ -141,7 +142,9 @@ def test_cli_end_to_end_and_the_server_never_sees_plaintext(
     with pikepdf.open(mine) as pdf:  # the content survives sanitizing
         assert CANARY_TEXT.encode() in pdf.pages[0].Contents.read_bytes()
     assert b"/JavaScript" not in mine.read_bytes()
-    monkeypatch.setenv("OZG_VAULT_TRUST_ANCHORS", str(settings.vault_trust_anchors))
+    monkeypatch.setenv(
+        "OZG_VAULT_TRUST_ANCHORS", str(settings.section(VaultSettings).trust_anchors)
+    )
     assert "warning" not in run("vault", "share", doc_id, "--with", "tf")
 
     act_as(tf)

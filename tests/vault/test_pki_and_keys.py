@@ -93,7 +93,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def app(tmp_path: Path, database_url: str, database: Database, clock: FixedClock) -> FastAPI:
-    settings = pki_settings(tmp_path, database_url, vault_key_overlap_days=7)
+    settings = pki_settings(tmp_path, database_url, key_overlap_days=7)
     app = create_app(settings, database)
     app.state.vault.clock = clock
     return app

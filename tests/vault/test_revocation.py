@@ -45,6 +45,7 @@ from vault.pki import (
 )
 from vault.recipients import public_key_from_jwk
 from vault.revocation import CrlFileError, RevocationChecker, load_crls
+from vault.runtime import VaultSettings
 
 OCTET = {"content-type": "application/octet-stream"}
 ActAs = Callable[[Principal | None], None]
@@ -179,7 +180,7 @@ def app(settings: Settings, database: Database) -> FastAPI:
 
 
 def _revoke(settings: Settings, *serials: int) -> None:
-    write_crl(settings.vault_crl_files[0], list(serials))
+    write_crl(settings.section(VaultSettings).crl_files[0], list(serials))
 
 
 def test_registering_a_revoked_key_is_refused(
@@ -198,7 +199,7 @@ def test_registering_a_revoked_key_is_refused(
 def test_a_stale_crl_fails_closed_with_503(
     client: TestClient, act_as: ActAs, settings: Settings
 ) -> None:
-    write_crl(settings.vault_crl_files[0], now=NOW - timedelta(days=8))
+    write_crl(settings.section(VaultSettings).crl_files[0], now=NOW - timedelta(days=8))
     ca_key, ca_cert = ca()
     _k, jwk = issue_authority_key(ca_key, ca_cert, "st", NOW, bits=3072)
     act_as(factories.admin())
@@ -279,14 +280,18 @@ def test_development_without_anchors_uses_the_demo_crl(
 
 def test_startup_checks_name_revocation_settings(tmp_path: Path) -> None:
     anchors = write_anchors(tmp_path / "anchors.pem")
-    base = {**GOOD_PRODUCTION, "vault_trust_anchors": anchors}
-    off = startup_problems(Settings(**{**base, "vault_revocation": "off"}))
+
+    def production(**vault: object) -> Settings:
+        sections = {**GOOD_PRODUCTION["sections"], "vault": {"trust_anchors": anchors, **vault}}
+        return Settings(**{**GOOD_PRODUCTION, "sections": sections})
+
+    off = startup_problems(production(revocation="off"))
     assert any("OZG_VAULT_REVOCATION=off" in p for p in off)
-    missing = startup_problems(Settings(**{**base, "vault_crl_files": []}))
+    missing = startup_problems(production(crl_files=[]))
     assert any("OZG_VAULT_CRL_FILES is not set" in p for p in missing)
     garbage = tmp_path / "bad.crl"
     garbage.write_text("nope")
-    broken = startup_problems(Settings(**{**base, "vault_crl_files": [garbage]}))
+    broken = startup_problems(production(crl_files=[garbage]))
     assert any("bad.crl" in p for p in broken)
 
 

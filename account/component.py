@@ -1,0 +1,66 @@
+"""The applicant account as an ozg-commons component (see ``commons.components``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from commons.components import CliGroup, Component, ShredReport
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+    from pydantic_settings import BaseSettings
+    from sqlalchemy.orm import Session
+
+    from commons.settings import Settings
+
+
+class AccountComponent(Component):
+    name = "account"
+    summary = "The applicant's account: identity, trust levels, consents, mailbox, erasure."
+    depends_on = ("compliance",)
+    cli_groups = (CliGroup("accounts", "Applicant accounts.", "account.cli:cli"),)
+
+    def routers(self) -> Sequence[APIRouter]:
+        from account.api import router
+
+        return (router,)
+
+    def settings_model(self) -> type[BaseSettings]:
+        from account.runtime import AccountSettings
+
+        return AccountSettings
+
+    def startup_problems(self, settings: Settings) -> list[str]:
+        from account.runtime import config_problems
+
+        return config_problems(settings)
+
+    def configure(self, app: FastAPI, settings: Settings) -> None:
+        from account.api import configure
+        from account.auth import audit_caller
+        from compliance.api import caller
+
+        configure(app, settings)
+        # compliance sits below account, so its routes depend on a caller that refuses by
+        # default; the account's authentication stands in for it.
+        app.dependency_overrides[caller] = audit_caller
+
+    def declarations(self) -> ModuleType:
+        from account import processing
+
+        return processing
+
+    def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
+        from account.erasure import export_personal_data
+
+        return export_personal_data(session, subject)
+
+    def shred(self, app: FastAPI, session: Session, subject: str) -> ShredReport:
+        from account.erasure import shred_personal_data
+
+        return shred_personal_data(session, subject)
+
+    def models(self) -> Sequence[str]:
+        return ("account.models",)

@@ -1,0 +1,63 @@
+"""Fees and payments as an ozg-commons component (see ``commons.components``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from commons.components import CliGroup, Component, ShredReport
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+    from pydantic_settings import BaseSettings
+    from sqlalchemy.orm import Session
+
+    from commons.settings import Settings
+
+
+class PaymentsComponent(Component):
+    name = "payments"
+    summary = "AufenthV fees, payment provider plug-ins, notifications, refunds and receipts."
+    depends_on = ("account", "compliance")
+    cli_groups = (
+        CliGroup("payments", "Payments: reconciliation for the cash office.", "payments.cli:cli"),
+    )
+
+    def routers(self) -> Sequence[APIRouter]:
+        from payments.api import router
+
+        return (router,)
+
+    def settings_model(self) -> type[BaseSettings]:
+        from payments.runtime import PaymentsSettings
+
+        return PaymentsSettings
+
+    def startup_problems(self, settings: Settings) -> list[str]:
+        from payments.runtime import config_problems
+
+        return config_problems(settings)
+
+    def configure(self, app: FastAPI, settings: Settings) -> None:
+        from payments.api import configure
+
+        configure(app, settings)
+
+    def declarations(self) -> ModuleType:
+        from payments import processing
+
+        return processing
+
+    def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
+        from payments.privacy import export_personal_data
+
+        return export_personal_data(session, subject)
+
+    def shred(self, app: FastAPI, session: Session, subject: str) -> ShredReport:
+        from payments.privacy import shred_personal_data
+
+        return shred_personal_data(session, subject, app.state.payments)
+
+    def models(self) -> Sequence[str]:
+        return ("payments.models",)
