@@ -6,7 +6,7 @@ Creates a fresh database (dropped afterwards) on the server of OZG_BENCH_DATABAS
 Measures, in one run:
 - baseline: a hash chain that locks a head row per append (4 and 8 writer processes);
 - ours: 8 writer processes calling record_access (1, 10 and 50 entries per transaction) while
-  a sequencer process runs as SequencerThread does (every OZG_AUDIT_SEQUENCE_INTERVAL, the
+  a sequencer process runs as SequencerThread does (every OZG_COMPLIANCE_SEQUENCE_INTERVAL, the
   production default); entries/s, commit -> signed checkpoint latency (median, p95: from the
   writer's commit to the commit of the first pass whose checkpoint covers the entry), and
   how busy the sequencer was;
@@ -40,11 +40,11 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from commons.db import Database
-from commons.settings import Settings
 from compliance import AccessEvent, Actor, merkle, record_access, service
 from compliance.keys import LogIdentity
 from compliance.models import Leaf
 from compliance.note import Signer
+from compliance.runtime import ComplianceSettings
 from compliance.sequencer import DEFAULT_BATCH, sequence_pass
 from gateway.migrations import upgrade
 
@@ -53,8 +53,8 @@ BASE = os.environ.get("OZG_BENCH_DATABASE_URL") or os.environ.get(
 )
 SECONDS = float(os.environ.get("OZG_BENCH_SECONDS", "4"))
 PROOF_LEAVES = int(os.environ.get("OZG_BENCH_PROOF_LEAVES", "1000000"))
-# The production sequencer interval (OZG_AUDIT_SEQUENCE_INTERVAL's default).
-INTERVAL = float(Settings.model_fields["audit_sequence_interval"].default)
+# The production sequencer interval (OZG_COMPLIANCE_SEQUENCE_INTERVAL's default).
+INTERVAL = float(ComplianceSettings.model_fields["sequence_interval"].default)
 SAMPLE = 0.05  # share of writer transactions whose commit -> checkpoint latency is measured
 
 
