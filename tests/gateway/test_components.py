@@ -9,19 +9,26 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from account.principal import Principal, Role, TrustLevel
-from commons.components import Component, Registry, RegistryError
+from commons.components import FLOWS_GROUP, Component, Registry, RegistryError
 from commons.db import Database
+from commons.errors import ConfigurationError
 from commons.settings import Settings
-from gateway.app import create_app
-from gateway.declarations import clear_caches, installed_components
+from compliance import ActionType, ProcessingActivity, RetentionPolicy
+from compliance.retention import register_json
+from gateway.app import create_app, startup_problems
+from gateway.declarations import all_declarations, clear_caches, installed_components
 from gateway.migrations import upgrade
 from tests.fake_component.component import NOTES
 
@@ -166,3 +173,101 @@ def test_the_registry_refuses_components_that_do_not_fit(
 ) -> None:
     with pytest.raises(RegistryError, match=message):
         Registry(components)
+
+
+# --------------------------------------------------------------------------- flows declare
+def _flow_declarations() -> ModuleType:
+    module = ModuleType("ozg_flow_demo.declarations")
+    module.ACTIONS = (  # type: ignore[attr-defined]
+        ActionType(
+            "flow.demo.draft.read",
+            "application draft",
+            "Your draft was read.",
+            "Ihr Entwurf wurde gelesen.",
+        ),
+    )
+    module.ACTIVITIES = (  # type: ignore[attr-defined]
+        ProcessingActivity(
+            id="flow.demo",
+            name="Residence permit for employment (demo flow)",
+            purpose="Take and submit the application",
+            data_categories=("application data",),
+            data_subjects=("applicants",),
+            recipients=("immigration authority",),
+            legal_basis="Art. 6(1)(e) GDPR with § 81 AufenthG",
+            retention="drafts 30 days; submissions until decision plus the legal period",
+        ),
+    )
+    module.RETENTION = (  # type: ignore[attr-defined]
+        RetentionPolicy("flow.demo.draft", timedelta(days=30), "Art. 5(1)(e) GDPR", "Drafts"),
+    )
+    module.RETENTION_EXECUTORS = {"flow.demo.draft": lambda _s, _c: ["draft-1"]}  # type: ignore[attr-defined]
+    return module
+
+
+def _flow(module: ModuleType) -> Component:
+    class DemoFlow(Component):
+        name = "flow-demo"
+        depends_on = ("account",)
+
+        def declarations(self) -> ModuleType:
+            return module
+
+    return DemoFlow()
+
+
+@pytest.fixture
+def flows(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[SimpleNamespace]]:
+    """Entry points in the ``ozg_commons.flows`` group, as the test adds them."""
+    found: list[SimpleNamespace] = []
+
+    def fake(group: str) -> Any:
+        return found if group == FLOWS_GROUP else entry_points(group=group)
+
+    monkeypatch.setattr("commons.components.entry_points", fake)
+    clear_caches()
+    yield found
+    monkeypatch.undo()
+    clear_caches()
+
+
+def _entry_point(name: str, loaded: object) -> SimpleNamespace:
+    return SimpleNamespace(name=name, value=f"{name}:Flow", load=lambda: loaded)
+
+
+def test_a_flow_adds_its_activities_retention_and_executor(
+    flows: list[SimpleNamespace],
+) -> None:
+    flows.append(_entry_point("demo", _flow(_flow_declarations())))
+    decls = all_declarations()
+    register = register_json(decls)
+    assert "flow.demo" in [a["id"] for a in register["processing_activities"]]
+    assert {"record_type": "flow.demo.draft", "keep_for_days": 30}.items() <= next(
+        r for r in register["retention_policies"] if r["record_type"] == "flow.demo.draft"
+    ).items()
+    assert decls.executors["flow.demo.draft"](Session(), None) == ["draft-1"]  # type: ignore[arg-type]
+    assert "flow.demo.draft.read" in [a.name for a in decls.actions]
+
+
+def test_a_flow_cannot_redeclare_a_domain_record_type(
+    flows: list[SimpleNamespace], tmp_path: Path
+) -> None:
+    module = _flow_declarations()
+    module.RETENTION = (  # type: ignore[attr-defined]
+        RetentionPolicy("compliance.access_entry", timedelta(days=1), "none", "hijack"),
+    )
+    flows.append(_entry_point("demo", _flow(module)))
+    assert startup_problems(Settings(data_dir=tmp_path)) == [
+        "the installed components conflict: "
+        "retention policy declared twice: compliance.access_entry"
+    ]
+    with pytest.raises(
+        ValueError, match=r"retention policy declared twice: compliance\.access_entry"
+    ):
+        all_declarations()
+
+
+def test_an_entry_point_must_name_a_component(flows: list[SimpleNamespace]) -> None:
+    flows.append(_entry_point("broken", object()))
+    with pytest.raises(ConfigurationError, match="which is not an ozg-commons component"):
+        installed_components()
