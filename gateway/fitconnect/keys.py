@@ -21,7 +21,7 @@ one only if every rule holds:
 ``allow_self_signed=True`` accepts a self-signed leaf as its own anchor (FIT-Connect's test
 environment has no administration PKI; the Java SDK's ``allow-insecure-public-key``). It is
 for tests and local development only: production must refuse it, and it logs a warning.
-Rules 1, 2, 4 (trivially) and 5 still apply.
+Rules 1, 2 and 5 still apply; there is no issuer, hence no CRL to check.
 
 :class:`~gateway.fitconnect.errors.InvalidDestinationKey` says which rule failed: this is a
 configuration check on a key an operator registers or a sender fetches, not an oracle an
@@ -147,6 +147,7 @@ def validate_destination_key(
         raise InvalidDestinationKey("kid is not the destination's announced key id")
 
     plain = dict(jwk)
+    self_signed = False
     try:
         if allow_self_signed:
             leaf = _self_signed_leaf(plain)
@@ -156,10 +157,11 @@ def validate_destination_key(
                     purpose,
                     authority,
                 )
-                anchors = [leaf]
+                anchors, self_signed = [leaf], True
         chain = validate_chain(plain, key, anchors, now, key_usage=_KEY_USAGE_FOR[purpose])
         _check_binding(chain[0], authority)
-        revocation.check_chain(chain, now)
+        if not self_signed:  # a self-signed key is its own anchor: no issuer, no CRL
+            revocation.check_chain(chain, now)
     except (InvalidKey, RevocationUnknown) as exc:
         raise InvalidDestinationKey(exc.detail) from exc
     published = {
