@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk as jw_jwk
 from jwcrypto import jws as jw_jws
@@ -59,9 +60,7 @@ def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
 def _resign(pki: Pki, header: dict[str, Any], claims: dict[str, Any]) -> str:
     """A token with arbitrary header and claims, correctly signed (tests the shape checks)."""
     head, body = b64u(json.dumps(header).encode()), b64u(json.dumps(claims).encode())
-    sig = pki.authority.signing_key.sign(
-        f"{head}.{body}".encode(), events._PSS, events.hashes.SHA512()
-    )
+    sig = pki.authority.signing_key.sign(f"{head}.{body}".encode(), events._PSS, hashes.SHA512())
     return f"{head}.{body}.{b64u(sig)}"
 
 
@@ -74,8 +73,10 @@ def test_accept_round_trip_and_tags(pki: Pki) -> None:
         "typ": "secevent+jwt",
         "kid": pki.authority.signing_jwk["kid"],
     }
-    assert claims["sub"] == f"submission:{SUB}" and claims["txn"] == f"case:{CASE}"
-    assert claims["iat"] == int(NOW.timestamp()) and "transactionTimestamp" not in claims
+    assert claims["sub"] == f"submission:{SUB}"
+    assert claims["txn"] == f"case:{CASE}"
+    assert claims["iat"] == int(NOW.timestamp())
+    assert "transactionTimestamp" not in claims
     assert list(claims["events"]) == [events.ACCEPT]
     event = events.verify_event(token, _keys(pki), issuer=ISS, now=NOW)
     assert (event.name, event.submission_id, event.case_id, event.issued_at) == (
@@ -191,7 +192,8 @@ def _tampered(pki: Pki) -> dict[str, str]:
         "reject without problems": _resign(pki, base, dict(claims, events={events.REJECT: {}})),
         "not base64url": f"{h}.{p}+.{s}",
     }
-    assert header and sig
+    assert header
+    assert sig
     return cases
 
 

@@ -43,10 +43,13 @@ def test_valid_encryption_and_signature_keys(pki: Pki) -> None:
     enc = _validate(pki, pki.authority.encryption_jwk)
     assert enc.kid == keys.kid_for(pki.authority.encryption_jwk)
     assert enc.kid == key_id(pki.authority.encryption_key.public_key())
-    assert enc.jwk["key_ops"] == ["wrapKey"] and enc.jwk["alg"] == "RSA-OAEP-256"
-    assert "d" not in enc.jwk and enc.authority == AUTHORITY
+    assert enc.jwk["key_ops"] == ["wrapKey"]
+    assert enc.jwk["alg"] == "RSA-OAEP-256"
+    assert "d" not in enc.jwk
+    assert enc.authority == AUTHORITY
     sig = _validate(pki, pki.authority.signing_jwk, purpose="verify")
-    assert sig.jwk["alg"] == "PS512" and sig.jwk["key_ops"] == ["verify"]
+    assert sig.jwk["alg"] == "PS512"
+    assert sig.jwk["key_ops"] == ["verify"]
     assert _validate(pki, pki.authority.encryption_jwk, expected_kid=enc.kid).kid == enc.kid
 
 
