@@ -6,12 +6,35 @@ through provider plug-ins, signed notifications, refunds, reconciliation and rec
 Other packages use only what this module exports.
 """
 
-from payments.fees import CaseFacts, FeeLine, FeeResult, FeeRule, calculate
-from payments.fitconnect import payment_information
-from payments.privacy import export_personal_data, shred_personal_data
-from payments.providers.base import ENTRY_POINT_GROUP, PaymentProvider
-from payments.runtime import PaymentsRuntime
-from payments.states import PaymentState
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from payments.fees import CaseFacts, FeeLine, FeeResult, FeeRule, calculate
+    from payments.fitconnect import payment_information
+    from payments.privacy import export_personal_data, shred_personal_data
+    from payments.providers.base import ENTRY_POINT_GROUP, PaymentProvider
+    from payments.runtime import PaymentsRuntime
+    from payments.states import PaymentState
+
+# Loaded on first use, so that importing one submodule does not import the whole package
+# (its web and database layers included).
+_EXPORTS = {
+    "CaseFacts": "payments.fees",
+    "ENTRY_POINT_GROUP": "payments.providers.base",
+    "FeeLine": "payments.fees",
+    "FeeResult": "payments.fees",
+    "FeeRule": "payments.fees",
+    "PaymentProvider": "payments.providers.base",
+    "PaymentState": "payments.states",
+    "PaymentsRuntime": "payments.runtime",
+    "calculate": "payments.fees",
+    "export_personal_data": "payments.privacy",
+    "payment_information": "payments.fitconnect",
+    "shred_personal_data": "payments.privacy",
+}
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -27,3 +50,12 @@ __all__ = [
     "payment_information",
     "shred_personal_data",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -6,10 +6,31 @@ authorities they share them with; the server stores ciphertext only.
 Other packages use only what this module exports.
 """
 
-from vault.envelope import Metadata, open, seal
-from vault.errors import InvalidEnvelope, VaultError
-from vault.processing import ACTIONS, ACTIVITIES, RETENTION
-from vault.service import export_personal_data, shred_personal_data
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vault.envelope import Metadata, open, seal
+    from vault.errors import InvalidEnvelope, VaultError
+    from vault.processing import ACTIONS, ACTIVITIES, RETENTION
+    from vault.service import export_personal_data, shred_personal_data
+
+# Loaded on first use, so that importing one submodule does not import the whole package
+# (its web and database layers included).
+_EXPORTS = {
+    "ACTIONS": "vault.processing",
+    "ACTIVITIES": "vault.processing",
+    "InvalidEnvelope": "vault.errors",
+    "Metadata": "vault.envelope",
+    "RETENTION": "vault.processing",
+    "VaultError": "vault.errors",
+    "export_personal_data": "vault.service",
+    "open": "vault.envelope",
+    "seal": "vault.envelope",
+    "shred_personal_data": "vault.service",
+}
 
 __all__ = [
     "ACTIONS",
@@ -23,3 +44,12 @@ __all__ = [
     "seal",
     "shred_personal_data",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

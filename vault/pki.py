@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -65,7 +66,32 @@ def validate_authority_jwk(
         raise InvalidKey("the JWK is malformed") from exc
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
         raise InvalidKey(f"RSA keys need at least {MIN_RSA_BITS} bits")
-    chain_b64 = jwk.get("x5c")
+    chain = validate_chain(jwk, key, anchors, now)
+    return ValidatedKey(
+        kid=key_id(key),
+        public_key=key,
+        jwk={**public_jwk(key), "alg": "RSA-OAEP-256", "key_ops": ["wrapKey"], "x5c": jwk["x5c"]},
+        not_after=min(c.not_valid_after_utc for c in chain),
+        chain=tuple(chain),
+    )
+
+
+def validate_chain(
+    jwk: dict[str, Any],
+    key: rsa.RSAPublicKey,
+    anchors: list[x509.Certificate],
+    now: datetime,
+    *,
+    key_usage: str = "key_encipherment",
+) -> list[x509.Certificate]:
+    """The ``x5c`` chain of ``jwk``, leaf first, once it certifies ``key`` up to an anchor.
+
+    The leaf must carry exactly ``key``; every certificate must be valid at ``now``; a leaf
+    with a KeyUsage extension must allow ``key_usage`` (an attribute of
+    :class:`x509.KeyUsage`); each certificate must be issued by the next; and the last must
+    be an anchor itself or be issued by one. A root shipped in ``x5c`` is never trusted for
+    being there. Revocation is :mod:`vault.revocation`'s job.
+    """
     chain = chain_of(jwk)
     leaf = chain[0]
     if leaf.public_key() != key:
@@ -77,8 +103,10 @@ def validate_authority_jwk(
             raise InvalidKey("a certificate in the chain has expired")
     try:
         usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
-        if not usage.key_encipherment:
-            raise InvalidKey("the certificate's key usage does not allow key encipherment")
+        if not getattr(usage, key_usage):
+            raise InvalidKey(
+                f"the certificate's key usage does not allow {key_usage.replace('_', ' ')}"
+            )
     except x509.ExtensionNotFound:
         pass
     for child, issuer in pairwise(chain):
@@ -93,13 +121,7 @@ def validate_authority_jwk(
                 break
         else:
             raise InvalidKey("the chain does not lead to a trusted CA")
-    return ValidatedKey(
-        kid=key_id(key),
-        public_key=key,
-        jwk={**public_jwk(key), "alg": "RSA-OAEP-256", "key_ops": ["wrapKey"], "x5c": chain_b64},
-        not_after=min(c.not_valid_after_utc for c in chain),
-        chain=tuple(chain),
-    )
+    return chain
 
 
 def chain_of(jwk: dict[str, Any]) -> list[x509.Certificate]:
@@ -162,11 +184,20 @@ def issue_authority_key(
     days: int = 365,
     not_before: datetime | None = None,
     key_encipherment: bool = True,
+    purpose: Literal["wrapKey", "verify"] = "wrapKey",
+    san_uris: Sequence[str] = (),
+    key: rsa.RSAPrivateKey | None = None,
 ) -> tuple[rsa.RSAPrivateKey, dict[str, Any]]:
-    """A new authority key pair and its public JWK with x5c (leaf, CA)."""
-    key = rsa.generate_private_key(65537, bits)
+    """An authority key pair (new unless ``key`` is given) and its public JWK with x5c (leaf, CA).
+
+    ``purpose`` ``"wrapKey"`` gives an encryption key (``alg`` RSA-OAEP-256, KeyUsage
+    keyEncipherment, ``use`` enc); ``"verify"`` a signature key (``alg`` PS512, KeyUsage
+    digitalSignature, ``use`` sig). ``san_uris`` go into a SubjectAlternativeName extension.
+    """
+    key = key or rsa.generate_private_key(65537, bits)
     start = not_before or now - timedelta(minutes=5)
-    cert = (
+    signing = purpose == "verify"
+    builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{authority} vault")]))
         .issuer_name(ca_cert.subject)
@@ -177,9 +208,9 @@ def issue_authority_key(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False,
+                digital_signature=signing,
                 content_commitment=False,
-                key_encipherment=key_encipherment,
+                key_encipherment=key_encipherment and not signing,
                 data_encipherment=False,
                 key_agreement=False,
                 key_cert_sign=False,
@@ -189,14 +220,20 @@ def issue_authority_key(
             ),
             critical=True,
         )
-        .sign(ca_key, hashes.SHA256())
     )
+    if san_uris:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in san_uris]),
+            critical=False,
+        )
+    cert = builder.sign(ca_key, hashes.SHA256())
     x5c = [
         base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
         for c in (cert, ca_cert)
     ]
-    jwk = {**public_jwk(key.public_key()), "alg": "RSA-OAEP-256", "key_ops": ["wrapKey"]}
-    return key, {**jwk, "use": "enc", "x5c": x5c}
+    alg, use = ("PS512", "sig") if signing else ("RSA-OAEP-256", "enc")
+    jwk = {**public_jwk(key.public_key()), "alg": alg, "key_ops": [purpose]}
+    return key, {**jwk, "use": use, "x5c": x5c}
 
 
 def make_crl(

@@ -1,0 +1,350 @@
+"""JWE compact serialization as FIT-Connect uses it: RSA-OAEP-256 key wrap, A256GCM content.
+
+Metadata, data and every attachment of a submission travel as one compact JWE each,
+``BASE64URL(header).BASE64URL(wrapped key).BASE64URL(iv).BASE64URL(ciphertext).BASE64URL(tag)``
+(RFC 7516 §7.1). We send the protected header ``{"alg":"RSA-OAEP-256","enc":"A256GCM",
+"kid":…,"cty":…}`` and never ``zip``; on receipt we also accept ``zip: "DEF"`` (older senders
+compress), inflating with a size cap. Any other ``alg``, ``enc`` or ``zip``, or any ``crit``,
+is refused. The authentication tag (the fifth part) is kept: the receiver's
+``accept-submission`` event echoes it, and the sender compares (:mod:`.events`).
+
+Memory: :func:`encrypt` and :func:`decrypt` hold everything in memory and refuse more than
+:data:`MAX_IN_MEMORY` bytes of plaintext. Attachments (up to 500 MB) use
+:func:`encrypt_stream` and :func:`decrypt_stream`, which work in chunks of
+:data:`CHUNK_SIZE` with constant memory: base64url is written in multiples of 3 bytes and
+read in multiples of 4 characters, and AES-GCM is incremental. Both in-memory functions are
+the streaming ones run over ``io.BytesIO``, so there is one parser.
+
+:func:`decrypt_stream` writes plaintext to ``out`` *before* the tag at the end has been
+checked (GCM cannot do otherwise without a second pass): when it raises, whatever it wrote
+is unauthenticated and must be discarded. Write to a temporary file and keep it only when
+the call returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from gateway.fitconnect._b64 import b64u, b64u_strict, is_b64u
+from gateway.fitconnect.errors import InvalidJwe
+from gateway.fitconnect.keys import destination_public_key
+
+ALG = "RSA-OAEP-256"
+ENC = "A256GCM"
+ZIP_ACCEPTED = "DEF"
+CEK_LEN = 32
+IV_LEN = 12
+TAG_LEN = 16
+CHUNK_SIZE = 3 * 256 * 1024  # bytes of plaintext per step; a multiple of 3
+MAX_IN_MEMORY = 64 * 1024 * 1024
+MAX_STREAM = 2 * 1024 * 1024 * 1024  # a whole FIT-Connect submission is at most 2 GB
+MAX_HEADER_CHARS = 8192
+MAX_KEY_CHARS = 1366  # 8192-bit RSA: 1024 bytes
+_CTY = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,127}/[A-Za-z0-9!#$&^_.+-]{1,127}")
+_OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Encrypted:
+    """A compact JWE and what the sender keeps of it."""
+
+    compact: str
+    tag: str  # base64url, the fifth part: what accept-submission echoes
+    kid: str
+    cty: str
+    plaintext_sha512: str  # hex, for the metadata's hash fields
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedStream:
+    """What :func:`encrypt_stream` wrote (the compact form went to ``out``)."""
+
+    tag: str
+    kid: str
+    cty: str
+    plaintext_length: int
+    plaintext_sha512: str
+    compact_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decrypted:
+    plaintext: bytes
+    header: dict[str, Any]
+    tag: str
+    plaintext_sha512: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecryptedStream:
+    header: dict[str, Any]
+    tag: str
+    plaintext_length: int
+    plaintext_sha512: str
+
+
+# --------------------------------------------------------------------------- encrypt
+def protected_header(kid: str, cty: str) -> dict[str, str]:
+    if not _CTY.fullmatch(cty):
+        raise ValueError("cty must be a MIME type such as application/json")
+    if not kid or not isinstance(kid, str):
+        raise ValueError("the destination key has no kid")
+    return {"alg": ALG, "enc": ENC, "kid": kid, "cty": cty}
+
+
+def encrypt(
+    plaintext: bytes,
+    key: Mapping[str, Any],
+    cty: str,
+    *,
+    random: Callable[[int], bytes] = os.urandom,
+) -> Encrypted:
+    """Encrypt ``plaintext`` to the destination's public encryption JWK ``key``.
+
+    ``key`` should have passed :func:`gateway.fitconnect.keys.validate_destination_key`;
+    here only its shape (RSA, ≥ 4096 bits) is checked. Its ``kid`` goes into the header
+    (the RFC 7638 thumbprint when the JWK has none).
+    """
+    if len(plaintext) > MAX_IN_MEMORY:
+        raise ValueError(f"more than {MAX_IN_MEMORY} bytes: use encrypt_stream")
+    out = io.BytesIO()
+    result = encrypt_stream(io.BytesIO(plaintext), out, key, cty, random=random)
+    return Encrypted(
+        compact=out.getvalue().decode("ascii"),
+        tag=result.tag,
+        kid=result.kid,
+        cty=cty,
+        plaintext_sha512=result.plaintext_sha512,
+    )
+
+
+def encrypt_stream(
+    source: BinaryIO,
+    out: BinaryIO,
+    key: Mapping[str, Any],
+    cty: str,
+    *,
+    random: Callable[[int], bytes] = os.urandom,
+    chunk_size: int = CHUNK_SIZE,
+) -> EncryptedStream:
+    """Read ``source`` to its end and write the compact JWE (ASCII bytes) to ``out``."""
+    if chunk_size <= 0 or chunk_size % 3:
+        raise ValueError("chunk_size must be a positive multiple of 3")
+    public, kid = destination_public_key(key)
+    header = protected_header(kid, cty)
+    header_b64 = b64u(json.dumps(header, separators=(",", ":")).encode())
+    cek, iv = random(CEK_LEN), random(IV_LEN)
+    wrapped = public.encrypt(cek, _OAEP)
+    encryptor = Cipher(algorithms.AES(cek), modes.GCM(iv)).encryptor()
+    encryptor.authenticate_additional_data(header_b64.encode("ascii"))
+    written = out.write(f"{header_b64}.{b64u(wrapped)}.{b64u(iv)}.".encode("ascii"))
+    digest = hashlib.sha512()
+    length = 0
+    pending = b""
+    while chunk := source.read(chunk_size):
+        length += len(chunk)
+        if length > MAX_STREAM:
+            raise ValueError(f"more than {MAX_STREAM} bytes")
+        digest.update(chunk)
+        pending += encryptor.update(chunk)
+        cut = len(pending) - len(pending) % 3
+        written += out.write(b64u(pending[:cut]).encode("ascii"))
+        pending = pending[cut:]
+    pending += encryptor.finalize()
+    tag = b64u(encryptor.tag)
+    written += out.write(f"{b64u(pending)}.{tag}".encode("ascii"))
+    return EncryptedStream(
+        tag=tag,
+        kid=kid,
+        cty=cty,
+        plaintext_length=length,
+        plaintext_sha512=digest.hexdigest(),
+        compact_length=written,
+    )
+
+
+# --------------------------------------------------------------------------- decrypt
+def decrypt(
+    compact: str | bytes,
+    private_key: rsa.RSAPrivateKey,
+    *,
+    max_plaintext: int = MAX_IN_MEMORY,
+) -> Decrypted:
+    """Decrypt a compact JWE made to ``private_key``; every failure is :class:`InvalidJwe`."""
+    try:
+        raw = compact.encode("ascii") if isinstance(compact, str) else bytes(compact)
+    except UnicodeEncodeError:
+        raise InvalidJwe() from None
+    if len(raw) > max_plaintext * 4 // 3 + MAX_HEADER_CHARS + MAX_KEY_CHARS + 64:
+        raise InvalidJwe()
+    out = io.BytesIO()
+    result = decrypt_stream(io.BytesIO(raw), out, private_key, max_plaintext=max_plaintext)
+    return Decrypted(
+        plaintext=out.getvalue(),
+        header=result.header,
+        tag=result.tag,
+        plaintext_sha512=result.plaintext_sha512,
+    )
+
+
+def decrypt_stream(
+    source: BinaryIO,
+    out: BinaryIO,
+    private_key: rsa.RSAPrivateKey,
+    *,
+    max_plaintext: int = MAX_STREAM,
+    chunk_chars: int = CHUNK_SIZE // 3 * 4,
+) -> DecryptedStream:
+    """Decrypt the compact JWE in the seekable ``source`` into ``out``.
+
+    Raises :class:`InvalidJwe` for every failure; then ``out`` holds unauthenticated bytes
+    that must be discarded (see the module docstring).
+    """
+    if chunk_chars <= 0 or chunk_chars % 4:
+        raise ValueError("chunk_chars must be a positive multiple of 4")
+    try:
+        return _decrypt_stream(source, out, private_key, max_plaintext, chunk_chars)
+    except InvalidJwe:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError, zlib.error, InvalidTag) as exc:
+        raise InvalidJwe() from exc
+
+
+def _decrypt_stream(
+    source: BinaryIO,
+    out: BinaryIO,
+    private_key: rsa.RSAPrivateKey,
+    max_plaintext: int,
+    chunk_chars: int,
+) -> DecryptedStream:
+    head = source.read(MAX_HEADER_CHARS + MAX_KEY_CHARS + 32 + 3)
+    parts = head.split(b".", 3)
+    if len(parts) != 4:
+        raise InvalidJwe()
+    header_b64, ek_b64, iv_b64 = (p.decode("ascii") for p in parts[:3])
+    if len(header_b64) > MAX_HEADER_CHARS or len(ek_b64) > MAX_KEY_CHARS:
+        raise InvalidJwe()
+    header = _parse_header(header_b64)
+    wrapped, iv = b64u_strict(ek_b64), b64u_strict(iv_b64)
+    if len(iv) != IV_LEN or len(wrapped) != (private_key.key_size + 7) // 8:
+        raise InvalidJwe()
+
+    body_start = len(header_b64) + len(ek_b64) + len(iv_b64) + 3
+    end = source.seek(0, io.SEEK_END)
+    tail_len = min(end - body_start, 32)
+    source.seek(end - tail_len)
+    tail = source.read(tail_len)
+    dot = tail.rfind(b".")
+    if dot < 0:
+        raise InvalidJwe()
+    tag = b64u_strict(tail[dot + 1 :].decode("ascii"))
+    if len(tag) != TAG_LEN:
+        raise InvalidJwe()
+    body_end = end - tail_len + dot
+    if body_end < body_start or (body_end - body_start) % 4 == 1:
+        raise InvalidJwe()
+    if (body_end - body_start) * 3 // 4 > max_plaintext + 8:
+        raise InvalidJwe()
+
+    # RFC 7516 §11.5: on a failed unwrap go on with a random key, so that a wrong key and a
+    # tampered ciphertext fail the same way, at the same point (the tag check).
+    try:
+        cek = private_key.decrypt(wrapped, _OAEP)
+    except ValueError:
+        cek = os.urandom(CEK_LEN)
+    if len(cek) != CEK_LEN:
+        cek = os.urandom(CEK_LEN)
+    decryptor = Cipher(algorithms.AES(cek), modes.GCM(iv, tag)).decryptor()
+    decryptor.authenticate_additional_data(header_b64.encode("ascii"))
+    inflater = zlib.decompressobj(-15) if header.get("zip") == ZIP_ACCEPTED else None
+    digest = hashlib.sha512()
+    written = 0
+
+    def emit(data: bytes) -> None:
+        nonlocal written
+        if inflater is not None:
+            data = _inflate(inflater, data, max_plaintext - written)
+        written += len(data)
+        if written > max_plaintext:
+            raise InvalidJwe()
+        digest.update(data)
+        out.write(data)
+
+    source.seek(body_start)
+    remaining = body_end - body_start
+    while remaining:
+        text = source.read(min(chunk_chars, remaining))
+        if not text:
+            raise InvalidJwe()
+        remaining -= len(text)
+        emit(decryptor.update(_decode_body(text.decode("ascii"), last=not remaining)))
+    emit(decryptor.finalize())
+    if inflater is not None:
+        if not inflater.eof or inflater.unused_data:
+            raise InvalidJwe()
+    return DecryptedStream(
+        header=header,
+        tag=b64u(tag),
+        plaintext_length=written,
+        plaintext_sha512=digest.hexdigest(),
+    )
+
+
+def _inflate(inflater: Any, data: bytes, budget: int) -> bytes:
+    """Inflate ``data`` without ever producing more than ``budget`` + 1 bytes."""
+    produced = b""
+    pending = data
+    while True:
+        chunk: bytes = inflater.decompress(pending, max(budget - len(produced), 0) + 1)
+        produced += chunk
+        if len(produced) > budget:
+            raise InvalidJwe()
+        pending = bytes(inflater.unconsumed_tail)
+        if not pending:
+            return produced
+
+
+def _decode_body(text: str, *, last: bool) -> bytes:
+    if not last and len(text) % 4:
+        raise InvalidJwe()
+    if not is_b64u(text):
+        raise InvalidJwe()
+    return b64u_strict(text) if text else b""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ValueError("duplicate member")
+        result[name] = value
+    return result
+
+
+def _parse_header(header_b64: str) -> dict[str, Any]:
+    header = json.loads(b64u_strict(header_b64), object_pairs_hook=_unique_object)
+    if not isinstance(header, dict):
+        raise InvalidJwe()
+    if header.get("alg") != ALG or header.get("enc") != ENC:
+        raise InvalidJwe()
+    if "zip" in header and header["zip"] != ZIP_ACCEPTED:
+        raise InvalidJwe()
+    if "crit" in header:
+        raise InvalidJwe()
+    for name in ("kid", "cty"):
+        if name in header and not isinstance(header[name], str):
+            raise InvalidJwe()
+    return header
