@@ -8,9 +8,13 @@ Other packages use only what this module exports.
 
 from account.auth import (
     CurrentPrincipal,
+    InsufficientScope,
     InsufficientUserAuthentication,
+    StreamingPrincipal,
     current_principal,
+    enforce_account_rules,
     require_roles,
+    require_scope,
     require_trust_level,
 )
 from account.erasure import IdentityAdmin, verify_receipt
@@ -18,6 +22,7 @@ from account.hooks import PersonalDataRegistry, RetainedRecord, ShredReport
 from account.mailbox import CATEGORIES as MESSAGE_CATEGORIES
 from account.mailbox import send_message
 from account.principal import OPERATOR, Principal, Role, TrustLevel
+from account.scopes import Scope
 from account.service import has_consent
 
 __all__ = [
@@ -25,16 +30,21 @@ __all__ = [
     "OPERATOR",
     "CurrentPrincipal",
     "IdentityAdmin",
+    "InsufficientScope",
     "InsufficientUserAuthentication",
     "PersonalDataRegistry",
     "Principal",
     "RetainedRecord",
     "Role",
+    "Scope",
     "ShredReport",
+    "StreamingPrincipal",
     "TrustLevel",
     "current_principal",
+    "enforce_account_rules",
     "has_consent",
     "require_roles",
+    "require_scope",
     "require_trust_level",
     "send_message",
     "verify_receipt",
