@@ -95,7 +95,9 @@ class RoleGuard:
         self.roles = frozenset(roles)
         self.wanted = ", ".join(r.value for r in roles)
 
-    def admit(self, principal: Principal, request: Request) -> Principal:
+    def __call__(self, principal: Principal, request: Request) -> Principal:
+        """Subclasses declare where ``principal`` comes from (FastAPI reads their
+        annotations); this decides."""
         if not principal.roles & self.roles:
             record_rejection(request, "missing-role", 403)
             raise Forbidden(f"this operation needs one of the roles: {self.wanted}")
@@ -104,12 +106,12 @@ class RoleGuard:
 
 class _RequestRoleGuard(RoleGuard):
     def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
-        return self.admit(principal, request)
+        return super().__call__(principal, request)
 
 
 class _StreamingRoleGuard(RoleGuard):
     def __call__(self, principal: StreamingPrincipal, request: Request) -> Principal:
-        return self.admit(principal, request)
+        return super().__call__(principal, request)
 
 
 def require_roles(*roles: Role, streaming: bool = False) -> RoleGuard:
