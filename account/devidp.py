@@ -10,8 +10,9 @@ Grants: password (direct access), client credentials (``demo-flow``), authorizat
 PKCE (S256) through a minimal login page, refresh token (a signed JWT: stateless).
 
 ``demo-flow`` holds every flow scope in use (``account.scopes.GRANTED``). A client-credentials
-request with a ``scope`` parameter gets only the requested ones it holds (RFC 6749 §3.3: a
-narrower grant), so ``scope=fees:read`` yields a flow token lacking every other scope.
+request whose ``scope`` parameter names flow scopes gets only the named ones it holds
+(RFC 6749 §3.3: a narrower grant), so ``scope=fees:read`` yields a flow token lacking every
+other scope; ``openid`` and the other OIDC scopes narrow nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk, jws
 
-from account.scopes import GRANTED
+from account.scopes import GRANTED, Scope
 from commons.clock import Clock, system_clock
 
 log = logging.getLogger("ozg.account.devidp")
@@ -454,8 +455,9 @@ class UnsafeDevIdentityProvider:
 
 
 def _client_scope(client: DemoClient, requested: str | None) -> str:
-    """A service account's scopes: all its client holds, or the requested ones it holds."""
-    wanted = (requested or "").split()
+    """A service account's scopes: all its client holds, or, if the request names any flow
+    scope, only the named ones it holds (``openid`` and the like narrow nothing)."""
+    wanted = {s for s in (requested or "").split() if s in Scope.__members__.values()}
     held = [s for s in client.scopes if s in wanted] if wanted else list(client.scopes)
     return " ".join(("profile", "email", *held))
 
