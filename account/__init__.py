@@ -8,15 +8,20 @@ Other packages use only what this module exports.
 
 from account.auth import (
     CurrentPrincipal,
+    InsufficientScope,
     InsufficientUserAuthentication,
+    StreamingPrincipal,
     current_principal,
+    enforce_account_rules,
     require_roles,
+    require_scope,
     require_trust_level,
 )
 from account.erasure import IdentityAdmin, verify_receipt
 from account.mailbox import CATEGORIES as MESSAGE_CATEGORIES
 from account.mailbox import send_message
 from account.principal import OPERATOR, Principal, Role, TrustLevel
+from account.scopes import Scope
 from account.service import has_consent
 
 __all__ = [
@@ -24,13 +29,18 @@ __all__ = [
     "OPERATOR",
     "CurrentPrincipal",
     "IdentityAdmin",
+    "InsufficientScope",
     "InsufficientUserAuthentication",
     "Principal",
     "Role",
+    "Scope",
+    "StreamingPrincipal",
     "TrustLevel",
     "current_principal",
+    "enforce_account_rules",
     "has_consent",
     "require_roles",
+    "require_scope",
     "require_trust_level",
     "send_message",
     "verify_receipt",

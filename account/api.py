@@ -9,18 +9,16 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from account import erasure, mailbox, service
-from account.auth import CurrentPrincipal, require_roles
+from account.auth import CurrentPrincipal, require_roles, require_scope
 from account.authn import BearerAuthenticator, Introspector, RejectionCounter
 from account.claims import ClaimsMapping
 from account.devidp import API_CLIENT as DEV_API_CLIENT
 from account.devidp import DEMO_USERS, UnsafeDevIdentityProvider
 from account.erasure import IdentityAdmin, ReceiptSigner
-from account.errors import AccountErased, RecentAuthenticationRequired
-from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
+from account.errors import RecentAuthenticationRequired
+from account.models import Account, Consent, Login, Message, ProfileAttribute
 from account.principal import Principal, Role, TrustLevel
 from account.runtime import AccountSettings
 from account.schemas import (
@@ -38,6 +36,7 @@ from account.schemas import (
     NotificationsIn,
     SentMessage,
 )
+from account.scopes import Scope
 from account.tokens import JwksCache, TokenVerifier
 from commons.clock import system_clock
 from commons.components import PersonalDataRegistry
@@ -49,31 +48,7 @@ log = logging.getLogger("ozg.account")
 router = APIRouter(tags=["account"])
 
 
-def _not_erased(principal: Principal, session: Session, settings: Settings) -> None:
-    """Refuse tokens from before this subject's erasure (they stay valid at the IdP for
-    their short lifetime): an erased account must not silently come back."""
-    digest = erasure.subject_digest(
-        settings.secret_key.get_secret_value(),
-        principal.issuer or service.LOCAL_ISSUER,
-        principal.subject,
-    )
-    erased_at = session.scalar(
-        select(func.max(Erasure.erased_at)).where(Erasure.subject_digest == digest)
-    )
-    if erased_at is not None and (principal.auth_time is None or principal.auth_time <= erased_at):
-        raise AccountErased()
-
-
-def _applicant(
-    principal: Annotated[Principal, Depends(require_roles(Role.APPLICANT))],
-    session: DbSession,
-    request: Request,
-) -> Principal:
-    _not_erased(principal, session, request.app.state.settings)
-    return principal
-
-
-Applicant = Annotated[Principal, Depends(_applicant)]
+Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Sender = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.FLOW))]
 
 
@@ -83,12 +58,13 @@ def _level(value: int) -> Any:
 
 # --------------------------------------------------------------------------- profile
 @router.get("/me", response_model=MeOut)
-def me(principal: CurrentPrincipal, session: DbSession, request: Request) -> MeOut:
-    """Who the caller is. For applicants, the account (created on first use) and profile."""
+def me(principal: CurrentPrincipal, session: DbSession) -> MeOut:
+    """Who the caller is. For applicants, the account (created on first use) and profile.
+
+    No scope for flow clients: what they get back is their own token's content."""
     account: Account | None = None
     attributes: list[ProfileAttribute] = []
     if principal.has(Role.APPLICANT):
-        _not_erased(principal, session, request.app.state.settings)
         account, attributes = service.profile(session, principal)
     return MeOut(
         subject=principal.subject,
@@ -181,7 +157,12 @@ def _summary(m: Message) -> dict[str, Any]:
     }
 
 
-@router.post("/mailbox/messages", response_model=SentMessage, status_code=201)
+@router.post(
+    "/mailbox/messages",
+    response_model=SentMessage,
+    status_code=201,
+    dependencies=[Depends(require_scope(Scope.MAILBOX_WRITE))],
+)
 def send_message(
     body: MessageIn, principal: Sender, session: DbSession, request: Request
 ) -> SentMessage:

@@ -1,21 +1,40 @@
-"""The authentication dependency every API uses, and role / trust-level guards.
+"""The authentication dependency every API uses, the rules that hold for every request,
+and the role / trust-level / scope guards.
 
-``current_principal`` turns the request's bearer token into a :class:`Principal` using the
-authenticator the gateway configured (``app.state.authenticator``). Handlers declare what
-they need with ``CurrentPrincipal`` or the guards below; tests replace ``current_principal``
-through ``app.dependency_overrides``.
+Two steps, so tests can replace the first and still run the second:
+
+1. :func:`current_principal` turns the request's bearer token into a :class:`Principal`
+   with the authenticator the gateway configured (``app.state.authenticator``): token
+   verification and claims mapping. Tests replace it through ``app.dependency_overrides``.
+2. :data:`CurrentPrincipal` (what handlers and every guard below depend on) runs
+   :func:`enforce_account_rules` on that principal: the rules that hold for every route of
+   every domain. Today one: an erased account's token is refused (401 ``account-erased``).
+   It reuses the request's unit of work (``commons.web.DbSession``), so it adds one indexed
+   query to the request's transaction and opens no transaction of its own.
+
+Handlers that manage their own units of work (the vault's streaming upload) use
+``require_roles(..., streaming=True)`` or :data:`StreamingPrincipal`: the rules then run in
+a short transaction of their own, so none stays open while a request body streams.
+
+Guards are small classes (not closures) so that a test can list, route by route, what each
+one demands; this module does not use postponed annotations because FastAPI resolves a
+callable object's parameter annotations without its module's globals.
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from account.authn import record_rejection
+from account.erasure import erased_since
+from account.errors import AccountErased
 from account.principal import Principal, Role, TrustLevel
+from account.scopes import Scope
+from commons.db import Database
 from commons.errors import Forbidden, Unauthorized
+from commons.settings import Settings
+from commons.web import DbSession
 from compliance.api import AuditCaller
 
 
@@ -26,6 +45,7 @@ class Authenticator(Protocol):
 
 
 def current_principal(request: Request) -> Principal:
+    """The principal the bearer token names (verified); no account-wide rules yet."""
     authenticator: Authenticator | None = getattr(request.app.state, "authenticator", None)
     if authenticator is None:
         raise Unauthorized(
@@ -35,32 +55,127 @@ def current_principal(request: Request) -> Principal:
     return authenticator.authenticate(request)
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+def enforce_account_rules(session: Session, request: Request, principal: Principal) -> None:
+    """The rules that hold for every request of every domain, in one place.
+
+    A token from before its subject's erasure stays valid at the identity provider for its
+    short lifetime; it is refused everywhere so the account does not silently come back.
+    """
+    settings: Settings = request.app.state.settings
+    if erased_since(session, principal, settings.secret_key.get_secret_value()):
+        record_rejection(request, "account-erased", 401)
+        raise AccountErased()
 
 
-def require_roles(*roles: Role) -> Callable[[Principal, Request], Principal]:
+def _checked_principal(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    session: DbSession,
+) -> Principal:
+    enforce_account_rules(session, request, principal)
+    return principal
+
+
+def _checked_principal_own_transaction(
+    request: Request, principal: Annotated[Principal, Depends(current_principal)]
+) -> Principal:
+    database: Database = request.app.state.database
+    with database.transaction() as session:
+        enforce_account_rules(session, request, principal)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_checked_principal)]
+StreamingPrincipal = Annotated[Principal, Depends(_checked_principal_own_transaction)]
+
+
+class RoleGuard:
     """A dependency that admits principals holding at least one of ``roles``."""
 
-    def guard(principal: CurrentPrincipal, request: Request) -> Principal:
-        if not principal.roles.intersection(roles):
+    def __init__(self, roles: tuple[Role, ...]) -> None:
+        self.roles = frozenset(roles)
+        self.wanted = ", ".join(r.value for r in roles)
+
+    def __call__(self, principal: Principal, request: Request) -> Principal:
+        """Subclasses declare where ``principal`` comes from (FastAPI reads their
+        annotations); this decides."""
+        if not principal.roles & self.roles:
             record_rejection(request, "missing-role", 403)
-            wanted = ", ".join(r.value for r in roles)
-            raise Forbidden(f"this operation needs one of the roles: {wanted}")
+            raise Forbidden(f"this operation needs one of the roles: {self.wanted}")
         return principal
 
-    return guard
+
+class _RequestRoleGuard(RoleGuard):
+    def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
+        return super().__call__(principal, request)
 
 
-def require_trust_level(level: TrustLevel) -> Callable[[Principal, Request], Principal]:
-    """A dependency that demands a minimum trust level (RFC 9470 step-up on failure)."""
+class _StreamingRoleGuard(RoleGuard):
+    def __call__(self, principal: StreamingPrincipal, request: Request) -> Principal:
+        return super().__call__(principal, request)
 
-    def guard(principal: CurrentPrincipal, request: Request) -> Principal:
-        if principal.trust_level < level:
+
+def require_roles(*roles: Role, streaming: bool = False) -> RoleGuard:
+    """A dependency that admits principals holding at least one of ``roles``.
+
+    ``streaming=True`` for handlers without a request unit of work (see the module text).
+    """
+    return _StreamingRoleGuard(roles) if streaming else _RequestRoleGuard(roles)
+
+
+class ScopeGuard:
+    """A dependency that demands ``scope`` of flow clients (RFC 6750 §3.1 on failure).
+
+    Only principals with the ``flow`` role are checked: a flow client may do what its
+    client was granted. People's tokens pass unchanged (their roles decide).
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
+        if principal.has(Role.FLOW) and self.scope.value not in principal.scopes:
+            record_rejection(request, "insufficient-scope", 403)
+            raise InsufficientScope(self.scope)
+        return principal
+
+
+def require_scope(scope: Scope) -> ScopeGuard:
+    """A dependency that refuses flow clients whose token lacks ``scope``."""
+    return ScopeGuard(scope)
+
+
+class TrustLevelGuard:
+    def __init__(self, level: TrustLevel) -> None:
+        self.level = level
+
+    def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
+        if principal.trust_level < self.level:
             record_rejection(request, "insufficient-trust-level", 401)
-            raise InsufficientUserAuthentication(level)
+            raise InsufficientUserAuthentication(self.level)
         return principal
 
-    return guard
+
+def require_trust_level(level: TrustLevel) -> TrustLevelGuard:
+    """A dependency that demands a minimum trust level (RFC 9470 step-up on failure)."""
+    return TrustLevelGuard(level)
+
+
+class InsufficientScope(Forbidden):
+    """RFC 6750 §3.1: the token is valid but lacks the scope this operation needs."""
+
+    code = "insufficient-scope"
+    title = "Insufficient scope"
+
+    def __init__(self, required: Scope) -> None:
+        super().__init__(
+            f"this operation needs the scope '{required.value}'",
+            headers={
+                "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{required.value}"'
+            },
+            reason="insufficient-scope",
+            required_scope=required.value,
+        )
 
 
 class InsufficientUserAuthentication(Unauthorized):

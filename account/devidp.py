@@ -8,6 +8,11 @@ their user names; settings refuse it in production.
 
 Grants: password (direct access), client credentials (``demo-flow``), authorization code with
 PKCE (S256) through a minimal login page, refresh token (a signed JWT: stateless).
+
+``demo-flow`` holds every flow scope in use (``account.scopes.GRANTED``). A client-credentials
+request whose ``scope`` parameter names flow scopes gets only the named ones it holds
+(RFC 6749 §3.3: a narrower grant), so ``scope=fees:read`` yields a flow token lacking every
+other scope; ``openid`` and the other OIDC scopes narrow nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk, jws
 
+from account.scopes import GRANTED, Scope
 from commons.clock import Clock, system_clock
 
 log = logging.getLogger("ozg.account.devidp")
@@ -90,7 +96,7 @@ DEMO_CLIENTS: dict[str, DemoClient] = {
     for c in (
         DemoClient("ozg-cli", None),
         DemoClient(API_CLIENT, "dev-only-client-secret"),
-        DemoClient("demo-flow", "demo-flow-secret", ("flow",), ("documents", "payments")),
+        DemoClient("demo-flow", "demo-flow-secret", ("flow",), tuple(sorted(GRANTED))),
     )
 }
 
@@ -234,12 +240,15 @@ class UnsafeDevIdentityProvider:
         user: DemoUser | None,
         client: DemoClient,
         *,
-        scope: str = "openid profile email",
+        scope: str | None = None,
         auth_time: int | None = None,
         lifetime: int = TOKEN_LIFETIME,
         overrides: dict[str, Any] | None = None,
     ) -> str:
-        """A Keycloak-shaped access token; ``overrides`` lets tests forge bad ones."""
+        """A Keycloak-shaped access token; ``overrides`` lets tests forge bad ones.
+
+        ``scope`` defaults to ``openid profile email`` for a user and to every scope the
+        client holds for a service account (no user)."""
         now = int(self.clock.now().timestamp())
         claims: dict[str, Any] = {
             "exp": now + lifetime,
@@ -249,7 +258,7 @@ class UnsafeDevIdentityProvider:
             "aud": [API_CLIENT, "account"],
             "typ": "Bearer",
             "azp": client.client_id,
-            "scope": scope,
+            "scope": scope if scope is not None else "openid profile email",
         }
         if user is not None:
             claims.update(self.user_claims(user))
@@ -263,7 +272,7 @@ class UnsafeDevIdentityProvider:
             claims["clientId"] = client.client_id
             claims["preferred_username"] = f"service-account-{client.client_id}"
             claims["realm_access"] = {"roles": list(client.service_roles)}
-            claims["scope"] = " ".join(("profile", "email", *client.scopes))
+            claims["scope"] = scope if scope is not None else _client_scope(client, None)
         claims.update(overrides or {})
         return self.sign(claims)
 
@@ -346,7 +355,7 @@ class UnsafeDevIdentityProvider:
         if grant == "client_credentials":
             if client.secret is None or not client.service_roles:
                 raise DevIdpError("unauthorized_client", "Client not enabled for this grant")
-            return self._token_response(None, client, scope)
+            return self._token_response(None, client, _client_scope(client, form.get("scope")))
         if grant == "authorization_code":
             return self._redeem_code(form, client)
         if grant == "refresh_token":
@@ -443,6 +452,14 @@ class UnsafeDevIdentityProvider:
             query["state"] = form["state"]
         separator = "&" if "?" in redirect_uri else "?"
         return f"{redirect_uri}{separator}{urlencode(query)}"
+
+
+def _client_scope(client: DemoClient, requested: str | None) -> str:
+    """A service account's scopes: all its client holds, or, if the request names any flow
+    scope, only the named ones it holds (``openid`` and the like narrow nothing)."""
+    wanted = {s for s in (requested or "").split() if s in Scope.__members__.values()}
+    held = [s for s in client.scopes if s in wanted] if wanted else list(client.scopes)
+    return " ".join(("profile", "email", *held))
 
 
 def _scope(requested: str | None) -> str:

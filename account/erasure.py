@@ -21,11 +21,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
 from account.principal import Principal
+from account.service import LOCAL_ISSUER
 from commons.clock import Clock, system_clock
 from commons.components import PersonalDataRegistry, RetainedRecord, ShredReport
 from commons.ids import new_id_str
@@ -98,6 +99,21 @@ def _unb64(text: str) -> bytes:
 
 def subject_digest(secret: str, issuer: str, subject: str) -> str:
     return hmac.new(secret.encode(), f"{issuer}\n{subject}".encode(), hashlib.sha256).hexdigest()
+
+
+def erased_since(session: Session, principal: Principal, secret: str) -> bool:
+    """Whether ``principal``'s subject was erased after (or without) its authentication.
+
+    One indexed lookup (``account_erasure.subject_digest``). A token without ``auth_time``
+    counts as older than any erasure; a new authentication after the erasure starts over.
+    """
+    digest = subject_digest(secret, principal.issuer or LOCAL_ISSUER, principal.subject)
+    erased_at = session.scalar(
+        select(func.max(Erasure.erased_at)).where(Erasure.subject_digest == digest)
+    )
+    return erased_at is not None and (
+        principal.auth_time is None or principal.auth_time <= erased_at
+    )
 
 
 # --------------------------------------------------------------------------- account data

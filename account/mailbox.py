@@ -22,7 +22,7 @@ from account.errors import MessageNotFound, RecipientNotFound
 from account.models import Account, Message, ProfileAttribute
 from account.principal import Principal
 from account.runtime import AccountSettings
-from account.service import require_account, touch
+from account.service import owned_row, touch
 from commons.clock import Clock, system_clock
 from commons.ids import new_id_str
 from compliance import AccessEvent, record_access
@@ -147,9 +147,8 @@ def list_messages(
 
 
 def _own_message(session: Session, principal: Principal, message_id: str) -> Message:
-    account = require_account(session, principal)
-    message = session.get(Message, message_id)
-    if message is None or message.account_id != account.id:
+    message = owned_row(session, principal, Message, message_id)
+    if message is None:
         raise MessageNotFound()
     return message
 

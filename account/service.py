@@ -7,12 +7,13 @@ recorded through :func:`compliance.record_access` in the same session.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from account.errors import AccountNotFound, AttributeNotEditable, ConsentNotFound
-from account.models import Account, Consent, Login, ProfileAttribute
+from account.models import Account, Consent, Login, Message, ProfileAttribute
 from account.principal import Principal
 from commons.clock import Clock, system_clock
 from commons.ids import new_id_str
@@ -47,6 +48,21 @@ def require_account(session: Session, principal: Principal) -> Account:
     if account is None:
         raise AccountNotFound()
     return account
+
+
+_Row = TypeVar("_Row", Consent, Message)
+
+
+def owned_row(
+    session: Session, principal: Principal, model: type[_Row], row_id: str
+) -> _Row | None:
+    """The one place that scopes a single consent or message to the principal asking: the
+    row only if it belongs to the caller's account (``AccountNotFound`` without one)."""
+    account = require_account(session, principal)
+    row: _Row | None = session.scalars(
+        select(model).where(model.id == row_id, model.account_id == account.id)
+    ).one_or_none()
+    return row
 
 
 def touch(session: Session, principal: Principal, *, clock: Clock = system_clock) -> Account:
@@ -270,9 +286,8 @@ def list_consents(
 def withdraw_consent(
     session: Session, principal: Principal, consent_id: str, *, clock: Clock = system_clock
 ) -> Consent:
-    account = require_account(session, principal)
-    consent = session.get(Consent, consent_id)
-    if consent is None or consent.account_id != account.id:
+    consent = owned_row(session, principal, Consent, consent_id)
+    if consent is None:
         raise ConsentNotFound()
     if consent.withdrawn_at is None:
         consent.withdrawn_at = clock.now()

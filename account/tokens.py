@@ -12,7 +12,8 @@ the token. The checks, in order:
    most every ``min_refresh_seconds`` (so a flood of forged kids cannot hammer the IdP);
 5. the signature verifies with that key and exactly that algorithm (jwcrypto);
 6. ``iss`` is the issuer; ``aud`` contains the audience; ``exp`` is in the future and
-   ``nbf``/``iat`` not in the future, each with a small leeway.
+   ``nbf``/``iat`` not in the future, each with a small leeway; ``auth_time`` (if present)
+   not in the future either.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ REASONS = {
     "wrong-audience": "the access token is not meant for this service (audience)",
     "expired": "the access token has expired",
     "not-yet-valid": "the access token is not valid yet",
+    "auth-time-in-future": "the access token's authentication time lies in the future",
     "inactive": "the access token is not active",
     "wrong-type": "the token is not an access token",
 }
@@ -215,6 +217,14 @@ class TokenVerifier:
                 raise InvalidToken("malformed")
             if float(value) > now + self.leeway:
                 raise InvalidToken("not-yet-valid")
+        # auth_time decides whether an erased account may start over and whether an
+        # authentication is recent enough: one in the future would pass both for too long.
+        auth_time = claims.get("auth_time")
+        if auth_time is not None:
+            if not _is_number(auth_time):
+                raise InvalidToken("malformed")
+            if float(auth_time) > now + self.leeway:
+                raise InvalidToken("auth-time-in-future")
         typ = claims.get("typ")
         if typ is not None and typ != "Bearer":
             raise InvalidToken("wrong-type")

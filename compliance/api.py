@@ -45,6 +45,7 @@ from compliance.schemas import (
 router = APIRouter(tags=["compliance"])
 
 DPO_ROLE = "dpo"
+FLOW_ROLE = "flow"  # a permit flow's service client: never a data subject
 MAX_LEAVES = 1000
 
 
@@ -73,6 +74,16 @@ def _dpo(who: Caller) -> AuditCaller:
 
 
 Dpo = Annotated[AuditCaller, Depends(_dpo)]
+
+
+def _person(who: Caller) -> AuditCaller:
+    """A person who can be a data subject: flow clients have no access log of their own."""
+    if FLOW_ROLE in who.roles:
+        raise Forbidden("flow clients have no access log")
+    return who
+
+
+Person = Annotated[AuditCaller, Depends(_person)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,7 +384,7 @@ def _export_entries(
 def my_access_log(
     session: DbSession,
     state: State,
-    who: Caller,
+    who: Person,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:

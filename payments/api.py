@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from account import CurrentPrincipal, Principal, Role, require_roles
+from account import CurrentPrincipal, Principal, Role, Scope, require_roles, require_scope
 from commons.errors import PayloadTooLarge
 from commons.settings import Settings
 from commons.web import DbSession
@@ -52,6 +52,11 @@ def _runtime(request: Request) -> PaymentsRuntime:
 Runtime = Annotated[PaymentsRuntime, Depends(_runtime)]
 FlowPrincipal = Annotated[Principal, Depends(require_roles(Role.FLOW))]
 CaseworkerPrincipal = Annotated[Principal, Depends(require_roles(Role.CASEWORKER))]
+# What a flow client's token must carry for each route it may call (docs/account.md).
+FeesRead = [Depends(require_scope(Scope.FEES_READ))]
+FeesWrite = [Depends(require_scope(Scope.FEES_WRITE))]
+PaymentsRead = [Depends(require_scope(Scope.PAYMENTS_READ))]
+PaymentsWrite = [Depends(require_scope(Scope.PAYMENTS_WRITE))]
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 
 
@@ -92,7 +97,7 @@ def refund_out(refund: Refund) -> RefundOut:
 
 
 # --------------------------------------------------------------------------- fees
-@router.post("/fees/quote", status_code=201)
+@router.post("/fees/quote", status_code=201, dependencies=FeesWrite)
 def create_quote(
     body: QuoteRequest, session: DbSession, runtime: Runtime, principal: FlowPrincipal
 ) -> QuoteOut:
@@ -100,7 +105,7 @@ def create_quote(
     return quote_out(session, service.create_quote(session, runtime, principal, body))
 
 
-@router.get("/fees/quotes/{quote_id}")
+@router.get("/fees/quotes/{quote_id}", dependencies=FeesRead)
 def get_quote(
     quote_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> QuoteOut:
@@ -140,7 +145,7 @@ def grant_waiver(
 
 
 # --------------------------------------------------------------------------- payments
-@router.post("/payments", status_code=201)
+@router.post("/payments", status_code=201, dependencies=PaymentsWrite)
 def create_payment(
     body: PaymentRequestIn,
     session: DbSession,
@@ -189,7 +194,7 @@ def list_payments_for_review(
     return [payment_out(p) for p in service.payments_for_review(session, runtime, principal)]
 
 
-@router.get("/payments/{payment_id}/refunds")
+@router.get("/payments/{payment_id}/refunds", dependencies=PaymentsRead)
 def list_refunds(
     payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> list[RefundOut]:
@@ -197,14 +202,14 @@ def list_refunds(
     return [refund_out(r) for r in refunds.refunds_of(session, payment)]
 
 
-@router.get("/payments/{payment_id}")
+@router.get("/payments/{payment_id}", dependencies=PaymentsRead)
 def get_payment(
     payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> PaymentOut:
     return payment_out(service.visible_payment(session, runtime, principal, payment_id))
 
 
-@router.post("/payments/{payment_id}/refresh")
+@router.post("/payments/{payment_id}/refresh", dependencies=PaymentsWrite)
 def refresh_payment(
     payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> PaymentOut:
@@ -263,7 +268,7 @@ def decide_refund(
     return refund_out(refund)
 
 
-@router.get("/payments/{payment_id}/receipt")
+@router.get("/payments/{payment_id}/receipt", dependencies=PaymentsRead)
 def get_receipt(
     payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> Response:
@@ -279,7 +284,7 @@ def get_receipt(
     )
 
 
-@router.get("/payments/{payment_id}/receipt.sig")
+@router.get("/payments/{payment_id}/receipt.sig", dependencies=PaymentsRead)
 def get_receipt_signature(
     payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> Response:
@@ -290,7 +295,7 @@ def get_receipt_signature(
     return Response(issued.signature_file, media_type="application/json")
 
 
-@router.get("/payments/{payment_id}/fit-connect")
+@router.get("/payments/{payment_id}/fit-connect", dependencies=PaymentsRead)
 def get_payment_information(
     payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> Response:

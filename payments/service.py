@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -172,13 +172,11 @@ def amount_due(session: Session, quote: Quote) -> int:
 def visible_quote(
     session: Session, principal: Principal, quote_id: str, *, for_update: bool = False
 ) -> Quote:
-    query = select(Quote).where(Quote.id == quote_id)
+    query = select(Quote).where(Quote.id == quote_id, _visible(principal, Quote))
     if for_update:
         query = query.with_for_update()
     quote = session.scalars(query).one_or_none()
-    if quote is None or not _may_see(
-        principal, quote.authority, quote.created_by, quote.data_subject
-    ):
+    if quote is None:
         raise PaymentNotFound("no such quote")
     return quote
 
@@ -229,18 +227,18 @@ def grant_waiver(
 
 
 # --------------------------------------------------------------------------- access
-def _may_see(
-    principal: Principal, authority: str, created_by: str, data_subject: str | None
-) -> bool:
-    if principal.has(Role.CASEWORKER) and principal.authority == authority:
-        return True
-    if principal.has(Role.FLOW) and principal.subject == created_by:
-        return True
-    return (
-        principal.has(Role.APPLICANT)
-        and data_subject is not None
-        and (data_subject == principal.subject)
-    )
+def _visible(principal: Principal, model: type[Quote] | type[Payment]) -> ColumnElement[bool]:
+    """The one place that decides which quotes and payments a principal may see, as a
+    query condition: caseworkers their authority's, flow clients those they created,
+    applicants those about themselves."""
+    conditions: list[ColumnElement[bool]] = []
+    if principal.has(Role.CASEWORKER) and principal.authority is not None:
+        conditions.append(model.authority == principal.authority)
+    if principal.has(Role.FLOW):
+        conditions.append(model.created_by == principal.subject)
+    if principal.has(Role.APPLICANT):
+        conditions.append(model.data_subject == principal.subject)
+    return or_(false(), *conditions)
 
 
 def require_caseworker_of(principal: Principal, authority: str) -> None:
@@ -257,13 +255,11 @@ def visible_payment(
     for_update: bool = False,
     audit_action: str | None = "payments.payment.read",
 ) -> Payment:
-    query = select(Payment).where(Payment.id == payment_id)
+    query = select(Payment).where(Payment.id == payment_id, _visible(principal, Payment))
     if for_update:
         query = query.with_for_update()
     payment = session.scalars(query).one_or_none()
-    if payment is None or not _may_see(
-        principal, payment.authority, payment.created_by, payment.data_subject
-    ):
+    if payment is None:
         raise PaymentNotFound()
     if audit_action is not None:
         audit(

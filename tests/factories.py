@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from account.principal import Principal, Role, TrustLevel
+from account.scopes import GRANTED
 
 
 def applicant(subject: str | None = None, trust_level: TrustLevel = TrustLevel.BASIS) -> Principal:
@@ -33,7 +34,10 @@ def dpo(authority: str = "operator", subject: str | None = None) -> Principal:
     )
 
 
-def flow_client(client_id: str = "demo-flow", scopes: frozenset[str] = frozenset()) -> Principal:
+def flow_client(
+    client_id: str = "demo-flow", scopes: frozenset[str] = frozenset(GRANTED)
+) -> Principal:
+    """A flow client; by default holding every scope some route requires."""
     return Principal(
         subject=client_id,
         roles=frozenset({Role.FLOW}),

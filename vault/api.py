@@ -21,7 +21,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
-from account import CurrentPrincipal, Principal, Role, require_roles
+from account import (
+    CurrentPrincipal,
+    Principal,
+    Role,
+    Scope,
+    require_roles,
+    require_scope,
+)
 from commons.clock import Clock, system_clock
 from commons.components import ShredReport
 from commons.db import Database
@@ -51,6 +58,9 @@ router = APIRouter(prefix="/vault", tags=["vault"])
 
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+# The upload runs its own short units of work, so its principal is checked in one as well.
+StreamingApplicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT, streaming=True))]
+VaultRead = [Depends(require_scope(Scope.VAULT_READ))]
 
 
 @dataclass
@@ -179,7 +189,7 @@ def _out(session: Session, doc: Any) -> schemas.DocumentOut:
     response_model=schemas.DocumentOut,
     summary="Upload an envelope (application/octet-stream, streamed)",
 )
-async def upload(request: Request, principal: Applicant) -> schemas.DocumentOut:
+async def upload(request: Request, principal: StreamingApplicant) -> schemas.DocumentOut:
     state = _state(request)
     database: Database = request.app.state.database
     limit = service.max_envelope_size(state.config.max_document_bytes)
@@ -251,12 +261,12 @@ def _refuse_taken_id(database: Database, document_id: str) -> None:
         service.check_id_free(session, document_id)
 
 
-@router.get("/documents", response_model=list[schemas.DocumentOut])
+@router.get("/documents", response_model=list[schemas.DocumentOut], dependencies=VaultRead)
 def list_documents(session: DbSession, principal: CurrentPrincipal) -> list[schemas.DocumentOut]:
     return [_out(session, d) for d in service.list_documents(session, principal)]
 
 
-@router.get("/documents/{document_id}", response_model=schemas.DocumentOut)
+@router.get("/documents/{document_id}", response_model=schemas.DocumentOut, dependencies=VaultRead)
 def get_document(
     document_id: str, session: DbSession, principal: CurrentPrincipal
 ) -> schemas.DocumentOut:
@@ -264,7 +274,11 @@ def get_document(
     return _out(session, doc)
 
 
-@router.get("/documents/{document_id}/content", summary="Download the envelope (streamed)")
+@router.get(
+    "/documents/{document_id}/content",
+    summary="Download the envelope (streamed)",
+    dependencies=VaultRead,
+)
 def download(
     document_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> StreamingResponse:
@@ -447,6 +461,7 @@ def register_authority_key(
     "/authorities/{authority}/key",
     response_model=schemas.AuthorityKeyOut,
     summary="The authority's active key: what clients wrap to",
+    dependencies=VaultRead,
 )
 def authority_key(
     authority: str, request: Request, session: DbSession, principal: CurrentPrincipal

@@ -174,10 +174,11 @@ def add_document(
 
 
 # --------------------------------------------------------------------------- reading
-def _visible(principal: Principal) -> Select[Any]:
-    """The one place that decides which documents a principal may see."""
+def _visible(principal: Principal, *, owned: bool = False) -> Select[Any]:
+    """The one place that decides which documents a principal may see; ``owned``: only
+    those it owns (what sharing, unsharing and deletion may touch)."""
     query = select(Document)
-    if principal.has(Role.APPLICANT):
+    if owned or principal.has(Role.APPLICANT):
         return query.where(Document.owner_subject == principal.subject)
     if principal.has(Role.CASEWORKER) and principal.authority:
         shared = select(Share.document_id).where(Share.authority == principal.authority)
@@ -189,9 +190,11 @@ def list_documents(session: Session, principal: Principal) -> list[Document]:
     return list(session.scalars(_visible(principal).order_by(Document.created_at)))
 
 
-def get_document(session: Session, principal: Principal, document_id: str) -> Document:
+def get_document(
+    session: Session, principal: Principal, document_id: str, *, owned: bool = False
+) -> Document:
     doc: Document | None = session.scalars(
-        _visible(principal).where(Document.id == document_id)
+        _visible(principal, owned=owned).where(Document.id == document_id)
     ).first()
     if doc is None:
         raise DocumentNotFound()
@@ -240,9 +243,7 @@ def share(
     """Store the applicant's wrap of a document key to ``authority``'s current key.
 
     ``check`` may refuse the key (revocation) by raising."""
-    doc = get_document(session, principal, document_id)
-    if doc.owner_subject != principal.subject:
-        raise DocumentNotFound()
+    doc = get_document(session, principal, document_id, owned=True)
     try:
         stanza = Stanza.decode(base64.b64decode(stanza_b64, validate=True))
     except (ValueError, InvalidEnvelope) as exc:
@@ -272,9 +273,7 @@ def unshare(
     authority: str,
     clock: Clock = system_clock,
 ) -> None:
-    doc = get_document(session, principal, document_id)
-    if doc.owner_subject != principal.subject:
-        raise DocumentNotFound()
+    doc = get_document(session, principal, document_id, owned=True)
     result = session.execute(
         delete(Share).where(Share.document_id == doc.id, Share.authority == authority)
     )
@@ -316,9 +315,7 @@ def delete_document(
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
     """Crypto-shred one document: every wrapped key, then the blob; a signed receipt."""
-    doc = get_document(session, principal, document_id)
-    if doc.owner_subject != principal.subject:
-        raise DocumentNotFound()
+    doc = get_document(session, principal, document_id, owned=True)
     keys = _destroy(session, store, doc)
     _record(session, principal, doc.owner_subject, "vault.document.delete", doc.id, clock)
     return signer.sign(

@@ -25,9 +25,13 @@ from jwcrypto import jwk, jws
 
 from account.auth import require_trust_level
 from account.authn import BearerAuthenticator
+from account.erasure import subject_digest
+from account.models import Erasure
 from account.principal import TrustLevel
+from account.tokens import JwksCache
 from commons.clock import FixedClock
 from commons.db import Database
+from commons.ids import new_id_str
 from commons.settings import Settings
 from gateway.app import create_app
 
@@ -263,6 +267,54 @@ def test_signed_by_another_key_under_the_real_kid(idp: Harness) -> None:
     kid = json.loads(unb64(good.split(".")[0]))["kid"]
     token = forge(good, header={"kid": kid, "typ": "JWT"})
     assert_rejected(idp, idp.get("/v1/me", token), 401, "signature", token)
+
+
+def _signed_with_claims(idp: Harness, token: str, claims: dict[str, Any]) -> str:
+    """``token`` with ``claims`` changed, signed by a key the app trusts: the development
+    IdP's own; for the external provider, a test key the app is made to trust."""
+    payload = {**json.loads(unb64(token.split(".")[1])), **claims}
+    if idp.name == "dev":
+        signed: str = idp.app.state.dev_idp.sign(payload)
+        return signed
+    key = jwk.JWK.generate(kty="RSA", size=2048, kid="test-trusted-key")
+    public = {**key.export_public(as_dict=True), "use": "sig"}
+    idp.authenticator.verifier.keys = JwksCache(lambda: {"keys": [public]})
+    return forge(token, header={"kid": "test-trusted-key"}, claims=claims, key=key)
+
+
+def test_auth_time_in_the_future(idp: Harness) -> None:
+    good = idp.password_token(USERS[idp.name]["applicant"])
+    now = int(datetime.now(UTC).timestamp())
+    leeway = idp.authenticator.verifier.leeway
+    skewed = _signed_with_claims(idp, good, {"auth_time": now + leeway - 10})
+    assert idp.get("/v1/me", skewed).status_code == 200  # within the leeway
+    token = _signed_with_claims(idp, good, {"auth_time": now + 3600})
+    response = idp.get("/v1/me", token)
+    assert_rejected(idp, response, 401, "auth-time-in-future", token)
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    malformed = _signed_with_claims(idp, good, {"auth_time": "yesterday"})
+    assert_rejected(idp, idp.get("/v1/me", malformed), 401, "malformed", malformed)
+
+
+def test_token_of_an_erased_account(idp: Harness) -> None:
+    token = idp.password_token(USERS[idp.name]["applicant"])
+    assert idp.get("/v1/me", token).status_code == 200
+    claims = json.loads(unb64(token.split(".")[1]))
+    secret = idp.app.state.settings.secret_key.get_secret_value()
+    now = datetime.now(UTC)
+    with idp.app.state.database.transaction() as session:  # as erase_subject leaves it
+        session.add(
+            Erasure(
+                id=new_id_str(),
+                subject_digest=subject_digest(secret, claims["iss"], claims["sub"]),
+                erased_at=now,
+                delete_after=now + timedelta(days=1),
+                receipt={},
+            )
+        )
+    response = idp.get("/v1/me", token)
+    assert_rejected(idp, response, 401, "account-erased", token)
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
 def test_missing_roles(idp: Harness) -> None:
