@@ -9,15 +9,17 @@ everything to fix in one message (:meth:`Settings.check_startup`).
 from __future__ import annotations
 
 import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commons.errors import ConfigurationError
+from commons.receipts._keys import MISSING_KEY, parse_private_jwk, parse_public_jwk
 
 # Values that ship in the source code. In production each of them is refused.
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105 - refused in prod
@@ -155,6 +157,19 @@ class Settings(BaseSettings):
         description="Server-side key material for MACs (at least 32 characters).",
     )
 
+    receipt_signing_key: SecretStr | None = Field(
+        default=None,
+        description="The Ed25519 key that signs every receipt, as an OKP private JWK "
+        '({"crv":"Ed25519","d":"<base64url seed>","kty":"OKP"}); create one with '
+        "`ozg-commons receipt keygen`. Development default: generated under "
+        "data_dir/receipts.",
+    )
+    receipt_retired_keys: list[str] = Field(
+        default_factory=list,
+        description="Public keys (OKP public JWKs) of retired receipt signing keys; receipts "
+        "they signed still verify and they stay in GET /v1/receipts/keys.",
+    )
+
     audit_signing_key: SecretStr | None = Field(
         default=None,
         description="The audit log's Ed25519 note signer key, PRIVATE+KEY+<name>+<hash>+<key>. "
@@ -172,6 +187,41 @@ class Settings(BaseSettings):
     audit_sequence_interval: float = Field(
         default=0.2, gt=0, le=60, description="Seconds between audit-log sequencer passes."
     )
+
+    @field_validator("receipt_signing_key")
+    @classmethod
+    def _check_receipt_signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                parse_private_jwk(value.get_secret_value())
+            except ValueError:
+                raise ValueError(
+                    "OZG_RECEIPT_SIGNING_KEY is not an Ed25519 private key as an OKP JWK "
+                    '({"crv":"Ed25519","d":"...","kty":"OKP"}); create one with '
+                    "`ozg-commons receipt keygen`"
+                ) from None
+        return value
+
+    @field_validator("receipt_retired_keys", mode="before")
+    @classmethod
+    def _retired_keys_as_text(cls, value: Any) -> Any:
+        """Each retired key as JWK text; a JSON list of JWK objects is accepted too."""
+        if isinstance(value, list):
+            return [json.dumps(v) if isinstance(v, dict) else v for v in value]
+        return value
+
+    @field_validator("receipt_retired_keys")
+    @classmethod
+    def _check_retired_keys(cls, value: list[str]) -> list[str]:
+        for index, text in enumerate(value):
+            try:
+                parse_public_jwk(text)
+            except ValueError:
+                raise ValueError(
+                    f"OZG_RECEIPT_RETIRED_KEYS[{index}] is not an Ed25519 public key as an "
+                    'OKP JWK ({"crv":"Ed25519","kty":"OKP","x":"..."})'
+                ) from None
+        return value
 
     # ------------------------------------------------------------------ derived
     @property
@@ -232,6 +282,8 @@ class Settings(BaseSettings):
             problems.append(
                 "OZG_AUDIT_SIGNING_KEY is not set; create one with `ozg-commons audit keygen`"
             )
+        if self.receipt_signing_key is None:
+            problems.append(MISSING_KEY)
         if len(self.secret_key.get_secret_value()) < 32:
             problems.append("OZG_SECRET_KEY is shorter than 32 characters")
         if self.smtp_host and not self.smtp_starttls and not _is_loopback(self.smtp_host):
