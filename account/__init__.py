@@ -13,7 +13,7 @@ from account.auth import (
     require_roles,
     require_trust_level,
 )
-from account.erasure import IdentityAdmin, verify_receipt
+from account.erasure import IdentityAdmin
 from account.hooks import PersonalDataRegistry, RetainedRecord, ShredReport
 from account.mailbox import CATEGORIES as MESSAGE_CATEGORIES
 from account.mailbox import send_message
@@ -37,5 +37,4 @@ __all__ = [
     "require_roles",
     "require_trust_level",
     "send_message",
-    "verify_receipt",
 ]

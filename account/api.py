@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from account.authn import BearerAuthenticator, Introspector, RejectionCounter
 from account.claims import ClaimsMapping
 from account.devidp import API_CLIENT as DEV_API_CLIENT
 from account.devidp import DEMO_USERS, UnsafeDevIdentityProvider
-from account.erasure import IdentityAdmin, ReceiptSigner
+from account.erasure import IdentityAdmin
 from account.errors import AccountErased, RecentAuthenticationRequired
 from account.hooks import PersonalDataRegistry
 from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
@@ -41,6 +41,7 @@ from account.schemas import (
 from account.tokens import JwksCache, TokenVerifier
 from commons.clock import system_clock
 from commons.errors import ServiceUnavailable
+from commons.receipts import ReceiptSigner
 from commons.settings import Settings
 from commons.web import DbSession
 
@@ -251,11 +252,13 @@ def erase(
     )
 
 
-@router.get("/account/erasure-receipt-key")
-def erasure_receipt_key(request: Request) -> dict[str, str]:
-    """The Ed25519 public key that verifies erasure receipts offline."""
+@router.get("/account/erasure-receipt-key", deprecated=True)
+def erasure_receipt_key(request: Request, response: Response) -> dict[str, Any]:
+    """Deprecated alias of ``GET /v1/receipts/keys`` (the same JWKS)."""
+    response.headers["Deprecation"] = "true"
+    response.headers["Link"] = '</v1/receipts/keys>; rel="successor-version"'
     signer: ReceiptSigner = request.app.state.receipt_signer
-    return {"alg": "Ed25519", "key_id": signer.key_id, "public_key": signer.public_key_b64}
+    return signer.jwks()
 
 
 # --------------------------------------------------------------------------- wiring
@@ -336,7 +339,8 @@ def configure(
     app: FastAPI, settings: Settings, *, identity_admin: IdentityAdmin | None = None
 ) -> None:
     """Authentication (``app.state.authenticator``), the dev IdP when configured, the
-    identity admin, the receipt signer, the mail notifier and the account's GDPR hooks."""
+    identity admin, the mail notifier and the account's GDPR hooks. Erasure receipts are
+    signed with ``app.state.receipt_signer``, which the gateway configures first."""
     rejections = RejectionCounter(app.state.metrics.registry)
     app.state.auth_rejections = rejections
     introspect: Introspector | None = None
@@ -368,7 +372,6 @@ def configure(
         verifier, mapping, rejections, introspect=introspect
     )
     app.state.identity_admin = admin
-    app.state.receipt_signer = ReceiptSigner.from_secret(settings.secret_key.get_secret_value())
     app.state.mail_notifier = mailbox.SmtpNotifier(settings) if settings.smtp_host else None
     registry: PersonalDataRegistry = app.state.personal_data
     registry.add("account", export=erasure.export_personal_data, shred=erasure.shred_personal_data)

@@ -19,7 +19,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commons.errors import ConfigurationError
-from commons.receipts._keys import MISSING_KEY, parse_private_jwk, parse_public_jwk
+from commons.receipts.keys import MISSING_KEY, parse_private_jwk, parse_public_jwk
 
 # Values that ship in the source code. In production each of them is refused.
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105 - refused in prod

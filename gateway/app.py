@@ -22,7 +22,7 @@ from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings, get_settings
 from compliance.sequencer import SequencerThread
-from gateway import health, metrics
+from gateway import health, metrics, receipts
 from gateway.auth_bridge import audit_caller
 from gateway.declarations import all_declarations
 from gateway.metrics import HttpMetrics
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             shredded=compliance.personal.shred_personal_data(session, subject).shredded,
         ),
     )
+    receipts.configure(app, settings)  # the receipt signer every domain signs with
     account.api.configure(app, settings)
     vault.api.configure(app, settings)
     app.state.personal_data.add(

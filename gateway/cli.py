@@ -18,11 +18,10 @@ from commons.db import make_engine
 from commons.errors import ConfigurationError
 from commons.logging import configure_logging
 from commons.settings import Settings
-from gateway import migrations
+from gateway import migrations, receipt_cli
 from gateway.app import check_startup, create_app, startup_problems
 from gateway.declarations import all_declarations
 from payments.cli import cli as payments_cli
-from payments.cli import receipt_cli
 from vault import cli as vault_cli
 
 app = typer.Typer(
@@ -38,7 +37,7 @@ app.add_typer(account.cli.make_cli(create_app), name="accounts")
 app.add_typer(vault_cli.cli, name="vault")
 app.command("login")(vault_cli.login)
 app.add_typer(payments_cli, name="payments")
-app.add_typer(receipt_cli, name="receipt")
+app.add_typer(receipt_cli.cli, name="receipt")
 
 err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("ozg.cli")

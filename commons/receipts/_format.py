@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from commons.clock import Clock, ensure_utc, system_clock
 from commons.encoding import b64url_decode, b64url_encode, canonical_json
-from commons.receipts._keys import ALG, parse_public_jwk, public_jwk, thumbprint
+from commons.receipts.keys import ALG, parse_public_jwk, public_jwk, thumbprint
 
 VERSION = 1
 # Every kind of receipt ozg-commons issues; a new kind is one more name here (and its

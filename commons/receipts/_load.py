@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from commons.clock import Clock, system_clock
 from commons.errors import ConfigurationError
 from commons.receipts._format import ReceiptSigner
-from commons.receipts._keys import (
+from commons.receipts.keys import (
     MISSING_KEY,
+    generate_private_jwk_text,
     parse_private_jwk,
     parse_public_jwk,
-    private_jwk_text,
 )
 
 if TYPE_CHECKING:
@@ -44,16 +44,11 @@ def load_signer(settings: Settings, *, clock: Clock = system_clock) -> ReceiptSi
     return ReceiptSigner(key, settings.public_base_url, retired=retired, clock=clock)
 
 
-def generate_key_text() -> str:
-    """A new signing key in its text form (what ``ozg-commons receipt keygen`` prints)."""
-    return private_jwk_text(Ed25519PrivateKey.generate())
-
-
 def _development_key(path: Path) -> Ed25519PrivateKey:
     if path.exists():
         return parse_private_jwk(path.read_text())
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    text = generate_key_text()
+    text = generate_private_jwk_text()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text + "\n")

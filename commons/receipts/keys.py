@@ -56,6 +56,11 @@ def private_jwk_text(private_key: Ed25519PrivateKey) -> str:
     return canonical_json(jwk).decode()
 
 
+def generate_private_jwk_text() -> str:
+    """A new signing key in its text form (what ``ozg-commons receipt keygen`` prints)."""
+    return private_jwk_text(Ed25519PrivateKey.generate())
+
+
 def _object(text: str | dict[str, Any]) -> dict[str, Any]:
     value = json.loads(text) if isinstance(text, str) else text
     if not isinstance(value, dict):
