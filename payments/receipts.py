@@ -7,7 +7,8 @@ same bytes. Its visible text is one content stream rendered from the payment's f
 ``payment`` whose claims are those fields plus ``content_sha256``, the SHA-256 of that
 content stream; the PDF embeds it as the file ``receipt.jws``. Verifying a PDF
 (:func:`verify_pdf`) checks the JWS, that the page's content stream has the attested hash,
-and that it is exactly what the attested fields render to. Specified in docs/receipts.md.
+that it is exactly what the attested fields render to, and that the title and identifier
+metadata name the attested payment. Specified in docs/receipts.md.
 
 Receipts issued before (a PDF plus a detached ``ozg-commons-receipt-signature/1`` file) are
 read by ``commons.receipts.legacy``.
@@ -166,10 +167,17 @@ def embedded_receipt(pdf: bytes) -> str:
         raise InvalidReceipt() from None
 
 
-def _page_content(pdf: bytes) -> bytes:
+def _shown(pdf: bytes, data: ReceiptData) -> bytes:
+    """The page's content stream, after checking the metadata a viewer shows (title,
+    identifier) names the attested payment."""
     with pikepdf.open(io.BytesIO(pdf)) as document:
         if len(document.pages) != 1:
             raise ValueError("not one page")
+        meta = document.open_metadata()
+        if meta.get("dc:title") != f"Quittung {data.kassenzeichen}" or meta.get(
+            "dc:identifier"
+        ) != (data.payment_id):
+            raise ValueError("metadata")
         contents = document.pages[0].obj.Contents
         if not isinstance(contents, pikepdf.Stream):
             raise ValueError("not one content stream")
@@ -186,7 +194,7 @@ def verify_pdf(pdf: bytes, jwks: Mapping[str, Any]) -> Receipt:
         claims = dict(receipt.claims)
         attested = claims.pop("content_sha256")
         data = ReceiptData(**{**claims, "booked_at": datetime.fromisoformat(claims["booked_at"])})
-        content = _page_content(pdf)
+        content = _shown(pdf, data)
         if hashlib.sha256(content).hexdigest() != attested or content != render_content(data):
             raise ValueError("content")
     except (pikepdf.PdfError, ValueError, KeyError, TypeError):

@@ -20,6 +20,9 @@ GOOD_PRODUCTION: dict[str, Any] = {
     "payment_providers": ["xbezahldienste"],
     "secret_key": SecretStr("x" * 48),
     "public_base_url": "https://ozg.example",
+    "receipt_signing_key": SecretStr(
+        '{"crv":"Ed25519","d":"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc","kid":"--6IM5l0OosLj9yWskISYhUA3n_3CURQkmrYMSha_ck","kty":"OKP","x":"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw"}'
+    ),
     "audit_signing_key": SecretStr(
         "PRIVATE+KEY+ozg.example/audit+fa9df605+AQLutS2TLLYQmT/iGR7eGwIfywzpbh8ZNuSIImi9svIe"
     ),
@@ -52,7 +55,11 @@ def test_production_without_configuration_lists_every_problem() -> None:
     assert "sandbox" in message
     assert "OZG_SECRET_KEY" in message
     assert "OZG_AUDIT_SIGNING_KEY" in message
-    assert len(info.value.problems) == 5
+    assert (
+        "OZG_RECEIPT_SIGNING_KEY is not set; create one with `ozg-commons receipt keygen`"
+        in message
+    )
+    assert len(info.value.problems) == 6
 
 
 def test_complete_production_configuration_starts() -> None:
@@ -76,6 +83,7 @@ def test_complete_production_configuration_starts() -> None:
         ),
         ({"keycloak_client_secret": SecretStr("dev-only-client-secret")}, "KEYCLOAK_CLIENT_SECRET"),
         ({"audit_signing_key": None}, "OZG_AUDIT_SIGNING_KEY is not set"),
+        ({"receipt_signing_key": None}, "OZG_RECEIPT_SIGNING_KEY is not set"),
     ],
 )
 def test_each_unsafe_production_setting_is_refused(override: dict[str, Any], expected: str) -> None:
