@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk, jws
 
 from commons.clock import Clock, system_clock
+from commons.encoding import b64url_encode
 
 log = logging.getLogger("ozg.account.devidp")
 
@@ -366,7 +367,7 @@ class UnsafeDevIdentityProvider:
         if code.challenge is not None:
             verifier = form.get("code_verifier", "")
             digest = hashlib.sha256(verifier.encode()).digest()
-            expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            expected = b64url_encode(digest)
             if not secrets.compare_digest(expected, code.challenge):
                 raise DevIdpError("invalid_grant", "PKCE verification failed")
         elif client.secret is None:
