@@ -17,7 +17,7 @@ from account.auth import (
     require_scope,
     require_trust_level,
 )
-from account.erasure import IdentityAdmin, verify_receipt
+from account.erasure import IdentityAdmin
 from account.mailbox import CATEGORIES as MESSAGE_CATEGORIES
 from account.mailbox import send_message
 from account.principal import OPERATOR, Principal, Role, TrustLevel
@@ -43,5 +43,4 @@ __all__ = [
     "require_scope",
     "require_trust_level",
     "send_message",
-    "verify_receipt",
 ]

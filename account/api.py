@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response
 
 from account import erasure, mailbox, service
 from account.auth import CurrentPrincipal, require_roles, require_scope
@@ -16,7 +16,7 @@ from account.authn import BearerAuthenticator, Introspector, RejectionCounter
 from account.claims import ClaimsMapping
 from account.devidp import API_CLIENT as DEV_API_CLIENT
 from account.devidp import DEMO_USERS, UnsafeDevIdentityProvider
-from account.erasure import IdentityAdmin, ReceiptSigner
+from account.erasure import IdentityAdmin
 from account.errors import RecentAuthenticationRequired
 from account.models import Account, Consent, Login, Message, ProfileAttribute
 from account.principal import Principal, Role, TrustLevel
@@ -41,6 +41,7 @@ from account.tokens import JwksCache, TokenVerifier
 from commons.clock import system_clock
 from commons.components import PersonalDataRegistry
 from commons.errors import ServiceUnavailable
+from commons.receipts import ReceiptSigner
 from commons.settings import Settings
 from commons.web import DbSession
 
@@ -233,11 +234,13 @@ def erase(
     )
 
 
-@router.get("/account/erasure-receipt-key")
-def erasure_receipt_key(request: Request) -> dict[str, str]:
-    """The Ed25519 public key that verifies erasure receipts offline."""
+@router.get("/account/erasure-receipt-key", deprecated=True)
+def erasure_receipt_key(request: Request, response: Response) -> dict[str, Any]:
+    """Deprecated alias of ``GET /v1/receipts/keys`` (the same JWKS)."""
+    response.headers["Deprecation"] = "true"
+    response.headers["Link"] = '</v1/receipts/keys>; rel="successor-version"'
     signer: ReceiptSigner = request.app.state.receipt_signer
-    return {"alg": "Ed25519", "key_id": signer.key_id, "public_key": signer.public_key_b64}
+    return signer.jwks()
 
 
 # --------------------------------------------------------------------------- wiring
@@ -318,7 +321,8 @@ def configure(
     app: FastAPI, settings: Settings, *, identity_admin: IdentityAdmin | None = None
 ) -> None:
     """Authentication (``app.state.authenticator``), the dev IdP when configured, the
-    identity admin, the receipt signer and the mail notifier."""
+    identity admin and the mail notifier. Erasure receipts are signed with
+    ``app.state.receipt_signer``, which the gateway configures first."""
     rejections = RejectionCounter(app.state.metrics.registry)
     app.state.auth_rejections = rejections
     introspect: Introspector | None = None
@@ -350,6 +354,5 @@ def configure(
         verifier, mapping, rejections, introspect=introspect
     )
     app.state.identity_admin = admin
-    app.state.receipt_signer = ReceiptSigner.from_secret(settings.secret_key.get_secret_value())
     config = settings.section(AccountSettings)
     app.state.mail_notifier = mailbox.SmtpNotifier(config) if config.smtp_host else None

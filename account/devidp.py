@@ -38,6 +38,7 @@ from jwcrypto import jwk, jws
 
 from account.scopes import GRANTED, Scope
 from commons.clock import Clock, system_clock
+from commons.encoding import b64url_encode
 
 log = logging.getLogger("ozg.account.devidp")
 
@@ -375,7 +376,7 @@ class UnsafeDevIdentityProvider:
         if code.challenge is not None:
             verifier = form.get("code_verifier", "")
             digest = hashlib.sha256(verifier.encode()).digest()
-            expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+            expected = b64url_encode(digest)
             if not secrets.compare_digest(expected, code.challenge):
                 raise DevIdpError("invalid_grant", "PKCE verification failed")
         elif client.secret is None:

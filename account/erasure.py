@@ -1,26 +1,18 @@
 """GDPR export (Art. 15/20), erasure (Art. 17) with a signed receipt, dormant accounts.
 
-The erasure receipt (format ``ozg-erasure-receipt/1``, see docs/account.md) is a JSON
-object signed with Ed25519 over its canonical JSON (sorted keys, no spaces, UTF-8). The
-signing key is derived from ``OZG_SECRET_KEY`` (HKDF-SHA256), so every process of a
-deployment signs with the same key without storing one; the public key is published at
-``GET /v1/account/erasure-receipt-key`` and in every receipt's ``key_id``.
+The erasure receipt is a ``commons.receipts`` receipt of kind ``erasure`` (claims in
+docs/receipts.md), verifiable offline against ``GET /v1/receipts/keys``. Receipts issued
+before it (``ozg-erasure-receipt/1``) are read by ``commons.receipts.legacy``.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -30,9 +22,10 @@ from account.service import LOCAL_ISSUER
 from commons.clock import Clock, system_clock
 from commons.components import PersonalDataRegistry, RetainedRecord, ShredReport
 from commons.ids import new_id_str
+from commons.receipts import ReceiptSigner
 from compliance import AccessEvent, Actor, record_access
 
-RECEIPT_FORMAT = "ozg-erasure-receipt/1"
+RECEIPT_KIND = "erasure"
 RECEIPT_RETENTION = timedelta(days=3 * 365)  # § 195 BGB regular limitation period
 ERASURE_BASIS = "Art. 17 GDPR"
 
@@ -46,55 +39,6 @@ class IdentityAdmin(Protocol):
     def disable_user(self, subject: str) -> None: ...
 
     def attributes(self, subject: str) -> dict[str, list[str]]: ...
-
-
-class ReceiptSigner:
-    def __init__(self, private_key: Ed25519PrivateKey) -> None:
-        self._key = private_key
-        raw = private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        self.public_key_b64 = _b64(raw)
-        self.key_id = _b64(hashlib.sha256(raw).digest()[:16])
-
-    @classmethod
-    def from_secret(cls, secret: str) -> ReceiptSigner:
-        seed = HKDF(
-            algorithm=hashes.SHA256(),
-            length=32,
-            salt=b"ozg-commons",
-            info=b"account erasure receipt signing key v1",
-        ).derive(secret.encode())
-        return cls(Ed25519PrivateKey.from_private_bytes(seed))
-
-    def sign(self, receipt: dict[str, Any]) -> dict[str, Any]:
-        signature = self._key.sign(canonical_json(receipt))
-        return {"receipt": receipt, "signature": _b64(signature), "public_key": self.public_key_b64}
-
-
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def verify_receipt(signed: dict[str, Any], public_key_b64: str) -> dict[str, Any]:
-    """The receipt if ``signed`` verifies under ``public_key_b64``; raises ``ValueError``."""
-    try:
-        key = Ed25519PublicKey.from_public_bytes(_unb64(public_key_b64))
-        receipt = signed["receipt"]
-        if not isinstance(receipt, dict) or receipt.get("format") != RECEIPT_FORMAT:
-            raise ValueError("not an ozg-erasure-receipt/1")
-        key.verify(_unb64(signed["signature"]), canonical_json(receipt))
-    except (InvalidSignature, KeyError, TypeError) as exc:
-        raise ValueError("the erasure receipt does not verify") from exc
-    return receipt
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def subject_digest(secret: str, issuer: str, subject: str) -> str:
@@ -201,7 +145,8 @@ def erase_subject(
     reason: str,
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
-    """Run every shredder, log out and disable at the IdP, keep and return a signed receipt."""
+    """Run every shredder, log out and disable at the IdP, keep and return a signed receipt:
+    ``{"receipt": <compact JWS>, "kind": "erasure", "claims": <what it attests>}``."""
     now = clock.now()
     reports = [shred_personal_data(session, subject)]
     reports += [h.shred(session, subject) for h in registry if h.component != "account"]
@@ -211,14 +156,12 @@ def erase_subject(
             "account_erasure", receipt_id, "Art. 5(2), Art. 17 GDPR", now + RECEIPT_RETENTION
         )
     ]
-    receipt = {
-        "format": RECEIPT_FORMAT,
+    claims = {
         "receipt_id": receipt_id,
-        "issuer": issuer,
+        "identity_issuer": issuer,
         "subject_digest": subject_digest(secret, issuer, subject),
         "erased_at": now.isoformat(),
         "reason": reason,
-        "key_id": signer.key_id,
         "domains": [
             {
                 "domain": r.component,
@@ -232,11 +175,15 @@ def erase_subject(
         ],
         "retained": [{**asdict(k), "delete_after": k.delete_after.isoformat()} for k in retained],
     }
-    signed = signer.sign(receipt)
+    signed = {
+        "receipt": signer.sign(RECEIPT_KIND, claims, issued_at=now),
+        "kind": RECEIPT_KIND,
+        "claims": claims,
+    }
     session.add(
         Erasure(
             id=receipt_id,
-            subject_digest=receipt["subject_digest"],
+            subject_digest=claims["subject_digest"],
             erased_at=now,
             delete_after=now + RECEIPT_RETENTION,
             receipt=signed,

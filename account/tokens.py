@@ -18,7 +18,6 @@ the token. The checks, in order:
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import math
@@ -31,6 +30,7 @@ from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 
 from commons.clock import Clock, system_clock
+from commons.encoding import b64url_decode_lenient
 from commons.errors import Unauthorized
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "PS256", "ES256"})
@@ -124,10 +124,6 @@ class JwksCache:
         self._keys = keys
 
 
-def _b64decode(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-
-
 def unverified_header(token: str) -> dict[str, Any]:
     """The JOSE header of a compact JWS, or ``InvalidToken('malformed')``."""
     if len(token) > MAX_TOKEN_LENGTH:
@@ -136,7 +132,7 @@ def unverified_header(token: str) -> dict[str, Any]:
     if len(parts) != 3:
         raise InvalidToken("malformed")
     try:
-        header = json.loads(_b64decode(parts[0]))
+        header = json.loads(b64url_decode_lenient(parts[0]))
     except (ValueError, binascii.Error):
         raise InvalidToken("malformed") from None
     if not isinstance(header, dict):

@@ -9,15 +9,17 @@ everything to fix in one message (:meth:`Settings.check_startup`).
 from __future__ import annotations
 
 import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commons.errors import ConfigurationError
+from commons.receipts.keys import MISSING_KEY, parse_private_jwk, parse_public_jwk
 
 # Values that ship in the source code. In production each of them is refused.
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105 - refused in prod
@@ -102,12 +104,60 @@ class Settings(BaseSettings):
         description="Server-side key material for MACs (at least 32 characters).",
     )
 
+    receipt_signing_key: SecretStr | None = Field(
+        default=None,
+        description="The Ed25519 key that signs every receipt, as an OKP private JWK "
+        '({"crv":"Ed25519","d":"<base64url seed>","kty":"OKP"}); create one with '
+        "`ozg-commons receipt keygen`. Development default: generated under "
+        "data_dir/receipts.",
+    )
+    receipt_retired_keys: list[str] = Field(
+        default_factory=list,
+        description="Public keys (OKP public JWKs) of retired receipt signing keys; receipts "
+        "they signed still verify and they stay in GET /v1/receipts/keys.",
+    )
+
     sections: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Values for components' settings sections, by component name; they "
         "override the sections' own OZG_<NAME>_* variables (programmatic configuration, tests).",
     )
     _section_cache: dict[type[BaseSettings], BaseSettings] = PrivateAttr(default_factory=dict)
+
+    @field_validator("receipt_signing_key")
+    @classmethod
+    def _check_receipt_signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                parse_private_jwk(value.get_secret_value())
+            except ValueError:
+                raise ValueError(
+                    "OZG_RECEIPT_SIGNING_KEY is not an Ed25519 private key as an OKP JWK "
+                    '({"crv":"Ed25519","d":"...","kty":"OKP"}); create one with '
+                    "`ozg-commons receipt keygen`"
+                ) from None
+        return value
+
+    @field_validator("receipt_retired_keys", mode="before")
+    @classmethod
+    def _retired_keys_as_text(cls, value: Any) -> Any:
+        """Each retired key as JWK text; a JSON list of JWK objects is accepted too."""
+        if isinstance(value, list):
+            return [json.dumps(v) if isinstance(v, dict) else v for v in value]
+        return value
+
+    @field_validator("receipt_retired_keys")
+    @classmethod
+    def _check_retired_keys(cls, value: list[str]) -> list[str]:
+        for index, text in enumerate(value):
+            try:
+                parse_public_jwk(text)
+            except ValueError:
+                raise ValueError(
+                    f"OZG_RECEIPT_RETIRED_KEYS[{index}] is not an Ed25519 public key as an "
+                    'OKP JWK ({"crv":"Ed25519","kty":"OKP","x":"..."})'
+                ) from None
+        return value
 
     # ------------------------------------------------------------------ derived
     @property
@@ -168,6 +218,8 @@ class Settings(BaseSettings):
             secret: SecretStr = getattr(self, name)
             if secret.get_secret_value() == dev_value:
                 problems.append(f"OZG_{name.upper()} is left at its development default; set it")
+        if self.receipt_signing_key is None:
+            problems.append(MISSING_KEY)
         if len(self.secret_key.get_secret_value()) < 32:
             problems.append("OZG_SECRET_KEY is shorter than 32 characters")
         url = urlsplit(self.public_base_url)

@@ -18,7 +18,7 @@ from commons.components import Registry
 from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings, get_settings
-from gateway import health, metrics
+from gateway import health, metrics, receipts
 from gateway.declarations import all_declarations, installed_components
 from gateway.metrics import HttpMetrics
 from gateway.middleware import RequestContextMiddleware
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.components = registry
     app.state.declarations = all_declarations()
     app.state.readiness_checks = {"database": database.ping}
+    receipts.configure(app, settings)  # the receipt signer every component signs with
     for component in registry:
         component.configure(app, settings)
         app.state.readiness_checks.update(component.readiness_checks(app))

@@ -67,7 +67,9 @@ def _load(group: CliGroup) -> Any:
 
 
 # The gateway's own groups that live in their own modules (loaded only when run).
-GATEWAY_GROUPS = (CliGroup("receipt", "Receipts: verify offline.", "payments.cli:receipt_cli"),)
+GATEWAY_GROUPS = (
+    CliGroup("receipt", "Receipts: verify offline, keys.", "gateway.receipt_cli:cli"),
+)
 
 
 class ComponentGroup(TyperGroup):

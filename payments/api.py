@@ -270,13 +270,17 @@ def decide_refund(
 
 @router.get("/payments/{payment_id}/receipt", dependencies=PaymentsRead)
 def get_receipt(
-    payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+    payment_id: str,
+    request: Request,
+    session: DbSession,
+    runtime: Runtime,
+    principal: CurrentPrincipal,
 ) -> Response:
-    """The PDF receipt of a booked payment (its signature: ``/receipt.sig``)."""
+    """The PDF receipt of a booked payment; it embeds its signed receipt (``receipt.jws``)."""
     payment = service.visible_payment(
         session, runtime, principal, payment_id, audit_action="payments.receipt.read"
     )
-    issued = receipts.issue(payment, runtime.receipt_signing_key())
+    issued = receipts.issue(payment, request.app.state.receipt_signer)
     return Response(
         issued.pdf,
         media_type="application/pdf",
@@ -284,15 +288,20 @@ def get_receipt(
     )
 
 
-@router.get("/payments/{payment_id}/receipt.sig", dependencies=PaymentsRead)
-def get_receipt_signature(
-    payment_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
+@router.get("/payments/{payment_id}/receipt.jws", dependencies=PaymentsRead)
+def get_receipt_jws(
+    payment_id: str,
+    request: Request,
+    session: DbSession,
+    runtime: Runtime,
+    principal: CurrentPrincipal,
 ) -> Response:
+    """The signed receipt alone (the same JWS the PDF embeds)."""
     payment = service.visible_payment(
         session, runtime, principal, payment_id, audit_action="payments.receipt.read"
     )
-    issued = receipts.issue(payment, runtime.receipt_signing_key())
-    return Response(issued.signature_file, media_type="application/json")
+    issued = receipts.issue(payment, request.app.state.receipt_signer)
+    return Response(issued.jws, media_type=receipts.MEDIA_TYPE)
 
 
 @router.get("/payments/{payment_id}/fit-connect", dependencies=PaymentsRead)

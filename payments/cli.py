@@ -1,4 +1,4 @@
-"""``ozg-commons payments ...`` and ``ozg-commons receipt ...``."""
+"""``ozg-commons payments ...``."""
 
 from __future__ import annotations
 
@@ -14,14 +14,11 @@ from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings
 from compliance import AccessEvent, Actor, record_access
-from payments import receipts
-from payments.errors import InvalidReceipt
 from payments.processing import FEE_BASIS
 from payments.reconcile import reconcile
 from payments.runtime import PaymentsRuntime
 
 cli = typer.Typer(help="Payments: reconciliation for the cash office.", no_args_is_help=True)
-receipt_cli = typer.Typer(help="Payment receipts: verify offline.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -92,38 +89,3 @@ def reconcile_command(
     )
     if result.mismatches:
         raise typer.Exit(1)
-
-
-@receipt_cli.command("verify")
-def verify_command(
-    file: Annotated[Path, typer.Argument(help="The receipt PDF.")],
-    signature: Annotated[
-        Path | None, typer.Option(help="The signature file (default FILE.sig).")
-    ] = None,
-    public_key: Annotated[
-        str | None,
-        typer.Option(help="Trusted Ed25519 public key, base64 (default: this deployment's)."),
-    ] = None,
-) -> None:
-    """Check a receipt offline: the signature, the key and that the PDF is the one signed."""
-    signature = signature or file.with_name(file.name + ".sig")
-    try:
-        if public_key is None:
-            key = PaymentsRuntime(settings=_settings()).receipt_signing_key().public_key()
-        else:
-            key = receipts.load_public_key(public_key)
-        payload = receipts.verify(file.read_bytes(), signature.read_bytes(), key)
-    except (InvalidReceipt, OSError):
-        err.print("[bold red]INVALID:[/] the receipt does not verify", highlight=False)
-        raise typer.Exit(1) from None
-    sys.stdout.write(
-        f"valid receipt: Kassenzeichen {payload['kassenzeichen']}, "
-        f"{payload['amount_cents']} cents {payload['currency']}, booked {payload['booked_at']}\n"
-    )
-
-
-@receipt_cli.command("public-key")
-def public_key_command() -> None:
-    """Print this deployment's receipt public key (base64), to hand to verifiers."""
-    key = PaymentsRuntime(settings=_settings()).receipt_signing_key().public_key()
-    sys.stdout.write(receipts.public_key_b64(key) + "\n")

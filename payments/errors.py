@@ -69,7 +69,3 @@ class ProviderError(PaymentError):
     def __init__(self, detail: str | None = None, *, provider_code: str | None = None) -> None:
         super().__init__(detail)
         self.provider_code = provider_code
-
-
-class InvalidReceipt(Exception):
-    """A receipt or its signature does not verify (one error for every reason)."""

@@ -1,35 +1,39 @@
-"""Payment receipts: a PDF plus a detached Ed25519 signature that anyone can check offline.
+"""Payment receipts: a PDF that carries its own signed receipt, checkable offline.
 
 The PDF is written with pikepdf (one A4 page, standard Helvetica, XMP metadata, a
 deterministic document id, no encryption, no scripts), so the same payment always yields the
-same bytes. The signature file is JSON (format ``ozg-commons-receipt-signature/1``) holding
-the canonical receipt payload (format ``ozg-commons-receipt/1``), which binds the payment,
-the case hash and the SHA-256 of the PDF, and the Ed25519 signature over the payload's
-canonical bytes. The format is specified in docs/payments.md.
+same bytes. Its visible text is one content stream rendered from the payment's fields
+(:func:`render_content`). The signed receipt is a ``commons.receipts`` receipt of kind
+``payment`` whose claims are those fields plus ``content_sha256``, the SHA-256 of that
+content stream; the PDF embeds it as the file ``receipt.jws``. Verifying a PDF
+(:func:`verify_pdf`) checks the JWS, that the page's content stream has the attested hash,
+that it is exactly what the attested fields render to, and that the title and identifier
+metadata name the attested payment. Specified in docs/receipts.md.
+
+Receipts issued before (a PDF plus a detached ``ozg-commons-receipt-signature/1`` file) are
+read by ``commons.receipts.legacy``.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
-import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 import pikepdf
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from payments.errors import InvalidReceipt, PaymentConflict
+from commons.receipts import InvalidReceipt, Receipt, ReceiptSigner, verify
+from payments.errors import PaymentConflict
 from payments.fees import format_cents
 from payments.models import Payment
 from payments.states import PAID_STATES, PaymentState
 
-PAYLOAD_FORMAT = "ozg-commons-receipt/1"
-SIGNATURE_FORMAT = "ozg-commons-receipt-signature/1"
+RECEIPT_KIND = "payment"
+ATTACHMENT = "receipt.jws"
+MEDIA_TYPE = "application/jose"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,22 +53,8 @@ class ReceiptData:
 @dataclass(frozen=True, slots=True)
 class IssuedReceipt:
     pdf: bytes
-    signature_file: bytes
-    payload: dict[str, Any]
-
-
-def canonical(payload: dict[str, Any]) -> bytes:
-    """Sorted keys, no whitespace, ASCII only: the bytes that are signed."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def public_key_b64(public_key: Ed25519PublicKey) -> str:
-    return base64.b64encode(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+    jws: str
+    claims: dict[str, Any]
 
 
 def data_of(payment: Payment) -> ReceiptData:
@@ -84,34 +74,49 @@ def data_of(payment: Payment) -> ReceiptData:
     )
 
 
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
 def _pdf_text(value: str) -> bytes:
     encoded = value.encode("cp1252", errors="replace")
     return encoded.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
 
 
-def render_pdf(data: ReceiptData) -> bytes:
-    """One page, deterministic bytes for the same data."""
-    booked = data.booked_at.isoformat().replace("+00:00", "Z")
+def render_content(data: ReceiptData) -> bytes:
+    """The page's content stream (uncompressed): everything the receipt shows."""
     lines = [
         "Quittung / Payment receipt",
         "",
         f"Kassenzeichen: {data.kassenzeichen}",
         f"Betrag / Amount: {format_cents(data.amount_cents)} {data.currency}",
-        f"Gebucht am / Booked at: {booked}",
+        f"Gebucht am / Booked at: {_iso(data.booked_at)}",
         f"Behoerde / Authority: {data.authority}",
         f"Zahlungsdienst / Provider: {data.provider} {data.provider_reference}",
         f"Vorgang / Case: {data.case_reference}",
         f"Vorgangs-Hash / Case hash: {data.case_hash[:64]}",
         f"Zahlung / Payment: {data.payment_id}",
         "",
-        "Signed with Ed25519; verify: ozg-commons receipt verify FILE --signature FILE.sig",
+        f"Signed receipt embedded ({ATTACHMENT}); verify: ozg-commons receipt verify FILE",
     ]
     content = b"BT /F1 11 Tf 14 TL 56 780 Td "
     for index, line in enumerate(lines):
         font = b"/F1 16 Tf " if index == 0 else b"/F1 11 Tf "
         content += font + b"(" + _pdf_text(line) + b") Tj T* "
-    content += b"ET"
+    return content + b"ET"
 
+
+def claims_of(data: ReceiptData) -> dict[str, Any]:
+    """What the signed receipt attests: the payment's fields and the content's hash."""
+    claims = asdict(data)
+    claims["booked_at"] = _iso(data.booked_at)
+    claims["content_sha256"] = hashlib.sha256(render_content(data)).hexdigest()
+    return claims
+
+
+def render_pdf(data: ReceiptData, jws: str) -> bytes:
+    """One page showing ``data``, with ``jws`` embedded; deterministic bytes."""
+    booked = _iso(data.booked_at)
     pdf = pikepdf.Pdf.new()
     helvetica = pdf.make_indirect(
         pikepdf.Dictionary(
@@ -123,7 +128,14 @@ def render_pdf(data: ReceiptData) -> bytes:
     )
     page = pdf.add_blank_page(page_size=(595, 842))
     page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica))
-    page.obj.Contents = pdf.make_stream(content)
+    page.obj.Contents = pdf.make_stream(render_content(data))
+    pdf.attachments[ATTACHMENT] = pikepdf.AttachedFileSpec(
+        pdf,
+        jws.encode("ascii"),
+        description="The signed receipt (JWS compact; docs/receipts.md)",
+        filename=ATTACHMENT,
+        mime_type=MEDIA_TYPE,
+    )
     with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
         meta["dc:title"] = f"Quittung {data.kassenzeichen}"
         meta["dc:identifier"] = data.payment_id
@@ -137,70 +149,54 @@ def render_pdf(data: ReceiptData) -> bytes:
     return out.getvalue()
 
 
-def payload_of(data: ReceiptData, pdf: bytes) -> dict[str, Any]:
-    return {
-        "format": PAYLOAD_FORMAT,
-        "payment_id": data.payment_id,
-        "kassenzeichen": data.kassenzeichen,
-        "amount_cents": data.amount_cents,
-        "currency": data.currency,
-        "booked_at": data.booked_at.isoformat().replace("+00:00", "Z"),
-        "authority": data.authority,
-        "provider": data.provider,
-        "provider_reference": data.provider_reference,
-        "case_reference": data.case_reference,
-        "case_hash": data.case_hash,
-        "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
-    }
-
-
-def sign(payload: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
-    """The detached signature file for ``payload``."""
-    public = key.public_key()
-    document = {
-        "format": SIGNATURE_FORMAT,
-        "payload": payload,
-        "key_id": key_id(public),
-        "public_key": public_key_b64(public),
-        "signature": base64.b64encode(key.sign(canonical(payload))).decode(),
-    }
-    return json.dumps(document, indent=2, sort_keys=True).encode() + b"\n"
-
-
-def issue(payment: Payment, key: Ed25519PrivateKey) -> IssuedReceipt:
+def issue(payment: Payment, signer: ReceiptSigner) -> IssuedReceipt:
+    """The receipt of a booked payment; issued at its booking time, so the same payment
+    always gives the same JWS and the same PDF."""
     data = data_of(payment)
-    pdf = render_pdf(data)
-    payload = payload_of(data, pdf)
-    return IssuedReceipt(pdf=pdf, signature_file=sign(payload, key), payload=payload)
+    claims = claims_of(data)
+    jws = signer.sign(RECEIPT_KIND, claims, issued_at=data.booked_at)
+    return IssuedReceipt(pdf=render_pdf(data, jws), jws=jws, claims=claims)
 
 
-def verify(pdf: bytes, signature_file: bytes, trusted_key: Ed25519PublicKey) -> dict[str, Any]:
-    """Check a receipt offline against a trusted public key; returns the payload.
-
-    Raises :class:`InvalidReceipt` for every defect: malformed file, unknown format, other
-    key, PDF not the one signed, bad signature.
-    """
+def embedded_receipt(pdf: bytes) -> str:
+    """The JWS a receipt PDF carries; :class:`InvalidReceipt` if it carries none."""
     try:
-        document = json.loads(signature_file)
-        if document.get("format") != SIGNATURE_FORMAT:
-            raise ValueError("format")
-        payload = document["payload"]
-        if not isinstance(payload, dict) or payload.get("format") != PAYLOAD_FORMAT:
-            raise ValueError("payload format")
-        if document.get("key_id") != key_id(trusted_key):
-            raise ValueError("key")
-        signature = base64.b64decode(document["signature"], validate=True)
-        trusted_key.verify(signature, canonical(payload))
-        if payload.get("pdf_sha256") != hashlib.sha256(pdf).hexdigest():
-            raise ValueError("pdf")
-    except (ValueError, KeyError, TypeError, InvalidSignature):
-        raise InvalidReceipt("the receipt does not verify") from None
-    return payload
+        with pikepdf.open(io.BytesIO(pdf)) as document:
+            return str(document.attachments[ATTACHMENT].get_file().read_bytes().decode("ascii"))
+    except (pikepdf.PdfError, KeyError, ValueError, AttributeError, TypeError):
+        raise InvalidReceipt() from None
 
 
-def load_public_key(text: str) -> Ed25519PublicKey:
-    """A public key from its base64 raw form (as printed by ``receipt public-key``)."""
+def _shown(pdf: bytes, data: ReceiptData) -> bytes:
+    """The page's content stream, after checking the metadata a viewer shows (title,
+    identifier) names the attested payment."""
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        if len(document.pages) != 1:
+            raise ValueError("not one page")
+        meta = document.open_metadata()
+        if meta.get("dc:title") != f"Quittung {data.kassenzeichen}" or meta.get(
+            "dc:identifier"
+        ) != (data.payment_id):
+            raise ValueError("metadata")
+        contents = document.pages[0].obj.Contents
+        if not isinstance(contents, pikepdf.Stream):
+            raise ValueError("not one content stream")
+        return bytes(contents.read_bytes())
+
+
+def verify_pdf(pdf: bytes, jwks: Mapping[str, Any]) -> Receipt:
+    """Check a receipt PDF offline: its embedded JWS against ``jwks``, and that its one page
+    shows exactly what the JWS attests. Raises :class:`InvalidReceipt` for every defect."""
+    receipt = verify(embedded_receipt(pdf), jwks)
     try:
-        return Ed25519PublicKey.from_public_bytes(base64.b64decode(text.strip(), validate=True))
-    except ValueError:
-        raise InvalidReceipt("not an Ed25519 public key") from None
+        if receipt.kind != RECEIPT_KIND:
+            raise ValueError("kind")
+        claims = dict(receipt.claims)
+        attested = claims.pop("content_sha256")
+        data = ReceiptData(**{**claims, "booked_at": datetime.fromisoformat(claims["booked_at"])})
+        content = _shown(pdf, data)
+        if hashlib.sha256(content).hexdigest() != attested or content != render_content(data):
+            raise ValueError("content")
+    except (pikepdf.PdfError, ValueError, KeyError, TypeError):
+        raise InvalidReceipt() from None
+    return receipt

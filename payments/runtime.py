@@ -1,5 +1,4 @@
-"""Per-app payments state: discovered provider plug-ins, per-authority configuration, the
-receipt signing key.
+"""Per-app payments state: discovered provider plug-ins and per-authority configuration.
 
 Providers are discovered through the entry-point group ``ozg_commons.payment_providers`` and
 enabled by ``OZG_PAYMENTS_PROVIDERS``. Each authority names its provider and that provider's
@@ -28,9 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
@@ -220,15 +216,3 @@ class PaymentsRuntime:
         factory: Any = cls
         provider: PaymentProvider = factory(provider_settings, context)
         return provider
-
-    # ------------------------------------------------------------------ receipts
-    def receipt_signing_key(self) -> Ed25519PrivateKey:
-        """The Ed25519 receipt key, derived (HKDF) from ``OZG_SECRET_KEY``, so that every
-        process of a deployment signs with the same key and no extra secret is needed."""
-        seed = HKDF(
-            algorithm=hashes.SHA256(),
-            length=32,
-            salt=b"ozg-commons",
-            info=b"payments receipt signing key v1",
-        ).derive(self.settings.secret_key.get_secret_value().encode())
-        return Ed25519PrivateKey.from_private_bytes(seed)

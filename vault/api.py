@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from account import (
 from commons.clock import Clock, system_clock
 from commons.components import ShredReport
 from commons.db import Database
+from commons.receipts import ReceiptSigner
 from commons.settings import Settings
 from commons.web import DbSession
 from vault import schemas, service
@@ -67,7 +68,7 @@ VaultRead = [Depends(require_scope(Scope.VAULT_READ))]
 class VaultState:
     settings: Settings
     store: BlobStore
-    signer: service.ReceiptSigner
+    signer: ReceiptSigner
     clock: Clock = system_clock
     _crls: tuple[Any, list[Any]] | None = field(default=None, repr=False)
 
@@ -156,16 +157,15 @@ def config_problems(settings: Settings) -> list[str]:
 
 
 def configure(app: FastAPI, settings: Settings, store: BlobStore | None = None) -> None:
-    """Per-app vault state: blob store, receipt signer, object-store readiness check."""
+    """Per-app vault state: blob store, receipt signer (the gateway's
+    ``app.state.receipt_signer``), object-store readiness check."""
     store = store or store_from_settings(settings)
     if isinstance(store, S3BlobStore) and not settings.is_production:
         try:
             store.ensure_bucket()
         except Exception:
             log.warning("could not create the S3 bucket", exc_info=True)
-    app.state.vault = VaultState(
-        settings, store, service.ReceiptSigner(settings.secret_key.get_secret_value())
-    )
+    app.state.vault = VaultState(settings, store, app.state.receipt_signer)
 
 
 def _state(request: Request) -> VaultState:
@@ -364,9 +364,15 @@ def delete_document(
     )
 
 
-@router.get("/receipt-key", summary="The Ed25519 public key that signs deletion receipts")
-def receipt_key(request: Request) -> dict[str, str]:
-    return {"kty": "OKP", "crv": "Ed25519", "x": _state(request).signer.public_key_b64()}
+@router.get(
+    "/receipt-key",
+    summary="Deprecated alias of GET /v1/receipts/keys (the same JWKS)",
+    deprecated=True,
+)
+def receipt_key(request: Request, response: Response) -> dict[str, Any]:
+    response.headers["Deprecation"] = "true"
+    response.headers["Link"] = '</v1/receipts/keys>; rel="successor-version"'
+    return _state(request).signer.jwks()
 
 
 @router.get("/usage", response_model=schemas.UsageOut)

@@ -14,7 +14,6 @@ This module is the low-level layer; callers normally use :mod:`vault.envelope`'s
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives.keywrap import (
     aes_key_wrap,
 )
 
+from commons.encoding import b64url_decode_lenient, b64url_encode, canonical_json
 from vault.errors import InvalidEnvelope
 
 RandomBytes = Callable[[int], bytes]
@@ -50,14 +50,6 @@ PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64u_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _int_bytes(value: int, length: int | None = None) -> bytes:
     length = length or max(1, (value.bit_length() + 7) // 8)
     return value.to_bytes(length, "big")
@@ -67,34 +59,37 @@ def public_jwk(key: PublicKey) -> dict[str, str]:
     """The public JWK (members in RFC 7638 order) of ``key``."""
     if isinstance(key, rsa.RSAPublicKey):
         numbers = key.public_numbers()
-        return {"e": b64u(_int_bytes(numbers.e)), "kty": "RSA", "n": b64u(_int_bytes(numbers.n))}
+        return {
+            "e": b64url_encode(_int_bytes(numbers.e)),
+            "kty": "RSA",
+            "n": b64url_encode(_int_bytes(numbers.n)),
+        }
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         pub = key.public_numbers()
         return {
             "crv": "P-256",
             "kty": "EC",
-            "x": b64u(_int_bytes(pub.x, 32)),
-            "y": b64u(_int_bytes(pub.y, 32)),
+            "x": b64url_encode(_int_bytes(pub.x, 32)),
+            "y": b64url_encode(_int_bytes(pub.y, 32)),
         }
     raise ValueError("only RSA and P-256 keys are supported")
 
 
 def key_id(key: PublicKey) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key."""
-    canonical = json.dumps(public_jwk(key), separators=(",", ":"), sort_keys=True)
-    return b64u(hashlib.sha256(canonical.encode("ascii")).digest())
+    return b64url_encode(hashlib.sha256(canonical_json(public_jwk(key))).digest())
 
 
 def public_key_from_jwk(jwk: dict[str, Any]) -> PublicKey:
     """Parse a public RSA or P-256 JWK; raises ``ValueError`` on anything else."""
     try:
         if jwk.get("kty") == "RSA":
-            n = int.from_bytes(b64u_decode(jwk["n"]), "big")
-            e = int.from_bytes(b64u_decode(jwk["e"]), "big")
+            n = int.from_bytes(b64url_decode_lenient(jwk["n"]), "big")
+            e = int.from_bytes(b64url_decode_lenient(jwk["e"]), "big")
             return rsa.RSAPublicNumbers(e, n).public_key()
         if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
-            x = int.from_bytes(b64u_decode(jwk["x"]), "big")
-            y = int.from_bytes(b64u_decode(jwk["y"]), "big")
+            x = int.from_bytes(b64url_decode_lenient(jwk["x"]), "big")
+            y = int.from_bytes(b64url_decode_lenient(jwk["y"]), "big")
             return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError("malformed JWK") from exc
@@ -105,7 +100,7 @@ def private_key_from_jwk(jwk: dict[str, Any]) -> PrivateKey:
     """Parse a private RSA or P-256 JWK (the authority's or applicant's own key)."""
 
     def num(name: str) -> int:
-        return int.from_bytes(b64u_decode(jwk[name]), "big")
+        return int.from_bytes(b64url_decode_lenient(jwk[name]), "big")
 
     try:
         public = public_key_from_jwk(jwk)

@@ -58,9 +58,12 @@ class AuthorityKeyOut(BaseModel):
 
 
 class DeletionReceipt(BaseModel):
-    receipt: dict[str, Any]
-    alg: str
-    signature: str
+    """``receipt`` is the signed compact JWS (docs/receipts.md); ``claims`` repeats what it
+    attests, for reading, and is not itself signed."""
+
+    receipt: str
+    kind: str
+    claims: dict[str, Any]
 
 
 class UsageOut(BaseModel):

@@ -18,9 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -28,6 +25,7 @@ from account import Principal, Role
 from commons.clock import Clock, system_clock
 from commons.components import ShredReport
 from commons.ids import new_id_str
+from commons.receipts import ReceiptSigner
 from compliance import AccessEvent, record_access
 from vault import envelope
 from vault.blobstore import BlobStore
@@ -49,6 +47,7 @@ log = logging.getLogger("ozg.vault")
 
 PURPOSE = "storing and sharing the applicant's documents for their applications"
 LEGAL_BASIS = "Art. 6(1)(e) GDPR with § 3 OZG"
+DELETION_RECEIPT_KIND = "vault-deletion"
 
 
 def _record(
@@ -283,29 +282,6 @@ def unshare(
 
 
 # --------------------------------------------------------------------------- deletion
-class ReceiptSigner:
-    """Signs deletion receipts with an Ed25519 key derived from ``OZG_SECRET_KEY``."""
-
-    def __init__(self, secret: str) -> None:
-        seed = HKDF(hashes.SHA256(), 32, salt=None, info=b"ozg-vault receipt v1").derive(
-            secret.encode()
-        )
-        self._key = Ed25519PrivateKey.from_private_bytes(seed)
-
-    def public_key_b64(self) -> str:
-        raw = self._key.public_key().public_bytes_raw()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    def sign(self, claims: dict[str, Any]) -> dict[str, Any]:
-        body = json.dumps(claims, sort_keys=True, separators=(",", ":")).encode()
-        sig = self._key.sign(body)
-        return {
-            "receipt": claims,
-            "alg": "Ed25519",
-            "signature": base64.urlsafe_b64encode(sig).rstrip(b"=").decode(),
-        }
-
-
 def delete_document(
     session: Session,
     principal: Principal,
@@ -314,21 +290,21 @@ def delete_document(
     signer: ReceiptSigner,
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
-    """Crypto-shred one document: every wrapped key, then the blob; a signed receipt."""
+    """Crypto-shred one document: every wrapped key, then the blob; a signed receipt,
+    ``{"receipt": <compact JWS>, "kind": "vault-deletion", "claims": <what it attests>}``."""
     doc = get_document(session, principal, document_id, owned=True)
     keys = _destroy(session, store, doc)
     _record(session, principal, doc.owner_subject, "vault.document.delete", doc.id, clock)
-    return signer.sign(
-        {
-            "v": 1,
-            "type": "ozg-vault deletion receipt",
-            "document_id": doc.id,
-            "subject_hash": hashlib.sha256(doc.owner_subject.encode()).hexdigest(),
-            "wrapped_keys_destroyed": keys,
-            "blob_deleted": True,
-            "deleted_at": clock.now().isoformat(),
-        }
-    )
+    now = clock.now()
+    claims = {
+        "document_id": doc.id,
+        "subject_hash": hashlib.sha256(doc.owner_subject.encode()).hexdigest(),
+        "wrapped_keys_destroyed": keys,
+        "blob_deleted": True,
+        "deleted_at": now.isoformat(),
+    }
+    token = signer.sign(DELETION_RECEIPT_KIND, claims, issued_at=now)
+    return {"receipt": token, "kind": DELETION_RECEIPT_KIND, "claims": claims}
 
 
 def _destroy(session: Session, store: BlobStore | None, doc: Document) -> int:

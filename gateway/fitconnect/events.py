@@ -28,7 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from gateway.fitconnect._b64 import b64u, b64u_strict
+from commons.encoding import b64url_decode, b64url_encode
 from gateway.fitconnect.errors import InvalidEventToken, TagMismatch
 
 EVENT_BASE = "https://schema.fitko.de/fit-connect/events/"
@@ -166,11 +166,11 @@ def issue_event(
     header = {"alg": ALG, "typ": TYP, "kid": kid}
     signing_input = f"{_encode(header)}.{_encode(claims)}".encode("ascii")
     signature = signing_key.sign(signing_input, _PSS, hashes.SHA512())
-    return f"{signing_input.decode('ascii')}.{b64u(signature)}"
+    return f"{signing_input.decode('ascii')}.{b64url_encode(signature)}"
 
 
 def _encode(value: Mapping[str, Any]) -> str:
-    return b64u(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    return b64url_encode(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 # --------------------------------------------------------------------------- verify
@@ -214,7 +214,7 @@ def _verify(
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 4096:
         raise InvalidEventToken()
     signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
-    key.verify(b64u_strict(parts[2]), signing_input, _PSS, hashes.SHA512())
+    key.verify(b64url_decode(parts[2]), signing_input, _PSS, hashes.SHA512())
     claims = _decode(parts[1])
     jti, iss, iat = claims.get("jti"), claims.get("iss"), claims.get("iat")
     if not isinstance(jti, str) or not jti or not isinstance(iss, str) or not iss:
@@ -257,7 +257,7 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _decode(part: str) -> dict[str, Any]:
-    value = json.loads(b64u_strict(part), object_pairs_hook=_unique_object)
+    value = json.loads(b64url_decode(part), object_pairs_hook=_unique_object)
     if not isinstance(value, dict):
         raise InvalidEventToken()
     return value
@@ -281,7 +281,7 @@ def _prefixed(value: Any, prefix: str) -> str:
 
 def _is_tag(value: Any) -> bool:
     try:
-        return isinstance(value, str) and len(b64u_strict(value)) == 16
+        return isinstance(value, str) and len(b64url_decode(value)) == 16
     except ValueError:
         return False
 

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from gateway.fitconnect._b64 import b64u, b64u_strict, is_b64u
+from commons.encoding import b64url_decode, b64url_encode
 from gateway.fitconnect.errors import InvalidJwe
 from gateway.fitconnect.keys import destination_public_key
 
@@ -145,12 +145,14 @@ def encrypt_stream(
         raise ValueError("chunk_size must be a positive multiple of 3")
     public, kid = destination_public_key(key)
     header = protected_header(kid, cty)
-    header_b64 = b64u(json.dumps(header, separators=(",", ":")).encode())
+    header_b64 = b64url_encode(json.dumps(header, separators=(",", ":")).encode())
     cek, iv = random(CEK_LEN), random(IV_LEN)
     wrapped = public.encrypt(cek, _OAEP)
     encryptor = Cipher(algorithms.AES(cek), modes.GCM(iv)).encryptor()
     encryptor.authenticate_additional_data(header_b64.encode("ascii"))
-    written = out.write(f"{header_b64}.{b64u(wrapped)}.{b64u(iv)}.".encode("ascii"))
+    written = out.write(
+        f"{header_b64}.{b64url_encode(wrapped)}.{b64url_encode(iv)}.".encode("ascii")
+    )
     digest = hashlib.sha512()
     length = 0
     pending = b""
@@ -161,11 +163,11 @@ def encrypt_stream(
         digest.update(chunk)
         pending += encryptor.update(chunk)
         cut = len(pending) - len(pending) % 3
-        written += out.write(b64u(pending[:cut]).encode("ascii"))
+        written += out.write(b64url_encode(pending[:cut]).encode("ascii"))
         pending = pending[cut:]
     pending += encryptor.finalize()
-    tag = b64u(encryptor.tag)
-    written += out.write(f"{b64u(pending)}.{tag}".encode("ascii"))
+    tag = b64url_encode(encryptor.tag)
+    written += out.write(f"{b64url_encode(pending)}.{tag}".encode("ascii"))
     return EncryptedStream(
         tag=tag,
         kid=kid,
@@ -238,7 +240,7 @@ def _decrypt_stream(
     if len(header_b64) > MAX_HEADER_CHARS or len(ek_b64) > MAX_KEY_CHARS:
         raise InvalidJwe()
     header = _parse_header(header_b64)
-    wrapped, iv = b64u_strict(ek_b64), b64u_strict(iv_b64)
+    wrapped, iv = b64url_decode(ek_b64), b64url_decode(iv_b64)
     if len(iv) != IV_LEN or len(wrapped) != (private_key.key_size + 7) // 8:
         raise InvalidJwe()
 
@@ -250,7 +252,7 @@ def _decrypt_stream(
     dot = tail.rfind(b".")
     if dot < 0:
         raise InvalidJwe()
-    tag = b64u_strict(tail[dot + 1 :].decode("ascii"))
+    tag = b64url_decode(tail[dot + 1 :].decode("ascii"))
     if len(tag) != TAG_LEN:
         raise InvalidJwe()
     body_end = end - tail_len + dot
@@ -297,7 +299,7 @@ def _decrypt_stream(
             raise InvalidJwe()
     return DecryptedStream(
         header=header,
-        tag=b64u(tag),
+        tag=b64url_encode(tag),
         plaintext_length=written,
         plaintext_sha512=digest.hexdigest(),
     )
@@ -320,9 +322,10 @@ def _inflate(inflater: Any, data: bytes, budget: int) -> bytes:
 def _decode_body(text: str, *, last: bool) -> bytes:
     if not last and len(text) % 4:
         raise InvalidJwe()
-    if not is_b64u(text):
-        raise InvalidJwe()
-    return b64u_strict(text) if text else b""
+    try:
+        return b64url_decode(text)
+    except ValueError:
+        raise InvalidJwe() from None
 
 
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -335,7 +338,7 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _parse_header(header_b64: str) -> dict[str, Any]:
-    header = json.loads(b64u_strict(header_b64), object_pairs_hook=_unique_object)
+    header = json.loads(b64url_decode(header_b64), object_pairs_hook=_unique_object)
     if not isinstance(header, dict):
         raise InvalidJwe()
     if header.get("alg") != ALG or header.get("enc") != ENC:

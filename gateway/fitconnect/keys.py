@@ -40,7 +40,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway.fitconnect._b64 import b64u_strict
+from commons.encoding import b64url_decode
 from gateway.fitconnect.errors import InvalidDestinationKey
 from vault.errors import InvalidKey, RevocationUnknown
 from vault.pki import chain_of, validate_chain
@@ -101,7 +101,7 @@ def _rsa_public(jwk: Mapping[str, Any]) -> rsa.RSAPublicKey:
     if not isinstance(jwk, Mapping) or jwk.get("kty") != "RSA":
         raise InvalidDestinationKey("kty must be RSA")
     try:
-        b64u_strict(str(jwk.get("n", ""))), b64u_strict(str(jwk.get("e", "")))
+        b64url_decode(str(jwk.get("n", ""))), b64url_decode(str(jwk.get("e", "")))
         key = public_key_from_jwk(dict(jwk))
     except ValueError as exc:
         raise InvalidDestinationKey("n and e must be canonical base64url") from exc

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from account import service
-from account.erasure import ReceiptSigner, expire_dormant
+from account.erasure import expire_dormant
 from account.models import Account, Erasure, Message
 from account.principal import Principal, Role
 from commons.clock import FixedClock
 from commons.components import PersonalDataRegistry
 from commons.db import Database
+from commons.receipts import ReceiptSigner, verify
 from gateway.cli import app as cli_app
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -38,7 +40,7 @@ def _applicant(subject: str) -> Principal:
 
 def test_notice_then_erasure_unless_used(database: Database) -> None:
     clock = FixedClock(T0)
-    signer = ReceiptSigner.from_secret("x" * 40)
+    signer = ReceiptSigner(Ed25519PrivateKey.generate(), "https://ozg.example", clock=clock)
     notifier = Notifier()
 
     def run() -> tuple[int, int]:
@@ -76,7 +78,11 @@ def test_notice_then_erasure_unless_used(database: Database) -> None:
         erasures = list(session.scalars(select(Erasure)))
     assert subjects == ["returner"]
     assert len(erasures) == 1
-    assert erasures[0].receipt["receipt"]["reason"].startswith("dormant account")
+    assert erasures[0].receipt["claims"]["reason"].startswith("dormant account")
+    receipt = verify(erasures[0].receipt["receipt"], signer.jwks())
+    assert receipt.kind == "erasure"
+    assert receipt.claims == erasures[0].receipt["claims"]
+    assert receipt.issued_at == clock.now()
 
 
 def test_cli_expire_runs(tmp_path: Path) -> None:

@@ -13,13 +13,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from account.erasure import RECEIPT_RETENTION, verify_receipt
+from account.erasure import RECEIPT_RETENTION
 from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
 from account.principal import Principal, Role, TrustLevel
 from commons.clock import FixedClock
 from commons.components import RetainedRecord, ShredReport
 from commons.db import Base, Database
+from commons.encoding import b64url_decode, b64url_encode, canonical_json
 from commons.ids import new_id_str
+from commons.receipts import InvalidReceipt, verify
 from compliance.retention import run_retention
 from gateway.declarations import all_declarations
 from gateway.migrations import import_all_models
@@ -183,16 +185,24 @@ def test_erasure_leaves_only_minimal_retained_records(
     # retained) and the erasure record; both without any of the seeded values.
     assert any(e["action"] == "account.data.erase" for e in rows["compliance_access_entry"])
 
-    key = client.get("/v1/account/erasure-receipt-key").json()
-    receipt = verify_receipt(signed, key["public_key"])
-    assert receipt["format"] == "ozg-erasure-receipt/1"
-    domains = {d["domain"]: d for d in receipt["domains"]}
+    jwks = client.get("/v1/receipts/keys").json()
+    receipt = verify(signed["receipt"], jwks)
+    assert receipt.kind == signed["kind"] == "erasure"
+    assert receipt.claims == signed["claims"] == kept["receipt"]["claims"]
+    assert receipt.kid == jwks["keys"][0]["kid"]
+    domains = {d["domain"]: d for d in receipt.claims["domains"]}
     assert domains["account"]["deleted"] >= 8
     assert domains["fake"]["retained"][0]["legal_basis"] == "§ 147 AO"
-    assert receipt["retained"][0]["record_type"] == "account_erasure"
-    tampered = {**signed, "receipt": {**signed["receipt"], "reason": "other"}}
-    with pytest.raises(ValueError, match="does not verify"):
-        verify_receipt(tampered, key["public_key"])
+    assert receipt.claims["retained"][0]["record_type"] == "account_erasure"
+    header, payload, signature = signed["receipt"].split(".")
+    forged = json.loads(b64url_decode(payload))
+    forged["reason"] = "other"
+    with pytest.raises(InvalidReceipt):
+        verify(f"{header}.{b64url_encode(canonical_json(forged))}.{signature}", jwks)
+    # the deprecated key route is an alias of the one key set
+    alias = client.get("/v1/account/erasure-receipt-key")
+    assert alias.json() == jwks
+    assert alias.headers["Deprecation"] == "true"
 
     # The same (still valid at the IdP) token cannot bring the account back.
     for path in ("/v1/me", "/v1/me/messages"):

@@ -8,15 +8,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from jwcrypto import jwk, jws
 
 from account.authn import BearerAuthenticator, RejectionCounter
 from account.claims import ClaimsMapping, TokenNotPermitted, principal_from_claims
-from account.erasure import ReceiptSigner, subject_digest, verify_receipt
+from account.erasure import subject_digest
 from account.principal import Role, TrustLevel
 from account.tokens import InvalidToken, JwksCache, TokenVerifier
+from commons.receipts import InvalidReceipt
+from commons.receipts.legacy import derived_public_keys, parse_public_key, verify_legacy
 
 ISSUER = "https://id.example/realms/ozg"
 VECTORS = Path(__file__).parent.parent / "vectors"
@@ -210,32 +215,48 @@ def test_introspection_for_opaque_tokens() -> None:
     assert seen == ["opaque-good", "opaque-bad"]
 
 
-def test_receipt_vector() -> None:
+def _legacy_erasure_key(secret: str) -> Ed25519PrivateKey:
+    """The pre-v1 erasure receipt key: HKDF-SHA256 of OZG_SECRET_KEY (docs/receipts.md)."""
+    seed = HKDF(
+        hashes.SHA256(), 32, salt=b"ozg-commons", info=b"account erasure receipt signing key v1"
+    ).derive(secret.encode())
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def test_legacy_receipt_vector() -> None:
+    """ozg-erasure-receipt/1 (no longer issued) still verifies through the legacy path."""
     vector = json.loads((VECTORS / "erasure-receipt-v1.json").read_text())
-    signer = ReceiptSigner.from_secret(vector["secret"])
     signed = vector["signed"]
-    assert signed["public_key"] == signer.public_key_b64
-    receipt = verify_receipt(signed, signer.public_key_b64)
-    assert receipt["key_id"] == signer.key_id
-    assert receipt["subject_digest"] == subject_digest(
-        vector["secret"], receipt["issuer"], vector["subject"]
+    public = derived_public_keys(vector["secret"])["erasure"]
+    assert parse_public_key(signed["public_key"]).public_bytes_raw() == public.public_bytes_raw()
+    receipt = verify_legacy(signed, [public])
+    assert receipt.kind == "erasure"
+    assert receipt.claims == signed["receipt"]
+    assert receipt.claims["subject_digest"] == subject_digest(
+        vector["secret"], signed["receipt"]["issuer"], vector["subject"]
     )
-    assert signer.sign(receipt) == signed  # Ed25519 is deterministic
+    # the documented signing input: sorted keys, no spaces, UTF-8 (not ASCII-escaped)
+    message = json.dumps(
+        signed["receipt"], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    signature = _legacy_erasure_key(vector["secret"]).sign(message)
+    assert jws.base64url_encode(signature) == signed["signature"]
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.integers(min_value=0), st.integers(min_value=0, max_value=7))
-def test_receipt_bit_flips_fail(position: int, bit: int) -> None:
+def test_legacy_receipt_bit_flips_fail(position: int, bit: int) -> None:
     vector = json.loads((VECTORS / "erasure-receipt-v1.json").read_text())
     signed = vector["signed"]
+    public = derived_public_keys(vector["secret"])["erasure"]
     raw = bytearray(jws.base64url_decode(signed["signature"]))
     raw[position % len(raw)] ^= 1 << bit
     forged = {**signed, "signature": jws.base64url_encode(bytes(raw))}
-    with pytest.raises(ValueError, match="does not verify"):
-        verify_receipt(forged, signed["public_key"])
-    other = ReceiptSigner.from_secret("another-secret-that-is-long-enough-0000")
-    with pytest.raises(ValueError, match="does not verify"):
-        verify_receipt(signed, other.public_key_b64)
+    with pytest.raises(InvalidReceipt, match=r"^the receipt does not verify$"):
+        verify_legacy(forged, [public])
+    other = derived_public_keys("another-secret-that-is-long-enough-0000")["erasure"]
+    with pytest.raises(InvalidReceipt, match=r"^the receipt does not verify$"):
+        verify_legacy(signed, [other])
 
 
 def test_oversized_tokens_are_refused_before_parsing() -> None:

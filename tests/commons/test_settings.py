@@ -21,6 +21,9 @@ GOOD_PRODUCTION: dict[str, Any] = {
     "keycloak_client_secret": SecretStr("a-real-client-secret"),
     "secret_key": SecretStr("x" * 48),
     "public_base_url": "https://ozg.example",
+    "receipt_signing_key": SecretStr(
+        '{"crv":"Ed25519","d":"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc","kid":"--6IM5l0OosLj9yWskISYhUA3n_3CURQkmrYMSha_ck","kty":"OKP","x":"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw"}'
+    ),
     "sections": {
         "payments": {"providers": ["xbezahldienste"]},
         "compliance": {
@@ -57,7 +60,7 @@ def test_production_without_configuration_lists_every_problem() -> None:
     assert "OZG_DATABASE_URL is not set" in message
     assert "OZG_IDENTITY_PROVIDER" in message
     assert "OZG_SECRET_KEY" in message
-    assert len(info.value.problems) == 3  # the platform's own settings
+    assert len(info.value.problems) == 4  # the platform's own settings (receipt key too)
     with pytest.raises(ConfigurationError) as info:
         check_startup(Settings(env="production"))  # ... and every component's
     message = str(info.value)
@@ -71,6 +74,10 @@ def test_production_without_configuration_lists_every_problem() -> None:
         "OZG_PAYMENTS_AUTHORITIES_FILE is not set",
     ):
         assert expected in message
+    assert (
+        "OZG_RECEIPT_SIGNING_KEY is not set; create one with `ozg-commons receipt keygen`"
+        in message
+    )
 
 
 def test_complete_production_configuration_starts() -> None:
@@ -100,6 +107,7 @@ def test_complete_production_configuration_starts() -> None:
             {"sections": {**GOOD_PRODUCTION["sections"], "compliance": {}}},
             "OZG_COMPLIANCE_SIGNING_KEY is not set",
         ),
+        ({"receipt_signing_key": None}, "OZG_RECEIPT_SIGNING_KEY is not set"),
     ],
 )
 def test_each_unsafe_production_setting_is_refused(override: dict[str, Any], expected: str) -> None:

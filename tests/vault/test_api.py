@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -20,6 +19,7 @@ from sqlalchemy import select, update
 from account import Principal
 from commons.clock import FixedClock
 from commons.db import Database
+from commons.receipts import verify
 from commons.settings import Settings
 from compliance.models import AccessEntry
 from compliance.retention import run_retention
@@ -35,7 +35,7 @@ from tests.vault.helpers import (
 from vault import envelope, keys, service
 from vault.errors import InvalidEnvelope
 from vault.models import Document
-from vault.recipients import b64u_decode, public_key_from_jwk
+from vault.recipients import public_key_from_jwk
 from vault.service import collect_garbage
 
 ActAs = Callable[[Principal | None], None]
@@ -192,12 +192,14 @@ def test_delete_crypto_shreds_and_returns_a_signed_receipt(
     r = client.delete(f"/v1/vault/documents/{doc_id}")
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["receipt"]["document_id"] == doc_id
-    pub = client.get("/v1/vault/receipt-key").json()
-    claims = json.dumps(body["receipt"], sort_keys=True, separators=(",", ":")).encode()
-    Ed25519PublicKey.from_public_bytes(b64u_decode(pub["x"])).verify(
-        b64u_decode(body["signature"]), claims
-    )
+    assert body["kind"] == "vault-deletion"
+    assert body["claims"]["document_id"] == doc_id
+    jwks = client.get("/v1/receipts/keys").json()
+    receipt = verify(body["receipt"], jwks)
+    assert receipt.kind == "vault-deletion"
+    assert receipt.claims == body["claims"]
+    assert receipt.claims["blob_deleted"] is True
+    assert client.get("/v1/vault/receipt-key").json() == jwks  # the deprecated alias
     assert client.get(f"/v1/vault/documents/{doc_id}/content").status_code == 404
     assert list(client.app.state.vault.store.list()) == []  # type: ignore[attr-defined]
     assert "vault.document.delete" in _actions(database)

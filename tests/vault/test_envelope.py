@@ -237,12 +237,13 @@ def test_open_file_leaves_nothing_on_failure(tmp_path: Path) -> None:
 
 
 def test_authority_private_key_as_jwk(rsa_key: rsa.RSAPrivateKey) -> None:
-    from vault.recipients import b64u, load_private_key, public_jwk
+    from commons.encoding import b64url_encode
+    from vault.recipients import load_private_key, public_jwk
 
     nums = rsa_key.private_numbers()
 
     def enc(value: int) -> str:
-        return b64u(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+        return b64url_encode(value.to_bytes((value.bit_length() + 7) // 8, "big"))
 
     jwk = {
         **public_jwk(rsa_key.public_key()),

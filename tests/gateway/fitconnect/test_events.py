@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk as jw_jwk
 from jwcrypto import jws as jw_jws
 
+from commons.encoding import b64url_encode
 from gateway.fitconnect import events, jwe
-from gateway.fitconnect._b64 import b64u
 from gateway.fitconnect.errors import InvalidEventToken, TagMismatch
 from tests.gateway.fitconnect.conftest import NOW, Pki
 
@@ -59,9 +59,12 @@ def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
 
 def _resign(pki: Pki, header: dict[str, Any], claims: dict[str, Any]) -> str:
     """A token with arbitrary header and claims, correctly signed (tests the shape checks)."""
-    head, body = b64u(json.dumps(header).encode()), b64u(json.dumps(claims).encode())
+    head, body = (
+        b64url_encode(json.dumps(header).encode()),
+        b64url_encode(json.dumps(claims).encode()),
+    )
     sig = pki.authority.signing_key.sign(f"{head}.{body}".encode(), events._PSS, hashes.SHA512())
-    return f"{head}.{body}.{b64u(sig)}"
+    return f"{head}.{body}.{b64url_encode(sig)}"
 
 
 def test_accept_round_trip_and_tags(pki: Pki) -> None:
@@ -166,7 +169,7 @@ def _tampered(pki: Pki) -> dict[str, str]:
         "payload flipped": f"{h}.{p[:-3]}{'A' if p[-3] != 'A' else 'B'}{p[-2:]}.{s}",
         "signature flipped": f"{h}.{p}.{s[:5]}{'A' if s[5] != 'A' else 'B'}{s[6:]}",
         "signature of another token": f"{h}.{_issue(pki, 'submit-submission').split('.')[1]}.{s}",
-        "alg none": f"{b64u(json.dumps(dict(base, alg='none')).encode())}.{p}.",
+        "alg none": f"{b64url_encode(json.dumps(dict(base, alg='none')).encode())}.{p}.",
         "alg RS512": _resign(pki, dict(base, alg="RS512"), claims),
         "alg HS512": _resign(pki, dict(base, alg="HS512"), claims),
         "typ jwt": _resign(pki, dict(base, typ="jwt"), claims),

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from jwcrypto import jwe as jw_jwe
 from jwcrypto import jwk as jw_jwk
 
+from commons.encoding import b64url_encode
 from gateway.fitconnect import jwe
-from gateway.fitconnect._b64 import b64u
 from gateway.fitconnect.errors import InvalidDestinationKey, InvalidJwe
 from tests.gateway.fitconnect.conftest import Pki
 
@@ -94,11 +94,19 @@ def _craft(pki: Pki, header: Mapping[str, object], plaintext: bytes) -> str:
 
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    head = b64u(json.dumps(header).encode())
+    head = b64url_encode(json.dumps(header).encode())
     cek, iv = os.urandom(32), os.urandom(12)
     wrapped = pki.authority.encryption_key.public_key().encrypt(cek, jwe._OAEP)
     sealed = AESGCM(cek).encrypt(iv, plaintext, head.encode())
-    return ".".join([head, b64u(wrapped), b64u(iv), b64u(sealed[:-16]), b64u(sealed[-16:])])
+    return ".".join(
+        [
+            head,
+            b64url_encode(wrapped),
+            b64url_encode(iv),
+            b64url_encode(sealed[:-16]),
+            b64url_encode(sealed[-16:]),
+        ]
+    )
 
 
 def test_zip_bomb_is_capped(pki: Pki) -> None:
@@ -153,9 +161,9 @@ def _invalid_vectors(pki: Pki) -> dict[str, str]:
     }
     for name, header in crafted.items():
         vectors[name] = _craft(pki, header, b"x")
-    dup = b64u(b'{"alg":"RSA-OAEP-256","enc":"A256GCM","enc":"A128GCM"}')
+    dup = b64url_encode(b'{"alg":"RSA-OAEP-256","enc":"A256GCM","enc":"A128GCM"}')
     vectors["duplicate header member"] = ".".join([dup, ek, iv, ct, tag])
-    vectors["header not an object"] = ".".join([b64u(b"[1]"), ek, iv, ct, tag])
+    vectors["header not an object"] = ".".join([b64url_encode(b"[1]"), ek, iv, ct, tag])
     return vectors
 
 

@@ -1,0 +1,53 @@
+"""The two encodings every signed format here shares: unpadded base64url and canonical JSON.
+
+``b64url_decode`` is strict (RFC 7515 § 2 / RFC 4648 § 5 without padding, canonical
+trailing bits), for formats we define and verify; ``b64url_decode_lenient`` keeps the
+permissive behaviour (padding optional, stray characters ignored) of the decoders that read
+third-party input before a signature check rejects it anyway. ``canonical_json`` is
+RFC 8785 (JSON Canonicalization Scheme).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+import rfc8785
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def b64url_encode(data: bytes) -> str:
+    """Base64url without padding (RFC 4648 § 5, RFC 7515 § 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """The bytes of unpadded base64url ``text``; ``ValueError`` for anything else: padding,
+    characters outside the alphabet, an impossible length, non-zero trailing bits."""
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error:  # pragma: no cover - excluded by the checks above
+        raise ValueError("not unpadded base64url") from None
+    if b64url_encode(raw) != text:  # non-canonical: trailing bits set
+        raise ValueError("not canonical base64url")
+    return raw
+
+
+def b64url_decode_lenient(text: str) -> bytes:
+    """Base64url with or without padding; characters outside the alphabet are skipped
+    (``binascii.Error``, a ``ValueError``, when the rest is not base64)."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 canonical JSON (UTF-8): sorted keys (by UTF-16 code units), no whitespace,
+    ECMAScript number form. ``ValueError`` for values JSON cannot hold (NaN, non-str keys)."""
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError) as exc:
+        raise ValueError(f"not canonicalizable JSON: {exc}") from None
