@@ -1,0 +1,63 @@
+"""Start-up time of the ``ozg-commons`` command line against ``python -c "import typer, rich"``.
+
+    .venv/bin/python benchmarks/bench_cli_startup.py
+    OZG_BENCH_RUNS=30 .venv/bin/python benchmarks/bench_cli_startup.py
+
+Each command runs as a whole new process (interpreter start-up, imports, argument parsing,
+the help text), interleaved with the baseline in rounds so that a change of load on the shared
+machine hits both alike; the median of each is compared. The target (issue 11) is at most 4x
+the baseline for each of ``--help``, ``receipt verify --help`` and ``vault ls --help``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+RUNS = int(os.environ.get("OZG_BENCH_RUNS", "15"))
+TARGET = 4.0
+
+BASELINE = [sys.executable, "-c", "import typer, rich"]
+COMMANDS = {
+    "help": [sys.executable, "-m", "gateway", "--help"],
+    "receipt_verify_help": [sys.executable, "-m", "gateway", "receipt", "verify", "--help"],
+    "vault_ls_help": [sys.executable, "-m", "gateway", "vault", "ls", "--help"],
+}
+
+
+def once(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def main() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OZG_")}
+    env["COLUMNS"] = "100"
+    times: dict[str, list[float]] = {"baseline": [], **{name: [] for name in COMMANDS}}
+    for command in (BASELINE, *COMMANDS.values()):  # warm the caches (.pyc, page cache)
+        once(command, env)
+    for _ in range(RUNS):
+        times["baseline"].append(once(BASELINE, env))
+        for name, command in COMMANDS.items():
+            times[name].append(once(command, env))
+    base = statistics.median(times["baseline"])
+    print(f"baseline (import typer, rich): median {base * 1000:.0f} ms over {RUNS} runs")
+    ratios: dict[str, float] = {}
+    for name in COMMANDS:
+        median = statistics.median(times[name])
+        ratios[name] = median / base
+        verdict = "ok" if ratios[name] <= TARGET else f"over the {TARGET:.0f}x target"
+        print(f"{name:>20}: median {median * 1000:.0f} ms = {ratios[name]:.2f}x ({verdict})")
+    fields = " ".join(f"{name}_ratio={ratio:.2f}" for name, ratio in ratios.items())
+    print(f"RESULT baseline_ms={base * 1000:.0f} {fields} target={TARGET:.0f}")
+
+
+if __name__ == "__main__":
+    main()
