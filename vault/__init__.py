@@ -12,24 +12,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from vault.declarations import ACTIONS, ACTIVITIES, RETENTION
     from vault.envelope import Metadata, open, seal
     from vault.errors import InvalidEnvelope, VaultError
-    from vault.processing import ACTIONS, ACTIVITIES, RETENTION
-    from vault.service import export_personal_data, shred_personal_data
+    from vault.personal_data import export_personal_data, shred_personal_data
 
 # Loaded on first use, so that importing one submodule does not import the whole package
 # (its web and database layers included).
 _EXPORTS = {
-    "ACTIONS": "vault.processing",
-    "ACTIVITIES": "vault.processing",
+    "ACTIONS": "vault.declarations",
+    "ACTIVITIES": "vault.declarations",
     "InvalidEnvelope": "vault.errors",
     "Metadata": "vault.envelope",
-    "RETENTION": "vault.processing",
+    "RETENTION": "vault.declarations",
     "VaultError": "vault.errors",
-    "export_personal_data": "vault.service",
+    "export_personal_data": "vault.personal_data",
     "open": "vault.envelope",
     "seal": "vault.envelope",
-    "shred_personal_data": "vault.service",
+    "shred_personal_data": "vault.personal_data",
 }
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""HTTP routes of the vault domain: thin handlers over ``service.py``.
+"""HTTP routes of the vault domain: thin handlers over the service modules (``service``,
+``uploads``, ``sharing``, ``deletion``, ``applicant_keys``, ``authority_keys``).
 
 The upload is the one handler that manages its own units of work: the envelope is spooled
 (streaming, memory bounded) and checked, then stored in the blob store, and only then does
@@ -11,9 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -29,30 +28,27 @@ from account import (
     require_roles,
     require_scope,
 )
-from commons.clock import Clock, system_clock
-from commons.components import ShredReport
 from commons.db import Database
-from commons.receipts import ReceiptSigner
 from commons.settings import Settings
 from commons.web import DbSession
-from vault import schemas, service
+from vault import (
+    applicant_keys,
+    authority_keys,
+    deletion,
+    schemas,
+    service,
+    sharing,
+    uploads,
+)
 from vault.blobstore import (
-    BlobNotFound,
     BlobStore,
     S3BlobStore,
     spool_for,
     store_from_settings,
 )
-from vault.errors import DocumentNotFound, DocumentTooLarge, InvalidKey
-from vault.pki import (
-    chain_of,
-    demo_crl_path,
-    ensure_demo_ca,
-    load_anchors,
-    validate_authority_jwk,
-)
-from vault.revocation import CrlFileError, RevocationChecker, load_crls
-from vault.runtime import VaultSettings
+from vault.errors import BlobNotFound, DocumentNotFound, DocumentTooLarge
+from vault.pki import validate_authority_jwk
+from vault.runtime import VaultState
 
 log = logging.getLogger("ozg.vault")
 router = APIRouter(prefix="/vault", tags=["vault"])
@@ -62,98 +58,6 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 # The upload runs its own short units of work, so its principal is checked in one as well.
 StreamingApplicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT, streaming=True))]
 VaultRead = [Depends(require_scope(Scope.VAULT_READ))]
-
-
-@dataclass
-class VaultState:
-    settings: Settings
-    store: BlobStore
-    signer: ReceiptSigner
-    clock: Clock = system_clock
-    _crls: tuple[Any, list[Any]] | None = field(default=None, repr=False)
-
-    @property
-    def config(self) -> VaultSettings:
-        return self.settings.section(VaultSettings)
-
-    def anchors(self) -> Any:
-        path = self.config.trust_anchors
-        if path is None:
-            if self.settings.is_production:  # never the demo CA outside development
-                raise InvalidKey("OZG_VAULT_TRUST_ANCHORS is not set; no key can be trusted")
-            path, _ = ensure_demo_ca(self.settings.data_dir / "vault")
-        return load_anchors(path)
-
-    def revocation(self) -> RevocationChecker:
-        """A checker over the CRL files as they are now: a refreshed file (new size or
-        modification time) is parsed again at the next check, an unchanged one is not."""
-        anchors = self.anchors()
-        if self.config.revocation == "off":
-            return RevocationChecker((), anchors, enabled=False)
-        paths = crl_files(self.settings)
-        try:
-            stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
-            if self._crls is None or self._crls[0] != stamp:
-                self._crls = (stamp, load_crls(paths))
-            crls = self._crls[1]
-        except (OSError, CrlFileError) as exc:
-            log.error("a CRL file cannot be read: %s", exc)
-            crls = []  # fail closed: every status is unknown
-        return RevocationChecker(crls, anchors)
-
-    def check_key(self, row: Any) -> None:
-        """Raise if a registered authority key's chain is revoked (409) or unknown (503)."""
-        self.revocation().check_registered(chain_of(json.loads(row.jwk)), self.clock.now())
-
-    def shred(self, session: Session, subject: str) -> ShredReport:
-        return service.shred_personal_data(session, subject, self.store, self.clock)
-
-
-def crl_files(settings: Settings) -> list[Path]:
-    """The configured CRL files; in development without configured anchors, the demo CA's."""
-    config = settings.section(VaultSettings)
-    if config.crl_files or config.trust_anchors is not None:
-        return list(config.crl_files)
-    if settings.is_production:
-        return []
-    directory = settings.data_dir / "vault"
-    ensure_demo_ca(directory)
-    return [demo_crl_path(directory)]
-
-
-def config_problems(settings: Settings) -> list[str]:
-    """What is wrong with the vault settings (for startup checks); empty if nothing."""
-    problems: list[str] = []
-    config = settings.section(VaultSettings)
-    path = config.trust_anchors
-    if path is None:
-        if settings.is_production:
-            problems.append(
-                "OZG_VAULT_TRUST_ANCHORS is not set; point it at the PEM file of the CA "
-                "certificates authority keys must chain to"
-            )
-    else:
-        try:
-            load_anchors(path)
-        except InvalidKey:
-            problems.append(
-                f"OZG_VAULT_TRUST_ANCHORS ({path.name}) is not a readable PEM file of certificates"
-            )
-    if settings.is_production and config.revocation == "off":
-        problems.append(
-            "OZG_VAULT_REVOCATION=off is for development only; set it to crl and point "
-            "OZG_VAULT_CRL_FILES at the PKI's CRLs"
-        )
-    elif settings.is_production and not config.crl_files:
-        problems.append(
-            "OZG_VAULT_CRL_FILES is not set; list the CRL files of the CAs in authority key "
-            "chains (kept current by a scheduled download)"
-        )
-    try:
-        load_crls(config.crl_files)
-    except CrlFileError as exc:
-        problems.append(f"OZG_VAULT_CRL_FILES: {exc}")
-    return problems
 
 
 def configure(app: FastAPI, settings: Settings, store: BlobStore | None = None) -> None:
@@ -192,7 +96,7 @@ def _out(session: Session, doc: Any) -> schemas.DocumentOut:
 async def upload(request: Request, principal: StreamingApplicant) -> schemas.DocumentOut:
     state = _state(request)
     database: Database = request.app.state.database
-    limit = service.max_envelope_size(state.config.max_document_bytes)
+    limit = uploads.max_envelope_size(state.config.max_document_bytes)
     announced = request.headers.get("content-length", "")
     if announced.isdigit():  # refuse early what is bound to fail
         if int(announced) > limit:
@@ -200,7 +104,7 @@ async def upload(request: Request, principal: StreamingApplicant) -> schemas.Doc
 
         def early_quota() -> None:
             with database.transaction() as session:
-                service.check_quota(
+                uploads.check_quota(
                     session, principal.subject, int(announced), state.config.quota_bytes
                 )
 
@@ -218,7 +122,7 @@ async def upload(request: Request, principal: StreamingApplicant) -> schemas.Doc
                 # refuse a malformed header, or a document id already taken, before
                 # receiving the body (a header is at most about 82 kB)
                 prefix += block
-                header = service.header_of_prefix(bytes(prefix))
+                header = uploads.header_of_prefix(bytes(prefix))
                 if header is None:
                     continue
                 await run_in_threadpool(_refuse_taken_id, database, str(header.document_id))
@@ -228,19 +132,19 @@ async def upload(request: Request, principal: StreamingApplicant) -> schemas.Doc
             await run_in_threadpool(spool.write, bytes(prefix))  # check_envelope refuses it
         spool.flush()
         checked = await run_in_threadpool(
-            service.check_envelope, spool, size, state.config.max_document_bytes
+            uploads.check_envelope, spool, size, state.config.max_document_bytes
         )
 
         def precheck() -> None:  # the id was checked with the header; add_document again
             with database.transaction() as session:
-                service.check_quota(session, principal.subject, size, state.config.quota_bytes)
+                uploads.check_quota(session, principal.subject, size, state.config.quota_bytes)
 
         await run_in_threadpool(precheck)
         await run_in_threadpool(state.store.put, checked.blob_key, spool, size)
 
     def commit() -> schemas.DocumentOut:
         with database.transaction() as session:
-            doc = service.add_document(
+            doc = uploads.add_document(
                 session,
                 principal,
                 checked,
@@ -258,7 +162,7 @@ async def upload(request: Request, principal: StreamingApplicant) -> schemas.Doc
 
 def _refuse_taken_id(database: Database, document_id: str) -> None:
     with database.transaction() as session:
-        service.check_id_free(session, document_id)
+        uploads.check_id_free(session, document_id)
 
 
 @router.get("/documents", response_model=list[schemas.DocumentOut], dependencies=VaultRead)
@@ -308,7 +212,7 @@ def wrapped_key(
     session: DbSession,
     principal: Annotated[Principal, Depends(require_roles(Role.CASEWORKER))],
 ) -> schemas.WrappedKeyOut:
-    share = service.wrapped_key_for(
+    share = sharing.wrapped_key_for(
         session, principal, service.document_uuid(document_id), _state(request).clock
     )
     return schemas.WrappedKeyOut(
@@ -330,7 +234,7 @@ def share(
 ) -> schemas.DocumentOut:
     doc_id = service.document_uuid(document_id)
     state = _state(request)
-    service.share(
+    sharing.share(
         session, principal, doc_id, authority, body.stanza, state.clock, check=state.check_key
     )
     return _out(session, service.get_document(session, principal, doc_id))
@@ -340,7 +244,7 @@ def share(
 def unshare(
     document_id: str, authority: str, request: Request, session: DbSession, principal: Applicant
 ) -> None:
-    service.unshare(
+    sharing.unshare(
         session, principal, service.document_uuid(document_id), authority, _state(request).clock
     )
 
@@ -354,7 +258,7 @@ def delete_document(
     document_id: str, request: Request, session: DbSession, principal: Applicant
 ) -> dict[str, Any]:
     state = _state(request)
-    return service.delete_document(
+    return deletion.delete_document(
         session,
         principal,
         service.document_uuid(document_id),
@@ -379,7 +283,7 @@ def receipt_key(request: Request, response: Response) -> dict[str, Any]:
 def usage(request: Request, session: DbSession, principal: Applicant) -> schemas.UsageOut:
     config = _state(request).config
     return schemas.UsageOut(
-        used_bytes=service.used_bytes(session, principal.subject),
+        used_bytes=uploads.used_bytes(session, principal.subject),
         quota_bytes=config.quota_bytes,
         max_document_bytes=config.max_document_bytes,
     )
@@ -399,7 +303,7 @@ def _key_out(row: Any) -> schemas.ApplicantKeyOut:
 def register_key(
     body: schemas.ApplicantKeyIn, request: Request, session: DbSession, principal: Applicant
 ) -> schemas.ApplicantKeyOut:
-    row = service.register_applicant_key(
+    row = applicant_keys.register_applicant_key(
         session,
         principal,
         body.public_jwk,
@@ -412,7 +316,7 @@ def register_key(
 
 @router.get("/keys/me", response_model=schemas.ApplicantKeyOut)
 def get_key(request: Request, session: DbSession, principal: Applicant) -> schemas.ApplicantKeyOut:
-    return _key_out(service.get_applicant_key(session, principal, _state(request).clock))
+    return _key_out(applicant_keys.get_applicant_key(session, principal, _state(request).clock))
 
 
 @router.patch(
@@ -423,7 +327,7 @@ def get_key(request: Request, session: DbSession, principal: Applicant) -> schem
 def rewrap_key(
     body: schemas.ApplicantKeyRewrap, request: Request, session: DbSession, principal: Applicant
 ) -> schemas.ApplicantKeyOut:
-    row = service.rewrap_applicant_key(
+    row = applicant_keys.rewrap_applicant_key(
         session,
         principal,
         body.kid,
@@ -458,7 +362,7 @@ def register_authority_key(
     validated = validate_authority_jwk(body.jwk, state.anchors(), state.clock.now())
     state.revocation().check_chain(validated.chain, state.clock.now())
     overlap = timedelta(days=state.config.key_overlap_days)
-    row = service.register_authority_key(session, authority, validated, overlap, state.clock)
+    row = authority_keys.register_authority_key(session, authority, validated, overlap, state.clock)
     log.info("authority key registered", extra={"authority": authority, "kid": row.kid})
     return _authority_out(row)
 
@@ -474,5 +378,5 @@ def authority_key(
 ) -> schemas.AuthorityKeyOut:
     state = _state(request)
     return _authority_out(
-        service.active_authority_key(session, authority, state.clock, check=state.check_key)
+        authority_keys.active_authority_key(session, authority, state.clock, check=state.check_key)
     )

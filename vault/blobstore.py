@@ -21,6 +21,7 @@ from typing import IO, Any, Protocol
 
 from commons.s3 import minio_client
 from commons.settings import Settings
+from vault.errors import BlobNotFound
 from vault.pipeline import WritebackWriter, WriteBehind
 
 READ_CHUNK = 1024 * 1024
@@ -28,10 +29,6 @@ _PUT_BUFFER = 1024 * 1024
 _PUT_DEPTH = 4
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _S3_PART = 16 * 1024 * 1024
-
-
-class BlobNotFound(KeyError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ class VaultComponent(Component):
     depends_on = ("account", "compliance")
     cli_groups = (
         CliGroup("vault", "End-to-end encrypted documents.", "vault.cli:cli"),
-        CliGroup("login", "Store a bearer token for the vault commands.", "vault.cli:login"),
+        CliGroup("login", "Store a bearer token for the vault commands.", "vault.client.cli:login"),
     )
 
     def routers(self) -> Sequence[APIRouter]:
@@ -36,7 +36,7 @@ class VaultComponent(Component):
         return VaultSettings
 
     def startup_problems(self, settings: Settings) -> list[str]:
-        from vault.api import config_problems
+        from vault.runtime import config_problems
 
         return config_problems(settings)
 
@@ -52,12 +52,12 @@ class VaultComponent(Component):
         return {"object_store": object_store}
 
     def declarations(self) -> ModuleType:
-        from vault import processing
+        from vault import declarations
 
-        return processing
+        return declarations
 
     def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
-        from vault.service import export_personal_data
+        from vault.personal_data import export_personal_data
 
         return export_personal_data(session, subject)
 

@@ -109,3 +109,28 @@ class RevocationUnknown(VaultError, ServiceUnavailable):
     status = 503
     code = "revocation-status-unknown"
     title = "Revocation status unknown"
+
+
+# Errors that stay inside the vault's own code (the device client, the blob store, the CRL
+# loader): not problem details, so not :class:`VaultError`.
+
+
+class BlobNotFound(KeyError):
+    """No blob under this key in the blob store."""
+
+
+class CrlFileError(ValueError):
+    """A CRL file cannot be read or parsed."""
+
+
+class WrongSecret(ValueError):
+    """The passphrase or recovery code does not unwrap this key (on the device)."""
+
+
+class ClientError(Exception):
+    """The server refused a request; ``status`` and the problem ``detail`` say why."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail

@@ -24,14 +24,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
-from vault.errors import AuthorityKeyRevoked, CertificateRevoked, RevocationUnknown
+from vault.errors import AuthorityKeyRevoked, CertificateRevoked, CrlFileError, RevocationUnknown
 from vault.pki import issued_by
 
 _PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
-
-
-class CrlFileError(ValueError):
-    """A CRL file cannot be read or parsed."""
 
 
 def load_crls(paths: Sequence[Path]) -> list[x509.CertificateRevocationList]:

@@ -32,11 +32,12 @@ from tests.vault.helpers import (
     random_doc,
     sealed,
 )
-from vault import envelope, keys, service
-from vault.errors import InvalidEnvelope
+from vault import envelope, uploads
+from vault.client import keys
+from vault.errors import InvalidEnvelope, WrongSecret
+from vault.gc import collect_garbage
 from vault.models import Document
 from vault.recipients import public_key_from_jwk
-from vault.service import collect_garbage
 
 ActAs = Callable[[Principal | None], None]
 OCTET = {"content-type": "application/octet-stream"}
@@ -246,7 +247,7 @@ def test_applicant_key_register_unlock_and_rewrap(client: TestClient, act_as: Ac
     assert client.put("/v1/vault/keys/me", json=body).status_code == 409
     stored = client.get("/v1/vault/keys/me").json()
     assert "first passphrase" not in json.dumps(stored)
-    with pytest.raises(keys.WrongSecret):
+    with pytest.raises(WrongSecret):
         keys.unwrap_private_key(stored["wrapped_by_passphrase"], stored["kid"], passphrase="nope")
     # recovery: unwrap with the code, re-wrap under a new passphrase; same key
     priv = keys.unwrap_private_key(
@@ -404,12 +405,12 @@ def test_header_of_prefix_waits_for_the_whole_header_and_refuses_garbage_early()
     env = sealed(b"x" * 1000, ec.generate_private_key(ec.SECP256R1()))
     head = len(envelope.read_header(io.BytesIO(env)).encode())
     for cut in (0, 1, 24, head // 2, head - 1):
-        assert service.header_of_prefix(env[:cut]) is None
-    parsed = service.header_of_prefix(env[:head])
+        assert uploads.header_of_prefix(env[:cut]) is None
+    parsed = uploads.header_of_prefix(env[:head])
     assert parsed is not None
     assert parsed.encode() == env[:head]
     with pytest.raises(InvalidEnvelope):
-        service.header_of_prefix(b"NOPE" + env[4:head])
+        uploads.header_of_prefix(b"NOPE" + env[4:head])
 
 
 def test_a_bad_header_or_a_taken_id_is_refused_before_the_body_is_spooled(

@@ -16,8 +16,9 @@ from commons.db import Database
 from commons.s3 import minio_client
 from commons.settings import Settings
 from tests import services
-from vault import service
-from vault.blobstore import BlobNotFound, BlobStore, FilesystemBlobStore, S3BlobStore
+from vault.blobstore import BlobStore, FilesystemBlobStore, S3BlobStore
+from vault.errors import BlobNotFound
+from vault.gc import collect_garbage
 from vault.models import Document
 
 
@@ -112,9 +113,9 @@ def test_gc_removes_orphans_but_keeps_documents_and_fresh_blobs(
             )
         )
         session.flush()
-        assert service.collect_garbage(session, store, timedelta(hours=1)) == []  # too fresh
+        assert collect_garbage(session, store, timedelta(hours=1)) == []  # too fresh
         later = FixedClock(system_clock.now() + timedelta(hours=2))
-        assert service.collect_garbage(session, store, timedelta(hours=1), later) == [orphan]
+        assert collect_garbage(session, store, timedelta(hours=1), later) == [orphan]
     assert sorted(b.key for b in store.list()) == [kept]
     store.delete(kept)
 

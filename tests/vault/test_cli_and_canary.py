@@ -26,7 +26,7 @@ from gateway.cli import app as cli_app
 from gateway.migrations import import_all_models
 from tests import factories
 from tests.vault.helpers import authority_key, pki_settings
-from vault import cli as vault_cli
+from vault.client import cli as vault_cli
 from vault.runtime import VaultSettings
 
 ActAs = Callable[[Principal | None], None]

@@ -21,9 +21,9 @@ from account import Principal
 from tests import factories
 from tests.vault import independent_decryptor
 from vault import blobstore, envelope, pipeline
-from vault.blobstore import BlobNotFound, FilesystemBlobStore
+from vault.blobstore import FilesystemBlobStore
 from vault.client import ClientError, VaultClient
-from vault.errors import InvalidEnvelope
+from vault.errors import BlobNotFound, InvalidEnvelope
 from vault.pipeline import WriteBehind
 
 KEY = ec.generate_private_key(ec.SECP256R1())

@@ -1,4 +1,4 @@
-"""Authority key registration (x5c against trust anchors, rotation) and applicant keys."""
+"""Authority key registration (x5c against trust anchors, rotation)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from commons.db import Database
 from gateway.app import create_app
 from tests import factories
 from tests.vault.helpers import NOW, authority_key, ca, pki_settings, write_crl
-from vault import keys
 from vault.errors import InvalidKey
 from vault.pki import issue_authority_key, make_ca, validate_authority_jwk
 
@@ -127,19 +126,3 @@ def test_registration_refusal_is_a_clear_problem(client: TestClient, act_as: Act
     r = client.post("/v1/vault/authorities/tf/keys", json={"jwk": {**_issue(), "key_ops": []}})
     assert r.status_code == 422
     assert "wrapKey" in r.json()["detail"]
-
-
-def test_passphrase_wrapping() -> None:
-    pair = keys.generate("pass phrase one", keys.ARGON2_MINIMUM)
-    key = keys.unwrap_private_key(
-        pair.wrapped_by_passphrase, pair.kid, passphrase="pass phrase one"
-    )
-    assert key.private_numbers() == pair.private_key.private_numbers()
-    for wrong in ({"passphrase": "wrong"}, {"recovery_code": "AAAA-BBBB"}, {}):
-        with pytest.raises(keys.WrongSecret):
-            keys.unwrap_private_key(pair.wrapped_by_passphrase, pair.kid, **wrong)
-    with pytest.raises(keys.WrongSecret):
-        keys.unwrap_private_key(pair.wrapped_by_recovery, pair.kid, recovery_code="AAAA-BBBB")
-    weak = keys.wrap_with_passphrase(pair.private_key, "x", {"m": 1024, "t": 1, "p": 1})
-    with pytest.raises(keys.WrongSecret, match="minimum"):
-        keys.unwrap_private_key(weak, pair.kid, passphrase="x")

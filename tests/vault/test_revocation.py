@@ -34,7 +34,7 @@ from tests.vault.helpers import (
     write_crl,
 )
 from vault import envelope
-from vault.errors import CertificateRevoked, RevocationUnknown
+from vault.errors import CertificateRevoked, CrlFileError, RevocationUnknown
 from vault.pki import (
     chain_of,
     demo_crl_path,
@@ -44,7 +44,7 @@ from vault.pki import (
     make_crl,
 )
 from vault.recipients import public_key_from_jwk
-from vault.revocation import CrlFileError, RevocationChecker, load_crls
+from vault.revocation import RevocationChecker, load_crls
 from vault.runtime import VaultSettings
 
 OCTET = {"content-type": "application/octet-stream"}
@@ -335,15 +335,15 @@ def test_device_crl_setting_takes_a_json_list_or_paths_and_names_a_bad_file(
 ) -> None:
     import typer
 
-    from vault.cli import _device_crls
+    from vault.client.cli import device_crls
 
     one, two = write_crl(tmp_path / "one.crl"), write_crl(tmp_path / "two.crl")
     monkeypatch.delenv("OZG_VAULT_CRL_FILES", raising=False)
-    assert _device_crls() is None
+    assert device_crls() is None
     monkeypatch.setenv("OZG_VAULT_CRL_FILES", json.dumps([str(one), str(two)]))
-    assert len(_device_crls() or []) == 2
+    assert len(device_crls() or []) == 2
     monkeypatch.setenv("OZG_VAULT_CRL_FILES", f"{one}:{two}")
-    assert len(_device_crls() or []) == 2
+    assert len(device_crls() or []) == 2
     monkeypatch.setenv("OZG_VAULT_CRL_FILES", str(tmp_path / "missing.crl"))
     with pytest.raises(typer.Exit):
-        _device_crls()
+        device_crls()

@@ -11,7 +11,8 @@ server:
 
 Wrapped form (JSON): ``{"v": 1, "kdf": "argon2id"|"hkdf-sha256", "m", "t", "p", "salt",
 "nonce", "ct"}``, AES-256-GCM with the key id as associated data. A passphrase change or a
-recovery re-wraps the same private key; documents are untouched.
+recovery re-wraps the same private key; documents are untouched. The server
+(``vault.applicant_keys``) checks only the shape of a wrapped form, never opens it.
 """
 
 from __future__ import annotations
@@ -30,14 +31,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from vault.errors import WrongSecret
 from vault.recipients import key_id, public_jwk
 
 ARGON2_DEFAULT = {"m": 65536, "t": 3, "p": 1}
 ARGON2_MINIMUM = {"m": 19456, "t": 2, "p": 1}  # OWASP password storage cheat sheet
-
-
-class WrongSecret(ValueError):
-    """The passphrase or recovery code does not unwrap this key."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from compliance.declarations import (
     RetentionExecutor,
     RetentionPolicy,
 )
-from vault.service import shred_unused_documents
+from vault.deletion import shred_unused_documents
 
 _DOCS = "documents (end-to-end encrypted)"
 

@@ -22,24 +22,16 @@ import httpx
 from cryptography import x509
 
 from commons.errors import OzgError
-from vault import envelope, keys, sanitize
+from vault import envelope, sanitize
+from vault.client import keys
 from vault.envelope import Metadata
-from vault.errors import InvalidEnvelope
+from vault.errors import ClientError, InvalidEnvelope
 from vault.pki import validate_authority_jwk
 from vault.recipients import PrivateKey, public_key_from_jwk
 from vault.revocation import RevocationChecker
 
 Progress = Callable[[int], None]
 _BLOCK = 256 * 1024
-
-
-class ClientError(Exception):
-    """The server refused a request; ``status`` and the problem ``detail`` say why."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"{status}: {detail}")
-        self.status = status
-        self.detail = detail
 
 
 class _ResponseReader(io.RawIOBase):
