@@ -45,17 +45,17 @@ class PaymentsComponent(Component):
         configure(app, settings)
 
     def declarations(self) -> ModuleType:
-        from payments import processing
+        from payments import declarations
 
-        return processing
+        return declarations
 
     def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
-        from payments.privacy import export_personal_data
+        from payments.personal_data import export_personal_data
 
         return export_personal_data(session, subject)
 
     def shred(self, app: FastAPI, session: Session, subject: str) -> ShredReport:
-        from payments.privacy import shred_personal_data
+        from payments.personal_data import shred_personal_data
 
         return shred_personal_data(session, subject, app.state.payments)
 

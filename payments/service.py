@@ -22,6 +22,7 @@ from account import Principal, Role
 from commons.ids import new_id_str
 from compliance import AccessEvent, record_access
 from payments import fees
+from payments.declarations import BOOKING_RETENTION, FEE_BASIS
 from payments.errors import (
     IdempotencyConflict,
     PaymentConflict,
@@ -30,7 +31,6 @@ from payments.errors import (
     ProviderError,
 )
 from payments.models import Payment, Quote, Transition, Waiver
-from payments.processing import BOOKING_RETENTION, FEE_BASIS
 from payments.providers.base import BookingItem, PaymentRequest, ProviderStatusCode
 from payments.references import new_kassenzeichen, purpose_for
 from payments.runtime import PaymentsRuntime
