@@ -1,4 +1,5 @@
-"""HTTP routes of the payments domain: thin handlers over ``service.py``."""
+"""HTTP routes of the payments domain: thin handlers over ``quotes.py``, ``service.py`` and
+``refunds.py``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from account import CurrentPrincipal, Principal, Role, Scope, require_roles, req
 from commons.errors import PayloadTooLarge
 from commons.settings import Settings
 from commons.web import DbSession
-from payments import fitconnect, notifications, receipts, refunds, service
+from payments import access, fitconnect, notifications, quotes, receipts, refunds, service
 from payments.errors import PaymentNotFound, ProviderError
 from payments.fees import format_cents
 from payments.models import Payment, Quote, Refund, SandboxTransaction
@@ -62,14 +63,14 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 
 def quote_out(session: Session, quote: Quote) -> QuoteOut:
     explanation: dict[str, Any] = quote.explanation or {"lines": [], "applied": []}
-    waiver = service.waiver_of(session, quote)
+    waiver = quotes.waiver_of(session, quote)
     lines = [FeeLineOut(**line) for line in explanation["lines"]]
     return QuoteOut(
         id=quote.id,
         authority=quote.authority,
         case_reference=quote.case_reference,
         quoted_cents=quote.quoted_cents,
-        amount_due_cents=service.amount_due(session, quote),
+        amount_due_cents=quotes.amount_due(session, quote),
         currency=quote.currency,
         catalogue_version=quote.catalogue_version,
         lines=lines,
@@ -102,15 +103,15 @@ def create_quote(
     body: QuoteRequest, session: DbSession, runtime: Runtime, principal: FlowPrincipal
 ) -> QuoteOut:
     """Calculate the fee for a case and store it as a quote bound to the case reference."""
-    return quote_out(session, service.create_quote(session, runtime, principal, body))
+    return quote_out(session, quotes.create_quote(session, runtime, principal, body))
 
 
 @router.get("/fees/quotes/{quote_id}", dependencies=FeesRead)
 def get_quote(
     quote_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> QuoteOut:
-    quote = service.visible_quote(session, principal, quote_id)
-    service.audit(
+    quote = quotes.visible_quote(session, principal, quote_id)
+    access.audit(
         session,
         runtime,
         principal,
@@ -131,7 +132,7 @@ def grant_waiver(
     principal: CaseworkerPrincipal,
 ) -> QuoteOut:
     """Waive (exemption) or reduce (discretionary reduction) a quoted fee, with its basis."""
-    service.grant_waiver(
+    quotes.grant_waiver(
         session,
         runtime,
         principal,
@@ -141,7 +142,7 @@ def grant_waiver(
         legal_basis=body.legal_basis,
         reason=body.reason,
     )
-    return quote_out(session, service.visible_quote(session, principal, quote_id))
+    return quote_out(session, quotes.visible_quote(session, principal, quote_id))
 
 
 # --------------------------------------------------------------------------- payments
