@@ -43,6 +43,11 @@ class PaymentsComponent(Component):
         from payments.api import configure
 
         configure(app, settings)
+        # The sandbox's hosted payment page exists only where the sandbox is enabled.
+        if "sandbox" in app.state.payments.providers:
+            from payments.providers.sandbox.pages import router as sandbox_router
+
+            app.include_router(sandbox_router, prefix="/v1")
 
     def declarations(self) -> ModuleType:
         from payments import declarations
