@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from payments.fees import CaseFacts, FeeLine, FeeResult, FeeRule, calculate
     from payments.fitconnect import payment_information
-    from payments.privacy import export_personal_data, shred_personal_data
+    from payments.personal_data import export_personal_data, shred_personal_data
     from payments.providers.base import ENTRY_POINT_GROUP, PaymentProvider
     from payments.runtime import PaymentsRuntime
     from payments.states import PaymentState
@@ -31,9 +31,9 @@ _EXPORTS = {
     "PaymentState": "payments.states",
     "PaymentsRuntime": "payments.runtime",
     "calculate": "payments.fees",
-    "export_personal_data": "payments.privacy",
+    "export_personal_data": "payments.personal_data",
     "payment_information": "payments.fitconnect",
-    "shred_personal_data": "payments.privacy",
+    "shred_personal_data": "payments.personal_data",
 }
 
 __all__ = [

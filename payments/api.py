@@ -1,12 +1,12 @@
-"""HTTP routes of the payments domain: thin handlers over ``service.py``."""
+"""HTTP routes of the payments domain: thin handlers over ``quotes.py``, ``service.py`` and
+``refunds.py``."""
 
 from __future__ import annotations
 
-import html
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Header, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -14,11 +14,9 @@ from account import CurrentPrincipal, Principal, Role, Scope, require_roles, req
 from commons.errors import PayloadTooLarge
 from commons.settings import Settings
 from commons.web import DbSession
-from payments import fitconnect, notifications, receipts, refunds, service
-from payments.errors import PaymentNotFound, ProviderError
-from payments.fees import format_cents
-from payments.models import Payment, Quote, Refund, SandboxTransaction
-from payments.providers.sandbox import TEST_CARDS, SandboxAction, SandboxPaymentProvider
+from payments import access, fitconnect, notifications, quotes, receipts, refunds, service
+from payments.errors import ProviderError
+from payments.models import Payment, Quote, Refund
 from payments.runtime import PaymentsRuntime
 from payments.schemas import (
     FeeLineOut,
@@ -62,14 +60,14 @@ IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, ma
 
 def quote_out(session: Session, quote: Quote) -> QuoteOut:
     explanation: dict[str, Any] = quote.explanation or {"lines": [], "applied": []}
-    waiver = service.waiver_of(session, quote)
+    waiver = quotes.waiver_of(session, quote)
     lines = [FeeLineOut(**line) for line in explanation["lines"]]
     return QuoteOut(
         id=quote.id,
         authority=quote.authority,
         case_reference=quote.case_reference,
         quoted_cents=quote.quoted_cents,
-        amount_due_cents=service.amount_due(session, quote),
+        amount_due_cents=quotes.amount_due(session, quote),
         currency=quote.currency,
         catalogue_version=quote.catalogue_version,
         lines=lines,
@@ -102,15 +100,15 @@ def create_quote(
     body: QuoteRequest, session: DbSession, runtime: Runtime, principal: FlowPrincipal
 ) -> QuoteOut:
     """Calculate the fee for a case and store it as a quote bound to the case reference."""
-    return quote_out(session, service.create_quote(session, runtime, principal, body))
+    return quote_out(session, quotes.create_quote(session, runtime, principal, body))
 
 
 @router.get("/fees/quotes/{quote_id}", dependencies=FeesRead)
 def get_quote(
     quote_id: str, session: DbSession, runtime: Runtime, principal: CurrentPrincipal
 ) -> QuoteOut:
-    quote = service.visible_quote(session, principal, quote_id)
-    service.audit(
+    quote = quotes.visible_quote(session, principal, quote_id)
+    access.audit(
         session,
         runtime,
         principal,
@@ -131,7 +129,7 @@ def grant_waiver(
     principal: CaseworkerPrincipal,
 ) -> QuoteOut:
     """Waive (exemption) or reduce (discretionary reduction) a quoted fee, with its basis."""
-    service.grant_waiver(
+    quotes.grant_waiver(
         session,
         runtime,
         principal,
@@ -141,7 +139,7 @@ def grant_waiver(
         legal_basis=body.legal_basis,
         reason=body.reason,
     )
-    return quote_out(session, service.visible_quote(session, principal, quote_id))
+    return quote_out(session, quotes.visible_quote(session, principal, quote_id))
 
 
 # --------------------------------------------------------------------------- payments
@@ -311,86 +309,3 @@ def get_payment_information(
     """FIT-Connect's ``paymentInformation`` block for the submission metadata."""
     payment = service.visible_payment(session, runtime, principal, payment_id)
     return Response(fitconnect.dumps(payment), media_type="application/json")
-
-
-# --------------------------------------------------------------------------- sandbox page
-def _sandbox(
-    session: Session, runtime: PaymentsRuntime, tx_id: str
-) -> tuple[SandboxPaymentProvider, SandboxTransaction]:
-    tx = session.get(SandboxTransaction, tx_id)
-    if tx is None or "sandbox" not in runtime.providers:
-        raise PaymentNotFound("no such sandbox transaction")
-    provider = runtime.provider_named("sandbox", tx.authority, session)
-    if not isinstance(provider, SandboxPaymentProvider):  # pragma: no cover
-        raise PaymentNotFound()
-    return provider, tx
-
-
-@router.get("/sandbox-payments/{tx_id}", response_class=HTMLResponse, include_in_schema=False)
-def sandbox_page(tx_id: str, session: DbSession, runtime: Runtime) -> HTMLResponse:
-    """The sandbox's hosted payment page: test cards and buttons decide the outcome."""
-    _provider, tx = _sandbox(session, runtime, tx_id)
-    rows = "".join(
-        f"<li><code>{html.escape(card)}</code>: {html.escape(outcome)}</li>"
-        for card, outcome in TEST_CARDS.items()
-    )
-    buttons = "".join(
-        f'<button name="action" value="{a}">{label}</button> '
-        for a, label in (
-            ("success", "Pay (success)"),
-            ("failure", "Fail"),
-            ("cancel", "Cancel"),
-            ("late", "Pay, notify late"),
-        )
-    )
-    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Sandbox payment (UNSAFE)</title></head><body>
-<p><strong>SANDBOX - no money moves. Development only.</strong></p>
-<p>Amount: {format_cents(tx.amount_cents)} EUR &middot; {html.escape(tx.purpose)}
-&middot; status {html.escape(tx.status)}</p>
-<form method="post" action="/v1/sandbox-payments/{html.escape(tx.id)}">
-<label>Test card <input name="card" value=""></label> {buttons}</form>
-<p>Test cards:</p><ul>{rows}</ul></body></html>"""
-    return HTMLResponse(page)
-
-
-@router.post("/sandbox-payments/{tx_id}", include_in_schema=False)
-def sandbox_act(
-    tx_id: str,
-    session: DbSession,
-    runtime: Runtime,
-    action: Annotated[str | None, Form()] = None,
-    card: Annotated[str | None, Form()] = None,
-) -> RedirectResponse:
-    provider, tx = _sandbox(session, runtime, tx_id)
-    chosen: SandboxAction | None = TEST_CARDS.get((card or "").strip()) if card else None
-    if chosen is None:
-        chosen = _sandbox_action(action)
-    tx, signed = provider.act(tx.id, chosen)
-    if signed is not None:
-        headers, body = signed
-        notifications.process_notification(session, runtime, "sandbox", tx.authority, headers, body)
-    return RedirectResponse(tx.return_url, status_code=303)
-
-
-@router.post("/sandbox-payments/{tx_id}/notify", include_in_schema=False)
-def sandbox_notify(tx_id: str, session: DbSession, runtime: Runtime) -> NotificationOut:
-    """Deliver the (late) signed status notification of a sandbox transaction now."""
-    provider, tx = _sandbox(session, runtime, tx_id)
-    headers, body = provider.signed_status_notification(tx)
-    outcome = notifications.process_notification(
-        session, runtime, "sandbox", tx.authority, headers, body
-    )
-    return NotificationOut(outcome=outcome)
-
-
-def _sandbox_action(action: str | None) -> SandboxAction:
-    if action == "success":
-        return "success"
-    if action == "failure":
-        return "failure"
-    if action == "cancel":
-        return "cancel"
-    if action == "late":
-        return "late"
-    raise PaymentNotFound("unknown sandbox action")

@@ -14,7 +14,7 @@ from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings
 from compliance import AccessEvent, Actor, record_access
-from payments.processing import FEE_BASIS
+from payments.declarations import FEE_BASIS
 from payments.reconcile import reconcile
 from payments.runtime import PaymentsRuntime
 

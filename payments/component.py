@@ -43,19 +43,24 @@ class PaymentsComponent(Component):
         from payments.api import configure
 
         configure(app, settings)
+        # The sandbox's hosted payment page exists only where the sandbox is enabled.
+        if "sandbox" in app.state.payments.providers:
+            from payments.providers.sandbox.pages import router as sandbox_router
+
+            app.include_router(sandbox_router, prefix="/v1")
 
     def declarations(self) -> ModuleType:
-        from payments import processing
+        from payments import declarations
 
-        return processing
+        return declarations
 
     def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
-        from payments.privacy import export_personal_data
+        from payments.personal_data import export_personal_data
 
         return export_personal_data(session, subject)
 
     def shred(self, app: FastAPI, session: Session, subject: str) -> ShredReport:
-        from payments.privacy import shred_personal_data
+        from payments.personal_data import shred_personal_data
 
         return shred_personal_data(session, subject, app.state.payments)
 

@@ -45,11 +45,6 @@ class PaymentConflict(PaymentError, Conflict):
     title = "The payment is not in a state that allows this"
 
 
-class IllegalTransition(PaymentConflict):
-    code = "illegal-transition"
-    title = "Illegal payment state transition"
-
-
 class InvalidNotification(PaymentError, Unauthorized):
     """A notification failed verification. One opaque error for every reason (bad
     signature, stale or malformed timestamp, malformed body): callers learn nothing."""

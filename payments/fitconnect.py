@@ -27,6 +27,8 @@ _STATUS: dict[PaymentState, FitConnectStatus] = {
 
 def payment_information(payment: Payment) -> dict[str, Any]:
     """The block, with ``grossAmount`` as :class:`payments.money.Euros`."""
+    # transactionTimestamp is, in the schema, the time the payment succeeded: the booking
+    # time. A payment not (yet) booked has none, so it carries the time of its last change.
     at = payment.booked_at or payment.updated_at
     return {
         "transactionId": payment.provider_reference or payment.id,
@@ -39,9 +41,11 @@ def payment_information(payment: Payment) -> dict[str, Any]:
 
 
 def _method(method: str | None) -> str:
-    # FIT-Connect names a few methods (CREDITCARD, PAYPAL, INVOICE, GIROPAY, OTHER);
-    # anything a provider reports that we cannot map is OTHER.
-    known = {"CREDITCARD", "PAYPAL", "INVOICE", "GIROPAY", "PAYDIRECT", "OTHER"}
+    # The schema's paymentMethod enum is GIROPAY, PAYDIRECT, CREDITCARD, PAYPAL, INVOICE and
+    # OTHER. The field is required in the block although the schema fills it only for a
+    # successful payment: a payment without a reported method, or with one outside the enum
+    # (the sandbox's "sandbox-card"), is OTHER.
+    known = {"GIROPAY", "PAYDIRECT", "CREDITCARD", "PAYPAL", "INVOICE", "OTHER"}
     value = (method or "OTHER").upper()
     return value if value in known else "OTHER"
 

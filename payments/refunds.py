@@ -8,18 +8,12 @@ from sqlalchemy.orm import Session
 
 from account import Principal
 from commons.ids import new_id_str
+from payments.access import audit, require_caseworker_of
 from payments.errors import PaymentConflict, PaymentNotFound
+from payments.idempotency import check_idempotency_key, remember_result, replayed_result
 from payments.models import Payment, Refund
 from payments.runtime import PaymentsRuntime
-from payments.service import (
-    audit,
-    check_idempotency_key,
-    remember_result,
-    replayed_result,
-    require_caseworker_of,
-    transition,
-    visible_payment,
-)
+from payments.service import transition, visible_payment
 from payments.states import PaymentState
 
 

@@ -1,40 +1,29 @@
-"""Domain logic of payments: quotes, waivers, payment attempts and their state machine.
+"""Domain logic of payments: payment attempts and their state machine.
 
 No HTTP here and no commit: the caller's unit of work decides. Every query that returns
-payment data is scoped to the principal asking (:func:`visible_payment`).
+payment data is scoped to the principal asking (:func:`visible_payment`, through
+:func:`payments.access.visible_to`). Quotes and waivers are in :mod:`payments.quotes`,
+idempotency keys in :mod:`payments.idempotency`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Mapping
-from dataclasses import asdict
-from datetime import date
-from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from account import Principal, Role
 from commons.ids import new_id_str
-from compliance import AccessEvent, record_access
-from payments import fees
-from payments.errors import (
-    IdempotencyConflict,
-    PaymentConflict,
-    PaymentForbidden,
-    PaymentNotFound,
-    ProviderError,
-)
-from payments.models import Payment, Quote, Transition, Waiver
-from payments.processing import BOOKING_RETENTION, FEE_BASIS
+from payments.access import audit, visible_to
+from payments.declarations import BOOKING_RETENTION
+from payments.errors import PaymentConflict, PaymentForbidden, PaymentNotFound, ProviderError
+from payments.idempotency import check_idempotency_key, remember_result, replayed_result
+from payments.models import Payment, Transition
 from payments.providers.base import BookingItem, PaymentRequest, ProviderStatusCode
+from payments.quotes import amount_due, paid_attempt, visible_quote
 from payments.references import new_kassenzeichen, purpose_for
 from payments.runtime import PaymentsRuntime
-from payments.schemas import QuoteRequest
 from payments.states import FINAL_UNPAID, PAID_STATES, PaymentState, can_transition
 
 log = logging.getLogger("ozg.payments")
@@ -43,209 +32,7 @@ DESCRIPTION = "Verwaltungsgebuehr"
 """What the payment page shows: generic on purpose (no permit type, no name)."""
 
 
-# --------------------------------------------------------------------------- helpers
-def audit(
-    session: Session,
-    runtime: PaymentsRuntime,
-    principal: Principal,
-    action: str,
-    subject: str | None,
-    resource: str,
-    purpose: str,
-) -> None:
-    record_access(
-        session,
-        AccessEvent(
-            actor=principal.as_actor(),
-            data_subject=subject,
-            action=action,
-            resource=resource,
-            purpose=purpose,
-            legal_basis=FEE_BASIS,
-        ),
-        clock=runtime.clock,
-    )
-
-
-def _params_hash(params: Mapping[str, Any]) -> str:
-    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def check_idempotency_key(key: str) -> None:
-    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise PaymentConflict("Idempotency-Key must be 1-255 printable ASCII characters")
-
-
-def replayed_result(
-    session: Session, scope: str, key: str, params: Mapping[str, Any]
-) -> str | None:
-    from payments.models import IdempotencyKey
-
-    row = session.scalars(
-        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-    ).one_or_none()
-    if row is None:
-        return None
-    if row.params_hash != _params_hash(params):
-        raise IdempotencyConflict()
-    return row.result_id
-
-
-def remember_result(
-    session: Session,
-    runtime: PaymentsRuntime,
-    scope: str,
-    key: str,
-    params: Mapping[str, Any],
-    result_id: str,
-) -> None:
-    from payments.models import IdempotencyKey
-
-    try:
-        with session.begin_nested():
-            session.add(
-                IdempotencyKey(
-                    id=new_id_str(runtime.clock),
-                    scope=scope,
-                    key=key,
-                    params_hash=_params_hash(params),
-                    result_id=result_id,
-                    created_at=runtime.clock.now(),
-                )
-            )
-    except IntegrityError:
-        # A concurrent request with the same key won; this one must not also take effect.
-        raise IdempotencyConflict("a request with this idempotency key is in progress") from None
-
-
-# --------------------------------------------------------------------------- quotes
-def create_quote(
-    session: Session, runtime: PaymentsRuntime, principal: Principal, request: QuoteRequest
-) -> Quote:
-    facts_in = request.facts.model_dump()
-    decision_date: date = facts_in.pop("decision_date") or runtime.clock.now().date()
-    result = fees.calculate(
-        fees.FeeRule(**request.fee_rule.model_dump()),
-        fees.CaseFacts(decision_date=decision_date, **facts_in),
-    )
-    quote = Quote(
-        id=new_id_str(runtime.clock),
-        authority=request.authority,
-        case_reference=request.case_reference,
-        case_hash=request.case_hash,
-        data_subject=request.data_subject,
-        catalogue_version=result.catalogue_version,
-        quoted_cents=result.total_cents,
-        currency=result.currency,
-        explanation={
-            "lines": [asdict(line) for line in result.lines],
-            "applied": list(result.applied),
-            "decision_date": decision_date.isoformat(),
-        },
-        created_by=principal.subject,
-        created_at=runtime.clock.now(),
-    )
-    session.add(quote)
-    session.flush()
-    audit(
-        session,
-        runtime,
-        principal,
-        "payments.quote.create",
-        quote.data_subject,
-        f"payments/quote/{quote.id}",
-        "calculate the fee for an application",
-    )
-    return quote
-
-
-def waiver_of(session: Session, quote: Quote) -> Waiver | None:
-    return session.scalars(select(Waiver).where(Waiver.quote_id == quote.id)).one_or_none()
-
-
-def amount_due(session: Session, quote: Quote) -> int:
-    waiver = waiver_of(session, quote)
-    return quote.quoted_cents if waiver is None else waiver.amount_due_cents
-
-
-def visible_quote(
-    session: Session, principal: Principal, quote_id: str, *, for_update: bool = False
-) -> Quote:
-    query = select(Quote).where(Quote.id == quote_id, _visible(principal, Quote))
-    if for_update:
-        query = query.with_for_update()
-    quote = session.scalars(query).one_or_none()
-    if quote is None:
-        raise PaymentNotFound("no such quote")
-    return quote
-
-
-def grant_waiver(
-    session: Session,
-    runtime: PaymentsRuntime,
-    principal: Principal,
-    quote_id: str,
-    *,
-    kind: str,
-    amount_due_cents: int,
-    legal_basis: str,
-    reason: str | None,
-) -> Waiver:
-    quote = visible_quote(session, principal, quote_id)
-    require_caseworker_of(principal, quote.authority)
-    if waiver_of(session, quote) is not None:
-        raise PaymentConflict("this quote already has a waiver")
-    if kind == "exemption" and amount_due_cents != 0:
-        raise PaymentConflict("an exemption leaves nothing to pay (amount_due_cents = 0)")
-    if kind == "reduction" and not 0 < amount_due_cents < quote.quoted_cents:
-        raise PaymentConflict("a reduction must leave less than the quoted amount, above 0")
-    if _paid_attempt(session, quote) is not None:
-        raise PaymentConflict("the fee is already paid; refund instead")
-    waiver = Waiver(
-        id=new_id_str(runtime.clock),
-        quote_id=quote.id,
-        kind=kind,
-        amount_due_cents=amount_due_cents,
-        legal_basis=legal_basis,
-        reason=reason,
-        granted_by=principal.subject,
-        granted_at=runtime.clock.now(),
-    )
-    session.add(waiver)
-    session.flush()
-    audit(
-        session,
-        runtime,
-        principal,
-        "payments.waiver.create",
-        quote.data_subject,
-        f"payments/quote/{quote.id}",
-        "waive or reduce a fee",
-    )
-    return waiver
-
-
 # --------------------------------------------------------------------------- access
-def _visible(principal: Principal, model: type[Quote] | type[Payment]) -> ColumnElement[bool]:
-    """The one place that decides which quotes and payments a principal may see, as a
-    query condition: caseworkers their authority's, flow clients those they created,
-    applicants those about themselves."""
-    conditions: list[ColumnElement[bool]] = []
-    if principal.has(Role.CASEWORKER) and principal.authority is not None:
-        conditions.append(model.authority == principal.authority)
-    if principal.has(Role.FLOW):
-        conditions.append(model.created_by == principal.subject)
-    if principal.has(Role.APPLICANT):
-        conditions.append(model.data_subject == principal.subject)
-    return or_(false(), *conditions)
-
-
-def require_caseworker_of(principal: Principal, authority: str) -> None:
-    if not (principal.has(Role.CASEWORKER) and principal.authority == authority):
-        raise PaymentForbidden("only caseworkers of the owning authority may do this")
-
-
 def visible_payment(
     session: Session,
     runtime: PaymentsRuntime,
@@ -255,7 +42,7 @@ def visible_payment(
     for_update: bool = False,
     audit_action: str | None = "payments.payment.read",
 ) -> Payment:
-    query = select(Payment).where(Payment.id == payment_id, _visible(principal, Payment))
+    query = select(Payment).where(Payment.id == payment_id, visible_to(principal, Payment))
     if for_update:
         query = query.with_for_update()
     payment = session.scalars(query).one_or_none()
@@ -333,7 +120,7 @@ def create_payment(
     due = amount_due(session, quote)
     if due == 0:
         raise PaymentConflict("nothing to pay: the fee is waived or zero")
-    if _paid_attempt(session, quote) is not None:
+    if paid_attempt(session, quote) is not None:
         raise PaymentConflict("this quote is already paid")
 
     config = runtime.config_for(quote.authority)
@@ -507,12 +294,3 @@ def payment_for_return(session: Session, payment_id: str) -> Payment:
     if payment is None:
         raise PaymentNotFound()
     return payment
-
-
-def _paid_attempt(session: Session, quote: Quote) -> Payment | None:
-    """The attempt that paid this quote, if any (at most one books; see the review flags)."""
-    return session.scalars(
-        select(Payment).where(
-            Payment.quote_id == quote.id, Payment.state.in_([s.value for s in PAID_STATES])
-        )
-    ).first()

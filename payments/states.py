@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from payments.errors import IllegalTransition
-
 
 class PaymentState(StrEnum):
     INITIAL = "initial"
@@ -42,8 +40,3 @@ FINAL_UNPAID = frozenset({S.FAILED, S.CANCELED})
 
 def can_transition(current: PaymentState, target: PaymentState) -> bool:
     return target in TRANSITIONS[current]
-
-
-def check_transition(current: PaymentState, target: PaymentState) -> None:
-    if not can_transition(current, target):
-        raise IllegalTransition(f"a payment cannot go from {current.value} to {target.value}")

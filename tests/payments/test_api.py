@@ -84,30 +84,6 @@ def test_the_redirect_back_is_not_trusted(client: TestClient, act_as: ActAs) -> 
     assert client.get(f"/v1/payments/{payment['id']}").json()["state"] == "pending"
 
 
-def test_test_cards_decide_the_outcome(client: TestClient, act_as: ActAs) -> None:
-    for number, expected in [
-        ("4000 0000 0000 0119", "failed"),
-        ("4000 0000 0000 0127", "canceled"),
-    ]:
-        payment = new_payment(client, act_as, key=number)
-        page = str(payment["payment_url"]).removeprefix("http://127.0.0.1:8000")
-        client.post(page, data={"card": number}, follow_redirects=False)
-        act_as(FLOW)
-        assert client.get(f"/v1/payments/{payment['id']}").json()["state"] == expected
-
-
-def test_late_notification_is_caught_by_the_status_query(client: TestClient, act_as: ActAs) -> None:
-    payment = new_payment(client, act_as)
-    page = str(payment["payment_url"]).removeprefix("http://127.0.0.1:8000")
-    client.post(page, data={"action": "late"}, follow_redirects=False)
-    act_as(FLOW)
-    assert client.get(f"/v1/payments/{payment['id']}").json()["state"] == "pending"
-    client.get(f"/v1/payments/{payment['id']}/return", follow_redirects=False)
-    assert client.get(f"/v1/payments/{payment['id']}").json()["state"] == "booked"
-    late = client.post(f"{page}/notify")
-    assert late.json() == {"outcome": "ignored"}
-
-
 def test_idempotent_payment_creation(client: TestClient, act_as: ActAs) -> None:
     quote_id = new_quote(client, act_as)
     body = {"quote_id": quote_id, "return_url": "https://flow.example/done"}

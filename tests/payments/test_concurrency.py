@@ -12,7 +12,7 @@ import pytest
 
 from commons.db import Database
 from commons.settings import Settings
-from payments import notifications, service, signing
+from payments import notifications, quotes, service, signing
 from payments.models import Transition
 from payments.runtime import PaymentsRuntime
 from payments.schemas import QuoteRequest
@@ -59,7 +59,7 @@ def _race(count: int, work: Callable[[], Any]) -> list[Any]:
 def test_concurrent_notifications_book_once(committed: Database, settings: Settings) -> None:
     runtime = PaymentsRuntime.from_settings(settings)
     with committed.transaction() as session:
-        quote = service.create_quote(session, runtime, FLOW, _quote())
+        quote = quotes.create_quote(session, runtime, FLOW, _quote())
         payment = service.create_payment(
             session,
             runtime,
@@ -101,7 +101,7 @@ def test_concurrent_creates_with_one_key_give_one_payment(
 ) -> None:
     runtime = PaymentsRuntime.from_settings(settings)
     with committed.transaction() as session:
-        quote = service.create_quote(session, runtime, FLOW, _quote())
+        quote = quotes.create_quote(session, runtime, FLOW, _quote())
         quote_id = quote.id
 
     def create() -> str:

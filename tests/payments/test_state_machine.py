@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from commons.db import Database
 from commons.settings import Settings
-from payments import notifications, refunds, service, signing
+from payments import notifications, quotes, refunds, service, signing
 from payments.errors import (
     IdempotencyConflict,
     InvalidNotification,
@@ -49,7 +49,7 @@ def test_payment_state_machine(database: Database, settings: Settings) -> None:
             super().__init__()
             self._tx: AbstractContextManager[Session] = database.transaction()
             self.session = self._tx.__enter__()
-            quote = service.create_quote(
+            quote = quotes.create_quote(
                 self.session, runtime, FLOW, QuoteRequest.model_validate(quote_body())
             )
             self.quote_id = quote.id

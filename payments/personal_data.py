@@ -14,8 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from commons.components import RetainedRecord, ShredReport
+from payments.declarations import BOOKING_RETENTION, BOOKING_RETENTION_BASIS
 from payments.models import Payment, Quote, Refund, Transition, Waiver
-from payments.processing import BOOKING_RETENTION, BOOKING_RETENTION_BASIS
 from payments.runtime import PaymentsRuntime
 from payments.states import PAID_STATES, PaymentState
 

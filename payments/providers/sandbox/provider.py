@@ -1,9 +1,10 @@
-"""The embedded sandbox provider: a payment page served by ozg-commons itself.
+"""The embedded sandbox provider: a payment platform simulated inside ozg-commons.
 
 UNSAFE: it takes no money and anyone who can reach the page decides the outcome. It exists
 so that development and tests need no payment platform. It behaves like a real provider
 where it matters: it keeps its own record of each transaction, answers status queries and
 signs its notifications (HMAC-SHA512 over timestamp and body). Production refuses it.
+Its hosted payment page is in :mod:`payments.providers.sandbox.pages`.
 """
 
 from __future__ import annotations
@@ -171,9 +172,6 @@ class SandboxPaymentProvider:
             self.session.delete(tx)
 
     # ------------------------------------------------------------------ sandbox page
-    def page_transaction(self, provider_reference: str) -> SandboxTransaction:
-        return self._transaction(provider_reference)
-
     def act(
         self, provider_reference: str, action: SandboxAction
     ) -> tuple[SandboxTransaction, tuple[dict[str, str], bytes] | None]:

@@ -1,0 +1,59 @@
+"""Who may see which quotes and payments, and the audit record of every access.
+
+The one place that scopes payment data to the principal asking (:func:`visible_to`), so that
+no handler re-checks it ad hoc.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy.orm import Session
+
+from account import Principal, Role
+from compliance import AccessEvent, record_access
+from payments.declarations import FEE_BASIS
+from payments.errors import PaymentForbidden
+from payments.models import Payment, Quote
+from payments.runtime import PaymentsRuntime
+
+
+def audit(
+    session: Session,
+    runtime: PaymentsRuntime,
+    principal: Principal,
+    action: str,
+    subject: str | None,
+    resource: str,
+    purpose: str,
+) -> None:
+    record_access(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=subject,
+            action=action,
+            resource=resource,
+            purpose=purpose,
+            legal_basis=FEE_BASIS,
+        ),
+        clock=runtime.clock,
+    )
+
+
+def visible_to(principal: Principal, model: type[Quote] | type[Payment]) -> ColumnElement[bool]:
+    """The one place that decides which quotes and payments a principal may see, as a
+    query condition: caseworkers their authority's, flow clients those they created,
+    applicants those about themselves."""
+    conditions: list[ColumnElement[bool]] = []
+    if principal.has(Role.CASEWORKER) and principal.authority is not None:
+        conditions.append(model.authority == principal.authority)
+    if principal.has(Role.FLOW):
+        conditions.append(model.created_by == principal.subject)
+    if principal.has(Role.APPLICANT):
+        conditions.append(model.data_subject == principal.subject)
+    return or_(false(), *conditions)
+
+
+def require_caseworker_of(principal: Principal, authority: str) -> None:
+    if not (principal.has(Role.CASEWORKER) and principal.authority == authority):
+        raise PaymentForbidden("only caseworkers of the owning authority may do this")
