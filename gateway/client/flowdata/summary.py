@@ -1,13 +1,15 @@
 """The PDF summary of an application, laid out by the flow's ``summary.json``.
 
 A small dependency-free PDF writer: A4 pages, the standard Helvetica fonts with
-WinAnsiEncoding (German umlauts, ß, §, € and typographic quotes print), uncompressed text so
+WinAnsiEncoding (German umlauts, ß, §, € and typographic quotes print; other Latin letters
+print as their base letter, ş as s), uncompressed text so
 that the summary stays readable by any tool, and no dates or ids in the file: the same form
 gives the same bytes.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -95,8 +97,26 @@ def _wrap(line: str, width: int) -> list[str]:
     return out
 
 
+_FALLBACK = {"ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "ŀ": "l", "ə": "e"}
+
+
+def _printable(char: str) -> str:
+    """``char`` if the standard fonts print it, else its base letter (ş -> s, ı -> i), else
+    ``?``. The summary is for reading; the exact spelling is in the form data."""
+    try:
+        char.encode("cp1252")
+        return char
+    except UnicodeEncodeError:
+        pass
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    try:
+        return _FALLBACK.get(char) or base.encode("cp1252").decode("cp1252") or "?"
+    except UnicodeEncodeError:
+        return "?"
+
+
 def _escape(value: str) -> bytes:
-    raw = value.encode("cp1252", errors="replace")
+    raw = "".join(_printable(c) for c in value).encode("cp1252")
     return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
 
 
