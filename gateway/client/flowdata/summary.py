@@ -97,12 +97,12 @@ def _wrap(line: str, width: int) -> list[str]:
     return out
 
 
-_FALLBACK = {"ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "ŀ": "l", "ə": "e"}
+_FALLBACK = {"\u0131": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "ŀ": "l", "ə": "e"}
 
 
 def _printable(char: str) -> str:
-    """``char`` if the standard fonts print it, else its base letter (ş -> s, ı -> i), else
-    ``?``. The summary is for reading; the exact spelling is in the form data."""
+    """``char`` if the standard fonts print it, else its base letter (ş -> s, the dotless
+    i -> i), else ``?``. The summary is for reading; the exact spelling is in the form data."""
     try:
         char.encode("cp1252")
         return char

@@ -16,7 +16,7 @@ def test_the_employment_mapping() -> None:
     assert out["format"] == "ozg-flow-xauslaender/1"
     data = out["data"]
     person = data["Antragsteller"]["NatuerlichePerson"]
-    assert person["Name"] == {"Familienname": "Yılmaz", "Vorname": "Ayşe Nur"}
+    assert person["Name"] == {"Familienname": "Y\u0131lmaz", "Vorname": "Ayşe Nur"}
     assert person["Geburt"] == {"Datum": "1994-05-17", "Ort": "İzmir", "Staat": "TUR"}
     assert person["Staatsangehoerigkeit"] == "TUR"
     assert data["Antragsteller"]["Ausweisdokument"]["Nummer"] == "U12345678"
@@ -36,7 +36,7 @@ def test_the_family_mapping_maps_each_member() -> None:
     assert members == [
         {
             "NatuerlichePerson": {
-                "Name": {"Familienname": "Yılmaz", "Vorname": "Elif"},
+                "Name": {"Familienname": "Y\u0131lmaz", "Vorname": "Elif"},
                 "Geburt": {"Datum": "2019-08-30", "Ort": "İzmir"},
                 "Geschlecht": "female",
                 "Staatsangehoerigkeit": "TUR",
