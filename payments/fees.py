@@ -4,11 +4,14 @@ The figures are data, not code: one TOML file per legal version in ``fee_catalog
 with a ``valid_from`` date, its § references, sources and ``unconfirmed`` markers. The
 calculator picks the version in force on the decision date and applies, in this order:
 
-1. the base fee for the procedure (§§ 44, 44a, 45, 45c);
+1. the base fee for the procedure (§§ 44, 44a, 45, 45c, 47): the catalogue's
+   ``[procedures.<key>]`` table names the facts it needs and selects the fee row (the first
+   of its ``rows`` whose ``when`` conditions hold), so a new procedure is a data change;
 2. § 52a: Turkish nationals with association rights pay no more than the ID-card fee
    (a reduced rate under 24); when it applies, § 50 is not applied on top;
 3. § 50: minors pay half;
-4. §§ 52, 53 exemptions (recognised refugees; benefit receipt for § 45 nos 1-2);
+4. §§ 52, 53 exemptions (recognised refugees; benefit receipt for § 45 nos 1-2), each a
+   ``[exemptions.<code>]`` table with its ``when`` conditions, ``applies_to`` and ``order``;
 5. § 49: on rejection, a processing fee (settlement / EU long-term: half, others full);
 6. § 45a: the express surcharge, added as its own item and not reduced.
 
@@ -18,23 +21,22 @@ round down to the cent. No float touches money.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any, Literal
 
 from payments.errors import FeeRuleError
 
-Procedure = Literal[
-    "issue",
-    "extension",
-    "change_of_purpose",
-    "settlement_permit",
-    "eu_long_term",
-    "eat_reissue",
-]
+#: A procedure's key in the fee catalogue (``issue``, ``extension``, ...). It is data: the
+#: catalogue's ``[procedures.*]`` tables define the known keys and the rows they select.
+Procedure = str
 PermitType = Literal["residence_permit", "blue_card", "ict_card"]
 SettlementCategory = Literal["highly_qualified", "self_employed", "other"]
 Benefit = Literal["none", "sgb2", "sgb12", "asylblg"]
@@ -48,6 +50,12 @@ class FeeRule:
 
     procedure: Procedure
     express_available: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.procedure, str) or not _PROCEDURE_KEY.fullmatch(self.procedure):
+            raise FeeRuleError("procedure must be a lower-case catalogue key, like 'issue'")
+        # Whether the key names a procedure is checked against the catalogue in force on the
+        # decision date (:func:`calculate`): a newer catalogue may add procedures.
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +106,70 @@ class FeeResult:
 
 
 # --------------------------------------------------------------------------- catalogue
+_PROCEDURE_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+#: The case facts a procedure's row selection may test (the fields of :class:`CaseFacts`).
+SELECTABLE_FACTS = (
+    "applicant_age",
+    "permit_type",
+    "duration_months",
+    "settlement_category",
+    "nationality",
+    "association_rights",
+    "benefits",
+    "recognised_refugee",
+    "express",
+    "outcome",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureRow:
+    """One ``rows`` entry of a procedure: the fee row it selects when every condition in
+    ``when`` holds (no conditions: always)."""
+
+    fee: str
+    when: tuple[tuple[str, Any], ...] = ()
+
+    def matches(self, facts: CaseFacts) -> bool:
+        return all(_condition_holds(getattr(facts, fact), test) for fact, test in self.when)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureSpec:
+    """A procedure as the catalogue defines it (``[procedures.<key>]``)."""
+
+    key: str
+    label: str
+    requires: tuple[str, ...]
+    rows: tuple[ProcedureRow, ...]
+    source: str
+    unconfirmed: bool = False
+
+    def select(self, facts: CaseFacts) -> str:
+        """The fee row for ``facts``: the first row whose conditions hold."""
+        missing = [name for name in self.requires if getattr(facts, name) is None]
+        if missing:
+            raise FeeRuleError(f"{self.key} needs {' and '.join(missing)}")
+        for row in self.rows:
+            if row.matches(facts):
+                return row.fee
+        raise FeeRuleError(f"no fee row of {self.key} fits these case facts")
+
+
+def _condition_holds(value: Any, test: Any) -> bool:
+    """A ``when`` condition: a plain value (equality), or a table with ``min``, ``max``
+    (inclusive bounds) and/or ``in`` (a list of values)."""
+    if not isinstance(test, dict):
+        return bool(value == test)
+    if value is None:
+        return False
+    if "min" in test and value < test["min"]:
+        return False
+    if "max" in test and value > test["max"]:
+        return False
+    return not ("in" in test and value not in test["in"])
+
+
 @dataclass(frozen=True, slots=True)
 class Catalogue:
     id: str
@@ -105,17 +177,57 @@ class Catalogue:
     currency: str
     source: str
     data: dict[str, Any]
+    procedures: dict[str, ProcedureSpec] = field(default_factory=dict)
 
     def fee(self, key: str) -> dict[str, Any]:
         fees: dict[str, dict[str, Any]] = self.data["fees"]
         return fees[key]
 
+    def procedure(self, key: str) -> ProcedureSpec:
+        try:
+            return self.procedures[key]
+        except KeyError:
+            raise FeeRuleError(
+                f"unknown procedure {key!r}; fee catalogue {self.id} knows "
+                + ", ".join(sorted(self.procedures))
+            ) from None
 
-@lru_cache(maxsize=1)
-def catalogues() -> tuple[Catalogue, ...]:
-    """Every legal version shipped in ``fee_catalogue/``, oldest first."""
+
+def _parse_procedures(data: dict[str, Any], name: str) -> dict[str, ProcedureSpec]:
+    """The ``[procedures.*]`` tables of one catalogue file, checked against its fee rows."""
+    found: dict[str, ProcedureSpec] = {}
+    fee_rows = data.get("fees", {})
+    for key, spec in data.get("procedures", {}).items():
+        where = f"{name}: procedures.{key}"
+        if not _PROCEDURE_KEY.fullmatch(key):
+            raise ValueError(f"{where}: a procedure key is lower-case letters, digits and _")
+        requires = tuple(spec.get("requires", ()))
+        rows: list[ProcedureRow] = []
+        for i, row in enumerate(spec.get("rows", ())):
+            if row.get("fee") not in fee_rows:
+                raise ValueError(f"{where}.rows[{i}]: fee {row.get('fee')!r} is not a fee row")
+            when = row.get("when", {})
+            unknown = sorted(set(when) - set(SELECTABLE_FACTS))
+            if unknown:
+                raise ValueError(f"{where}.rows[{i}]: unknown case facts {unknown}")
+            rows.append(ProcedureRow(fee=row["fee"], when=tuple(when.items())))
+        unknown_required = sorted(set(requires) - set(SELECTABLE_FACTS))
+        if not rows or unknown_required or not spec.get("label") or not spec.get("source"):
+            raise ValueError(f"{where} needs a label, a source, rows, and known facts in requires")
+        found[key] = ProcedureSpec(
+            key=key,
+            label=spec["label"],
+            requires=requires,
+            rows=tuple(rows),
+            source=spec["source"],
+            unconfirmed=bool(spec.get("unconfirmed", False)),
+        )
+    return found
+
+
+def load_catalogues(folder: Traversable | Path) -> tuple[Catalogue, ...]:
+    """Every ``*.toml`` legal version in ``folder``, checked, oldest first."""
     found: list[Catalogue] = []
-    folder = resources.files("payments").joinpath("fee_catalogue")
     for entry in folder.iterdir():
         if not entry.name.endswith(".toml"):
             continue
@@ -128,15 +240,28 @@ def catalogues() -> tuple[Catalogue, ...]:
                 currency=version["currency"],
                 source=version["source"],
                 data=data,
+                procedures=_parse_procedures(data, entry.name),
             )
         )
     found.sort(key=lambda c: c.valid_from)
     return tuple(found)
 
 
-def catalogue_for(on: date) -> Catalogue:
+@lru_cache(maxsize=1)
+def catalogues() -> tuple[Catalogue, ...]:
+    """Every legal version shipped in ``fee_catalogue/``, oldest first."""
+    return load_catalogues(resources.files("payments").joinpath("fee_catalogue"))
+
+
+def known_procedures(available: Sequence[Catalogue] | None = None) -> frozenset[str]:
+    """Every procedure key some catalogue version defines (a flow's ``fee.procedure`` must
+    be one of them)."""
+    return frozenset(k for c in (available or catalogues()) for k in c.procedures)
+
+
+def catalogue_for(on: date, available: Sequence[Catalogue] | None = None) -> Catalogue:
     """The legal version in force on ``on``."""
-    current = [c for c in catalogues() if c.valid_from <= on]
+    current = [c for c in (available or catalogues()) if c.valid_from <= on]
     if not current:
         raise FeeRuleError(f"no fee catalogue is in force on {on.isoformat()}")
     return current[-1]
@@ -148,43 +273,46 @@ def _portion(amount_cents: int, numerator: int, denominator: int) -> int:
 
 
 # --------------------------------------------------------------------------- calculator
-def base_fee_key(rule: FeeRule, facts: CaseFacts) -> str:
-    """Which catalogue row a procedure and the case facts select."""
-    if rule.procedure == "issue":
-        if facts.permit_type is None or facts.duration_months is None:
-            raise FeeRuleError("issue needs permit_type and duration_months")
-        if facts.duration_months <= 12:
-            return "permit_issue_up_to_1_year"
-        return "permit_issue_over_1_year"
-    if rule.procedure == "extension":
-        if facts.duration_months is None:
-            raise FeeRuleError("extension needs duration_months (the extension's length)")
-        if facts.duration_months <= 3:
-            return "permit_extension_up_to_3_months"
-        return "permit_extension_over_3_months"
-    if rule.procedure == "change_of_purpose":
-        return "change_of_purpose"
-    if rule.procedure == "settlement_permit":
-        if facts.settlement_category is None:
-            raise FeeRuleError("settlement_permit needs settlement_category")
-        return f"settlement_permit_{facts.settlement_category}"
-    if rule.procedure == "eu_long_term":
-        return "eu_long_term_residence"
-    return "eat_card_reissue"
+def base_fee_key(
+    rule: FeeRule, facts: CaseFacts, available: Sequence[Catalogue] | None = None
+) -> str:
+    """Which catalogue row a procedure and the case facts select (the procedure's ``rows``
+    in the catalogue in force on the decision date)."""
+    catalogue = catalogue_for(facts.decision_date, available)
+    return catalogue.procedure(rule.procedure).select(facts)
 
 
-def calculate(rule: FeeRule, facts: CaseFacts) -> FeeResult:
-    """The fee for one case, itemised, in integer cents."""
+def _exemption(
+    exemptions: dict[str, dict[str, Any]], row: dict[str, Any], facts: CaseFacts
+) -> tuple[dict[str, Any] | None, str]:
+    """The first exemption (by ``order``) whose ``when`` conditions hold and that applies to
+    the fee row: ``applies_to = "all"``, or the name of a row flag that must be true."""
+    for code, exemption in sorted(exemptions.items(), key=lambda item: item[1]["order"]):
+        applies_to = exemption["applies_to"]
+        if applies_to != "all" and not row.get(applies_to, False):
+            continue
+        if all(_condition_holds(getattr(facts, f), t) for f, t in exemption["when"].items()):
+            return exemption, code
+    return None, ""
+
+
+def calculate(
+    rule: FeeRule, facts: CaseFacts, *, available: Sequence[Catalogue] | None = None
+) -> FeeResult:
+    """The fee for one case, itemised, in integer cents. ``available``: the catalogue
+    versions to use (default: the ones shipped in ``fee_catalogue/``)."""
     if facts.duration_months is not None and facts.duration_months < 1:
         raise FeeRuleError("duration_months must be at least 1")
     if not 0 <= facts.applicant_age <= 150:
         raise FeeRuleError("applicant_age must be between 0 and 150")
     if facts.express and not rule.express_available:
         raise FeeRuleError("this flow does not offer the express procedure")
-    catalogue = catalogue_for(facts.decision_date)
+    catalogue = catalogue_for(facts.decision_date, available)
     data = catalogue.data
-    key = base_fee_key(rule, facts)
+    key = catalogue.procedure(rule.procedure).select(facts)
     row = catalogue.fee(key)
+    if facts.express and not row.get("express_surcharge", True):
+        raise FeeRuleError(f"the express procedure (§ 45a) does not apply to {key}")
     lines = [
         FeeLine(
             key, row["label"], row["section"], row["amount_cents"], row.get("unconfirmed", False)
@@ -223,15 +351,7 @@ def calculate(rule: FeeRule, facts: CaseFacts) -> FeeResult:
         amount = reduced
         applied.append("minor")
 
-    exemptions = data["exemptions"]
-    exemption: dict[str, Any] | None = None
-    code = ""
-    if facts.recognised_refugee:
-        exemption, code = exemptions["refugee"], "refugee"
-    elif facts.benefits in exemptions["benefits"]["benefits"] and row.get(
-        "benefit_exemption", False
-    ):
-        exemption, code = exemptions["benefits"], "benefits"
+    exemption, code = _exemption(data["exemptions"], row, facts)
     if exemption is not None and amount > 0:
         lines.append(
             FeeLine(
