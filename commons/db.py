@@ -8,7 +8,7 @@ and never call ``commit()`` themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -105,6 +105,19 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def session_class(self) -> type[Session]:
+        """The class of this database's sessions (a subclass of ``Session`` of its own)."""
+        session_class: type[Session] = self._sessions.class_
+        return session_class
+
+    def listen(self, identifier: str, listener: Callable[..., Any]) -> None:
+        """Register a session event listener (``sqlalchemy.orm.SessionEvents``) for this
+        database's sessions only, never for every ``Session`` in the process. Registering
+        the same listener again does nothing."""
+        if not event.contains(self._sessions, identifier, listener):
+            event.listen(self._sessions, identifier, listener)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
