@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,12 +27,12 @@ SESSION_EVENTS = (
 
 
 @pytest.fixture(params=["installed", "per-session"])
-def database(request: pytest.FixtureRequest, database: Database) -> Iterator[Database]:
+def database(request: pytest.FixtureRequest, database: Database) -> Database:
     """Every test below runs twice: with the recorder bound to the database's session factory
     (as the app does), and without (a job's own Database: each session binds itself)."""
     if request.param == "installed":
         install_recorder(database)
-    yield database
+    return database
 
 
 def _compliance_listeners(session: Session) -> list[Any]:
