@@ -165,7 +165,11 @@ def test_a_plain_session_that_records_writes_its_entries(engine: Engine) -> None
                 record_access(session, event("plain again"))
                 session.commit()
                 assert len(_compliance_listeners(session)) == len(SESSION_EVENTS)
-            subjects = sorted(conn.scalars(select(AccessPersonal.data_subject)))
+            subjects = list(
+                conn.scalars(
+                    select(AccessPersonal.data_subject).order_by(AccessPersonal.data_subject)
+                )
+            )
             assert subjects == ["plain", "plain again"]
         finally:
             outer.rollback()
