@@ -97,6 +97,7 @@ class Database:
             # Tests: run inside an outer transaction that is rolled back afterwards.
             kwargs["join_transaction_mode"] = "create_savepoint"
         self._sessions = sessionmaker(bind=bind or engine, **kwargs)
+        self._listeners: set[tuple[str, Callable[..., Any]]] = set()
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -116,8 +117,11 @@ class Database:
         """Register a session event listener (``sqlalchemy.orm.SessionEvents``) for this
         database's sessions only, never for every ``Session`` in the process. Registering
         the same listener again does nothing."""
-        if not event.contains(self._sessions, identifier, listener):
+        # Kept here, not asked of ``event.contains``: SQLAlchemy keys class-level listeners by
+        # the class's id, which a later Database's session class may reuse.
+        if (identifier, listener) not in self._listeners:
             event.listen(self._sessions, identifier, listener)
+            self._listeners.add((identifier, listener))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -102,8 +102,10 @@ def record_accesses(
 
 
 _BUFFER = "compliance.buffered_entries"
-# Session classes (one per Database's session factory) that install_recorder bound.
+# Session classes (one per Database's session factory) that install_recorder bound, and
+# sessions from elsewhere that bound themselves (weak: they go when the class or session does).
 _BOUND: weakref.WeakSet[type[Session]] = weakref.WeakSet()
+_SELF_BOUND: weakref.WeakSet[Session] = weakref.WeakSet()
 
 
 def install_recorder(database: Database) -> None:
@@ -119,10 +121,11 @@ def install_recorder(database: Database) -> None:
 def _ensure_listeners(session: Session) -> None:
     """A session whose factory :func:`install_recorder` did not bind gets the listeners on
     itself, so a recorded entry is never left unwritten."""
-    if type(session) in _BOUND or sa_event.contains(session, "before_commit", _before_commit):
+    if type(session) in _BOUND or session in _SELF_BOUND:
         return
     for identifier, listener in _LISTENERS:
         sa_event.listen(session, identifier, listener)
+    _SELF_BOUND.add(session)
 
 
 def _write(session: Session, transaction: SessionTransaction | None) -> None:

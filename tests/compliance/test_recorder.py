@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -151,6 +152,18 @@ def test_install_binds_only_that_database_and_only_once(engine: Engine) -> None:
         assert len(_compliance_listeners(session)) == len(SESSION_EVENTS)
     with other.transaction() as session:
         assert _compliance_listeners(session) == []
+
+
+def test_every_new_database_gets_the_listeners(engine: Engine) -> None:
+    # SQLAlchemy keys class-level listeners by the class's id; a freed Database's session
+    # class id is reused at once, so asking SQLAlchemy "already listening?" would say yes.
+    for _ in range(20):
+        database = Database(engine)
+        install_recorder(database)
+        with database.transaction() as session:
+            assert len(_compliance_listeners(session)) == len(SESSION_EVENTS)
+        del database, session
+        gc.collect()
 
 
 def test_a_plain_session_that_records_writes_its_entries(engine: Engine) -> None:
