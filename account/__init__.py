@@ -8,8 +8,6 @@ Other packages use only what this module exports.
 
 from account.auth import (
     CurrentPrincipal,
-    InsufficientScope,
-    InsufficientUserAuthentication,
     StreamingPrincipal,
     current_principal,
     enforce_account_rules,
@@ -18,6 +16,7 @@ from account.auth import (
     require_trust_level,
 )
 from account.erasure import IdentityAdmin
+from account.errors import InsufficientScope, InsufficientUserAuthentication
 from account.mailbox import CATEGORIES as MESSAGE_CATEGORIES
 from account.mailbox import send_message
 from account.principal import OPERATOR, Principal, Role, TrustLevel

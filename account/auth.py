@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from account.authn import record_rejection
 from account.erasure import erased_since
-from account.errors import AccountErased
+from account.errors import AccountErased, InsufficientScope, InsufficientUserAuthentication
 from account.principal import Principal, Role, TrustLevel
 from account.scopes import Scope
 from commons.db import Database
@@ -159,42 +159,6 @@ class TrustLevelGuard:
 def require_trust_level(level: TrustLevel) -> TrustLevelGuard:
     """A dependency that demands a minimum trust level (RFC 9470 step-up on failure)."""
     return TrustLevelGuard(level)
-
-
-class InsufficientScope(Forbidden):
-    """RFC 6750 §3.1: the token is valid but lacks the scope this operation needs."""
-
-    code = "insufficient-scope"
-    title = "Insufficient scope"
-
-    def __init__(self, required: Scope) -> None:
-        super().__init__(
-            f"this operation needs the scope '{required.value}'",
-            headers={
-                "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{required.value}"'
-            },
-            reason="insufficient-scope",
-            required_scope=required.value,
-        )
-
-
-class InsufficientUserAuthentication(Unauthorized):
-    """RFC 9470: the token is valid but its authentication level is too low."""
-
-    code = "insufficient-user-authentication"
-    title = "Insufficient user authentication"
-
-    def __init__(self, required: TrustLevel) -> None:
-        acr = required.name.lower()
-        super().__init__(
-            f"this operation needs trust level '{acr}' or higher; authenticate again",
-            headers={
-                "WWW-Authenticate": (
-                    f'Bearer error="insufficient_user_authentication", acr_values="{acr}"'
-                )
-            },
-            required_trust_level=acr,
-        )
 
 
 def audit_caller(principal: CurrentPrincipal) -> AuditCaller:

@@ -14,9 +14,10 @@ from typing import Any
 from fastapi import Request
 from prometheus_client import CollectorRegistry, Counter
 
-from account.claims import ClaimsMapping, TokenNotPermitted, principal_from_claims
+from account.claims import ClaimsMapping, principal_from_claims
+from account.errors import InvalidToken, TokenNotPermitted
 from account.principal import Principal
-from account.tokens import InvalidToken, TokenVerifier
+from account.tokens import TokenVerifier
 from commons.web import route_template
 
 security_log = logging.getLogger("ozg.security")

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from account.errors import TokenNotPermitted
 from account.principal import Principal, Role, TrustLevel
-from commons.errors import Forbidden
 
 AUTHORITY_ROLE_PREFIX = "authority:"
 MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
@@ -44,17 +44,6 @@ DEFAULT_ACR_MAP: Mapping[str, TrustLevel] = {
     "STORK-QAA-Level-3": TrustLevel.SUBSTANTIELL,
     "STORK-QAA-Level-4": TrustLevel.HOCH,
 }
-
-
-class TokenNotPermitted(Forbidden):
-    """A valid token that grants nothing here (no known role, no authority binding)."""
-
-    code = "token-not-permitted"
-    title = "Token not permitted"
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail, reason=reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

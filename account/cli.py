@@ -17,7 +17,7 @@ cli = typer.Typer(help="Applicant accounts.", no_args_is_help=True)
 @cli.command("expire")
 def expire(ctx: typer.Context) -> None:
     """Notify dormant accounts; erase those still unused after the grace period."""
-    from account.erasure import expire_dormant
+    from account.dormancy import expire_dormant
     from account.runtime import AccountSettings
     from commons.settings import Settings
 

@@ -38,8 +38,8 @@ class AccountComponent(Component):
         return config_problems(settings)
 
     def configure(self, app: FastAPI, settings: Settings) -> None:
-        from account.api import configure
         from account.auth import audit_caller
+        from account.runtime import configure
         from compliance.api import caller
 
         configure(app, settings)
@@ -48,17 +48,17 @@ class AccountComponent(Component):
         app.dependency_overrides[caller] = audit_caller
 
     def declarations(self) -> ModuleType:
-        from account import processing
+        from account import declarations
 
-        return processing
+        return declarations
 
     def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
-        from account.erasure import export_personal_data
+        from account.personal_data import export_personal_data
 
         return export_personal_data(session, subject)
 
     def shred(self, app: FastAPI, session: Session, subject: str) -> ShredReport:
-        from account.erasure import shred_personal_data
+        from account.personal_data import shred_personal_data
 
         return shred_personal_data(session, subject)
 

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto import jwk, jws
 
+from account.errors import DevIdpError
 from account.scopes import GRANTED, Scope
 from commons.clock import Clock, system_clock
 from commons.encoding import b64url_encode
@@ -100,14 +101,6 @@ DEMO_CLIENTS: dict[str, DemoClient] = {
         DemoClient("demo-flow", "demo-flow-secret", ("flow",), tuple(sorted(GRANTED))),
     )
 }
-
-
-class DevIdpError(Exception):
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status
 
 
 @dataclass(slots=True)

@@ -10,8 +10,8 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from account.devidp import DEMO_USERS, OIDC, PREFIX, DevIdpError, UnsafeDevIdentityProvider
-from account.tokens import InvalidToken
+from account.devidp import DEMO_USERS, OIDC, PREFIX, UnsafeDevIdentityProvider
+from account.errors import DevIdpError, InvalidToken
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

@@ -1,4 +1,10 @@
-"""GDPR export (Art. 15/20), erasure (Art. 17) with a signed receipt, dormant accounts.
+"""GDPR export (Art. 15/20) and erasure (Art. 17) across every domain, with a signed receipt.
+
+The orchestration: :func:`export_bundle` collects every registered domain's export,
+:func:`erase_subject` runs every domain's shredder and issues the receipt, and
+:func:`erased_since` tells the shared principal dependency whether a token predates an
+erasure. The account's own rows are exported and shredded by :mod:`account.personal_data`;
+dormant accounts are noticed and erased by :mod:`account.dormancy`.
 
 The erasure receipt is a ``commons.receipts`` receipt of kind ``erasure`` (claims in
 docs/receipts.md), verifiable offline against ``GET /v1/receipts/keys``. Receipts issued
@@ -16,11 +22,12 @@ from typing import Any, Protocol
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from account.models import Account, Consent, Erasure, Login, Message, ProfileAttribute
+from account.models import Erasure
+from account.personal_data import export_personal_data, shred_personal_data
 from account.principal import Principal
 from account.service import LOCAL_ISSUER
 from commons.clock import Clock, system_clock
-from commons.components import PersonalDataRegistry, RetainedRecord, ShredReport
+from commons.components import PersonalDataRegistry, RetainedRecord
 from commons.ids import new_id_str
 from commons.receipts import ReceiptSigner
 from compliance import AccessEvent, Actor, record_access
@@ -60,46 +67,6 @@ def erased_since(session: Session, principal: Principal, secret: str) -> bool:
     )
 
 
-# --------------------------------------------------------------------------- account data
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def export_personal_data(session: Session, subject: str) -> dict[str, Any]:
-    """Everything the account domain holds about ``subject`` (every row, every column)."""
-    accounts = []
-    for account in session.scalars(select(Account).where(Account.subject == subject)):
-        rows: dict[str, list[dict[str, Any]]] = {}
-        for model in (ProfileAttribute, Login, Consent, Message):
-            records = session.scalars(select(model).where(model.account_id == account.id))
-            rows[model.__tablename__] = [_row(r) for r in records]
-        accounts.append({"account": _row(account), **rows})
-    return {"accounts": accounts}
-
-
-def _row(obj: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for column in obj.__table__.columns:
-        value = getattr(obj, column.key)
-        out[column.key] = value.isoformat() if isinstance(value, datetime) else value
-    return out
-
-
-def shred_personal_data(session: Session, subject: str) -> ShredReport:
-    """Delete every account row of ``subject``; nothing of it must be retained."""
-    report = ShredReport(component="account")
-    ids = list(session.scalars(select(Account.id).where(Account.subject == subject)))
-    if not ids:
-        return report
-    for model in (ProfileAttribute, Login, Consent, Message):
-        result = session.execute(delete(model).where(model.account_id.in_(ids)))
-        report.deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    result = session.execute(delete(Account).where(Account.id.in_(ids)))
-    report.deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return report
-
-
-# --------------------------------------------------------------------------- export / erase
 def export_bundle(
     session: Session,
     principal: Principal,
@@ -207,97 +174,6 @@ def erase_subject(
         admin.logout_all_sessions(subject)
         admin.disable_user(subject)
     return signed
-
-
-SYSTEM_ACTOR = Actor(subject="system:accounts-expire", role="system")
-DORMANCY_TITLE = "Ihr Konto wird gelöscht / Your account will be erased"
-DORMANCY_BODY = (
-    "Sie haben Ihr Konto lange nicht genutzt. Wenn Sie sich nicht bis zum {date} anmelden, "
-    "werden Ihr Konto und Ihre Daten gelöscht.\n\n"
-    "You have not used your account for a long time. Unless you sign in by {date}, your "
-    "account and your data will be erased."
-)
-
-
-def expire_dormant(
-    session: Session,
-    *,
-    notice_after: timedelta,
-    grace: timedelta,
-    registry: PersonalDataRegistry,
-    admin: IdentityAdmin | None,
-    signer: ReceiptSigner,
-    secret: str,
-    notifier: Any = None,
-    clock: Clock = system_clock,
-    limit: int = 1000,
-) -> tuple[int, int]:
-    """Notify accounts unused for ``notice_after``; erase those still unused ``grace`` after
-    their notice. Any use in between (:func:`account.service.touch`) clears the notice.
-    Returns (noticed, erased)."""
-    now = clock.now()
-    due = list(
-        session.scalars(
-            select(Account)
-            .where(
-                Account.dormancy_notice_at.is_not(None), Account.dormancy_notice_at < now - grace
-            )
-            .order_by(Account.dormancy_notice_at)
-            .limit(limit)
-        )
-    )
-    for account in due:
-        erase_subject(
-            session,
-            actor=SYSTEM_ACTOR,
-            issuer=account.issuer,
-            subject=account.subject,
-            registry=registry,
-            admin=admin,
-            signer=signer,
-            secret=secret,
-            reason="dormant account (storage limitation, Art. 5(1)(e) GDPR)",
-            clock=clock,
-        )
-    dormant = list(
-        session.scalars(
-            select(Account)
-            .where(
-                Account.dormancy_notice_at.is_(None),
-                Account.last_seen_at < now - notice_after,
-            )
-            .order_by(Account.last_seen_at)
-            .limit(limit)
-        )
-    )
-    for account in dormant:
-        account.dormancy_notice_at = now
-        text = DORMANCY_BODY.format(date=(now + grace).date().isoformat())
-        session.add(
-            Message(
-                id=new_id_str(clock),
-                account_id=account.id,
-                sender_authority=None,
-                sender_client_id="ozg-commons",
-                title=DORMANCY_TITLE,
-                body=text,
-                category="status",
-                document_refs=[],
-                case_ref=None,
-                sent_at=now,
-            )
-        )
-        address = session.scalars(
-            select(ProfileAttribute.value).where(
-                ProfileAttribute.account_id == account.id, ProfileAttribute.name == "email"
-            )
-        ).first()
-        if notifier is not None and address:
-            try:
-                notifier.notify(address)
-            except OSError:
-                pass  # the mailbox message stands; the e-mail is a courtesy
-    return len(dormant), len(due)
 
 
 def delete_expired_receipts(session: Session, cutoff: datetime) -> list[str]:

@@ -1,8 +1,15 @@
-"""Errors of the account domain; the gateway renders them as problem details."""
+"""Errors of the account domain. All but :class:`DevIdpError` reach an API caller, rendered by
+the gateway as problem details; the development IdP renders its own as OAuth 2.0 errors."""
 
 from __future__ import annotations
 
-from commons.errors import OzgError
+from typing import TYPE_CHECKING
+
+from commons.errors import Forbidden, OzgError, Unauthorized
+
+if TYPE_CHECKING:
+    from account.principal import TrustLevel
+    from account.scopes import Scope
 
 
 class AccountError(OzgError):
@@ -41,12 +48,6 @@ class AttributeNotEditable(AccountError):
     title = "Attribute not editable"
 
 
-class ErasureNotConfirmed(AccountError):
-    status = 422
-    code = "erasure-not-confirmed"
-    title = "Erasure not confirmed"
-
-
 class RecentAuthenticationRequired(AccountError):
     """RFC 9470: the authentication is too old for this operation (``max_age``)."""
 
@@ -80,3 +81,97 @@ class AccountErased(AccountError):
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             reason="account-erased",
         )
+
+
+# --------------------------------------------------------------------------- tokens and guards
+REASONS = {
+    "missing": "no bearer token was presented",
+    "malformed": "the access token is not a well-formed JWT",
+    "algorithm": "the access token's signing algorithm is not allowed",
+    "embedded-key": "the access token carries its own key, which is never trusted",
+    "unknown-key": "the access token is signed with an unknown key",
+    "signature": "the access token's signature is invalid",
+    "wrong-issuer": "the access token was issued by another issuer",
+    "wrong-audience": "the access token is not meant for this service (audience)",
+    "expired": "the access token has expired",
+    "not-yet-valid": "the access token is not valid yet",
+    "auth-time-in-future": "the access token's authentication time lies in the future",
+    "inactive": "the access token is not active",
+    "wrong-type": "the token is not an access token",
+}
+
+
+class InvalidToken(Unauthorized):
+    """The bearer token was refused; ``reason`` is one of :data:`REASONS`."""
+
+    code = "invalid-token"
+    title = "Invalid access token"
+
+    def __init__(self, reason: str) -> None:
+        detail = REASONS[reason]
+        challenge = (
+            "Bearer"
+            if reason == "missing"
+            else (f'Bearer error="invalid_token", error_description="{detail}"')
+        )
+        super().__init__(detail, headers={"WWW-Authenticate": challenge}, reason=reason)
+        self.reason = reason
+
+
+class TokenNotPermitted(Forbidden):
+    """A valid token that grants nothing here (no known role, no authority binding)."""
+
+    code = "token-not-permitted"
+    title = "Token not permitted"
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail, reason=reason)
+        self.reason = reason
+
+
+class InsufficientScope(Forbidden):
+    """RFC 6750 §3.1: the token is valid but lacks the scope this operation needs."""
+
+    code = "insufficient-scope"
+    title = "Insufficient scope"
+
+    def __init__(self, required: Scope) -> None:
+        super().__init__(
+            f"this operation needs the scope '{required.value}'",
+            headers={
+                "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{required.value}"'
+            },
+            reason="insufficient-scope",
+            required_scope=required.value,
+        )
+
+
+class InsufficientUserAuthentication(Unauthorized):
+    """RFC 9470: the token is valid but its authentication level is too low."""
+
+    code = "insufficient-user-authentication"
+    title = "Insufficient user authentication"
+
+    def __init__(self, required: TrustLevel) -> None:
+        acr = required.name.lower()
+        super().__init__(
+            f"this operation needs trust level '{acr}' or higher; authenticate again",
+            headers={
+                "WWW-Authenticate": (
+                    f'Bearer error="insufficient_user_authentication", acr_values="{acr}"'
+                )
+            },
+            required_trust_level=acr,
+        )
+
+
+# --------------------------------------------------------------------------- development IdP
+class DevIdpError(Exception):
+    """An OAuth 2.0 error of the development IdP (RFC 6749 §5.2), rendered by its routes as
+    ``{"error": ..., "error_description": ...}``; not a problem-details error."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status

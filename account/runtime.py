@@ -1,11 +1,30 @@
-"""The account's settings section (``OZG_ACCOUNT_*``) and its configuration checks."""
+"""The account's per-app runtime: its settings section (``OZG_ACCOUNT_*``), the checks of
+that section, and :func:`configure`, which wires authentication, the identity provider's
+admin client and the mail notifier into ``app.state``.
+
+Kept light at import (settings models are read when the CLI starts): token verification, the
+development IdP and the HTTP client are imported where they are used.
+"""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from commons.errors import ServiceUnavailable
 from commons.settings import Settings, is_loopback
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from account.devidp import UnsafeDevIdentityProvider
+    from account.erasure import IdentityAdmin
+
+log = logging.getLogger("ozg.account")
 
 
 class AccountSettings(BaseSettings):
@@ -44,3 +63,128 @@ def config_problems(settings: Settings) -> list[str]:
     ):
         problems.append("OZG_ACCOUNT_SMTP_STARTTLS must be true for a relay outside loopback")
     return problems
+
+
+class DevIdentityAdmin:
+    """``IdentityAdmin`` for the development IdP: disables demo users in memory."""
+
+    def __init__(self, idp: UnsafeDevIdentityProvider) -> None:
+        self.idp = idp
+
+    def logout_all_sessions(self, subject: str) -> None:
+        """Stateless tokens: nothing to revoke; disabling stops new logins and refreshes."""
+
+    def disable_user(self, subject: str) -> None:
+        from account.devidp import DEMO_USERS
+
+        for user in DEMO_USERS.values():
+            if user.subject == subject:
+                self.idp.disabled.add(user.username)
+
+    def attributes(self, subject: str) -> dict[str, list[str]]:
+        return {}
+
+
+class LazyKeycloakAdmin:
+    """Builds the Keycloak admin client on first use (no network at start-up)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._admin: IdentityAdmin | None = None
+
+    def _get(self) -> IdentityAdmin:
+        if self._admin is None:
+            from account.keycloak import KeycloakIdentityAdmin
+
+            self._admin = KeycloakIdentityAdmin(self.settings)
+        return self._admin
+
+    def logout_all_sessions(self, subject: str) -> None:
+        self._get().logout_all_sessions(subject)
+
+    def disable_user(self, subject: str) -> None:
+        self._get().disable_user(subject)
+
+    def attributes(self, subject: str) -> dict[str, list[str]]:
+        return self._get().attributes(subject)
+
+
+def keycloak_issuer(settings: Settings) -> str:
+    server = (settings.keycloak_server_url or "").rstrip("/")
+    return f"{server}/realms/{settings.keycloak_realm}"
+
+
+def keycloak_jwks_fetcher(settings: Settings) -> Callable[[], dict[str, Any]]:
+    """Discovery, then the JWKS; an unreachable IdP is a 503, not a rejected token."""
+    import httpx
+
+    issuer = keycloak_issuer(settings)
+    jwks_uri: list[str] = []
+
+    def fetch() -> dict[str, Any]:
+        try:
+            if not jwks_uri:
+                discovery = httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10)
+                discovery.raise_for_status()
+                jwks_uri.append(str(discovery.json()["jwks_uri"]))
+            response = httpx.get(jwks_uri[0], timeout=10)
+            response.raise_for_status()
+            document: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError, KeyError):
+            log.warning("identity provider keys unavailable")
+            raise ServiceUnavailable("the identity provider cannot be reached") from None
+        return document
+
+    return fetch
+
+
+def audience(settings: Settings) -> str:
+    return settings.keycloak_audience or settings.keycloak_client_id or "ozg-api"
+
+
+def configure(
+    app: FastAPI, settings: Settings, *, identity_admin: IdentityAdmin | None = None
+) -> None:
+    """Authentication (``app.state.authenticator``), the dev IdP when configured, the
+    identity admin and the mail notifier. Erasure receipts are signed with
+    ``app.state.receipt_signer``, which the gateway configures first."""
+    from account import mailbox
+    from account.authn import BearerAuthenticator, Introspector, RejectionCounter
+    from account.claims import ClaimsMapping
+    from account.devidp import API_CLIENT as DEV_API_CLIENT
+    from account.devidp import UnsafeDevIdentityProvider
+    from account.tokens import JwksCache, TokenVerifier
+
+    rejections = RejectionCounter(app.state.metrics.registry)
+    app.state.auth_rejections = rejections
+    introspect: Introspector | None = None
+    if settings.identity_provider == "dev":
+        from account import devidp_api
+
+        idp = UnsafeDevIdentityProvider(settings.public_base_url, settings.data_dir / "dev-idp")
+        app.state.dev_idp = idp
+        app.include_router(devidp_api.router)
+        issuer, fetch, api_client = idp.issuer, idp.jwks, DEV_API_CLIENT
+        admin: IdentityAdmin = identity_admin or DevIdentityAdmin(idp)
+    else:
+        issuer, fetch = keycloak_issuer(settings), keycloak_jwks_fetcher(settings)
+        api_client = audience(settings)
+        admin = identity_admin or LazyKeycloakAdmin(settings)
+        if settings.oidc_introspection:
+            from account.keycloak import keycloak_openid
+
+            client = keycloak_openid(settings)
+            introspect = client.introspect
+    mapping = ClaimsMapping.from_names(api_client, settings.oidc_acr_map)
+    verifier = TokenVerifier(
+        issuer=issuer,
+        audience=api_client,
+        keys=JwksCache(fetch, min_refresh_seconds=settings.oidc_jwks_min_refresh_seconds),
+        leeway_seconds=settings.oidc_leeway_seconds,
+    )
+    app.state.authenticator = BearerAuthenticator(
+        verifier, mapping, rejections, introspect=introspect
+    )
+    app.state.identity_admin = admin
+    config = settings.section(AccountSettings)
+    app.state.mail_notifier = mailbox.SmtpNotifier(config) if config.smtp_host else None

@@ -39,10 +39,6 @@ def find_account(session: Session, principal: Principal) -> Account | None:
     ).one_or_none()
 
 
-def accounts_of_subject(session: Session, subject: str) -> list[Account]:
-    return list(session.scalars(select(Account).where(Account.subject == subject)))
-
-
 def require_account(session: Session, principal: Principal) -> Account:
     account = find_account(session, principal)
     if account is None:

@@ -1,8 +1,8 @@
 """Bearer JWT verification against an OIDC issuer (Keycloak or the development IdP).
 
-Fail closed: every way a token can be wrong raises :class:`InvalidToken`, whose ``reason``
-says *what* was wrong (``expired``, ``wrong-audience``, ``unknown-key``, ...) without echoing
-the token. The checks, in order:
+Fail closed: every way a token can be wrong raises :class:`~account.errors.InvalidToken`,
+whose ``reason`` says *what* was wrong (``expired``, ``wrong-audience``, ``unknown-key``,
+...) without echoing the token. The checks, in order:
 
 1. the compact form has three parts and a JSON header;
 2. ``alg`` is on the allow-list (RS256, PS256, ES256): ``none`` and HMAC never are;
@@ -29,48 +29,14 @@ from typing import Any, TypeGuard
 from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 
+from account.errors import InvalidToken
 from commons.clock import Clock, system_clock
 from commons.encoding import b64url_decode_lenient
-from commons.errors import Unauthorized
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "PS256", "ES256"})
 MAX_TOKEN_LENGTH = 16 * 1024  # Keycloak tokens with many roles stay well below this
 _KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
 _EMBEDDED_KEY_HEADERS = ("jwk", "jku", "x5c", "x5u")
-
-REASONS = {
-    "missing": "no bearer token was presented",
-    "malformed": "the access token is not a well-formed JWT",
-    "algorithm": "the access token's signing algorithm is not allowed",
-    "embedded-key": "the access token carries its own key, which is never trusted",
-    "unknown-key": "the access token is signed with an unknown key",
-    "signature": "the access token's signature is invalid",
-    "wrong-issuer": "the access token was issued by another issuer",
-    "wrong-audience": "the access token is not meant for this service (audience)",
-    "expired": "the access token has expired",
-    "not-yet-valid": "the access token is not valid yet",
-    "auth-time-in-future": "the access token's authentication time lies in the future",
-    "inactive": "the access token is not active",
-    "wrong-type": "the token is not an access token",
-}
-
-
-class InvalidToken(Unauthorized):
-    """The bearer token was refused; ``reason`` is one of :data:`REASONS`."""
-
-    code = "invalid-token"
-    title = "Invalid access token"
-
-    def __init__(self, reason: str) -> None:
-        detail = REASONS[reason]
-        challenge = (
-            "Bearer"
-            if reason == "missing"
-            else (f'Bearer error="invalid_token", error_description="{detail}"')
-        )
-        super().__init__(detail, headers={"WWW-Authenticate": challenge}, reason=reason)
-        self.reason = reason
-
 
 JwksFetcher = Callable[[], Mapping[str, Any]]
 

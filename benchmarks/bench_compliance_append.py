@@ -44,6 +44,7 @@ from compliance import AccessEvent, Actor, merkle, record_access, service
 from compliance.keys import LogIdentity
 from compliance.models import Leaf
 from compliance.note import Signer
+from compliance.recorder import install_recorder
 from compliance.runtime import ComplianceSettings
 from compliance.sequencer import DEFAULT_BATCH, sequence_pass
 from gateway.migrations import upgrade
@@ -170,6 +171,7 @@ def _audit_writer(
     samples: mp.Queue,  # type: ignore[type-arg]
 ) -> None:
     database = Database.from_url(url, pool_size=1)
+    install_recorder(database)  # as the compliance component does for app.state.database
     database.ping()  # connect before the clock starts
     n = 0
     rng = random.Random()

@@ -8,7 +8,7 @@ and never call ``commit()`` themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -97,6 +97,7 @@ class Database:
             # Tests: run inside an outer transaction that is rolled back afterwards.
             kwargs["join_transaction_mode"] = "create_savepoint"
         self._sessions = sessionmaker(bind=bind or engine, **kwargs)
+        self._listeners: set[tuple[str, Callable[..., Any]]] = set()
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -105,6 +106,22 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def session_class(self) -> type[Session]:
+        """The class of this database's sessions (a subclass of ``Session`` of its own)."""
+        session_class: type[Session] = self._sessions.class_
+        return session_class
+
+    def listen(self, identifier: str, listener: Callable[..., Any]) -> None:
+        """Register a session event listener (``sqlalchemy.orm.SessionEvents``) for this
+        database's sessions only, never for every ``Session`` in the process. Registering
+        the same listener again does nothing."""
+        # Kept here, not asked of ``event.contains``: SQLAlchemy keys class-level listeners by
+        # the class's id, which a later Database's session class may reuse.
+        if (identifier, listener) not in self._listeners:
+            event.listen(self._sessions, identifier, listener)
+            self._listeners.add((identifier, listener))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

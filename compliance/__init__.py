@@ -6,14 +6,14 @@ tamper-evident, verifiable log that data-protection officers audit and applicant
 Other packages use only what this module exports.
 """
 
-from compliance.declarations import (
+from compliance.recorder import AccessEvent, Actor, Outcome, record_access, record_accesses
+from compliance.register import (
     ActionType,
     Declarations,
     ProcessingActivity,
     RetentionExecutor,
     RetentionPolicy,
 )
-from compliance.recorder import AccessEvent, Actor, Outcome, record_access, record_accesses
 
 __all__ = [
     "AccessEvent",

@@ -1,4 +1,6 @@
-"""HTTP routes of the compliance domain: thin handlers over the service and views.
+"""HTTP routes of the compliance domain: thin handlers over the service, the views, the
+co-signatures (``cosign.py``) and the export writer (``export.py``); the per-app state they
+read (``app.state.audit``) is built by :func:`compliance.runtime.configure`.
 
 Authentication: compliance sits below ``account`` and cannot use its principal. Handlers
 depend on :func:`caller`, which returns a compliance-owned :class:`AuditCaller`; the default
@@ -9,28 +11,20 @@ public: they reveal only hashes.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import tempfile
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy.orm import Session
 
-from commons.clock import Clock, system_clock
 from commons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from commons.settings import Settings
 from commons.web import DbSession
-from compliance import note, service, views
-from compliance.declarations import ActionType
-from compliance.keys import LogIdentity, load_identity
-from compliance.models import Checkpoint, Cosignature
+from compliance import cosign, service, views
+from compliance.export import ExportFormat, write_export
+from compliance.models import Cosignature
 from compliance.recorder import AccessEvent, Actor, record_access
+from compliance.runtime import AuditState
 from compliance.schemas import (
     CheckpointOut,
     ConsistencyProofOut,
@@ -84,22 +78,6 @@ def _person(who: Caller) -> AuditCaller:
 
 
 Person = Annotated[AuditCaller, Depends(_person)]
-
-
-@dataclass(frozen=True, slots=True)
-class AuditState:
-    identity: LogIdentity
-    actions: Mapping[str, ActionType]
-    clock: Clock
-
-
-def configure(app: FastAPI, settings: Settings, actions: tuple[ActionType, ...] = ()) -> None:
-    """Load the log's identity and the action registry into ``app.state``."""
-    app.state.audit = AuditState(
-        identity=load_identity(settings),
-        actions={a.name: a for a in actions},
-        clock=system_clock,
-    )
 
 
 def _state(request: Request) -> AuditState:
@@ -194,9 +172,16 @@ def add_witness_cosignature(
     session: DbSession, state: State, size: int, body: CosignatureIn
 ) -> CosignatureOut:
     """Store a co-signature by a configured witness key (the signature authenticates it)."""
-    return _store_cosignature(
-        session, state, size, body.signature_line, state.identity.witnesses, "witness"
+    cosig = cosign.store_cosignature(
+        session,
+        state.identity,
+        size,
+        body.signature_line,
+        state.identity.witnesses,
+        "witness",
+        clock=state.clock,
     )
+    return _cosignature_out(cosig)
 
 
 @router.post("/audit/checkpoints/{size}/dpo-cosignatures", response_model=CosignatureOut)
@@ -204,58 +189,20 @@ def add_dpo_cosignature(
     session: DbSession, state: State, who: Dpo, size: int, body: CosignatureIn
 ) -> CosignatureOut:
     """Store a DPO's co-signature made with a key of their own (``verifier_key``)."""
-    if body.verifier_key is None:
-        raise InvalidInput("verifier_key is required")
-    try:
-        verifier = note.Verifier.from_string(body.verifier_key)
-    except ValueError:
-        raise InvalidInput("not a verifier key") from None
-    return _store_cosignature(
-        session, state, size, body.signature_line, (verifier,), f"dpo:{who.authority}"
+    verifier = cosign.dpo_verifier(body.verifier_key)
+    cosig = cosign.store_cosignature(
+        session,
+        state.identity,
+        size,
+        body.signature_line,
+        (verifier,),
+        f"dpo:{who.authority}",
+        clock=state.clock,
     )
+    return _cosignature_out(cosig)
 
 
-def _store_cosignature(
-    session: DbSession,
-    state: AuditState,
-    size: int,
-    signature_line: str,
-    keys: tuple[note.Verifier, ...],
-    submitted_by: str,
-) -> CosignatureOut:
-    cp = service.checkpoint_at(session, size)
-    text = note.split_note(cp.note)[0]
-    try:
-        line = note.parse_signature_line(signature_line.rstrip("\n") + "\n")
-    except note.InvalidNote:
-        raise InvalidInput("not a signature line") from None
-    accepted = next(
-        (
-            k
-            for k in keys
-            if k.name == line.name
-            and k.key_hash == line.key_hash
-            and k.name != state.identity.origin
-            and k.verifies(text, line.signature)
-        ),
-        None,
-    )
-    if accepted is None:
-        raise InvalidInput("the signature does not verify with a key this log accepts")
-    existing = session.get(Cosignature, (size, line.name))
-    if existing is not None:
-        session.delete(existing)
-        session.flush()
-    cosig = Cosignature(
-        checkpoint_size=size,
-        key_name=line.name,
-        verifier_key=accepted.to_string(),
-        line=line.line,
-        submitted_by=submitted_by,
-        created_at=state.clock.now(),
-    )
-    session.add(cosig)
-    session.flush()
+def _cosignature_out(cosig: Cosignature) -> CosignatureOut:
     return CosignatureOut(key_name=cosig.key_name, verifier_key=cosig.verifier_key, line=cosig.line)
 
 
@@ -318,65 +265,25 @@ def export(
     state: State,
     who: Dpo,
     f: Filter,
-    format: Literal["json", "csv"] = "json",
+    format: ExportFormat = "json",
 ) -> Response:
-    """Every matching entry, with the checkpoint it was taken under and (JSON) its proof.
-
-    The export is written batch by batch to a spooled temporary file (memory stays bounded
-    however many entries match; nothing is capped) and streamed from there.
-    """
-    checkpoint = service.latest_checkpoint(session)
-    cp_note = checkpoint.note if checkpoint else None
-    out = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # closed by chunks()
+    """Every matching entry, with the checkpoint it was taken under and (JSON) its proof,
+    streamed from a spooled file (see ``compliance/export.py``)."""
+    written = write_export(
+        session,
+        verifier_key=state.identity.signer.verifier_key,
+        authority=who.authority,
+        entry_filter=f,
+        format=format,
+    )
     try:
-        text = io.TextIOWrapper(out, encoding="utf-8", newline="")
-        if format == "json":
-            head = {
-                "format": "ozg-audit-export/v1",
-                "verifier_key": state.identity.signer.verifier_key,
-                "checkpoint": cp_note,
-            }
-            text.write(json.dumps(head)[:-1] + ', "entries": [')
-            separator = "\n"
-            for entry in _export_entries(session, who, f, checkpoint):
-                text.write(separator + json.dumps(entry))
-                separator = ",\n"
-            text.write("\n]}\n")
-            media_type, headers = "application/json", {}
-        else:
-            size = checkpoint.size if checkpoint else 0
-            writer = csv.DictWriter(text, fieldnames=[*views.CSV_COLUMNS, "checkpoint_size"])
-            writer.writeheader()
-            for entry in _export_entries(session, who, f, checkpoint):
-                del entry["inclusion_proof"]
-                writer.writerow({**entry, "checkpoint_size": size})
-            media_type = "text/csv; charset=utf-8"
-            headers = {"Audit-Checkpoint": views.b64(cp_note.encode()) if cp_note else ""}
-        text.flush()
-        text.detach()
-        out.seek(0)
+        _record_dpo(session, who, "export", f)  # same transaction: fails the export if it fails
     except BaseException:
-        out.close()
+        written.close()
         raise
-    _record_dpo(session, who, "export", f)  # same transaction: fails the export if it fails
-
-    def chunks() -> Iterator[bytes]:
-        with out:
-            while block := out.read(64 * 1024):
-                yield block
-
-    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
-
-
-def _export_entries(
-    session: Session, who: AuditCaller, f: views.EntryFilter, checkpoint: Checkpoint | None
-) -> Iterator[dict[str, Any]]:
-    for rows in views.dpo_batches(session, who.authority, f):
-        indexes = [r.entry.leaf_index for r in rows if r.entry.leaf_index is not None]
-        proofs = views.proofs_for(session, indexes, checkpoint)
-        for r in rows:
-            index = r.entry.leaf_index
-            yield views.entry_json(r, proofs.get(index) if index is not None else None)
+    return StreamingResponse(
+        written.chunks(), media_type=written.media_type, headers=written.headers
+    )
 
 
 # --------------------------------------------------------------------------- applicant

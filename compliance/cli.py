@@ -18,11 +18,12 @@ from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings
 from compliance import retention
-from compliance.declarations import Declarations
+from compliance.errors import VerificationFailed
 from compliance.keys import load_identity
 from compliance.note import Signer
+from compliance.register import Declarations, register_json, register_markdown
 from compliance.sequencer import sequence_all
-from compliance.verify import HttpLog, VerificationFailed, verify_export, verify_server
+from compliance.verify import HttpLog, verify_export, verify_server
 
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
@@ -144,6 +145,6 @@ def register(
     """Print the GDPR Art. 30 record of processing activities."""
     decls = _declarations(ctx)
     if as_json:
-        sys.stdout.write(json.dumps(retention.register_json(decls), indent=2) + "\n")
+        sys.stdout.write(json.dumps(register_json(decls), indent=2) + "\n")
     else:
-        sys.stdout.write(retention.register_markdown(decls) + "\n")
+        sys.stdout.write(register_markdown(decls) + "\n")

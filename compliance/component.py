@@ -37,12 +37,12 @@ class ComplianceComponent(Component):
         return ComplianceSettings
 
     def startup_problems(self, settings: Settings) -> list[str]:
-        from compliance.keys import config_problems
+        from compliance.runtime import config_problems
 
         return config_problems(settings)
 
     def configure(self, app: FastAPI, settings: Settings) -> None:
-        from compliance.api import configure
+        from compliance.runtime import configure
 
         configure(app, settings, app.state.declarations.actions)
 
@@ -68,17 +68,17 @@ class ComplianceComponent(Component):
         return sequencing()
 
     def declarations(self) -> ModuleType:
-        from compliance import processing
+        from compliance import declarations
 
-        return processing
+        return declarations
 
     def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
-        from compliance.personal import export_personal_data
+        from compliance.personal_data import export_personal_data
 
         return export_personal_data(session, subject)
 
     def shred(self, app: FastAPI, session: Session, subject: str) -> ShredReport:
-        from compliance.personal import shred_personal_data
+        from compliance.personal_data import shred_personal_data
 
         return shred_personal_data(session, subject)
 

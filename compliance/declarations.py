@@ -1,93 +1,68 @@
-"""What each domain and flow declares about the personal data it processes.
-
-Declarations are data, not code paths: each domain exports tuples of these (in its
-``processing.py``) and the gateway composes them into the action registry, the GDPR Art. 30
-register of processing activities and the retention schedule.
-"""
+"""What the compliance domain itself processes: its actions, activities and retention."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from types import ModuleType
+from datetime import timedelta
 
-from sqlalchemy.orm import Session
+from compliance.register import (
+    ActionType,
+    ProcessingActivity,
+    RetentionExecutor,
+    RetentionPolicy,
+)
+from compliance.retention import shred_expired_entries
 
+ACTIONS: tuple[ActionType, ...] = (
+    ActionType(
+        name="compliance.audit_log.read",
+        data_category="audit log",
+        description_en="A data-protection officer looked at the access log",
+        description_de="Eine Datenschutzbeauftragte Person hat das Zugriffsprotokoll eingesehen",
+    ),
+    ActionType(
+        name="compliance.audit_log.summarise",
+        data_category="audit log",
+        description_en="A data-protection officer counted accesses in the access log",
+        description_de="Eine Datenschutzbeauftragte Person hat Zugriffe im Protokoll gezählt",
+    ),
+    ActionType(
+        name="compliance.audit_log.export",
+        data_category="audit log",
+        description_en="A data-protection officer exported the access log",
+        description_de="Eine Datenschutzbeauftragte Person hat das Zugriffsprotokoll exportiert",
+    ),
+    ActionType(
+        name="compliance.retention.delete",
+        data_category="audit log",
+        description_en="Data was deleted because its retention period ended",
+        description_de="Daten wurden gelöscht, weil ihre Aufbewahrungsfrist abgelaufen ist",
+    ),
+)
 
-@dataclass(frozen=True, slots=True)
-class ActionType:
-    """A kind of access that the audit trail records, e.g. ``vault.document.read``.
+ACTIVITIES: tuple[ProcessingActivity, ...] = (
+    ProcessingActivity(
+        id="compliance.audit-trail",
+        name="Data-protection audit trail",
+        purpose="Proving every access to personal data (accountability), letting data subjects "
+        "see who accessed their data and why, and letting data-protection officers audit it",
+        data_categories=("identifiers of data subjects and of officials", "access metadata"),
+        data_subjects=("applicants", "officials of the authorities", "operator staff"),
+        recipients=("data-protection officers", "the data subject (own entries)"),
+        legal_basis="Art. 5(2), 6(1)(c), 30, 32 GDPR",
+        retention="personal fields 2 years, then crypto-shredded; non-personal leaves kept",
+    ),
+)
 
-    The texts are what the applicant reads in their access log, in plain language.
-    """
+RETENTION: tuple[RetentionPolicy, ...] = (
+    RetentionPolicy(
+        record_type="compliance.access_entry",
+        keep_for=timedelta(days=2 * 365),
+        legal_basis="Art. 5(1)(e) GDPR; protocol data kept 2 years as in the Datenschutzcockpit",
+        description="Personal fields and salt of audit entries; the non-personal leaf stays "
+        "so the log keeps verifying",
+    ),
+)
 
-    name: str
-    data_category: str
-    description_en: str
-    description_de: str
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessingActivity:
-    """One entry of the record of processing activities (GDPR Art. 30(1))."""
-
-    id: str
-    name: str
-    purpose: str
-    data_categories: tuple[str, ...]
-    data_subjects: tuple[str, ...]
-    recipients: tuple[str, ...]
-    legal_basis: str
-    retention: str
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionPolicy:
-    """How long one record type is kept, and on what basis; ``ozg-commons retention run``
-    deletes or crypto-shreds what is due."""
-
-    record_type: str
-    keep_for: timedelta
-    legal_basis: str
-    description: str
-
-
-RetentionExecutor = Callable[[Session, datetime], list[str]]
-"""Deletes or crypto-shreds the records of one type created before the cutoff; returns their
-ids (never personal data)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Declarations:
-    """Every domain's declarations, composed (by the gateway) from their ``processing`` modules.
-
-    A module provides ``ACTIONS``, ``ACTIVITIES``, ``RETENTION`` and optionally
-    ``RETENTION_EXECUTORS`` (record type -> :data:`RetentionExecutor`).
-    """
-
-    actions: tuple[ActionType, ...]
-    activities: tuple[ProcessingActivity, ...]
-    retention: tuple[RetentionPolicy, ...]
-    executors: Mapping[str, RetentionExecutor]
-
-    @classmethod
-    def from_modules(cls, modules: Iterable[ModuleType]) -> Declarations:
-        actions: list[ActionType] = []
-        activities: list[ProcessingActivity] = []
-        retention: list[RetentionPolicy] = []
-        executors: dict[str, RetentionExecutor] = {}
-        for module in modules:
-            actions += getattr(module, "ACTIONS", ())
-            activities += getattr(module, "ACTIVITIES", ())
-            retention += getattr(module, "RETENTION", ())
-            executors.update(getattr(module, "RETENTION_EXECUTORS", {}))
-        for what, names in (
-            ("action", [a.name for a in actions]),
-            ("processing activity", [a.id for a in activities]),
-            ("retention policy", [r.record_type for r in retention]),
-        ):
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise ValueError(f"{what} declared twice: {', '.join(dupes)}")
-        return cls(tuple(actions), tuple(activities), tuple(retention), executors)
+RETENTION_EXECUTORS: dict[str, RetentionExecutor] = {
+    "compliance.access_entry": shred_expired_entries,
+}

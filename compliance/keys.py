@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from commons.errors import ConfigurationError
 from commons.settings import Settings
 from compliance.note import Signer, Verifier
-from compliance.runtime import ComplianceSettings
+from compliance.runtime import ComplianceSettings, config_problems
 
 log = logging.getLogger("ozg.compliance")
 
@@ -34,35 +34,6 @@ class LogIdentity:
 def default_origin(settings: Settings) -> str:
     host = urlsplit(settings.public_base_url).netloc or "localhost"
     return f"{host}/ozg-commons/audit-log"
-
-
-_BAD_SIGNING_KEY = (
-    "OZG_COMPLIANCE_SIGNING_KEY is not a signer key (PRIVATE+KEY+name+hash+key); "
-    "create one with `ozg-commons audit keygen`"
-)
-_BAD_WITNESS_KEY = "OZG_COMPLIANCE_WITNESS_KEYS holds a malformed verifier key (name+hash+key)"
-
-
-def config_problems(settings: Settings) -> list[str]:
-    """What is wrong with the audit-log settings, without side effects (for startup checks)."""
-    section = settings.section(ComplianceSettings)
-    problems: list[str] = []
-    if section.signing_key is not None:
-        try:
-            Signer.from_string(section.signing_key.get_secret_value())
-        except ValueError:
-            problems.append(_BAD_SIGNING_KEY)
-    elif settings.is_production:
-        problems.append(
-            "OZG_COMPLIANCE_SIGNING_KEY is not set; create one with `ozg-commons audit keygen`"
-        )
-    for key in section.witness_keys:
-        try:
-            Verifier.from_string(key)
-        except ValueError:
-            problems.append(_BAD_WITNESS_KEY)
-            break
-    return problems
 
 
 def load_identity(settings: Settings) -> LogIdentity:

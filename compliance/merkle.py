@@ -11,7 +11,7 @@ range that decomposes into at most ``log2(n)`` complete subtrees, so a proof at 
 one batched lookup of ``O(log2(n)**2)`` stored nodes (:class:`NodeSource`), then hashing.
 
 Verification follows RFC 9162 §2.1.3.2 and §2.1.4.2 and raises one opaque error,
-:class:`InvalidProof`, whatever is wrong.
+:class:`~compliance.errors.InvalidProof`, whatever is wrong.
 """
 
 from __future__ import annotations
@@ -21,19 +21,14 @@ import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from compliance.errors import InvalidProof
+
 HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 Node = tuple[int, int]  # (level, index): the complete subtree of 2**level leaves at index
-
-
-class InvalidProof(Exception):
-    """A proof, root or range is wrong. Deliberately says nothing about which check failed."""
-
-    def __init__(self) -> None:
-        super().__init__("invalid Merkle proof")
 
 
 class NodeSource(Protocol):

@@ -13,7 +13,7 @@ it is followed by a blank line and one line per signature,
 
 Verifier keys are strings ``<name>+<hex key hash>+<base64(alg || public key)>``; signer keys
 ``PRIVATE+KEY+<name>+<hex key hash>+<base64(0x01 || seed)>``, as Go's ``note`` package.
-Every failure raises :class:`InvalidNote`, without saying which check failed.
+Every failure raises :class:`~compliance.errors.InvalidNote`, without saying which check failed.
 """
 
 from __future__ import annotations
@@ -29,17 +29,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from compliance.errors import InvalidNote
+
 ALG_ED25519 = 0x01
 ALG_COSIGNATURE_V1 = 0x04
 DASH = "\u2014"
 CHECKPOINT_VERSION = 1  # of our leaf format and API; the checkpoint text itself is C2SP's
-
-
-class InvalidNote(Exception):
-    """A note, checkpoint, key or signature is malformed or does not verify."""
-
-    def __init__(self) -> None:
-        super().__init__("invalid signed note or checkpoint")
 
 
 def _valid_name(name: str) -> bool:

@@ -14,11 +14,18 @@ So a transaction that records 50 entries pays one round trip, the caller's own q
 its entries, and a failed write raises from that statement or from ``commit()``, which then
 rolls everything back. (Statements run on ``session.connection()`` directly bypass the ORM
 and do not write the buffer; the commit still does.)
+
+The buffer is written by session event listeners, bound to our sessions only, never to
+SQLAlchemy's ``Session`` class (which would make them fire in every session in the process):
+:func:`install_recorder` binds them to a :class:`commons.db.Database`'s session factory (the
+compliance component does so for ``app.state.database``), and a session from anywhere else
+(a job's own ``Database``, a test's) gets them on itself when it records its first entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,11 +33,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, SessionTransaction
 
-if TYPE_CHECKING:
-    from compliance.service import NewEntry
-
 from commons.clock import Clock, ensure_utc, system_clock
 from commons.context import current_request_id
+
+if TYPE_CHECKING:
+    from commons.db import Database
+    from compliance.service import NewEntry
 
 Outcome = Literal["success", "denied", "error"]
 
@@ -78,24 +86,46 @@ def record_accesses(
     session: Session, events: Iterable[AccessEvent], *, clock: Clock = system_clock
 ) -> list[str]:
     """Record several accesses at once (a list view showing many records, a bulk export)."""
-    from compliance import service  # local: service imports models, models import recorder
+    # Local: the face (``import compliance``, which every domain's declarations use) stays
+    # free of the ORM models and the SQL writer until something is recorded.
+    from compliance import service
 
     at = ensure_utc(clock.now())
     request_id = current_request_id()
     entries = [service.new_entry(e, at=at, request_id=request_id) for e in events]
     buffered: list[NewEntry] | None = session.info.get(_BUFFER)
     if buffered is None:
+        _ensure_listeners(session)
         session.info[_BUFFER] = buffered = []
     buffered.extend(entries)
     return [e.id for e in entries]
 
 
-def flush_entries(session: Session) -> None:
-    """Write the entries buffered in ``session`` now (normally done automatically)."""
-    _write(session, None)
-
-
 _BUFFER = "compliance.buffered_entries"
+# Session classes (one per Database's session factory) that install_recorder bound, and
+# sessions from elsewhere that bound themselves (weak: they go when the class or session does).
+_BOUND: weakref.WeakSet[type[Session]] = weakref.WeakSet()
+_SELF_BOUND: weakref.WeakSet[Session] = weakref.WeakSet()
+
+
+def install_recorder(database: Database) -> None:
+    """Bind the recorder's session event listeners to ``database``'s sessions (idempotent).
+
+    Only that database's sessions get them; a plain ``Session`` made elsewhere has none.
+    """
+    for identifier, listener in _LISTENERS:
+        database.listen(identifier, listener)
+    _BOUND.add(database.session_class)
+
+
+def _ensure_listeners(session: Session) -> None:
+    """A session whose factory :func:`install_recorder` did not bind gets the listeners on
+    itself, so a recorded entry is never left unwritten."""
+    if type(session) in _BOUND or session in _SELF_BOUND:
+        return
+    for identifier, listener in _LISTENERS:
+        sa_event.listen(session, identifier, listener)
+    _SELF_BOUND.add(session)
 
 
 def _write(session: Session, transaction: SessionTransaction | None) -> None:
@@ -110,22 +140,18 @@ def _write(session: Session, transaction: SessionTransaction | None) -> None:
     del entries[:]
 
 
-@sa_event.listens_for(Session, "do_orm_execute")
 def _before_execute(state: Any) -> None:
     _write(state.session, None)
 
 
-@sa_event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     _write(session, None)
 
 
-@sa_event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     _write(session, None)
 
 
-@sa_event.listens_for(Session, "after_transaction_create")
 def _before_savepoint(session: Session, transaction: SessionTransaction) -> None:
     # Entries recorded before a SAVEPOINT belong to the enclosing transaction: write them
     # there (the savepoint is not begun yet), so rolling back the savepoint keeps them.
@@ -133,7 +159,15 @@ def _before_savepoint(session: Session, transaction: SessionTransaction) -> None
         _write(session, transaction.parent)
 
 
-@sa_event.listens_for(Session, "after_transaction_end")
 def _after_transaction(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the unit of work is over: committed or rolled back
         session.info.pop(_BUFFER, None)
+
+
+_LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("do_orm_execute", _before_execute),
+    ("before_flush", _before_flush),
+    ("before_commit", _before_commit),
+    ("after_transaction_create", _before_savepoint),
+    ("after_transaction_end", _after_transaction),
+)

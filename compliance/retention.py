@@ -1,19 +1,20 @@
-"""Retention: running the declared policies, and the Art. 30 register as Markdown and JSON."""
+"""Retention: running the declared policies (deleting or crypto-shredding what is due).
+
+The Art. 30 register the same declarations compose into is rendered by
+:mod:`compliance.register`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import asdict
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from commons.clock import Clock, system_clock
-from compliance.declarations import Declarations
 from compliance.models import AccessEntry, AccessPersonal
 from compliance.recorder import AccessEvent, Actor, record_access
+from compliance.register import Declarations
 
 RETENTION_ACTOR = Actor(subject="ozg-commons/retention", role="system")
 
@@ -61,60 +62,3 @@ def run_retention(
             )
         done[policy.record_type] = len(ids)
     return done
-
-
-def register_json(declarations: Declarations) -> dict[str, Any]:
-    return {
-        "format": "ozg-commons-art30-register/v1",
-        "processing_activities": [
-            {
-                **asdict(a),
-                "data_categories": list(a.data_categories),
-                "data_subjects": list(a.data_subjects),
-                "recipients": list(a.recipients),
-            }
-            for a in declarations.activities
-        ],
-        "retention_policies": [
-            {
-                "record_type": r.record_type,
-                "keep_for_days": r.keep_for.days,
-                "legal_basis": r.legal_basis,
-                "description": r.description,
-            }
-            for r in declarations.retention
-        ],
-        "actions": [asdict(a) for a in declarations.actions],
-    }
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def register_markdown(declarations: Declarations) -> str:
-    def lines() -> Iterator[str]:
-        yield "# Record of processing activities (GDPR Art. 30(1))"
-        yield ""
-        for a in declarations.activities:
-            yield f"## {_md(a.name)} (`{a.id}`)"
-            yield ""
-            yield f"- **Purpose:** {_md(a.purpose)}"
-            yield f"- **Categories of data:** {_md(', '.join(a.data_categories))}"
-            yield f"- **Data subjects:** {_md(', '.join(a.data_subjects))}"
-            yield f"- **Recipients:** {_md(', '.join(a.recipients))}"
-            yield f"- **Legal basis:** {_md(a.legal_basis)}"
-            yield f"- **Retention:** {_md(a.retention)}"
-            yield ""
-        yield "## Retention schedule"
-        yield ""
-        yield "| record type | kept for (days) | legal basis | what |"
-        yield "|---|---|---|---|"
-        for r in declarations.retention:
-            yield (
-                f"| `{r.record_type}` | {r.keep_for.days} | {_md(r.legal_basis)} "
-                f"| {_md(r.description)} |"
-            )
-        yield ""
-
-    return "\n".join(lines())

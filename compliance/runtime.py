@@ -1,9 +1,27 @@
-"""The audit trail's settings section (``OZG_COMPLIANCE_*``)."""
+"""The audit trail's per-app runtime: its settings section (``OZG_COMPLIANCE_*``), the checks
+of that section, and the state :func:`configure` puts on ``app.state.audit``.
+
+Kept light at import (settings models are read when the CLI starts): the signing keys and
+the recorder are imported where they are used.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from commons.clock import Clock, system_clock
+from commons.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from compliance.keys import LogIdentity
+    from compliance.register import ActionType
 
 
 class ComplianceSettings(BaseSettings):
@@ -28,3 +46,57 @@ class ComplianceSettings(BaseSettings):
     sequence_interval: float = Field(
         default=0.2, gt=0, le=60, description="Seconds between audit-log sequencer passes."
     )
+
+
+BAD_SIGNING_KEY = (
+    "OZG_COMPLIANCE_SIGNING_KEY is not a signer key (PRIVATE+KEY+name+hash+key); "
+    "create one with `ozg-commons audit keygen`"
+)
+BAD_WITNESS_KEY = "OZG_COMPLIANCE_WITNESS_KEYS holds a malformed verifier key (name+hash+key)"
+
+
+def config_problems(settings: Settings) -> list[str]:
+    """What is wrong with the audit-log settings, without side effects (for startup checks)."""
+    from compliance.note import Signer, Verifier
+
+    section = settings.section(ComplianceSettings)
+    problems: list[str] = []
+    if section.signing_key is not None:
+        try:
+            Signer.from_string(section.signing_key.get_secret_value())
+        except ValueError:
+            problems.append(BAD_SIGNING_KEY)
+    elif settings.is_production:
+        problems.append(
+            "OZG_COMPLIANCE_SIGNING_KEY is not set; create one with `ozg-commons audit keygen`"
+        )
+    for key in section.witness_keys:
+        try:
+            Verifier.from_string(key)
+        except ValueError:
+            problems.append(BAD_WITNESS_KEY)
+            break
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class AuditState:
+    """What the routes need per app: the log's identity, the action registry, the clock."""
+
+    identity: LogIdentity
+    actions: Mapping[str, ActionType]
+    clock: Clock
+
+
+def configure(app: FastAPI, settings: Settings, actions: tuple[ActionType, ...] = ()) -> None:
+    """Load the log's identity and the action registry into ``app.state.audit``, and bind the
+    access recorder to the app's database (``app.state.database``)."""
+    from compliance.keys import load_identity
+    from compliance.recorder import install_recorder
+
+    app.state.audit = AuditState(
+        identity=load_identity(settings),
+        actions={a.name: a for a in actions},
+        clock=system_clock,
+    )
+    install_recorder(app.state.database)

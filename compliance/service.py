@@ -15,7 +15,7 @@ from commons.errors import NotFound
 from commons.ids import new_id_str
 from compliance import leaf as leaf_format
 from compliance import merkle
-from compliance.errors import ComplianceError
+from compliance.errors import ProofRangeError
 from compliance.models import (
     AccessEntry,
     AccessPersonal,
@@ -62,12 +62,6 @@ _PG_INSERT = (
     f"INSERT INTO compliance_pending ({', '.join(_PENDING_COLUMNS)}) "
     f"{_unnest('q_', _PENDING_COLUMNS)}"
 )
-
-
-class ProofRangeError(ComplianceError):
-    status = 422
-    code = "audit-proof-range"
-    title = "No such proof"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,19 +141,6 @@ def write_entries(connection: Connection, entries: Sequence[NewEntry]) -> None:
         insert(cast(Table, Pending.__table__)),
         [{"entry_id": e.id, "leaf_hash": e.leaf_hash} for e in entries],
     )
-
-
-def append_entry(
-    session: Session, event: AccessEvent, *, at: datetime, request_id: str | None
-) -> str:
-    """Write ``event`` in ``session``'s transaction now, unsequenced. Returns the entry id.
-
-    No lock beyond the inserted rows: leaf indexes are assigned later by the sequencer.
-    (:func:`compliance.recorder.record_access` batches the entries of a transaction instead.)
-    """
-    entry = new_entry(event, at=at, request_id=request_id)
-    write_entries(session.connection(), [entry])
-    return entry.id
 
 
 def leaf_data(entry: AccessEntry) -> leaf_format.LeafData:

@@ -22,10 +22,7 @@ import httpx
 
 from compliance import leaf as leaf_format
 from compliance import merkle, note
-
-
-class VerificationFailed(Exception):
-    """The log (or export) failed a check; the message names the first failure."""
+from compliance.errors import InvalidNote, InvalidProof, VerificationFailed
 
 
 @dataclass(slots=True)
@@ -111,7 +108,7 @@ def verify_server(
     latest = log.get("/checkpoint")
     try:
         checkpoint = note.verify_checkpoint(str(latest.get("checkpoint")), verifier)
-    except note.InvalidNote:
+    except InvalidNote:
         raise VerificationFailed("the latest checkpoint's signature does not verify") from None
     report = Report(origin=checkpoint.origin, size=checkpoint.size)
     if state.get("origin") and state["origin"] != checkpoint.origin:
@@ -135,7 +132,7 @@ def verify_server(
                 checkpoint.root,
                 _hashes(proof.get("proof"), "consistency proof"),
             )
-        except merkle.InvalidProof:
+        except InvalidProof:
             raise VerificationFailed(
                 f"checkpoint {checkpoint.size} is not consistent with the previously seen "
                 f"checkpoint {old_size} (fork or rewritten history)"
@@ -158,7 +155,7 @@ def verify_server(
                 _hashes(proof.get("proof"), "inclusion proof"),
                 checkpoint.root,
             )
-        except merkle.InvalidProof:
+        except InvalidProof:
             raise VerificationFailed(
                 f"the inclusion proof of leaf {i} at size {checkpoint.size} does not verify"
             ) from None
@@ -192,7 +189,7 @@ def _check_witnesses(latest: Any, checkpoint: note.Checkpoint, witnesses: tuple[
             continue
         try:
             line = note.parse_signature_line(str(cosig.get("line")))
-        except note.InvalidNote:
+        except InvalidNote:
             raise VerificationFailed(f"the cosignature of {verifier.name} is malformed") from None
         if line.key_hash != verifier.key_hash or not verifier.verifies(
             checkpoint.text(), line.signature
@@ -238,7 +235,7 @@ def verify_export(document: dict[str, Any], *, verifier_key: str | None) -> Repo
     try:
         verifier = note.Verifier.from_string(str(key))
         checkpoint = note.verify_checkpoint(str(document.get("checkpoint")), verifier)
-    except (ValueError, note.InvalidNote):
+    except (ValueError, InvalidNote):
         raise VerificationFailed("the export's checkpoint signature does not verify") from None
     report = Report(origin=checkpoint.origin, size=checkpoint.size)
     for n, entry in enumerate(document.get("entries", [])):
@@ -268,7 +265,7 @@ def verify_export(document: dict[str, Any], *, verifier_key: str | None) -> Repo
                 _hashes(entry["inclusion_proof"], "inclusion proof"),
                 checkpoint.root,
             )
-        except merkle.InvalidProof:
+        except InvalidProof:
             raise VerificationFailed(f"entry {n} (leaf {index}) is not in the checkpoint") from None
         report.leaves_checked += 1
         report.proofs_checked += 1

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from commons.errors import InvalidInput
 from compliance import merkle
-from compliance.declarations import ActionType
 from compliance.leaf import format_time
 from compliance.models import AccessEntry, AccessPersonal, Checkpoint
-from compliance.service import ENTRY_COLUMNS, DbNodeSource, latest_checkpoint, leaf_data
+from compliance.register import ActionType
+from compliance.service import ENTRY_COLUMNS, DbNodeSource, leaf_data
 
 OPERATOR = "operator"
 MAX_PAGE = 500
@@ -275,7 +275,3 @@ def plain_language(
         "leaf": b64(leaf_data(e).encode()),
         "inclusion_proof": [b64(h) for h in proof] if proof is not None else None,
     }
-
-
-def checkpoint_for_export(session: Session) -> Checkpoint | None:
-    return latest_checkpoint(session)

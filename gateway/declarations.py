@@ -15,7 +15,7 @@ from functools import cache
 
 from commons.components import Registry, RegistryError
 from commons.errors import ConfigurationError
-from compliance.declarations import Declarations
+from compliance import Declarations
 
 
 @cache

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from compliance import ActionType, ProcessingActivity, RetentionPolicy
-from compliance.declarations import RetentionExecutor
+from compliance import ActionType, ProcessingActivity, RetentionExecutor, RetentionPolicy
 from payments import retention
 
 BOOKING_RETENTION = timedelta(days=3653)

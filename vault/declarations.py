@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from compliance.declarations import (
+from compliance import (
     ActionType,
     ProcessingActivity,
     RetentionExecutor,

@@ -245,7 +245,7 @@ def test_non_applicants_have_no_account(client: TestClient, act_as: Act) -> None
 
 
 def test_every_action_used_is_declared(client: TestClient, act_as: Act, database: Database) -> None:
-    from account.processing import ACTIONS
+    from account.declarations import ACTIONS
 
     act_as(idp_applicant(email="ada@example.test"))
     client.get("/v1/me")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from account import service
-from account.erasure import expire_dormant
+from account.dormancy import expire_dormant
 from account.models import Account, Erasure, Message
 from account.principal import Principal, Role
 from commons.clock import FixedClock

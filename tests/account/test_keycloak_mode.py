@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from jwcrypto import jwk, jws
 from pydantic import SecretStr
 
-from account.api import LazyKeycloakAdmin
 from account.keycloak import KeycloakIdentityAdmin
+from account.runtime import LazyKeycloakAdmin
 from commons.db import Database
 from commons.settings import Settings
 from gateway.app import create_app

@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from jwcrypto import jwk, jws
 
 from account.authn import BearerAuthenticator, RejectionCounter
-from account.claims import ClaimsMapping, TokenNotPermitted, principal_from_claims
+from account.claims import ClaimsMapping, principal_from_claims
 from account.erasure import subject_digest
+from account.errors import InvalidToken, TokenNotPermitted
 from account.principal import Role, TrustLevel
-from account.tokens import InvalidToken, JwksCache, TokenVerifier
+from account.tokens import JwksCache, TokenVerifier
 from commons.receipts import InvalidReceipt
 from commons.receipts.legacy import derived_public_keys, parse_public_key, verify_legacy
 

@@ -18,9 +18,10 @@ from commons.clock import FixedClock
 from commons.db import Database
 from commons.settings import Settings
 from compliance import merkle, note, record_access, views
+from compliance.errors import VerificationFailed
 from compliance.note import Signer
 from compliance.sequencer import sequence_all
-from compliance.verify import VerificationFailed, verify_export
+from compliance.verify import verify_export
 from gateway.app import create_app
 from tests.compliance.conftest import T0, event
 from tests.factories import applicant, caseworker, dpo

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compliance.errors import InvalidProof
 from compliance.merkle import (
     EMPTY_ROOT,
-    InvalidProof,
     MemoryTree,
     leaf_hash,
     node_hash,

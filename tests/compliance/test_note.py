@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compliance import note
+from compliance.errors import InvalidNote
 
 # golang.org/x/mod/sumdb/note: the documented example key and signed note.
 GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
@@ -48,7 +49,7 @@ def test_signing_reproduces_the_go_reference_note() -> None:
     ],
 )
 def test_tampered_notes_are_rejected(bad: str) -> None:
-    with pytest.raises(note.InvalidNote):
+    with pytest.raises(InvalidNote):
         note.open_note(bad, note.Verifier.from_string(GO_VKEY))
 
 
@@ -73,12 +74,12 @@ def test_checkpoint_signature_and_origin_are_checked() -> None:
     signed = signer.sign(cp.text())
     verifier = note.Verifier.from_string(signer.verifier_key)
     assert note.verify_checkpoint(signed, verifier, "example.org/log") == cp
-    with pytest.raises(note.InvalidNote):
+    with pytest.raises(InvalidNote):
         note.verify_checkpoint(signed, verifier, "other.org/log")
-    with pytest.raises(note.InvalidNote):
+    with pytest.raises(InvalidNote):
         note.verify_checkpoint(signed.replace("\n5\n", "\n6\n"), verifier)
     other = note.Verifier.from_string(note.Signer.generate("example.org/log").verifier_key)
-    with pytest.raises(note.InvalidNote):
+    with pytest.raises(InvalidNote):
         note.verify_checkpoint(signed, other)
 
 

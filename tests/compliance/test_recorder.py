@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, func, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from commons.db import Database
 from compliance import AccessEvent, Actor, record_access, record_accesses
 from compliance.models import AccessEntry, AccessPersonal, LogNode, Pending
+from compliance.recorder import install_recorder
 from tests.compliance.conftest import event
+
+SESSION_EVENTS = (
+    "do_orm_execute",
+    "before_flush",
+    "before_commit",
+    "after_transaction_create",
+    "after_transaction_end",
+)
+
+
+@pytest.fixture(params=["installed", "per-session"])
+def database(request: pytest.FixtureRequest, database: Database) -> Database:
+    """Every test below runs twice: with the recorder bound to the database's session factory
+    (as the app does), and without (a job's own Database: each session binds itself)."""
+    if request.param == "installed":
+        install_recorder(database)
+    return database
+
+
+def _compliance_listeners(session: Session) -> list[Any]:
+    """The compliance listeners ``session`` runs, over the events the recorder uses."""
+    return [
+        fn
+        for name in SESSION_EVENTS
+        for fn in getattr(session.dispatch, name)
+        if getattr(fn, "__module__", "").startswith("compliance")
+    ]
 
 
 def _count(database: Database, model: Any) -> int:
@@ -103,3 +133,56 @@ def test_a_failing_write_fails_the_commit_and_rolls_the_access_back(database: Da
         access()
     assert _count(database, AccessEntry) == 0
     assert _count(database, LogNode) == 0
+
+
+def test_a_plain_session_has_no_compliance_listeners(app: FastAPI, engine: Engine) -> None:
+    # compliance is imported and an app (whose database has the recorder) is configured...
+    with app.state.database.transaction() as session:
+        assert len(_compliance_listeners(session)) == len(SESSION_EVENTS)
+    # ...but a session made without our Database has none (nor does one that never records).
+    with Session(bind=engine) as plain:
+        assert _compliance_listeners(plain) == []
+
+
+def test_install_binds_only_that_database_and_only_once(engine: Engine) -> None:
+    mine, other = Database(engine), Database(engine)
+    install_recorder(mine)
+    install_recorder(mine)
+    with mine.transaction() as session:
+        assert len(_compliance_listeners(session)) == len(SESSION_EVENTS)
+    with other.transaction() as session:
+        assert _compliance_listeners(session) == []
+
+
+def test_every_new_database_gets_the_listeners(engine: Engine) -> None:
+    # SQLAlchemy keys class-level listeners by the class's id; a freed Database's session
+    # class id is reused at once, so asking SQLAlchemy "already listening?" would say yes.
+    for _ in range(20):
+        database = Database(engine)
+        install_recorder(database)
+        with database.transaction() as session:
+            assert len(_compliance_listeners(session)) == len(SESSION_EVENTS)
+        del database, session
+        gc.collect()
+
+
+def test_a_plain_session_that_records_writes_its_entries(engine: Engine) -> None:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+                record_access(session, event("plain"))
+                assert len(_compliance_listeners(session)) == len(SESSION_EVENTS)
+                session.commit()
+                # a second unit of work in the same session does not bind it again
+                record_access(session, event("plain again"))
+                session.commit()
+                assert len(_compliance_listeners(session)) == len(SESSION_EVENTS)
+            subjects = list(
+                conn.scalars(
+                    select(AccessPersonal.data_subject).order_by(AccessPersonal.data_subject)
+                )
+            )
+            assert subjects == ["plain", "plain again"]
+        finally:
+            outer.rollback()

@@ -13,10 +13,11 @@ from sqlalchemy import delete, select, update
 from account.principal import Principal
 from commons.db import Database
 from compliance import merkle, record_access, service
+from compliance.errors import VerificationFailed
 from compliance.keys import LogIdentity
 from compliance.models import AccessEntry, Checkpoint, Leaf, LogNode, Pending
 from compliance.sequencer import sequence_all
-from compliance.verify import HttpLog, VerificationFailed, verify_server
+from compliance.verify import HttpLog, verify_server
 from tests.compliance.conftest import event
 from tests.factories import dpo
 

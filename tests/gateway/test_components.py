@@ -26,7 +26,7 @@ from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings
 from compliance import ActionType, ProcessingActivity, RetentionPolicy
-from compliance.retention import register_json
+from compliance.register import register_json
 from gateway.app import create_app, startup_problems
 from gateway.declarations import all_declarations, clear_caches, installed_components
 from gateway.migrations import upgrade

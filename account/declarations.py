@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from account.erasure import RECEIPT_RETENTION, delete_expired_receipts
-from compliance import ActionType, ProcessingActivity, RetentionPolicy
-from compliance.declarations import RetentionExecutor
+from compliance import ActionType, ProcessingActivity, RetentionExecutor, RetentionPolicy
 
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(

@@ -1,0 +1,154 @@
+"""The declaration types, and the GDPR Art. 30 register they compose into.
+
+What each domain and flow declares about the personal data it processes. Declarations are
+data, not code paths: each domain exports tuples of these (in its ``declarations.py``) and
+the gateway composes them into the action registry, the GDPR Art. 30 register of processing
+activities and the retention schedule; :func:`register_json` and :func:`register_markdown`
+render that register (``ozg-commons compliance register``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True, slots=True)
+class ActionType:
+    """A kind of access that the audit trail records, e.g. ``vault.document.read``.
+
+    The texts are what the applicant reads in their access log, in plain language.
+    """
+
+    name: str
+    data_category: str
+    description_en: str
+    description_de: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingActivity:
+    """One entry of the record of processing activities (GDPR Art. 30(1))."""
+
+    id: str
+    name: str
+    purpose: str
+    data_categories: tuple[str, ...]
+    data_subjects: tuple[str, ...]
+    recipients: tuple[str, ...]
+    legal_basis: str
+    retention: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How long one record type is kept, and on what basis; ``ozg-commons retention run``
+    deletes or crypto-shreds what is due."""
+
+    record_type: str
+    keep_for: timedelta
+    legal_basis: str
+    description: str
+
+
+RetentionExecutor = Callable[[Session, datetime], list[str]]
+"""Deletes or crypto-shreds the records of one type created before the cutoff; returns their
+ids (never personal data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    """Every domain's declarations, composed (by the gateway) from their ``declarations`` modules.
+
+    A module provides ``ACTIONS``, ``ACTIVITIES``, ``RETENTION`` and optionally
+    ``RETENTION_EXECUTORS`` (record type -> :data:`RetentionExecutor`).
+    """
+
+    actions: tuple[ActionType, ...]
+    activities: tuple[ProcessingActivity, ...]
+    retention: tuple[RetentionPolicy, ...]
+    executors: Mapping[str, RetentionExecutor]
+
+    @classmethod
+    def from_modules(cls, modules: Iterable[ModuleType]) -> Declarations:
+        actions: list[ActionType] = []
+        activities: list[ProcessingActivity] = []
+        retention: list[RetentionPolicy] = []
+        executors: dict[str, RetentionExecutor] = {}
+        for module in modules:
+            actions += getattr(module, "ACTIONS", ())
+            activities += getattr(module, "ACTIVITIES", ())
+            retention += getattr(module, "RETENTION", ())
+            executors.update(getattr(module, "RETENTION_EXECUTORS", {}))
+        for what, names in (
+            ("action", [a.name for a in actions]),
+            ("processing activity", [a.id for a in activities]),
+            ("retention policy", [r.record_type for r in retention]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what} declared twice: {', '.join(dupes)}")
+        return cls(tuple(actions), tuple(activities), tuple(retention), executors)
+
+
+# --------------------------------------------------------------------------- Art. 30 register
+def register_json(declarations: Declarations) -> dict[str, Any]:
+    return {
+        "format": "ozg-commons-art30-register/v1",
+        "processing_activities": [
+            {
+                **asdict(a),
+                "data_categories": list(a.data_categories),
+                "data_subjects": list(a.data_subjects),
+                "recipients": list(a.recipients),
+            }
+            for a in declarations.activities
+        ],
+        "retention_policies": [
+            {
+                "record_type": r.record_type,
+                "keep_for_days": r.keep_for.days,
+                "legal_basis": r.legal_basis,
+                "description": r.description,
+            }
+            for r in declarations.retention
+        ],
+        "actions": [asdict(a) for a in declarations.actions],
+    }
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def register_markdown(declarations: Declarations) -> str:
+    def lines() -> Iterator[str]:
+        yield "# Record of processing activities (GDPR Art. 30(1))"
+        yield ""
+        for a in declarations.activities:
+            yield f"## {_md(a.name)} (`{a.id}`)"
+            yield ""
+            yield f"- **Purpose:** {_md(a.purpose)}"
+            yield f"- **Categories of data:** {_md(', '.join(a.data_categories))}"
+            yield f"- **Data subjects:** {_md(', '.join(a.data_subjects))}"
+            yield f"- **Recipients:** {_md(', '.join(a.recipients))}"
+            yield f"- **Legal basis:** {_md(a.legal_basis)}"
+            yield f"- **Retention:** {_md(a.retention)}"
+            yield ""
+        yield "## Retention schedule"
+        yield ""
+        yield "| record type | kept for (days) | legal basis | what |"
+        yield "|---|---|---|---|"
+        for r in declarations.retention:
+            yield (
+                f"| `{r.record_type}` | {r.keep_for.days} | {_md(r.legal_basis)} "
+                f"| {_md(r.description)} |"
+            )
+        yield ""
+
+    return "\n".join(lines())
