@@ -6,22 +6,28 @@ through it): trust levels, roles, profile, consents, mailbox, GDPR export and er
 Other packages use only what this module exports.
 """
 
-from account.auth import (
-    CurrentPrincipal,
-    StreamingPrincipal,
-    current_principal,
-    enforce_account_rules,
-    require_roles,
-    require_scope,
-    require_trust_level,
-)
-from account.erasure import IdentityAdmin
-from account.errors import InsufficientScope, InsufficientUserAuthentication
-from account.mailbox import CATEGORIES as MESSAGE_CATEGORIES
-from account.mailbox import send_message
-from account.principal import OPERATOR, Principal, Role, TrustLevel
-from account.scopes import Scope
-from account.service import has_consent
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from commons.faces import lazy_face
+
+if TYPE_CHECKING:
+    from account.auth import (
+        CurrentPrincipal,
+        StreamingPrincipal,
+        current_principal,
+        enforce_account_rules,
+        require_roles,
+        require_scope,
+        require_trust_level,
+    )
+    from account.erasure import IdentityAdmin
+    from account.errors import InsufficientScope, InsufficientUserAuthentication
+    from account.mailbox import MESSAGE_CATEGORIES, send_message
+    from account.principal import OPERATOR, Principal, Role, TrustLevel
+    from account.scopes import Scope
+    from account.service import has_consent
 
 __all__ = [
     "MESSAGE_CATEGORIES",
@@ -43,3 +49,26 @@ __all__ = [
     "require_trust_level",
     "send_message",
 ]
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "CurrentPrincipal": "account.auth",
+        "IdentityAdmin": "account.erasure",
+        "InsufficientScope": "account.errors",
+        "InsufficientUserAuthentication": "account.errors",
+        "MESSAGE_CATEGORIES": "account.mailbox",
+        "OPERATOR": "account.principal",
+        "Principal": "account.principal",
+        "Role": "account.principal",
+        "Scope": "account.scopes",
+        "StreamingPrincipal": "account.auth",
+        "TrustLevel": "account.principal",
+        "current_principal": "account.auth",
+        "enforce_account_rules": "account.auth",
+        "has_consent": "account.service",
+        "require_roles": "account.auth",
+        "require_scope": "account.auth",
+        "require_trust_level": "account.auth",
+        "send_message": "account.mailbox",
+    },
+)

@@ -35,7 +35,7 @@ from commons.db import Database
 from commons.errors import Forbidden, Unauthorized
 from commons.settings import Settings
 from commons.web import DbSession
-from compliance.api import AuditCaller
+from compliance import AuditCaller
 
 
 class Authenticator(Protocol):

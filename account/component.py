@@ -40,7 +40,7 @@ class AccountComponent(Component):
     def configure(self, app: FastAPI, settings: Settings) -> None:
         from account.auth import audit_caller
         from account.runtime import configure
-        from compliance.api import caller
+        from compliance import caller
 
         configure(app, settings)
         # compliance sits below account, so its routes depend on a caller that refuses by

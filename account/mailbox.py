@@ -29,7 +29,7 @@ from compliance import AccessEvent, record_access
 
 log = logging.getLogger("ozg.account.mailbox")
 
-CATEGORIES = ("request-for-documents", "decision", "status", "payment")
+MESSAGE_CATEGORIES = ("request-for-documents", "decision", "status", "payment")
 MAILBOX_BASIS = "Art. 6(1)(e) GDPR, § 9 OZG"
 NOTICE_SUBJECT = "Neue Nachricht in Ihrem Postfach / New message in your mailbox"
 NOTICE_TEXT = (

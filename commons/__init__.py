@@ -6,8 +6,9 @@ build on this package; it imports none of them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from commons.faces import lazy_face
 
 if TYPE_CHECKING:
     from commons.clock import Clock, FixedClock, SystemClock, ensure_utc, system_clock
@@ -27,35 +28,6 @@ if TYPE_CHECKING:
     from commons.ids import new_id, new_id_str, parse_id
     from commons.settings import Settings, get_settings
     from commons.web import DbSession
-
-# Loaded on first use, so that importing one submodule does not import the whole package
-# (its web and database layers included).
-_EXPORTS = {
-    "Base": "commons.db",
-    "Clock": "commons.clock",
-    "ConfigurationError": "commons.errors",
-    "Conflict": "commons.errors",
-    "Database": "commons.db",
-    "DbSession": "commons.web",
-    "FixedClock": "commons.clock",
-    "Forbidden": "commons.errors",
-    "InvalidInput": "commons.errors",
-    "NotFound": "commons.errors",
-    "OzgError": "commons.errors",
-    "PayloadTooLarge": "commons.errors",
-    "ServiceUnavailable": "commons.errors",
-    "Settings": "commons.settings",
-    "SystemClock": "commons.clock",
-    "UTCDateTime": "commons.db",
-    "Unauthorized": "commons.errors",
-    "current_request_id": "commons.context",
-    "ensure_utc": "commons.clock",
-    "get_settings": "commons.settings",
-    "new_id": "commons.ids",
-    "new_id_str": "commons.ids",
-    "parse_id": "commons.ids",
-    "system_clock": "commons.clock",
-}
 
 __all__ = [
     "Base",
@@ -83,12 +55,32 @@ __all__ = [
     "parse_id",
     "system_clock",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "Base": "commons.db",
+        "Clock": "commons.clock",
+        "ConfigurationError": "commons.errors",
+        "Conflict": "commons.errors",
+        "Database": "commons.db",
+        "DbSession": "commons.web",
+        "FixedClock": "commons.clock",
+        "Forbidden": "commons.errors",
+        "InvalidInput": "commons.errors",
+        "NotFound": "commons.errors",
+        "OzgError": "commons.errors",
+        "PayloadTooLarge": "commons.errors",
+        "ServiceUnavailable": "commons.errors",
+        "Settings": "commons.settings",
+        "SystemClock": "commons.clock",
+        "UTCDateTime": "commons.db",
+        "Unauthorized": "commons.errors",
+        "current_request_id": "commons.context",
+        "ensure_utc": "commons.clock",
+        "get_settings": "commons.settings",
+        "new_id": "commons.ids",
+        "new_id_str": "commons.ids",
+        "parse_id": "commons.ids",
+        "system_clock": "commons.clock",
+    },
+)

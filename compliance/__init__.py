@@ -6,24 +6,51 @@ tamper-evident, verifiable log that data-protection officers audit and applicant
 Other packages use only what this module exports.
 """
 
-from compliance.recorder import AccessEvent, Actor, Outcome, record_access, record_accesses
-from compliance.register import (
-    ActionType,
-    Declarations,
-    ProcessingActivity,
-    RetentionExecutor,
-    RetentionPolicy,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from commons.faces import lazy_face
+
+if TYPE_CHECKING:
+    from compliance.api import AuditCaller, caller
+    from compliance.recorder import AccessEvent, Actor, Outcome, record_access, record_accesses
+    from compliance.register import (
+        ActionType,
+        Declarations,
+        ProcessingActivity,
+        RetentionExecutor,
+        RetentionPolicy,
+    )
 
 __all__ = [
     "AccessEvent",
     "ActionType",
     "Actor",
+    "AuditCaller",
     "Declarations",
     "Outcome",
     "ProcessingActivity",
     "RetentionExecutor",
     "RetentionPolicy",
+    "caller",
     "record_access",
     "record_accesses",
 ]
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "AccessEvent": "compliance.recorder",
+        "ActionType": "compliance.register",
+        "Actor": "compliance.recorder",
+        "AuditCaller": "compliance.api",
+        "Declarations": "compliance.register",
+        "Outcome": "compliance.recorder",
+        "ProcessingActivity": "compliance.register",
+        "RetentionExecutor": "compliance.register",
+        "RetentionPolicy": "compliance.register",
+        "caller": "compliance.api",
+        "record_access": "compliance.recorder",
+        "record_accesses": "compliance.recorder",
+    },
+)

@@ -5,25 +5,19 @@ Nothing imports ``gateway``; it imports the domains and wires them together.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from commons.faces import lazy_face
 
 if TYPE_CHECKING:
     from gateway.app import create_app
 
-# Loaded on first use, so that importing one submodule does not import the whole package
-# (its web and database layers included).
-_EXPORTS = {
-    "create_app": "gateway.app",
-}
-
-__all__ = ["create_app"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__all__ = [
+    "create_app",
+]
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "create_app": "gateway.app",
+    },
+)

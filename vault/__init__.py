@@ -8,48 +8,63 @@ Other packages use only what this module exports.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from commons.faces import lazy_face
 
 if TYPE_CHECKING:
     from vault.declarations import ACTIONS, ACTIVITIES, RETENTION
     from vault.envelope import Metadata, open, seal
-    from vault.errors import InvalidEnvelope, VaultError
+    from vault.errors import InvalidEnvelope, InvalidKey, RevocationUnknown, VaultError
     from vault.personal_data import export_personal_data, shred_personal_data
-
-# Loaded on first use, so that importing one submodule does not import the whole package
-# (its web and database layers included).
-_EXPORTS = {
-    "ACTIONS": "vault.declarations",
-    "ACTIVITIES": "vault.declarations",
-    "InvalidEnvelope": "vault.errors",
-    "Metadata": "vault.envelope",
-    "RETENTION": "vault.declarations",
-    "VaultError": "vault.errors",
-    "export_personal_data": "vault.personal_data",
-    "open": "vault.envelope",
-    "seal": "vault.envelope",
-    "shred_personal_data": "vault.personal_data",
-}
+    from vault.pki import chain_of, issue_authority_key, make_ca, validate_chain
+    from vault.recipients import key_id, public_jwk, public_key_from_jwk
+    from vault.revocation import RevocationChecker
 
 __all__ = [
     "ACTIONS",
     "ACTIVITIES",
     "RETENTION",
     "InvalidEnvelope",
+    "InvalidKey",
     "Metadata",
+    "RevocationChecker",
+    "RevocationUnknown",
     "VaultError",
+    "chain_of",
     "export_personal_data",
+    "issue_authority_key",
+    "key_id",
+    "make_ca",
     "open",
+    "public_jwk",
+    "public_key_from_jwk",
     "seal",
     "shred_personal_data",
+    "validate_chain",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "ACTIONS": "vault.declarations",
+        "ACTIVITIES": "vault.declarations",
+        "InvalidEnvelope": "vault.errors",
+        "InvalidKey": "vault.errors",
+        "Metadata": "vault.envelope",
+        "RETENTION": "vault.declarations",
+        "RevocationChecker": "vault.revocation",
+        "RevocationUnknown": "vault.errors",
+        "VaultError": "vault.errors",
+        "chain_of": "vault.pki",
+        "export_personal_data": "vault.personal_data",
+        "issue_authority_key": "vault.pki",
+        "key_id": "vault.recipients",
+        "make_ca": "vault.pki",
+        "open": "vault.envelope",
+        "public_jwk": "vault.recipients",
+        "public_key_from_jwk": "vault.recipients",
+        "seal": "vault.envelope",
+        "shred_personal_data": "vault.personal_data",
+        "validate_chain": "vault.pki",
+    },
+)

@@ -52,13 +52,13 @@ from vault.envelope_format import (
     DocumentKey,
     Header,
     Metadata,
+    Readable,
     Source,
-    _metadata_aad,
-    _nonce,
-    _Readable,
-    _Writable,
+    Writable,
     body_is_well_formed,
+    chunk_nonce,
     max_chunks,
+    metadata_aad,
     read_header,
     unlock,
     wrap_for,
@@ -115,7 +115,7 @@ class _Sink(Protocol):
 class _DirectSink:
     """One buffer, written synchronously (the :class:`~vault.pipeline.WriteBehind` shape)."""
 
-    def __init__(self, dest: _Writable, size: int) -> None:
+    def __init__(self, dest: Writable, size: int) -> None:
         self._dest = dest
         self._buf = bytearray(size)
 
@@ -126,7 +126,7 @@ class _DirectSink:
         _write_fully(self._dest, memoryview(buf)[:n])
 
 
-def _write_fully(dest: _Writable, data: memoryview) -> None:
+def _write_fully(dest: Writable, data: memoryview) -> None:
     """``dest.write`` until all of ``data`` is written (a raw file may write less)."""
     while data:
         n = dest.write(data)
@@ -136,7 +136,7 @@ def _write_fully(dest: _Writable, data: memoryview) -> None:
 
 
 def _decrypt_body(
-    src: _Readable, sink: _Sink, header: Header, key: DocumentKey, max_size: int, batch: int
+    src: Readable, sink: _Sink, header: Header, key: DocumentKey, max_size: int, batch: int
 ) -> Metadata:
     record = header.chunk_size + TAG_LEN
     limit = max_chunks(max_size, header.chunk_size)
@@ -183,7 +183,7 @@ def _decrypt_body(
                 filled = 0
             try:
                 aead.decrypt_into(
-                    _nonce(prefix, index, final),
+                    chunk_nonce(prefix, index, final),
                     view[start : start + length],
                     aad,
                     out_view[filled : filled + plain],
@@ -203,7 +203,7 @@ def _decrypt_body(
     sink.submit(out, filled)
     try:
         meta_plain = AESGCM(key.metadata_key).decrypt(
-            bytes(12), bytes(view[start:end]), _metadata_aad(aad, index)
+            bytes(12), bytes(view[start:end]), metadata_aad(aad, index)
         )
     except InvalidTag as exc:
         raise InvalidEnvelope() from exc
@@ -214,8 +214,8 @@ def _decrypt_body(
 
 
 def open(
-    src: _Readable,
-    dest: _Writable,
+    src: Readable,
+    dest: Writable,
     identity: PrivateKey,
     *,
     stanza: Stanza | bytes | None = None,
@@ -479,7 +479,7 @@ class SealingReader(io.RawIOBase):
             length = min(chunk, have - self._pos)
             final = self._last_block and self._pos + length == have
             aead.encrypt_into(
-                _nonce(prefix, self._index, final),
+                chunk_nonce(prefix, self._index, final),
                 src[self._pos : self._pos + length],
                 aad,
                 out[o : o + length + TAG_LEN],
@@ -498,13 +498,13 @@ class SealingReader(io.RawIOBase):
         filename, media_type, content_hash = self._meta
         meta = Metadata(filename, media_type, self.size, content_hash)
         return AESGCM(self._metadata_key).encrypt(
-            bytes(12), meta.encode(), _metadata_aad(self._aad, self._index)
+            bytes(12), meta.encode(), metadata_aad(self._aad, self._index)
         )
 
 
 def seal(
     source: Source,
-    dest: _Writable,
+    dest: Writable,
     recipients: Sequence[PublicKey],
     *,
     filename: str,
@@ -554,7 +554,7 @@ def seal_bytes(
 
 def rewrap(
     src: IO[bytes],
-    dest: _Writable,
+    dest: Writable,
     identity: PrivateKey,
     *,
     add: Sequence[PublicKey] = (),

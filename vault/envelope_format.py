@@ -44,15 +44,15 @@ _INFO_METADATA = b"ozg-vault v1 metadata"
 _INFO_HEADER = b"ozg-vault v1 header"
 
 
-class _Readable(Protocol):
+class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-class _Writable(Protocol):
+class Writable(Protocol):
     def write(self, data: Any, /) -> int: ...
 
 
-Source = _Readable | bytes | Iterable[bytes]
+Source = Readable | bytes | Iterable[bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +160,11 @@ def _hkdf(dek: bytes, salt: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(dek)
 
 
-def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
+def chunk_nonce(prefix: bytes, index: int, final: bool) -> bytes:
     return prefix + struct.pack(">IB", index, 1 if final else 0)
 
 
-def _metadata_aad(fixed: bytes, chunks: int) -> bytes:
+def metadata_aad(fixed: bytes, chunks: int) -> bytes:
     return fixed + struct.pack(">Q", chunks)
 
 
@@ -174,7 +174,7 @@ def max_chunks(max_size: int, chunk_size: int) -> int:
 
 
 # ------------------------------------------------------------------------------ reading
-def _read_exact(src: _Readable, n: int) -> bytes:
+def _read_exact(src: Readable, n: int) -> bytes:
     data = src.read(n)
     while len(data) < n:
         more = src.read(n - len(data))
@@ -184,7 +184,7 @@ def _read_exact(src: _Readable, n: int) -> bytes:
     return data
 
 
-def read_header(src: _Readable) -> Header:
+def read_header(src: Readable) -> Header:
     """Parse (but do not authenticate) the header at the start of ``src``.
 
     Used by the server, which can check structure but never holds a key.

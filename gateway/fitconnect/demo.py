@@ -20,8 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from gateway.fitconnect.keys import authority_urn, kid_for
-from vault.pki import issue_authority_key, make_ca
-from vault.recipients import public_jwk
+from vault import issue_authority_key, make_ca, public_jwk
 
 __all__ = ["DemoAuthority", "make_ca", "make_demo_authority", "make_self_signed_key"]
 

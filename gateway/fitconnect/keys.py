@@ -42,10 +42,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from commons.encoding import b64url_decode
 from gateway.fitconnect.errors import InvalidDestinationKey
-from vault.errors import InvalidKey, RevocationUnknown
-from vault.pki import chain_of, validate_chain
-from vault.recipients import key_id, public_jwk, public_key_from_jwk
-from vault.revocation import RevocationChecker
+from vault import (
+    InvalidKey,
+    RevocationChecker,
+    RevocationUnknown,
+    chain_of,
+    key_id,
+    public_jwk,
+    public_key_from_jwk,
+    validate_chain,
+)
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ def get(catalogue: dict[str, FlowDefinition], flow_id: str) -> FlowDefinition:
 
 def fee_problems(registry: Registry) -> list[str]:
     """A flow whose fee procedure the fee catalogue does not define cannot quote a fee."""
-    from payments.fees import known_procedures
+    from payments import known_procedures
 
     known = known_procedures()
     return [

@@ -14,31 +14,29 @@ its own; the server never imports it (both checked by import-linter).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from commons.faces import lazy_face
 
 if TYPE_CHECKING:
     from commons.errors import OzgError
     from vault.client.sdk import VaultClient, sha256_file
     from vault.errors import ClientError, InvalidEnvelope
 
-# Loaded on first use, so that the device commands' ``--help`` does not import httpx or the
-# crypto libraries.
-_EXPORTS = {
-    "ClientError": "vault.errors",
-    "InvalidEnvelope": "vault.errors",
-    "OzgError": "commons.errors",
-    "VaultClient": "vault.client.sdk",
-    "sha256_file": "vault.client.sdk",
-}
-
-__all__ = ["ClientError", "InvalidEnvelope", "OzgError", "VaultClient", "sha256_file"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__all__ = [
+    "ClientError",
+    "InvalidEnvelope",
+    "OzgError",
+    "VaultClient",
+    "sha256_file",
+]
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "ClientError": "vault.errors",
+        "InvalidEnvelope": "vault.errors",
+        "OzgError": "commons.errors",
+        "VaultClient": "vault.client.sdk",
+        "sha256_file": "vault.client.sdk",
+    },
+)
