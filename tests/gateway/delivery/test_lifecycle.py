@@ -4,12 +4,10 @@ verify every event of the log."""
 
 from __future__ import annotations
 
-import io
 import json
 import zlib
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -195,5 +193,3 @@ def test_destination_info_and_key(client: TestClient, keys: Keys) -> None:
 
     assert kid_for(key) == key["kid"]  # the RFC 7638 thumbprint
     assert client.get(f"{BASE}/destinations/{TF_DESTINATION}/keys/nope").status_code == 404
-    unused: rsa.RSAPrivateKey | io.BytesIO | None = None
-    del unused
