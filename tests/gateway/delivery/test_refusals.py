@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from commons.db import Database
+from commons.settings import Settings
 from compliance.models import AccessEntry
 from gateway.delivery.runtime import DeliveryRuntime
 from gateway.delivery.service import Problem
@@ -229,3 +231,30 @@ def test_event_with_wrong_tags_or_signature_is_refused(
 
     assert post({"metadata": "A" * 21 + "w", "attachments": {}}).status_code == 409
     assert post({"metadata": metadata.tag}, key=keys.encryption).status_code == 422
+
+
+def test_production_refuses_to_start_without_the_signing_key() -> None:
+    from gateway.delivery.runtime import config_problems
+
+    settings = Settings(env="production")
+    assert any("OZG_DELIVERY_SIGNING_KEY" in p for p in config_problems(settings))
+    bad = Settings(sections={"delivery": {"signing_key": "not a key"}})
+    assert config_problems(bad) == ["OZG_DELIVERY_SIGNING_KEY is not a PEM private key"]
+
+
+def test_development_generates_the_signing_key_under_data_dir(tmp_path: Path) -> None:
+    from gateway.delivery.runtime import DeliveryRuntime, DeliverySettings
+    from vault.blobstore import FilesystemBlobStore
+
+    settings = Settings(data_dir=tmp_path)
+    runtime = DeliveryRuntime(
+        settings, settings.section(DeliverySettings), FilesystemBlobStore(tmp_path / "b")
+    )
+    identity = runtime.signing()
+    path = tmp_path / "delivery" / "signing-key.pem"
+    assert path.stat().st_mode & 0o777 == 0o600
+    again = DeliveryRuntime(
+        settings, settings.section(DeliverySettings), FilesystemBlobStore(tmp_path / "b")
+    )
+    assert again.signing().kid == identity.kid
+    assert identity.jwk["alg"] == "PS512" and "d" not in identity.jwk
