@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, BinaryIO, TypeVar, cast
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -49,7 +49,7 @@ router = APIRouter(tags=["fit-connect"])
 class _StreamingScopeGuard(ScopeGuard):
     """The scope guard for the streaming upload (no request unit of work)."""
 
-    def __call__(self, principal: StreamingPrincipal, request: Request) -> Principal:  # type: ignore[override]
+    def __call__(self, principal: StreamingPrincipal, request: Request) -> Principal:
         return super().__call__(principal, request)
 
 
@@ -192,7 +192,7 @@ async def upload_attachment(
         spool.seek(0)
         inspected = await run_in_threadpool(
             jose.inspect_stream,
-            spool,
+            cast(BinaryIO, spool),
             kid=destination.encryption_kid,
             modulus_bytes=service.modulus_bytes(destination),
         )
@@ -319,9 +319,7 @@ def get_attachment(
         blocks = runtime.store.get(row.blob_key)
     except BlobNotFound:
         raise AttachmentNotFound() from None
-    return StreamingResponse(
-        blocks, media_type=JOSE, headers={"Content-Length": str(row.size)}
-    )
+    return StreamingResponse(blocks, media_type=JOSE, headers={"Content-Length": str(row.size)})
 
 
 @router.get("/v1/cases/{case_id}/events", summary="The case's event log (SETs)")

@@ -20,7 +20,9 @@ class DeliveryComponent(Component):
     summary = "FIT-Connect Submission API v1: destinations, submissions, event log, callbacks."
     depends_on = ("account", "compliance", "vault")
     cli_groups = (
-        CliGroup("delivery", "FIT-Connect delivery: timers and callbacks.", "gateway.delivery.cli:cli"),
+        CliGroup(
+            "delivery", "FIT-Connect delivery: timers and callbacks.", "gateway.delivery.cli:cli"
+        ),
     )
 
     def configure(self, app: FastAPI, settings: Settings) -> None:

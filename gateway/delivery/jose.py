@@ -17,8 +17,13 @@ from typing import Any, BinaryIO
 from commons.encoding import b64url_decode
 from gateway.delivery.errors import InvalidAttachment
 from gateway.fitconnect.errors import InvalidJwe
-from gateway.fitconnect.jwe import IV_LEN, MAX_HEADER_CHARS, MAX_KEY_CHARS, TAG_LEN
-from gateway.fitconnect.jwe import parse_protected_header
+from gateway.fitconnect.jwe import (
+    IV_LEN,
+    MAX_HEADER_CHARS,
+    MAX_KEY_CHARS,
+    TAG_LEN,
+    parse_protected_header,
+)
 
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _SCAN = 1024 * 1024  # a multiple of 4

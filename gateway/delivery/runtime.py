@@ -179,9 +179,8 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def _identity(key: rsa.RSAPrivateKey) -> SigningIdentity:
-    from vault.recipients import public_jwk
-
     from gateway.fitconnect import kid_for
+    from vault.recipients import public_jwk
 
     jwk: dict[str, Any] = {**public_jwk(key.public_key()), "alg": "PS512", "use": "sig"}
     jwk["key_ops"] = ["verify"]

@@ -131,7 +131,8 @@ class CreateSubmission(BaseModel):
     @property
     def service(self) -> PublicService:
         service = self.public_service or self.service_type
-        assert service is not None  # checked by _service
+        if service is None:  # pragma: no cover - refused by _service
+            raise ValueError("publicService is required")
         return service
 
 

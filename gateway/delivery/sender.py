@@ -311,4 +311,4 @@ def _json_or_none(response: httpx.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-__all__ = ["FitConnectSender", "OutgoingAttachment", "Sent", "SenderError"]
+__all__ = ["FitConnectSender", "OutgoingAttachment", "SenderError", "Sent"]

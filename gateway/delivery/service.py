@@ -38,8 +38,13 @@ from gateway.delivery.errors import (
 from gateway.delivery.models import Attachment, Event, Submission
 from gateway.delivery.runtime import DeliveryRuntime
 from gateway.delivery.schemas import CreateSubmission, Manifest, SubmitSubmission, canonical_uuid
-from gateway.fitconnect import AuthenticationTags, InvalidEventToken, check_tags, issue_event
-from gateway.fitconnect import verify_event
+from gateway.fitconnect import (
+    AuthenticationTags,
+    InvalidEventToken,
+    check_tags,
+    issue_event,
+    verify_event,
+)
 from gateway.fitconnect.keys import destination_public_key
 
 log = logging.getLogger("ozg.delivery")
@@ -640,7 +645,7 @@ def post_event(
         raise Forbidden("only the destination's authority acknowledges a submission")
     destination = runtime.destinations().get(submission.destination_id)
     try:
-        public_key, kid = destination_public_key(destination.signature_jwk)
+        public_key, _kid = destination_public_key(destination.signature_jwk)
         event = verify_event(
             token,
             {destination.signature_kid: public_key},

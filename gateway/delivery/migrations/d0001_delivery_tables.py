@@ -47,9 +47,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_submission")),
     )
     for column in ("case_id", "destination_id", "authority", "state", "sender", "callback_pending"):
-        op.create_index(
-            op.f(f"ix_delivery_submission_{column}"), "delivery_submission", [column]
-        )
+        op.create_index(op.f(f"ix_delivery_submission_{column}"), "delivery_submission", [column])
     op.create_table(
         "delivery_attachment",
         sa.Column("submission_id", sa.String(length=36), nullable=False),

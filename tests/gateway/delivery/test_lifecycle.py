@@ -45,7 +45,9 @@ def upload(client: TestClient, submission_id: str, attachment_id: str, compact: 
 
 
 def submit_body(keys: Keys) -> tuple[dict[str, str], Any, Any]:
-    metadata = encrypt(b'{"contentStructure":{"attachments":[]}}', keys.encryption_jwk, "application/json")
+    metadata = encrypt(
+        b'{"contentStructure":{"attachments":[]}}', keys.encryption_jwk, "application/json"
+    )
     data = encrypt(b'{"form":"values"}', keys.encryption_jwk, "application/json")
     return {"encryptedMetadata": metadata.compact, "encryptedData": data.compact}, metadata, data
 
@@ -116,8 +118,11 @@ def test_full_lifecycle(
             event = verify_event(item, service_keys, issuer=runtime.issuer)
         else:
             key = client.get(f"{BASE}/destinations/{TF_DESTINATION}/keys/{header['kid']}").json()
-            event = verify_event(item, {key["kid"]: destination_public_key(key)[0]}, issuer=TF_DESTINATION)
-        assert event.case_id == case_id and event.submission_id == submission_id
+            event = verify_event(
+                item, {key["kid"]: destination_public_key(key)[0]}, issuer=TF_DESTINATION
+            )
+        assert event.case_id == case_id
+        assert event.submission_id == submission_id
         names.append(event.name)
     assert names == [
         "create-submission",
@@ -188,7 +193,8 @@ def test_destination_info_and_key(client: TestClient, keys: Keys) -> None:
     assert info["replyChannels"] == {"eMail": {}}
     assert info["services"][0]["identifier"] == LEIKA
     key = client.get(f"{BASE}/destinations/{TF_DESTINATION}/keys/{info['encryptionKid']}").json()
-    assert key["key_ops"] == ["wrapKey"] and "d" not in key
+    assert key["key_ops"] == ["wrapKey"]
+    assert "d" not in key
     from gateway.fitconnect import kid_for
 
     assert kid_for(key) == key["kid"]  # the RFC 7638 thumbprint

@@ -37,7 +37,8 @@ def _problem(response: Any, status: int) -> dict[str, Any]:
 
 def test_unknown_destination_names_the_known_ones(client: TestClient, act_as: ActAs) -> None:
     body = _problem(client.get(f"{BASE}/destinations/not-a-uuid"), 404)
-    assert TF_DESTINATION in body["detail"] and EE_DESTINATION in body["detail"]
+    assert TF_DESTINATION in body["detail"]
+    assert EE_DESTINATION in body["detail"]
     act_as(applicant())
     response = client.post(
         f"{BASE}/submissions",
@@ -66,7 +67,9 @@ def test_registered_submit_checks_refuse(
     client: TestClient, act_as: ActAs, keys: Keys, runtime: DeliveryRuntime
 ) -> None:
     runtime.submit_checks.append(
-        lambda session, submission: [Problem("urn:test:fee", "fee not paid", "Gebühr nicht bezahlt")]
+        lambda session, submission: [
+            Problem("urn:test:fee", "fee not paid", "Gebühr nicht bezahlt")
+        ]
     )
     act_as(applicant())
     created = announce(client, [])
@@ -77,17 +80,23 @@ def test_registered_submit_checks_refuse(
     ]
 
 
-def test_bad_uploads(client: TestClient, act_as: ActAs, keys: Keys, runtime: DeliveryRuntime) -> None:
+def test_bad_uploads(
+    client: TestClient, act_as: ActAs, keys: Keys, runtime: DeliveryRuntime
+) -> None:
     act_as(applicant())
     attachment_id = new_attachment_id()
     sid = announce(client, [attachment_id])["submissionId"]
     good = encrypt(b"doc", keys.encryption_jwk, "application/pdf").compact
-    wrong_kid = encrypt(b"doc", {**keys.encryption_jwk, "kid": "someone-elses-kid"}, "application/pdf")
+    wrong_kid = encrypt(
+        b"doc", {**keys.encryption_jwk, "kid": "someone-elses-kid"}, "application/pdf"
+    )
     assert "kid" in _problem(upload(client, sid, attachment_id, wrong_kid.compact), 422)["detail"]
     _problem(upload(client, sid, attachment_id, "not.a.jwe"), 422)
     flipped = good[:-30] + ("A" if good[-30] != "A" else "B") + good[-29:]
     parts = good.split(".")
-    _problem(upload(client, sid, attachment_id, ".".join([*parts[:3], parts[3] + "!", parts[4]])), 422)
+    _problem(
+        upload(client, sid, attachment_id, ".".join([*parts[:3], parts[3] + "!", parts[4]])), 422
+    )
     assert flipped  # a flipped ciphertext bit cannot be seen without the key: the authority's check
     wrong_media = client.put(
         f"{BASE}/submissions/{sid}/attachments/{attachment_id}",
@@ -96,7 +105,9 @@ def test_bad_uploads(client: TestClient, act_as: ActAs, keys: Keys, runtime: Del
     )
     _problem(wrong_media, 415)
     _problem(upload(client, sid, new_attachment_id(), good), 404)  # not announced
-    object.__setattr__(runtime, "config", runtime.config.model_copy(update={"max_attachment_bytes": 100}))
+    object.__setattr__(
+        runtime, "config", runtime.config.model_copy(update={"max_attachment_bytes": 100})
+    )
     too_big = _problem(upload(client, sid, attachment_id, good), 413)
     assert too_big["limit"] == 100
 
@@ -157,7 +168,8 @@ def test_other_authority_and_other_sender_get_404_and_it_is_audited(
                 select(AccessEntry.actor_authority).where(AccessEntry.outcome == "denied")
             )
         )
-    assert denied.count("ee") == 2 and len(denied) == 3
+    assert denied.count("ee") == 2
+    assert len(denied) == 3
 
 
 def test_manifest_shape_is_validated_and_closed(
@@ -166,7 +178,7 @@ def test_manifest_shape_is_validated_and_closed(
     act_as(applicant())
     attachment_id = new_attachment_id()
     document = encrypt(b"passport bytes", keys.encryption_jwk, "application/pdf")
-    body, metadata, data = submit_body(keys)
+    body, _metadata, _data = submit_body(keys)
     manifest = {
         "format": "ozg-manifest/1",
         "flow": "employment",
@@ -198,7 +210,10 @@ def test_manifest_shape_is_validated_and_closed(
     created = announce(client, [attachment_id], ozgManifest=manifest)
     sid = created["submissionId"]
     wrong_size = encrypt(b"passport bytes!", keys.encryption_jwk, "application/pdf")
-    assert "ozgManifest" in _problem(upload(client, sid, attachment_id, wrong_size.compact), 422)["detail"]
+    assert (
+        "ozgManifest"
+        in _problem(upload(client, sid, attachment_id, wrong_size.compact), 422)["detail"]
+    )
     assert upload(client, sid, attachment_id, document.compact).status_code == 204
     assert client.put(f"{BASE}/submissions/{sid}", json=body).status_code == 202
     act_as(caseworker("tf"))
@@ -257,4 +272,5 @@ def test_development_generates_the_signing_key_under_data_dir(tmp_path: Path) ->
         settings, settings.section(DeliverySettings), FilesystemBlobStore(tmp_path / "b")
     )
     assert again.signing().kid == identity.kid
-    assert identity.jwk["alg"] == "PS512" and "d" not in identity.jwk
+    assert identity.jwk["alg"] == "PS512"
+    assert "d" not in identity.jwk

@@ -134,7 +134,9 @@ def test_sender_delivers_and_verifies_the_event_log(
     from gateway.fitconnect import check_tags
 
     check_tags(decision, sent.tags)  # the authority decrypted exactly what was sent
-    names = [e.name for e in sender.events(sent.case_id, authority="tf", destination_id=TF_DESTINATION)]
+    names = [
+        e.name for e in sender.events(sent.case_id, authority="tf", destination_id=TF_DESTINATION)
+    ]
     assert names == ["create-submission", "submit-submission", "notify-submission",
                      "accept-submission"]  # fmt: skip
 
@@ -158,7 +160,8 @@ def test_sender_refuses_a_key_for_another_authority_and_reports_problems(
         )
     with pytest.raises(SenderError) as refused:
         sender.destination("11111111-1111-4111-8111-111111111111")
-    assert refused.value.status == 404 and TF_DESTINATION in str(refused.value)
+    assert refused.value.status == 404
+    assert TF_DESTINATION in str(refused.value)
     bad = FitConnectSender(
         base_url=f"{server}/fit-connect",
         token_url=server + TOKEN_PATH,

@@ -58,7 +58,9 @@ def test_incomplete_submissions_are_deleted_after_a_day(
     attachment_id = new_attachment_id()
     created = announce(client, [attachment_id, new_attachment_id()])
     document = encrypt(b"doc", keys.encryption_jwk, "application/pdf")
-    assert upload(client, created["submissionId"], attachment_id, document.compact).status_code == 204
+    assert (
+        upload(client, created["submissionId"], attachment_id, document.compact).status_code == 204
+    )
     blobs = [b.key for b in runtime.store.list()]
     assert len(blobs) == 1
     clock.advance(timedelta(hours=23))
@@ -70,7 +72,8 @@ def test_incomplete_submissions_are_deleted_after_a_day(
     assert client.get(f"{BASE}/submissions/{created['submissionId']}").status_code == 404
     with database.transaction() as session:
         row = session.get(Submission, created["submissionId"])
-        assert row is not None and row.state == "deleted"
+        assert row is not None
+        assert row.state == "deleted"
         from gateway.delivery.service import events_of
 
         assert _names(runtime, events_of(session, created["caseId"]))[-1] == "delete-submission"
@@ -87,7 +90,10 @@ def test_unfetched_warns_after_3_days_and_is_rejected_after_14(
     fetched, unfetched = announce(client, []), announce(client, [])
     body, _m, _d = submit_body(keys)
     for created in (fetched, unfetched):
-        assert client.put(f"{BASE}/submissions/{created['submissionId']}", json=body).status_code == 202
+        assert (
+            client.put(f"{BASE}/submissions/{created['submissionId']}", json=body).status_code
+            == 202
+        )
     act_as(caseworker("tf"))
     assert client.get(f"{BASE}/submissions/{fetched['submissionId']}").status_code == 200
     clock.advance(timedelta(days=3, minutes=1))
