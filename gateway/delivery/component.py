@@ -42,9 +42,6 @@ class DeliveryComponent(Component):
 
         return config_problems(settings)
 
-    def readiness_checks(self, app: FastAPI) -> dict[str, object]:  # type: ignore[override]
-        return {"delivery-store": app.state.delivery.store.ping}
-
     def declarations(self) -> ModuleType:
         from gateway.delivery import declarations
 
