@@ -15,6 +15,7 @@ from commons.faces import lazy_face
 if TYPE_CHECKING:
     from account.auth import (
         CurrentPrincipal,
+        ScopeGuard,
         StreamingPrincipal,
         current_principal,
         enforce_account_rules,
@@ -39,6 +40,7 @@ __all__ = [
     "Principal",
     "Role",
     "Scope",
+    "ScopeGuard",
     "StreamingPrincipal",
     "TrustLevel",
     "current_principal",
@@ -61,6 +63,7 @@ __getattr__ = lazy_face(
         "Principal": "account.principal",
         "Role": "account.principal",
         "Scope": "account.scopes",
+        "ScopeGuard": "account.auth",
         "StreamingPrincipal": "account.auth",
         "TrustLevel": "account.principal",
         "current_principal": "account.auth",

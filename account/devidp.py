@@ -12,7 +12,10 @@ PKCE (S256) through a minimal login page, refresh token (a signed JWT: stateless
 ``demo-flow`` holds every flow scope in use (``account.scopes.GRANTED``). A client-credentials
 request whose ``scope`` parameter names flow scopes gets only the named ones it holds
 (RFC 6749 §3.3: a narrower grant), so ``scope=fees:read`` yields a flow token lacking every
-other scope; ``openid`` and the other OIDC scopes narrow nothing.
+other scope; ``openid`` and the other OIDC scopes narrow nothing. ``demo-subscriber-<id>``
+(secret ``demo-subscriber-<id>-secret``, for ``tf``, ``ee``, ``p``) is a demo authority's
+FIT-Connect subscriber software: a service account with the ``caseworker`` role bound to that
+authority (``authority:<id>``) and the scope ``submissions:read``.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class DemoClient:
     secret: str | None  # None: a public client (PKCE for the code flow)
     service_roles: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
+    client_roles: tuple[str, ...] = ()  # e.g. authority:tf, on the API client
 
 
 DEMO_CLIENTS: dict[str, DemoClient] = {
@@ -99,6 +103,17 @@ DEMO_CLIENTS: dict[str, DemoClient] = {
         DemoClient("ozg-cli", None),
         DemoClient(API_CLIENT, "dev-only-client-secret"),
         DemoClient("demo-flow", "demo-flow-secret", ("flow",), tuple(sorted(GRANTED))),
+        # FIT-Connect subscriber software of each demo authority (client credentials).
+        *(
+            DemoClient(
+                f"demo-subscriber-{a}",
+                f"demo-subscriber-{a}-secret",
+                ("caseworker",),
+                (Scope.SUBMISSIONS_READ.value,),
+                (f"authority:{a}",),
+            )
+            for a in ("tf", "ee", "p")
+        ),
     )
 }
 
@@ -266,6 +281,8 @@ class UnsafeDevIdentityProvider:
             claims["clientId"] = client.client_id
             claims["preferred_username"] = f"service-account-{client.client_id}"
             claims["realm_access"] = {"roles": list(client.service_roles)}
+            if client.client_roles:
+                claims["resource_access"] = {API_CLIENT: {"roles": list(client.client_roles)}}
             claims["scope"] = scope if scope is not None else _client_scope(client, None)
         claims.update(overrides or {})
         return self.sign(claims)

@@ -23,14 +23,13 @@ class Scope(StrEnum):
     FEES_WRITE = "fees:write"  # calculate a fee and store it as a quote
     PAYMENTS_READ = "payments:read"  # a payment, its refunds, receipt, FIT-Connect block
     PAYMENTS_WRITE = "payments:write"  # start a payment, ask the provider for its status
+    SUBMISSIONS_WRITE = "submissions:write"  # FIT-Connect sender: create, upload, submit
+    SUBMISSIONS_READ = "submissions:read"  # FIT-Connect: read own submissions, event logs
     # Reserved for the case-handling routes (next release); no route requires them yet.
     CASES_READ = "cases:read"
     CASES_WRITE = "cases:write"
-    SUBMISSIONS_WRITE = "submissions:write"
 
 
-RESERVED: frozenset[Scope] = frozenset(
-    {Scope.CASES_READ, Scope.CASES_WRITE, Scope.SUBMISSIONS_WRITE}
-)
+RESERVED: frozenset[Scope] = frozenset({Scope.CASES_READ, Scope.CASES_WRITE})
 # The scopes some route requires today: what a flow client that may do everything holds.
 GRANTED: frozenset[Scope] = frozenset(Scope) - RESERVED

@@ -337,6 +337,21 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def parse_protected_header(header_b64: str) -> dict[str, Any]:
+    """The protected header (first part) of a compact JWE as received, with every rule of
+    :func:`decrypt_stream` on it (``alg``, ``enc``, ``zip``, ``crit``, member types,
+    duplicates); :class:`InvalidJwe` otherwise. For a delivery service, which checks what
+    it stores without being able to decrypt it."""
+    if not isinstance(header_b64, str) or len(header_b64) > MAX_HEADER_CHARS:
+        raise InvalidJwe()
+    try:
+        return _parse_header(header_b64)
+    except InvalidJwe:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise InvalidJwe() from exc
+
+
 def _parse_header(header_b64: str) -> dict[str, Any]:
     header = json.loads(b64url_decode(header_b64), object_pairs_hook=_unique_object)
     if not isinstance(header, dict):

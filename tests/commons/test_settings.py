@@ -4,12 +4,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from commons.errors import ConfigurationError
 from commons.settings import DEV_SECRET_KEY, Settings
 from gateway.app import check_startup
+from gateway.delivery.runtime import pem_of
 from payments.runtime import PaymentsSettings
+
+# The delivery service's event-signing key (RSA-4096, made once per run: it is slow).
+_DELIVERY_SIGNING_KEY = pem_of(rsa.generate_private_key(65537, 4096))
 
 GOOD_PRODUCTION: dict[str, Any] = {
     "env": "production",
@@ -26,6 +31,7 @@ GOOD_PRODUCTION: dict[str, Any] = {
     ),
     "sections": {
         "payments": {"providers": ["xbezahldienste"]},
+        "delivery": {"signing_key": SecretStr(_DELIVERY_SIGNING_KEY)},
         "compliance": {
             "signing_key": SecretStr(
                 "PRIVATE+KEY+ozg.example/audit+fa9df605+"

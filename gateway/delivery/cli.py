@@ -1,0 +1,32 @@
+"""``ozg-commons delivery ...``: run FIT-Connect's timers and pending callbacks."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from commons.components import cli_context
+from commons.errors import ConfigurationError
+from commons.settings import Settings
+
+cli = typer.Typer(help="FIT-Connect delivery: timers and callbacks.", no_args_is_help=True)
+
+
+@cli.command("tick")
+def tick_command(ctx: typer.Context) -> None:
+    """Delete incomplete submissions (1 day), warn about unfetched ones (3 days), reject
+    those unfetched for 14 days, and send due callbacks. Prints what it did as JSON (ids
+    only). Run it from cron every few minutes; running it twice is harmless."""
+    from dataclasses import asdict
+
+    from gateway.delivery.timers import tick
+
+    try:
+        settings = Settings()
+        app = cli_context(ctx).create_app(settings)
+    except (ConfigurationError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    report = tick(app.state.database, app.state.delivery)
+    typer.echo(json.dumps(asdict(report), indent=2))

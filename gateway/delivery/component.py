@@ -1,0 +1,51 @@
+"""The FIT-Connect delivery service as an ozg-commons component (see ``commons.components``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from commons.components import CliGroup, Component
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from pydantic_settings import BaseSettings
+
+    from commons.settings import Settings
+
+
+class DeliveryComponent(Component):
+    name = "delivery"
+    summary = "FIT-Connect Submission API v1: destinations, submissions, event log, callbacks."
+    depends_on = ("account", "compliance", "vault")
+    cli_groups = (
+        CliGroup(
+            "delivery", "FIT-Connect delivery: timers and callbacks.", "gateway.delivery.cli:cli"
+        ),
+    )
+
+    def configure(self, app: FastAPI, settings: Settings) -> None:
+        # The routes live under /fit-connect (FIT-Connect's own paths), not under /v1, so
+        # configure mounts them instead of routers().
+        from gateway.delivery.api import configure
+
+        configure(app, settings)
+
+    def settings_model(self) -> type[BaseSettings]:
+        from gateway.delivery.runtime import DeliverySettings
+
+        return DeliverySettings
+
+    def startup_problems(self, settings: Settings) -> list[str]:
+        from gateway.delivery.runtime import config_problems
+
+        return config_problems(settings)
+
+    def declarations(self) -> ModuleType:
+        from gateway.delivery import declarations
+
+        return declarations
+
+    def models(self) -> Sequence[str]:
+        return ("gateway.delivery.models",)

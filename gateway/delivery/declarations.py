@@ -1,0 +1,102 @@
+"""What the delivery service declares about the personal data it processes.
+
+It holds ciphertext only (JWE to the authority's key) plus who sent it (the applicant's
+subject, or a flow client's id) and the plaintext ozg-commons manifest (flow, authority,
+payment id, document types and sizes).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from compliance import ActionType, ProcessingActivity, RetentionPolicy
+from gateway.delivery.service import LEGAL_BASIS
+
+CATEGORY = "application (end-to-end encrypted)"
+
+ACTIONS: tuple[ActionType, ...] = (
+    ActionType(
+        "delivery.submission.create",
+        CATEGORY,
+        "A submission of your application to the immigration authority was started.",
+        "Eine Übermittlung Ihres Antrags an die Ausländerbehörde wurde begonnen.",
+    ),
+    ActionType(
+        "delivery.attachment.upload",
+        CATEGORY,
+        "An encrypted document of your application was uploaded for the authority.",
+        "Ein verschlüsseltes Dokument Ihres Antrags wurde für die Behörde hochgeladen.",
+    ),
+    ActionType(
+        "delivery.submission.submit",
+        CATEGORY,
+        "Your encrypted application was submitted to the immigration authority.",
+        "Ihr verschlüsselter Antrag wurde bei der Ausländerbehörde eingereicht.",
+    ),
+    ActionType(
+        "delivery.submission.read",
+        CATEGORY,
+        "Your encrypted application was retrieved (by you or by the authority).",
+        "Ihr verschlüsselter Antrag wurde abgerufen (von Ihnen oder der Behörde).",
+    ),
+    ActionType(
+        "delivery.attachment.read",
+        CATEGORY,
+        "An encrypted document of your application was retrieved.",
+        "Ein verschlüsseltes Dokument Ihres Antrags wurde abgerufen.",
+    ),
+    ActionType(
+        "delivery.events.read",
+        CATEGORY,
+        "The status log of your submission was read.",
+        "Das Statusprotokoll Ihrer Übermittlung wurde gelesen.",
+    ),
+    ActionType(
+        "delivery.submission.decide",
+        CATEGORY,
+        "Your submission was accepted or rejected.",
+        "Ihre Übermittlung wurde angenommen oder zurückgewiesen.",
+    ),
+    ActionType(
+        "delivery.submission.delete",
+        CATEGORY,
+        "An incomplete submission of your application was deleted.",
+        "Eine unvollständige Übermittlung Ihres Antrags wurde gelöscht.",
+    ),
+)
+
+ACTIVITIES: tuple[ProcessingActivity, ...] = (
+    ProcessingActivity(
+        id="delivery.submission",
+        name="Delivery of applications to immigration authorities (FIT-Connect)",
+        purpose="Transport an application, encrypted end to end to the responsible "
+        "immigration authority, until the authority has fetched and acknowledged it.",
+        data_categories=(
+            "sender (account subject or flow client id)",
+            "encrypted application data, metadata and documents (not readable by the operator)",
+            "submission manifest (flow, authority, payment id, document types and sizes)",
+        ),
+        data_subjects=("applicants",),
+        recipients=("the immigration authority the applicant chose",),
+        legal_basis=LEGAL_BASIS,
+        retention="Incomplete submissions 1 day; ciphertext until acknowledged, unfetched "
+        "submissions 14 days; the event log with the case.",
+    ),
+)
+
+RETENTION: tuple[RetentionPolicy, ...] = (
+    RetentionPolicy(
+        record_type="delivery.incomplete_submission",
+        keep_for=timedelta(days=1),
+        legal_basis="Art. 5(1)(e) GDPR; FIT-Connect deletes incomplete submissions after 1 day",
+        description="A submission never submitted, with its uploaded attachments; deleted by "
+        "`ozg-commons delivery tick` (a delete-submission event remains).",
+    ),
+    RetentionPolicy(
+        record_type="delivery.unfetched_submission",
+        keep_for=timedelta(days=14),
+        legal_basis="Art. 5(1)(e) GDPR; FIT-Connect rejects submissions unfetched for 14 days",
+        description="A submission its authority never fetched; rejected and its ciphertext "
+        "deleted by `ozg-commons delivery tick`.",
+    ),
+)
