@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class RetentionPolicy:
     description: str
 
 
-RetentionExecutor = Callable[[Session, datetime], list[str]]
+RetentionExecutor = Callable[["Session", datetime], list[str]]
 """Deletes or crypto-shreds the records of one type created before the cutoff; returns their
 ids (never personal data)."""
 

@@ -63,7 +63,16 @@ def _load(group: CliGroup) -> Any:
         single.command(group.name)(target)
         command = typer.main.get_command(single)
     command.name = group.name
+    _plain(command)
     return command
+
+
+def _plain(command: Any) -> None:
+    """Plain-text help for ``command`` and everything under it: readable in any terminal and
+    screen reader (no boxes, no ``<bool>`` placeholders), and it needs no Rich at start-up."""
+    command.rich_markup_mode = None
+    for sub in getattr(command, "commands", {}).values():
+        _plain(sub)
 
 
 # The gateway's own groups that live in their own modules (loaded only when run).
@@ -98,10 +107,13 @@ app = typer.Typer(
     name="ozg-commons",
     help="Shared services for online residence-permit applications.",
     cls=ComponentGroup,
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
 )
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Inspect the configuration.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(config_app, name="config")
 
 

@@ -15,12 +15,14 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from commons.receipts import InvalidReceipt, Receipt, legacy, load_signer, verify
-from commons.receipts import keys as receipt_keys
+import commons.receipts as receipts  # a face that loads on first use: --help stays fast
+
+if TYPE_CHECKING:
+    from commons.receipts import Receipt
 
 cli = typer.Typer(
     help="Receipts: verify offline; create and show signing keys.", no_args_is_help=True
@@ -60,6 +62,9 @@ def _load_jwks(source: str) -> dict[str, Any]:
 
 
 def _legacy_keys(jwks: Mapping[str, Any], given: list[str], secret: str | None) -> list[Any]:
+    from commons.receipts import keys as receipt_keys
+    from commons.receipts import legacy
+
     found = []
     for text in given:
         try:
@@ -80,6 +85,8 @@ def _verify_file(
     file: Path, jwks: Mapping[str, Any], legacy_keys: list[Any], signature: Path | None
 ) -> tuple[Receipt, str]:
     """The receipt in ``file`` and the name of its format."""
+    from commons.receipts import legacy
+
     data = file.read_bytes()
     if data.startswith(b"%PDF"):
         from payments import receipts as payment_receipts  # the PDF needs the renderer
@@ -91,12 +98,12 @@ def _verify_file(
         return legacy.verify_legacy(document, legacy_keys, pdf=data), "legacy payment PDF + .sig"
     text = data.decode("utf-8").strip()
     if not text.startswith("{"):
-        return verify(text, jwks), "v1"
+        return receipts.verify(text, jwks), "v1"
     document = json.loads(text)
     if not isinstance(document, dict):
-        raise InvalidReceipt()
+        raise receipts.InvalidReceipt()
     if isinstance(document.get("receipt"), str):
-        return verify(document["receipt"], jwks), "v1"
+        return receipts.verify(document["receipt"], jwks), "v1"
     if document.get("format") == legacy.PAYMENT_SIGNATURE_FORMAT and file.suffix == ".sig":
         pdf = file.with_name(file.name.removesuffix(".sig")).read_bytes()
         return legacy.verify_legacy(document, legacy_keys, pdf=pdf), "legacy payment PDF + .sig"
@@ -123,7 +130,7 @@ def verify_command(
         secret = None
         if keys is None:
             settings = _settings()
-            jwks: Mapping[str, Any] = load_signer(settings).jwks()
+            jwks: Mapping[str, Any] = receipts.load_signer(settings).jwks()
             secret = settings.secret_key.get_secret_value()  # the legacy keys' derivation
         else:
             jwks = _load_jwks(keys)
@@ -134,7 +141,7 @@ def verify_command(
         typer.echo(f"INVALID: {exc}", err=True)
         raise typer.Exit(1) from None
     except Exception:  # InvalidReceipt, unreadable file, malformed JSON: all the same answer
-        typer.echo(f"INVALID: {InvalidReceipt.MESSAGE}", err=True)
+        typer.echo(f"INVALID: {receipts.InvalidReceipt.MESSAGE}", err=True)
         raise typer.Exit(1) from None
     sys.stdout.write(
         f"valid {receipt.kind} receipt ({form}), issued {receipt.issued_at.isoformat()}"
@@ -147,6 +154,8 @@ def verify_command(
 def keygen_command() -> None:
     """Print a new receipt signing key (an Ed25519 OKP private JWK) for
     OZG_RECEIPT_SIGNING_KEY. Keep it secret; publish nothing but the JWKS."""
+    from commons.receipts import keys as receipt_keys
+
     sys.stdout.write(receipt_keys.generate_private_jwk_text() + "\n")
 
 
@@ -154,7 +163,7 @@ def keygen_command() -> None:
 def keys_command() -> None:
     """Print this deployment's receipt key set (JWKS), to hand to offline verifiers."""
     try:
-        jwks = load_signer(_settings()).jwks()
+        jwks = receipts.load_signer(_settings()).jwks()
     except (_Failure, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -165,6 +174,9 @@ def keys_command() -> None:
 def legacy_keys_command() -> None:
     """Print the public keys (JWKs) that signed this deployment's legacy receipts, derived
     from OZG_SECRET_KEY: add them to OZG_RECEIPT_RETIRED_KEYS to keep them published."""
+    from commons.receipts import keys as receipt_keys
+    from commons.receipts import legacy
+
     try:
         secret = _settings().secret_key.get_secret_value()
     except _Failure as exc:

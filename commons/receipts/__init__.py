@@ -12,7 +12,32 @@ payload with one ``typ`` per kind; docs/receipts.md), one signing key
 Receipts issued before v1 are read by :mod:`commons.receipts.legacy`.
 """
 
-from commons.receipts._format import KINDS, InvalidReceipt, Receipt, ReceiptSigner, verify
-from commons.receipts._load import load_signer
+from __future__ import annotations
 
-__all__ = ["KINDS", "InvalidReceipt", "Receipt", "ReceiptSigner", "load_signer", "verify"]
+from typing import TYPE_CHECKING
+
+from commons.faces import lazy_face
+
+if TYPE_CHECKING:
+    from commons.receipts._format import KINDS, InvalidReceipt, Receipt, ReceiptSigner, verify
+    from commons.receipts._load import load_signer
+
+__all__ = [
+    "KINDS",
+    "InvalidReceipt",
+    "Receipt",
+    "ReceiptSigner",
+    "load_signer",
+    "verify",
+]
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "InvalidReceipt": "commons.receipts._format",
+        "KINDS": "commons.receipts._format",
+        "Receipt": "commons.receipts._format",
+        "ReceiptSigner": "commons.receipts._format",
+        "load_signer": "commons.receipts._load",
+        "verify": "commons.receipts._format",
+    },
+)
