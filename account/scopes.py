@@ -23,14 +23,14 @@ class Scope(StrEnum):
     FEES_WRITE = "fees:write"  # calculate a fee and store it as a quote
     PAYMENTS_READ = "payments:read"  # a payment, its refunds, receipt, FIT-Connect block
     PAYMENTS_WRITE = "payments:write"  # start a payment, ask the provider for its status
-    # Reserved for the case-handling routes (next release); no route requires them yet.
+    # a case a flow client may act in (the applicant allowed it): its state, timeline, draft
     CASES_READ = "cases:read"
+    # save the sealed draft, declare the fee facts, link the payment, within such a case
     CASES_WRITE = "cases:write"
+    # Reserved for the submission routes (next release); no route requires it yet.
     SUBMISSIONS_WRITE = "submissions:write"
 
 
-RESERVED: frozenset[Scope] = frozenset(
-    {Scope.CASES_READ, Scope.CASES_WRITE, Scope.SUBMISSIONS_WRITE}
-)
+RESERVED: frozenset[Scope] = frozenset({Scope.SUBMISSIONS_WRITE})
 # The scopes some route requires today: what a flow client that may do everything holds.
 GRANTED: frozenset[Scope] = frozenset(Scope) - RESERVED
