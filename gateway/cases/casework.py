@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from account import Principal, send_message
 from account.models import Message
 from gateway.cases.declarations import AUTHORITY_BASIS, FEE_BASIS
-from gateway.cases.errors import CaseConflict
+from gateway.cases.errors import CaseConflict, IllegalTransition
 from gateway.cases.models import Case, DocumentRequest
 from gateway.cases.runtime import CasesRuntime
 from gateway.cases.sealed import applicant_kid, check_sealed_text
@@ -153,6 +153,10 @@ def decide(
     fee (§ 49 AufenthV) and refunds the difference when it is lower than what was paid."""
     case = visible_case(session, principal, case_id, for_update=True)
     chosen = Outcome(outcome)
+    if CaseState(case.state) not in AT_AUTHORITY:
+        # submitted -> decided is the delivery rejection's step; the authority decides
+        # only what it received
+        raise IllegalTransition(case.state, CaseState.DECIDED.value)
     body = check_sealed_text(
         sealed_letter, applicant_kid(session, case.subject), runtime.settings.max_sealed_bytes
     )
