@@ -52,7 +52,22 @@ _EXPORTS = {
     "parse_manifest": "gateway.cases.manifest",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "MANIFEST_FORMAT",
+    "CaseState",
+    "CasesRuntime",
+    "DocumentType",
+    "FlowRequirements",
+    "Manifest",
+    "Problem",
+    "StaticFlows",
+    "WithdrawalHook",
+    "WithdrawalNotice",
+    "check_manifest",
+    "evaluate",
+    "on_delivery_event",
+    "parse_manifest",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -64,7 +64,7 @@ def case_summary(case: Case) -> CaseSummary:
         flow_version=case.flow_version,
         authority=case.authority,
         state=case.state,
-        status=label(case.state),  # type: ignore[arg-type]
+        status=label(case.state),
         outcome=case.outcome,
         created_at=case.created_at,
         last_change_at=case.updated_at,
@@ -108,7 +108,7 @@ def case_out(session: Session, case: Case) -> CaseOut:
             TimelineOut(
                 from_state=t.from_state,
                 to_state=t.to_state,
-                status=label(t.to_state),  # type: ignore[arg-type]
+                status=label(t.to_state),
                 at=t.at,
                 actor_kind=t.actor_kind,
                 reason=t.reason,
@@ -361,4 +361,3 @@ def decide_waiver(
     return case_out(
         session, casework.decide_waiver(session, runtime, principal, case_id, body.decision)
     )
-

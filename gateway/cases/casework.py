@@ -61,7 +61,15 @@ def authority_case(
     session: Session, runtime: CasesRuntime, principal: Principal, case_id: str
 ) -> Case:
     case = visible_case(session, principal, case_id)
-    audit(session, runtime, principal, "cases.authority.read", case, "handle the case", AUTHORITY_BASIS)
+    audit(
+        session,
+        runtime,
+        principal,
+        "cases.authority.read",
+        case,
+        "handle the case",
+        AUTHORITY_BASIS,
+    )
     return case
 
 
@@ -206,9 +214,7 @@ def _rejection_fee(
         idempotency_key=f"cases:{case.id}:rejection-fee",
     )
     case.refund_id = refund.id
-    return FeeAdjustment(
-        result.total_cents, paid, refund.amount_cents, refund.id, payment.currency
-    )
+    return FeeAdjustment(result.total_cents, paid, refund.amount_cents, refund.id, payment.currency)
 
 
 WAIVER_TEXT = {
@@ -262,5 +268,7 @@ def decide_waiver(
         notifier=runtime.notifier,
         clock=runtime.clock,
     )
-    audit(session, runtime, principal, "cases.waiver.decide", case, "decide a fee waiver", FEE_BASIS)
+    audit(
+        session, runtime, principal, "cases.waiver.decide", case, "decide a fee waiver", FEE_BASIS
+    )
     return case

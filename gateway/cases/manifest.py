@@ -359,9 +359,7 @@ def on_delivery_event(
         log.warning("delivery event for an unknown case", extra={"event": event})
         return False
     if not can_transition(CaseState(case.state), target):
-        log.warning(
-            "delivery event does not apply", extra={"event": event, "state": case.state}
-        )
+        log.warning("delivery event does not apply", extra={"event": event, "state": case.state})
         return False
     if target == CaseState.SUBMITTED:
         case.submission_id = submission_id or case.submission_id
@@ -383,9 +381,7 @@ def on_delivery_event(
     return True
 
 
-def submission_event(
-    session: Session, runtime: CasesRuntime, submission: Any, event: str
-) -> bool:
+def submission_event(session: Session, runtime: CasesRuntime, submission: Any, event: str) -> bool:
     """:func:`on_delivery_event` for a delivery submission row: the case and payment come
     from its manifest (no manifest: not one of our cases)."""
     manifest = getattr(submission, "manifest", None)

@@ -272,9 +272,7 @@ def list_cases(session: Session, runtime: CasesRuntime, principal: Principal) ->
     return cases
 
 
-def read_case(
-    session: Session, runtime: CasesRuntime, principal: Principal, case_id: str
-) -> Case:
+def read_case(session: Session, runtime: CasesRuntime, principal: Principal, case_id: str) -> Case:
     case = visible_case(session, principal, case_id)
     audit(session, runtime, principal, "cases.case.read", case, "show the application")
     return case
@@ -351,9 +349,7 @@ def put_draft(
     return draft
 
 
-def get_draft(
-    session: Session, runtime: CasesRuntime, principal: Principal, case_id: str
-) -> Draft:
+def get_draft(session: Session, runtime: CasesRuntime, principal: Principal, case_id: str) -> Draft:
     case = visible_case(session, principal, case_id)
     draft = session.get(Draft, case.id)
     if draft is None:
@@ -452,9 +448,7 @@ def link_payment(
 
 
 # --------------------------------------------------------------------------- withdrawal
-def withdraw(
-    session: Session, runtime: CasesRuntime, principal: Principal, case_id: str
-) -> Case:
+def withdraw(session: Session, runtime: CasesRuntime, principal: Principal, case_id: str) -> Case:
     """The applicant withdraws a submitted case (until it is decided). The authority is told
     through the withdrawal hooks (the delivery component sends an event)."""
     case = visible_case(session, principal, case_id, for_update=True)
@@ -589,9 +583,7 @@ def delete_expired_drafts(session: Session, now: datetime) -> list[str]:
     """Retention ``cases.draft``: cases still in draft whose expiry has passed."""
     ids = list(
         session.scalars(
-            select(Case.id).where(
-                Case.state == CaseState.DRAFT.value, Case.draft_expires_at <= now
-            )
+            select(Case.id).where(Case.state == CaseState.DRAFT.value, Case.draft_expires_at <= now)
         )
     )
     _delete_cases(session, ids)

@@ -71,9 +71,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cases_timeline")),
         sa.UniqueConstraint("case_id", "seq", name=op.f("uq_cases_timeline_case_id")),
     )
-    op.create_index(
-        op.f("ix_cases_timeline_case_id"), "cases_timeline", ["case_id"], unique=False
-    )
+    op.create_index(op.f("ix_cases_timeline_case_id"), "cases_timeline", ["case_id"], unique=False)
     op.create_table(
         "cases_draft",
         sa.Column("case_id", sa.String(length=36), nullable=False),
@@ -128,9 +126,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cases_document")),
         sa.UniqueConstraint("case_id", "document_id", name=op.f("uq_cases_document_case_id")),
     )
-    op.create_index(
-        op.f("ix_cases_document_case_id"), "cases_document", ["case_id"], unique=False
-    )
+    op.create_index(op.f("ix_cases_document_case_id"), "cases_document", ["case_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +76,9 @@ class FakeRegistry:
 
     authorities: dict[str, FakeAuthority] = field(
         default_factory=lambda: {
-            "tf": FakeAuthority("tf", FakeText("Landkreis Teltow-Fläming", "Landkreis Teltow-Fläming")),
+            "tf": FakeAuthority(
+                "tf", FakeText("Landkreis Teltow-Fläming", "Landkreis Teltow-Fläming")
+            ),
             "ee": FakeAuthority("ee", FakeText("Landkreis Elbe-Elster", "Landkreis Elbe-Elster")),
             "p": FakeAuthority(
                 "p", FakeText("Landeshauptstadt Potsdam", "State capital Potsdam"), ("strict",)
@@ -191,16 +193,20 @@ def manifest(
 @pytest.fixture
 def deliver(
     database: Database, runtime: CasesRuntime
-) -> Iterator[Callable[[FakeSubmission, str], list[Any]]]:
+) -> Callable[[FakeSubmission, str], list[Any]]:
     """What the delivery service does: run the submit checks, then report the event."""
 
     def run(submission: FakeSubmission, event: str) -> list[Any]:
         with database.transaction() as session:
             if event == "submit-submission":
-                problems = [p for check in runtime.app.state.submit_checks for p in check(session, submission)]
+                problems = [
+                    p
+                    for check in runtime.app.state.submit_checks
+                    for p in check(session, submission)
+                ]
                 if problems:
                     return problems
             runtime.submission_event(session, submission, event)
             return []
 
-    yield run
+    return run

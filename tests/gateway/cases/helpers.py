@@ -48,9 +48,7 @@ def start_case(
     return result
 
 
-def pay(
-    client: TestClient, app: FastAPI, database: Database, who: Applicant, quote_id: str
-) -> str:
+def pay(client: TestClient, app: FastAPI, database: Database, who: Applicant, quote_id: str) -> str:
     """Pay the quote in the sandbox (the booking arrives as a signed notification)."""
     with database.transaction() as session:
         payment = payments_service.create_payment(

@@ -26,7 +26,6 @@ from tests.gateway.cases.conftest import (
     ActAs,
     Applicant,
     FakeSubmission,
-    manifest,
     open_sealed,
     seal,
 )
@@ -50,7 +49,9 @@ def test_a_sealed_draft_round_trips_and_resumes_on_any_device(
     case_id = _new_case(client)
     form = b'{"given_name": "Ada", "employer": "ACME"}'
     sealed = seal(form, alice.key)
-    assert client.put(f"/v1/cases/{case_id}/draft", content=sealed, headers=OCTET).status_code == 204
+    assert (
+        client.put(f"/v1/cases/{case_id}/draft", content=sealed, headers=OCTET).status_code == 204
+    )
     response = client.get(f"/v1/cases/{case_id}/draft")  # another device: same account
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/octet-stream"
@@ -119,9 +120,12 @@ def test_drafts_are_the_applicants_alone(
     bob = make_applicant()
     act_as(bob.principal)
     assert client.get(f"/v1/cases/{case_id}/draft").status_code == 404
-    assert client.put(
-        f"/v1/cases/{case_id}/draft", content=seal(b"{}", bob.key), headers=OCTET
-    ).status_code == 404
+    assert (
+        client.put(
+            f"/v1/cases/{case_id}/draft", content=seal(b"{}", bob.key), headers=OCTET
+        ).status_code
+        == 404
+    )
     assert client.get("/v1/cases").json() == []
 
 
@@ -236,9 +240,14 @@ def _codes(problems: list[Problem]) -> list[str]:
 def test_the_pure_check_passes_a_complete_paid_submission() -> None:
     assert evaluate(_manifest(), _case_view(), EMPLOYMENT, PAID) == []
     # exempt (0 EUR) or a waiver requested: no payment needed
-    assert evaluate(_manifest(payment_id=None), _case_view(), EMPLOYMENT, FeeView(0, None, False)) == []
+    assert (
+        evaluate(_manifest(payment_id=None), _case_view(), EMPLOYMENT, FeeView(0, None, False))
+        == []
+    )
     waiver = _case_view(waiver_requested=True)
-    assert evaluate(_manifest(payment_id=None), waiver, EMPLOYMENT, FeeView(10000, None, False)) == []
+    assert (
+        evaluate(_manifest(payment_id=None), waiver, EMPLOYMENT, FeeView(10000, None, False)) == []
+    )
 
 
 def test_the_pure_check_names_every_missing_thing_in_german_and_english() -> None:
@@ -255,10 +264,14 @@ def test_the_pure_check_names_every_missing_thing_in_german_and_english() -> Non
         "fee-unpaid",
     ]
     missing = [p for p in problems if p.code == "document-missing"]
-    assert "„Reisepass“ (passport)" in missing[0].de and "“Passport” (passport)" in missing[0].en
-    assert "Biometrisches Foto" in missing[1].de and "Biometric photo" in missing[1].en
-    assert "ee" in problems[0].de and "tf" in problems[0].en
-    assert "nicht bezahlt" in problems[-1].de and "not paid" in problems[-1].en
+    assert "„Reisepass“ (passport)" in missing[0].de
+    assert "“Passport” (passport)" in missing[0].en
+    assert "Biometrisches Foto" in missing[1].de
+    assert "Biometric photo" in missing[1].en
+    assert "ee" in problems[0].de
+    assert "tf" in problems[0].en
+    assert "nicht bezahlt" in problems[-1].de
+    assert "not paid" in problems[-1].en
     for problem in problems:
         assert problem.de != problem.en
 
@@ -287,7 +300,9 @@ def test_each_refusal_has_its_code(
     problems = evaluate(manifest_, case, EMPLOYMENT, fee)
     assert code in _codes(problems)
     found = next(p for p in problems if p.code == code)
-    assert found.de and found.en and found.de != found.en
+    assert found.de
+    assert found.en
+    assert found.de != found.en
 
 
 def test_the_submit_check_over_the_database(
@@ -315,7 +330,9 @@ def test_the_submit_check_over_the_database(
     with database.transaction() as session:
         assert app.state.cases.submit_check(session, FakeSubmission(None, sender="x")) == []
     payment_id = pay(client, app, database, alice, started["quote"]["id"])
-    assert deliver(submission(alice.principal, case_id, payment=payment_id), "submit-submission") == []
+    assert (
+        deliver(submission(alice.principal, case_id, payment=payment_id), "submit-submission") == []
+    )
     again = deliver(submission(alice.principal, case_id, payment=payment_id), "submit-submission")
     assert _codes(again) == ["case-not-draft"]
 
@@ -393,7 +410,8 @@ def test_export_and_erasure_of_cases(
     assert started["case_id"] in bundle.text
     with database.transaction() as session:
         report = handler.shred(session, alice.principal.subject)
-        assert report.component == "cases" and report.deleted >= 5
+        assert report.component == "cases"
+        assert report.deleted >= 5
         for model in (Case, Draft, TimelineEntry):
             assert session.scalar(select(func.count()).select_from(model)) == 0
     assert client.get(f"/v1/cases/{started['case_id']}").status_code == 404

@@ -63,10 +63,15 @@ def test_the_whole_lifecycle(
     started = start_case(client, act_as, alice)
     case_id = started["case_id"]
     assert started["quote"]["quoted_cents"] == 10000
-    assert started["fee_facts"] == {"applicant_age": 34, "nationality": "IND", "duration_months": 24}
+    assert started["fee_facts"] == {
+        "applicant_age": 34,
+        "nationality": "IND",
+        "duration_months": 24,
+    }
     case = client.get(f"/v1/cases/{case_id}").json()
     assert (case["state"], case["status"], case["authority"]) == ("draft", "INITIATED", "tf")
-    assert case["has_draft"] and case["quote_id"] == started["quote"]["id"]
+    assert case["has_draft"]
+    assert case["quote_id"] == started["quote"]["id"]
 
     # a caseworker never sees a draft
     act_as(TF)
@@ -74,15 +79,19 @@ def test_the_whole_lifecycle(
 
     payment_id = pay(client, app, database, alice, started["quote"]["id"])
     act_as(alice.principal)
-    assert client.post(f"/v1/cases/{case_id}/payment", json={"payment_id": payment_id}).json()[
-        "payment_id"
-    ] == payment_id
+    assert (
+        client.post(f"/v1/cases/{case_id}/payment", json={"payment_id": payment_id}).json()[
+            "payment_id"
+        ]
+        == payment_id
+    )
 
     sent = submission(alice.principal, case_id, payment=payment_id)
     assert deliver(sent, "submit-submission") == []
     case = client.get(f"/v1/cases/{case_id}").json()
     assert (case["state"], case["status"]) == ("submitted", "SUBMITTED")
-    assert case["submission_id"] == sent.id and case["fit_connect_case_id"] == sent.case_id
+    assert case["submission_id"] == sent.id
+    assert case["fit_connect_case_id"] == sent.case_id
     assert not case["has_draft"]  # the form travels in the submission now (ADR 0004)
     assert deliver(sent, "accept-submission") == []
 
@@ -139,7 +148,9 @@ def test_the_whole_lifecycle(
 
     act_as(alice.principal)
     case = client.get(f"/v1/cases/{case_id}").json()
-    steps = [(t["from_state"], t["to_state"], t["actor_kind"], t["reason"]) for t in case["timeline"]]
+    steps = [
+        (t["from_state"], t["to_state"], t["actor_kind"], t["reason"]) for t in case["timeline"]
+    ]
     assert steps == [
         (None, "draft", "applicant", "created"),
         ("draft", "submitted", "delivery", "submitted"),
@@ -250,7 +261,9 @@ def test_illegal_transitions_are_refused_with_409(
     case_id = started["case_id"]
     act_as(alice.principal)
     assert client.post(f"/v1/cases/{case_id}/withdraw").status_code == 409  # a draft
-    sent = submission(alice.principal, case_id, payment=pay(client, app, database, alice, started["quote"]["id"]))
+    sent = submission(
+        alice.principal, case_id, payment=pay(client, app, database, alice, started["quote"]["id"])
+    )
     assert deliver(sent, "submit-submission") == []
     act_as(TF)
     response = client.post(f"/v1/authority/cases/{case_id}/processing")  # not yet received
@@ -265,12 +278,17 @@ def test_illegal_transitions_are_refused_with_409(
     assert deliver(sent, "accept-submission") == []
     assert client.post(f"/v1/authority/cases/{case_id}/processing").status_code == 200
     assert client.post(f"/v1/authority/cases/{case_id}/processing").status_code == 409
-    assert client.post(
-        f"/v1/authority/cases/{case_id}/decision",
-        json={"outcome": "approved", "letter": _sealed(b"x", alice)},
-    ).status_code == 200
+    assert (
+        client.post(
+            f"/v1/authority/cases/{case_id}/decision",
+            json={"outcome": "approved", "letter": _sealed(b"x", alice)},
+        ).status_code
+        == 200
+    )
     for path in ("processing", "decision"):
-        body = {"outcome": "rejected", "letter": _sealed(b"x", alice)} if path == "decision" else None
+        body = (
+            {"outcome": "rejected", "letter": _sealed(b"x", alice)} if path == "decision" else None
+        )
         assert client.post(f"/v1/authority/cases/{case_id}/{path}", json=body).status_code == 409
     act_as(alice.principal)
     assert client.post(f"/v1/cases/{case_id}/withdraw").status_code == 409  # decided
@@ -307,7 +325,8 @@ def test_withdrawal_tells_the_authority_through_the_hooks(
     ]
     assert client.post(f"/v1/cases/{case_id}/withdraw").status_code == 409
     inbox = messages(client, act_as, alice)
-    assert inbox[0]["category"] == "status" and inbox[0]["case_ref"] == case_id
+    assert inbox[0]["category"] == "status"
+    assert inbox[0]["case_ref"] == case_id
     act_as(TF)
     assert client.get(f"/v1/authority/cases/{case_id}").json()["state"] == "withdrawn"
     # the authority's late accept does not revive it
@@ -387,10 +406,12 @@ def test_a_hardship_waiver_is_decided_by_the_authority(
     assert response.json()["waiver_decision"] == "granted"
     assert client.post(path, json={"decision": "refused"}).status_code == 409
     quote = client.get(f"/v1/fees/quotes/{granted['quote']['id']}").json()
-    assert quote["amount_due_cents"] == 0 and quote["waiver"]["kind"] == "exemption"
+    assert quote["amount_due_cents"] == 0
+    assert quote["waiver"]["kind"] == "exemption"
     inbox = messages(client, act_as, alice)
     notice = next(m for m in inbox if m["category"] == "payment")
-    assert notice["title"] == TITLE_TF and notice["case_ref"] == granted["case_id"]
+    assert notice["title"] == TITLE_TF
+    assert notice["case_ref"] == granted["case_id"]
 
     bob = make_applicant()
     refused = _received_case(client, act_as, app, database, bob, deliver, waiver=True)
@@ -404,11 +425,15 @@ def test_a_hardship_waiver_is_decided_by_the_authority(
     # the applicant pays after all; the case links the payment
     payment_id = pay(client, app, database, bob, refused["quote"]["id"])
     act_as(bob.principal)
-    response = client.post(f"/v1/cases/{refused['case_id']}/payment", json={"payment_id": payment_id})
+    response = client.post(
+        f"/v1/cases/{refused['case_id']}/payment", json={"payment_id": payment_id}
+    )
     assert response.status_code == 200, response.text
     # no waiver requested: nothing to decide
     carol = make_applicant()
     plain = _received_case(client, act_as, app, database, carol, deliver)
     act_as(TF)
-    response = client.post(f"/v1/authority/cases/{plain['case_id']}/waiver", json={"decision": "granted"})
+    response = client.post(
+        f"/v1/authority/cases/{plain['case_id']}/waiver", json={"decision": "granted"}
+    )
     assert response.status_code == 409

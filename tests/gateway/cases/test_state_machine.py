@@ -4,6 +4,7 @@ keep the timeline, the outcome and the draft consistent with the state."""
 
 from __future__ import annotations
 
+import itertools
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -126,7 +127,7 @@ def test_no_sequence_of_calls_reaches_an_illegal_state(
             )
             assert [s.seq for s in steps] == list(range(1, len(steps) + 1))
             assert (steps[0].from_state, steps[0].to_state) == (None, "draft")
-            for before, step in zip(steps, steps[1:], strict=False):
+            for before, step in itertools.pairwise(steps):
                 assert step.from_state == before.to_state
                 assert CaseState(step.to_state) in TRANSITIONS[CaseState(step.from_state)]
             assert steps[-1].to_state == case.state
