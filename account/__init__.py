@@ -24,11 +24,12 @@ if TYPE_CHECKING:
         require_trust_level,
     )
     from account.erasure import IdentityAdmin
-    from account.errors import InsufficientScope, InsufficientUserAuthentication
-    from account.mailbox import MESSAGE_CATEGORIES, send_message
+    from account.errors import InsufficientScope, InsufficientUserAuthentication, RecipientNotFound
+    from account.mailbox import MESSAGE_CATEGORIES, Notifier, send_message
+    from account.models import Message
     from account.principal import OPERATOR, Principal, Role, TrustLevel
     from account.scopes import Scope
-    from account.service import has_consent
+    from account.service import has_consent, touch
 
 __all__ = [
     "MESSAGE_CATEGORIES",
@@ -37,7 +38,10 @@ __all__ = [
     "IdentityAdmin",
     "InsufficientScope",
     "InsufficientUserAuthentication",
+    "Message",
+    "Notifier",
     "Principal",
+    "RecipientNotFound",
     "Role",
     "Scope",
     "ScopeGuard",
@@ -50,6 +54,7 @@ __all__ = [
     "require_scope",
     "require_trust_level",
     "send_message",
+    "touch",
 ]
 __getattr__ = lazy_face(
     __name__,
@@ -59,8 +64,11 @@ __getattr__ = lazy_face(
         "InsufficientScope": "account.errors",
         "InsufficientUserAuthentication": "account.errors",
         "MESSAGE_CATEGORIES": "account.mailbox",
+        "Message": "account.models",
+        "Notifier": "account.mailbox",
         "OPERATOR": "account.principal",
         "Principal": "account.principal",
+        "RecipientNotFound": "account.errors",
         "Role": "account.principal",
         "Scope": "account.scopes",
         "ScopeGuard": "account.auth",
@@ -73,5 +81,6 @@ __getattr__ = lazy_face(
         "require_scope": "account.auth",
         "require_trust_level": "account.auth",
         "send_message": "account.mailbox",
+        "touch": "account.service",
     },
 )

@@ -180,7 +180,12 @@ def list_messages(
 def read_message(message_id: str, principal: Applicant, session: DbSession) -> MessageOut:
     """Open one message: returns its body and sets the read receipt."""
     m = mailbox.read_message(session, principal, message_id)
-    return MessageOut(**_summary(m), body=m.body, document_refs=list(m.document_refs))
+    return MessageOut(
+        **_summary(m),
+        body=m.body,
+        body_format="ozg-envelope" if m.body_format == "ozg-envelope" else "text",
+        document_refs=list(m.document_refs),
+    )
 
 
 @router.post("/me/messages/{message_id}/archive", response_model=MessageSummary)

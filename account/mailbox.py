@@ -30,6 +30,9 @@ from compliance import AccessEvent, record_access
 log = logging.getLogger("ozg.account.mailbox")
 
 MESSAGE_CATEGORIES = ("request-for-documents", "decision", "status", "payment")
+BODY_FORMATS = ("text", "ozg-envelope")
+"""``ozg-envelope``: the body is a vault envelope (docs/envelope.md) sealed on the sender's
+device to the applicant's vault key, as base64url text; the server stores it unread."""
 MAILBOX_BASIS = "Art. 6(1)(e) GDPR, § 9 OZG"
 NOTICE_SUBJECT = "Neue Nachricht in Ihrem Postfach / New message in your mailbox"
 NOTICE_TEXT = (
@@ -84,7 +87,10 @@ def send_message(
     case_ref: str | None,
     notifier: Notifier | None = None,
     clock: Clock = system_clock,
+    body_format: str = "text",
 ) -> Message:
+    if body_format not in BODY_FORMATS:
+        raise ValueError(f"unknown message body format {body_format!r}")
     account = session.scalars(
         select(Account).where(Account.subject == recipient_subject).limit(1)
     ).first()
@@ -97,6 +103,7 @@ def send_message(
         sender_client_id=sender.client_id,
         title=title,
         body=body,
+        body_format=body_format,
         category=category,
         document_refs=list(document_refs),
         case_ref=case_ref,

@@ -92,6 +92,9 @@ class Message(Base):
     sender_client_id: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(1024))
     body: Mapped[str] = mapped_column(Text)
+    # ``text``: plain text the server may read; ``ozg-envelope``: a vault envelope sealed on
+    # the sender's device to the applicant's vault key, as base64url text (docs/account.md).
+    body_format: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
     category: Mapped[str] = mapped_column(String(32))
     document_refs: Mapped[list[Any]] = mapped_column(JSON, default=list)
     case_ref: Mapped[str | None] = mapped_column(String(255))

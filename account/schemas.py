@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Category = Literal["request-for-documents", "decision", "status", "payment"]
 TrustLevelName = Literal["basis", "substantiell", "hoch"]
@@ -68,14 +69,33 @@ class ConsentOut(BaseModel):
     withdrawn_at: datetime | None
 
 
+BodyFormat = Literal["text", "ozg-envelope"]
+MAX_TEXT_BODY = 100_000
+MAX_SEALED_BODY = 1_398_102  # base64url of a 1 MiB envelope
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     recipient_subject: str = Field(min_length=1, max_length=255)
     title: str = Field(min_length=1, max_length=1024)
-    body: str = Field(min_length=1, max_length=100_000)
+    body: str = Field(min_length=1, max_length=MAX_SEALED_BODY)
+    body_format: BodyFormat = Field(
+        default="text",
+        description="text, or ozg-envelope: a vault envelope sealed on the sender's device to "
+        "the applicant's vault key, as base64url without padding.",
+    )
     category: Category
     document_refs: list[str] = Field(default_factory=list, max_length=100)
     case_ref: str | None = Field(default=None, max_length=255)
+
+    @model_validator(mode="after")
+    def _body_fits_its_format(self) -> MessageIn:
+        if self.body_format == "text" and len(self.body) > MAX_TEXT_BODY:
+            raise ValueError(f"a text body has at most {MAX_TEXT_BODY} characters")
+        if self.body_format == "ozg-envelope" and not _BASE64URL.match(self.body):
+            raise ValueError("an ozg-envelope body is base64url text without padding")
+        return self
 
 
 class MessageSummary(BaseModel):
@@ -92,6 +112,7 @@ class MessageSummary(BaseModel):
 
 class MessageOut(MessageSummary):
     body: str
+    body_format: BodyFormat = "text"
     document_refs: list[str]
 
 

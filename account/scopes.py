@@ -25,11 +25,12 @@ class Scope(StrEnum):
     PAYMENTS_WRITE = "payments:write"  # start a payment, ask the provider for its status
     SUBMISSIONS_WRITE = "submissions:write"  # FIT-Connect sender: create, upload, submit
     SUBMISSIONS_READ = "submissions:read"  # FIT-Connect: read own submissions, event logs
-    # Reserved for the case-handling routes (next release); no route requires them yet.
+    # a case a flow client may act in (the applicant allowed it): its state, timeline, draft
     CASES_READ = "cases:read"
+    # save the sealed draft, declare the fee facts, link the payment, within such a case
     CASES_WRITE = "cases:write"
 
 
-RESERVED: frozenset[Scope] = frozenset({Scope.CASES_READ, Scope.CASES_WRITE})
+RESERVED: frozenset[Scope] = frozenset()
 # The scopes some route requires today: what a flow client that may do everything holds.
 GRANTED: frozenset[Scope] = frozenset(Scope) - RESERVED

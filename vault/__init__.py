@@ -13,13 +13,16 @@ from typing import TYPE_CHECKING
 from commons.faces import lazy_face
 
 if TYPE_CHECKING:
+    from vault.applicant_keys import applicant_public_jwk
     from vault.blobstore import BlobStore, FilesystemBlobStore, S3BlobStore, spool_for
     from vault.declarations import ACTIONS, ACTIVITIES, RETENTION
     from vault.envelope import Metadata, open, seal
+    from vault.envelope_format import body_is_well_formed, read_header
     from vault.errors import (
         BlobNotFound,
         InvalidEnvelope,
         InvalidKey,
+        KeyNotFound,
         RevocationUnknown,
         VaultError,
     )
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from vault.pki import chain_of, issue_authority_key, make_ca, validate_chain
     from vault.recipients import key_id, public_jwk, public_key_from_jwk
     from vault.revocation import RevocationChecker
+    from vault.service import get_document, shares_of
 
 __all__ = [
     "ACTIONS",
@@ -37,20 +41,26 @@ __all__ = [
     "FilesystemBlobStore",
     "InvalidEnvelope",
     "InvalidKey",
+    "KeyNotFound",
     "Metadata",
     "RevocationChecker",
     "RevocationUnknown",
     "S3BlobStore",
     "VaultError",
+    "applicant_public_jwk",
+    "body_is_well_formed",
     "chain_of",
     "export_personal_data",
+    "get_document",
     "issue_authority_key",
     "key_id",
     "make_ca",
     "open",
     "public_jwk",
     "public_key_from_jwk",
+    "read_header",
     "seal",
+    "shares_of",
     "shred_personal_data",
     "spool_for",
     "validate_chain",
@@ -65,21 +75,27 @@ __getattr__ = lazy_face(
         "FilesystemBlobStore": "vault.blobstore",
         "InvalidEnvelope": "vault.errors",
         "InvalidKey": "vault.errors",
+        "KeyNotFound": "vault.errors",
         "Metadata": "vault.envelope",
         "RETENTION": "vault.declarations",
         "RevocationChecker": "vault.revocation",
         "RevocationUnknown": "vault.errors",
         "S3BlobStore": "vault.blobstore",
         "VaultError": "vault.errors",
+        "applicant_public_jwk": "vault.applicant_keys",
+        "body_is_well_formed": "vault.envelope_format",
         "chain_of": "vault.pki",
         "export_personal_data": "vault.personal_data",
+        "get_document": "vault.service",
         "issue_authority_key": "vault.pki",
         "key_id": "vault.recipients",
         "make_ca": "vault.pki",
         "open": "vault.envelope",
         "public_jwk": "vault.recipients",
         "public_key_from_jwk": "vault.recipients",
+        "read_header": "vault.envelope_format",
         "seal": "vault.envelope",
+        "shares_of": "vault.service",
         "shred_personal_data": "vault.personal_data",
         "spool_for": "vault.blobstore",
         "validate_chain": "vault.pki",

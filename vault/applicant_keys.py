@@ -92,3 +92,13 @@ def rewrap_applicant_key(
     session.flush()
     record(session, principal, principal.subject, "vault.key.rewrap", row.kid, clock)
     return row
+
+
+def applicant_public_jwk(session: Session, subject: str) -> dict[str, Any]:
+    """The applicant's registered vault public key (JWK): what the cases component checks a
+    sealed draft or mailbox body against."""
+    row = session.get(ApplicantKey, subject)
+    if row is None:
+        raise KeyNotFound()
+    result: dict[str, Any] = json.loads(row.public_jwk)
+    return result

@@ -176,6 +176,23 @@ def test_mailbox_validation_and_senders(client: TestClient, act_as: Act) -> None
     assert response.status_code == 201
 
 
+def test_a_message_body_is_text_or_a_sealed_envelope(client: TestClient, act_as: Act) -> None:
+    act_as(idp_applicant())
+    client.get("/v1/me")
+    plain = _send(client, act_as)  # no body_format: text, as before
+    sealed = _send(client, act_as, body="T1pHVgE", body_format="ozg-envelope")
+    assert (plain.status_code, sealed.status_code) == (201, 201)
+    act_as(idp_applicant())
+    formats = {
+        m["id"]: client.get(f"/v1/me/messages/{m['id']}").json()["body_format"]
+        for m in client.get("/v1/me/messages").json()
+    }
+    assert formats == {plain.json()["id"]: "text", sealed.json()["id"]: "ozg-envelope"}
+    assert _send(client, act_as, body="not base64!", body_format="ozg-envelope").status_code == 422
+    assert _send(client, act_as, body="x" * 100_001).status_code == 422
+    assert _send(client, act_as, body_format="pdf").status_code == 422
+
+
 class _Sink:
     def __init__(self) -> None:
         self.messages: list[Any] = []

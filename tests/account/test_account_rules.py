@@ -171,7 +171,7 @@ def test_the_dev_idp_grants_demo_flow_every_scope_in_use(client: TestClient) -> 
         granted = set(response.json()["scope"].split())
         assert {s.value for s in GRANTED} <= granted
         assert not {s.value for s in RESERVED} & granted
-    narrowed = client.post(TOKEN_URL, data={**data, "scope": "openid fees:read cases:read"})
+    narrowed = client.post(TOKEN_URL, data={**data, "scope": "openid fees:read cases:nonsense"})
     assert narrowed.json()["scope"] == "profile email fees:read"
 
 

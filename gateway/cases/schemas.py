@@ -1,0 +1,159 @@
+"""Pydantic shapes of the cases API. No shape carries a form value."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from payments import QuoteOut
+
+ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+DOCUMENT_TYPE = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.-]+$")
+SEALED = Field(
+    min_length=1,
+    max_length=23_000_000,  # the configured size limit is checked on the decoded bytes
+    pattern=r"^[A-Za-z0-9_-]+$",
+    description="A vault envelope (docs/envelope.md) sealed on the sender's device to the "
+    "applicant's vault key, as base64url without padding.",
+)
+Status = Literal["INITIATED", "SUBMITTED", "RECEIVED", "PROCESSING", "ACTION_REQUIRED", "COMPLETED"]
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    flow_id: str = ID
+    allow_client: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="The client id of an external flow the applicant allows to act within "
+        "this case (it then needs the scopes cases:read / cases:write).",
+    )
+
+
+class TimelineOut(BaseModel):
+    from_state: str | None
+    to_state: str
+    status: Status
+    at: datetime
+    actor_kind: str
+    reason: str
+
+
+class LinkedDocumentOut(BaseModel):
+    document_id: str
+    document_type: str
+    provided_at: datetime
+
+
+class DocumentRequestOut(BaseModel):
+    id: str
+    message_id: str
+    document_types: list[str]
+    requested_at: datetime
+    answered_at: datetime | None
+
+
+class CaseSummary(BaseModel):
+    id: str
+    flow_id: str
+    flow_version: str
+    authority: str | None
+    state: str
+    status: Status
+    outcome: str | None
+    created_at: datetime
+    last_change_at: datetime
+
+
+class CaseOut(CaseSummary):
+    flow_client: str | None
+    fit_connect_case_id: str | None
+    submission_id: str | None
+    quote_id: str | None
+    payment_id: str | None
+    refund_id: str | None
+    waiver_requested: bool
+    waiver_decision: str | None
+    fee_facts: dict[str, Any] | None
+    has_draft: bool
+    draft_expires_at: datetime | None
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    documents: list[LinkedDocumentOut]
+    document_requests: list[DocumentRequestOut]
+    timeline: list[TimelineOut]
+
+
+class AuthorityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    authority: str = ID
+
+
+class FeeFactsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    facts: dict[str, Any] = Field(
+        description="Exactly the case facts the flow's fee mapping declares (GET /v1/flows/"
+        "{id}: fee.facts), as derived on the device and shown to the applicant."
+    )
+    waiver_requested: bool = Field(
+        default=False, description="The applicant asks the authority for a hardship waiver."
+    )
+
+
+class FeeFactsOut(BaseModel):
+    case_id: str
+    fee_facts: dict[str, Any]
+    waiver_requested: bool
+    quote: QuoteOut
+
+
+class PaymentLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payment_id: str = Field(min_length=1, max_length=36)
+
+
+class DocumentLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document_id: str = Field(min_length=1, max_length=36)
+    document_type: str = DOCUMENT_TYPE
+
+
+class DocumentsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    documents: list[DocumentLinkIn] = Field(min_length=1, max_length=100)
+
+
+# --------------------------------------------------------------------------- authority
+class RequestDocumentsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document_types: list[str] = Field(min_length=1, max_length=20)
+    message: str = SEALED
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["approved", "rejected"]
+    letter: str = SEALED
+
+
+class WaiverDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["granted", "refused"]
+
+
+class FeeAdjustmentOut(BaseModel):
+    """What a rejection did to the fee (§ 49 AufenthV)."""
+
+    rejection_fee_cents: int
+    paid_cents: int
+    refunded_cents: int
+    refund_id: str | None
+    currency: str
+
+
+class DecisionOut(BaseModel):
+    case: CaseOut
+    fee_adjustment: FeeAdjustmentOut | None
