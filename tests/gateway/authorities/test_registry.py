@@ -23,8 +23,8 @@ from tests.gateway.authorities.helpers import (
     NOW,
     entry,
     keys_for,
-    rsa_key,
     pki_ca,
+    rsa_key,
     write_file,
 )
 from vault.pki import make_crl
@@ -84,7 +84,7 @@ def test_unknown_authority_names_the_known_ones(tmp_path: Path) -> None:
 
 def test_the_certificate_must_name_the_authority(tmp_path: Path) -> None:
     path = write_file(tmp_path / "a.toml", [entry("tf", keys_for("ee", pki_ca()))])
-    with pytest.raises(AuthoritiesFileError, match="authority 'tf': encryption_key: .*another"):
+    with pytest.raises(AuthoritiesFileError, match=r"authority 'tf': encryption_key: .*another"):
         build_registry(_settings(tmp_path, path), flows={})
     problems = startup_problems(_settings(tmp_path, path))
     assert problems == [
