@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -139,9 +140,23 @@ def postgres_url(database_url: str) -> str:
 
 
 # --------------------------------------------------------------------------- app
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the demo CA and the demo authorities' keys, made once per run
+    through the real first-start path (six RSA-4096 keys take seconds) and copied into each
+    test's data directory, as a second start of the same deployment would find it."""
+    from gateway.authorities.demo import ensure_demo_keys
+
+    path = tmp_path_factory.mktemp("demo-data")
+    ensure_demo_keys(Settings(data_dir=path))
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", database_url=database_url)
+def settings(tmp_path: Path, database_url: str, demo_data_dir: Path) -> Settings:
+    data_dir = tmp_path / "var"
+    shutil.copytree(demo_data_dir, data_dir)
+    return Settings(data_dir=data_dir, database_url=database_url)
 
 
 @pytest.fixture

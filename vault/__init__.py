@@ -14,22 +14,35 @@ from commons.faces import lazy_face
 
 if TYPE_CHECKING:
     from vault.applicant_keys import applicant_public_jwk
+    from vault.authority_keys import register_authority_key
     from vault.blobstore import BlobStore, FilesystemBlobStore, S3BlobStore, spool_for
     from vault.declarations import ACTIONS, ACTIVITIES, RETENTION
     from vault.envelope import Metadata, open, seal
     from vault.envelope_format import body_is_well_formed, read_header
     from vault.errors import (
         BlobNotFound,
+        CrlFileError,
         InvalidEnvelope,
         InvalidKey,
+        KeyConflict,
         KeyNotFound,
         RevocationUnknown,
         VaultError,
     )
     from vault.personal_data import export_personal_data, shred_personal_data
-    from vault.pki import chain_of, issue_authority_key, make_ca, validate_chain
+    from vault.pki import (
+        chain_of,
+        demo_crl_path,
+        ensure_demo_ca,
+        issue_authority_key,
+        load_anchors,
+        make_ca,
+        validate_authority_jwk,
+        validate_chain,
+    )
     from vault.recipients import key_id, public_jwk, public_key_from_jwk
-    from vault.revocation import RevocationChecker
+    from vault.revocation import RevocationChecker, load_crls
+    from vault.runtime import VaultSettings, crl_files
     from vault.service import get_document, shares_of
 
 __all__ = [
@@ -38,31 +51,41 @@ __all__ = [
     "RETENTION",
     "BlobNotFound",
     "BlobStore",
+    "CrlFileError",
     "FilesystemBlobStore",
     "InvalidEnvelope",
     "InvalidKey",
+    "KeyConflict",
     "KeyNotFound",
     "Metadata",
     "RevocationChecker",
     "RevocationUnknown",
     "S3BlobStore",
     "VaultError",
+    "VaultSettings",
     "applicant_public_jwk",
     "body_is_well_formed",
     "chain_of",
+    "crl_files",
+    "demo_crl_path",
+    "ensure_demo_ca",
     "export_personal_data",
     "get_document",
     "issue_authority_key",
     "key_id",
+    "load_anchors",
+    "load_crls",
     "make_ca",
     "open",
     "public_jwk",
     "public_key_from_jwk",
     "read_header",
+    "register_authority_key",
     "seal",
     "shares_of",
     "shred_personal_data",
     "spool_for",
+    "validate_authority_jwk",
     "validate_chain",
 ]
 __getattr__ = lazy_face(
@@ -72,9 +95,11 @@ __getattr__ = lazy_face(
         "ACTIVITIES": "vault.declarations",
         "BlobNotFound": "vault.errors",
         "BlobStore": "vault.blobstore",
+        "CrlFileError": "vault.errors",
         "FilesystemBlobStore": "vault.blobstore",
         "InvalidEnvelope": "vault.errors",
         "InvalidKey": "vault.errors",
+        "KeyConflict": "vault.errors",
         "KeyNotFound": "vault.errors",
         "Metadata": "vault.envelope",
         "RETENTION": "vault.declarations",
@@ -82,22 +107,30 @@ __getattr__ = lazy_face(
         "RevocationUnknown": "vault.errors",
         "S3BlobStore": "vault.blobstore",
         "VaultError": "vault.errors",
+        "VaultSettings": "vault.runtime",
         "applicant_public_jwk": "vault.applicant_keys",
         "body_is_well_formed": "vault.envelope_format",
         "chain_of": "vault.pki",
+        "crl_files": "vault.runtime",
+        "demo_crl_path": "vault.pki",
+        "ensure_demo_ca": "vault.pki",
         "export_personal_data": "vault.personal_data",
         "get_document": "vault.service",
         "issue_authority_key": "vault.pki",
         "key_id": "vault.recipients",
+        "load_anchors": "vault.pki",
+        "load_crls": "vault.revocation",
         "make_ca": "vault.pki",
         "open": "vault.envelope",
         "public_jwk": "vault.recipients",
         "public_key_from_jwk": "vault.recipients",
         "read_header": "vault.envelope_format",
+        "register_authority_key": "vault.authority_keys",
         "seal": "vault.envelope",
         "shares_of": "vault.service",
         "shred_personal_data": "vault.personal_data",
         "spool_for": "vault.blobstore",
+        "validate_authority_jwk": "vault.pki",
         "validate_chain": "vault.pki",
     },
 )

@@ -7,13 +7,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from commons.errors import ConfigurationError
 from commons.settings import Settings
 from compliance.note import Signer
 from gateway.app import create_app, startup_problems
+from gateway.authorities.routing import private_jwk_text
 from tests.commons.test_settings import GOOD_PRODUCTION
+from tests.gateway.authorities.helpers import entry, keys_for, rsa_key, write_file
 from vault.pki import demo_crl_path, ensure_demo_ca
 
 
@@ -83,10 +88,13 @@ def test_malformed_payment_authorities_file_is_named(
     assert expected in problems[0]
 
 
-def test_production_needs_trust_anchors_and_payment_authorities(tmp_path: Path) -> None:
+def test_production_needs_trust_anchors_and_payment_and_delivery_authorities(
+    tmp_path: Path,
+) -> None:
     problems = startup_problems(Settings(**GOOD_PRODUCTION))
     assert any(p.startswith("OZG_VAULT_TRUST_ANCHORS is not set") for p in problems)
     assert any(p.startswith("OZG_PAYMENTS_AUTHORITIES_FILE is not set") for p in problems)
+    assert any(p.startswith("OZG_AUTHORITIES_FILE is not set") for p in problems)
 
     anchors, _ = ensure_demo_ca(tmp_path / "ca")
     crl = demo_crl_path(tmp_path / "ca")
@@ -96,10 +104,20 @@ def test_production_needs_trust_anchors_and_payment_authorities(tmp_path: Path) 
         "base_url = 'https://epay.example/api'\noriginator_id = 'tf'\n"
         "endpoint_id = 'abh'\nnotification_secret = '" + "s" * 40 + "'\n"
     )
+    ca_key = serialization.load_pem_private_key(
+        (tmp_path / "ca" / "demo-ca.key.pem").read_bytes(), None
+    )
+    ca_cert = x509.load_pem_x509_certificate(anchors.read_bytes())
+    assert isinstance(ca_key, rsa.RSAPrivateKey)
+    registry = write_file(
+        tmp_path / "registry.toml", [entry("tf", keys_for("tf", (ca_key, ca_cert)))]
+    )
+    routing_key = private_jwk_text(rsa_key("routing"))
     sections = {
         **GOOD_PRODUCTION["sections"],
         "vault": {"trust_anchors": anchors, "crl_files": [crl]},
         "payments": {"providers": ["xbezahldienste"], "authorities_file": authorities},
+        "authorities": {"file": registry, "routing_signing_key": SecretStr(routing_key)},
     }
     complete = Settings(**{**GOOD_PRODUCTION, "sections": sections})
     assert startup_problems(complete) == []

@@ -1,0 +1,60 @@
+"""The authorities registry as an ozg-commons component (see ``commons.components``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from commons.components import CliGroup, Component
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+    from pydantic_settings import BaseSettings
+
+    from commons.settings import Settings
+
+
+class AuthoritiesComponent(Component):
+    name = "authorities"
+    summary = "The deployment's immigration authorities, their keys, and routing."
+    depends_on = ("compliance", "account", "vault")
+    cli_groups = (
+        CliGroup("authorities", "The deployment's authorities.", "gateway.authorities.cli:cli"),
+    )
+
+    def routers(self) -> Sequence[APIRouter]:
+        from gateway.authorities.api import router
+
+        return (router,)
+
+    def settings_model(self) -> type[BaseSettings]:
+        from gateway.authorities.runtime import AuthoritiesSettings
+
+        return AuthoritiesSettings
+
+    def startup_problems(self, settings: Settings) -> list[str]:
+        from gateway.authorities.runtime import startup_problems
+
+        return startup_problems(settings)
+
+    def configure(self, app: FastAPI, settings: Settings) -> None:
+        from gateway.authorities.api import configure
+
+        configure(app, settings)
+
+    def lifespan(self, app: FastAPI) -> AbstractContextManager[Any]:
+        @contextmanager
+        def provisioned() -> Iterator[None]:
+            from gateway.authorities.service import provision_vault_keys
+
+            provision_vault_keys(app.state.authorities, app.state.database)
+            yield
+
+        return provisioned()
+
+    def declarations(self) -> ModuleType:
+        from gateway.authorities import declarations
+
+        return declarations
