@@ -1,9 +1,10 @@
 """The submit check the delivery service runs, and the hook through which it moves cases.
 
 **The check.** Our own clients add a plaintext *submission manifest* (format
-``ozg-manifest/1``, specified in docs/delivery.md) to a FIT-Connect submission: the case, flow, authority,
-payment and the announced parts with their document types and sizes; never form values,
-file names or metadata. :func:`evaluate` is a pure function over plain data that returns
+``ozg-manifest/1``, specified in docs/delivery.md) to a FIT-Connect submission: the case,
+flow, authority, payment and the announced parts with their document types and sizes;
+never form values, file names or metadata.
+:func:`evaluate` is a pure function over plain data that returns
 every :class:`Problem` (in German and English) that stops the submission;
 :func:`check_manifest` gathers that data from the database; :func:`submit_check` is the
 ``SubmitCheck`` (``(session, submission) -> list[Problem]``) registered on
@@ -20,23 +21,24 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
 from pydantic import ValidationError
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from account import Principal, Role
+from gateway.cases.access import audit, visible
 from gateway.cases.flows import FlowRequirements
-from gateway.delivery.checks import OZG_PROBLEMS, Problem
-from gateway.delivery.schemas import MANIFEST_FORMAT as MANIFEST_FORMAT
-from gateway.delivery.schemas import Manifest as WireManifest
 from gateway.cases.models import Case, Draft
 from gateway.cases.runtime import CasesRuntime
-from gateway.cases.service import audit, transition, visible
 from gateway.cases.states import CaseState, Outcome, can_transition
+from gateway.cases.timeline import transition
+from gateway.delivery.checks import OZG_PROBLEMS
+from gateway.delivery.checks import Problem as Problem
+from gateway.delivery.schemas import MANIFEST_FORMAT as MANIFEST_FORMAT
+from gateway.delivery.schemas import Manifest as WireManifest
 from payments import PaymentNotFound, PaymentState, amount_due, visible_payment, visible_quote
 
 log = logging.getLogger("ozg.cases.delivery")
-
 
 
 def _problem(code: str, de: str, en: str) -> Problem:
@@ -80,9 +82,7 @@ def parse_manifest(data: Any) -> Manifest | Problem:
         flow_id=parsed.flow,
         authority_id=parsed.authority,
         payment_id=parsed.payment_id,
-        parts=tuple(
-            ManifestPart(p.document_type, p.size, p.attachment_id) for p in parsed.parts
-        ),
+        parts=tuple(ManifestPart(p.document_type, p.size, p.attachment_id) for p in parsed.parts),
     )
 
 

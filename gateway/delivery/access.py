@@ -33,6 +33,7 @@ REJECTED = "rejected"
 DELETED = "deleted"
 OPEN_STATES = (SUBMITTED, FORWARDED)
 
+
 class Denied(SubmissionNotFound):
     """Raised by :func:`visible_submission` for a submission that exists but is not the
     caller's, after the denied access was recorded in the session: the API answers 404 and
@@ -137,7 +138,6 @@ def visible_submission(
     raise Denied()
 
 
-
 def attachments_of(session: Session, submission: Submission) -> list[Attachment]:
     return list(
         session.scalars(
@@ -146,4 +146,3 @@ def attachments_of(session: Session, submission: Submission) -> list[Attachment]
             .order_by(Attachment.attachment_id)
         )
     )
-

@@ -52,3 +52,9 @@ def issue_receipt(session: Session, runtime: DeliveryRuntime, submission: Submis
     return signer.sign(
         RECEIPT_KIND, receipt_claims(session, submission), issued_at=submission.submitted_at
     )
+
+
+def stored_receipt(session: Session, submission_id: str) -> str | None:
+    """The receipt issued when the submission was submitted (``None`` before)."""
+    submission = session.get(Submission, submission_id)
+    return submission.receipt if submission is not None else None

@@ -30,8 +30,8 @@ from gateway.delivery.destinations import Destinations, InMemoryDestinations, fr
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from gateway.delivery.models import Submission
     from gateway.delivery.checks import Problem
+    from gateway.delivery.models import Submission
     from vault import BlobStore
 
 log = logging.getLogger("ozg.delivery")

@@ -53,9 +53,7 @@ class ManifestPart(BaseModel):
     @classmethod
     def _token(cls, value: str) -> str:
         if not _DOCUMENT_TYPE.fullmatch(value):
-            raise ValueError(
-                "documentType is lower-case letters, digits, '_' and '-', at most 64"
-            )
+            raise ValueError("documentType is lower-case letters, digits, '_' and '-', at most 64")
         return value
 
     @model_validator(mode="after")

@@ -159,6 +159,7 @@ def create_submission(
     audit(session, runtime, principal, "delivery.submission.create", submission)
     return submission
 
+
 # --------------------------------------------------------------------------- attachments
 def check_upload(
     session: Session,
@@ -387,4 +388,3 @@ def read_submission(
         submission.fetched_at = runtime.clock.now()
     audit(session, runtime, principal, "delivery.submission.read", submission)
     return submission
-

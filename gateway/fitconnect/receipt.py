@@ -13,7 +13,7 @@ tag, base64url). The order is metadata, data (if any), then the attachments by i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from commons.encoding import canonical_json
@@ -48,5 +48,5 @@ def submission_parts(
     return parts
 
 
-def submission_sha512(parts: list[Mapping[str, Any]]) -> str:
+def submission_sha512(parts: Sequence[Mapping[str, Any]]) -> str:
     return hashlib.sha512(canonical_json(list(parts))).hexdigest()
