@@ -23,8 +23,8 @@ from commons.receipts.keys import ALG, parse_public_jwk, public_jwk, thumbprint
 
 VERSION = 1
 # Every kind of receipt ozg-commons issues; a new kind is one more name here (and its
-# claims in docs/receipts.md). Reserved for the next one: "submission".
-KINDS: tuple[str, ...] = ("erasure", "vault-deletion", "payment")
+# claims in docs/receipts.md).
+KINDS: tuple[str, ...] = ("erasure", "vault-deletion", "payment", "submission")
 ENVELOPE_CLAIMS = frozenset({"v", "kind", "iat", "iss"})
 MAX_RECEIPT_CHARS = 256 * 1024
 

@@ -8,7 +8,7 @@ What other components call (the delivery component in particular):
 
 - :class:`Problem`, :func:`evaluate` and :func:`check_manifest`: the manifest rules of a
   submission; ``app.state.cases.submit_check`` is the ``SubmitCheck`` registered on
-  ``app.state.submit_checks``;
+  ``app.state.delivery.submit_checks``;
 - ``app.state.cases.on_delivery_event(session, case_id, event, ...)`` (and
   ``.submission_event(session, submission, event)``): move a case for a FIT-Connect event;
 - ``app.state.case_withdrawal_hooks``: subscribe with a :data:`WithdrawalHook` to learn of

@@ -3,7 +3,7 @@ flow clients within a case the applicant allowed) and ``casework.py`` (the autho
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from account import Principal, Role, Scope, require_roles, require_scope
 from commons.web import DbSession
 from gateway.cases import casework, service
-from gateway.cases.errors import SealedContentTooLarge
+from gateway.cases.errors import ReceiptNotFound, SealedContentTooLarge
 from gateway.cases.models import Case
 from gateway.cases.runtime import CasesRuntime
 from gateway.cases.schemas import (
@@ -143,6 +143,29 @@ def get_case(
 ) -> CaseOut:
     """One case with its status timeline."""
     return case_out(session, service.read_case(session, runtime, principal, case_id))
+
+
+@router.get("/cases/{case_id}/receipt", dependencies=CasesRead)
+def get_receipt(
+    case_id: str, session: DbSession, runtime: Runtime, principal: ApplicantOrFlow
+) -> dict[str, Any]:
+    """The signed submission receipt (docs/receipts.md, kind ``submission``): 404 before
+    the case was submitted."""
+    from commons.receipts import verify
+    from gateway.delivery.receipts import stored_receipt
+
+    case = service.read_case(session, runtime, principal, case_id)
+    token = stored_receipt(session, case.submission_id) if case.submission_id else None
+    if token is None:
+        raise ReceiptNotFound()
+    claims = verify(token, request_jwks(runtime)).claims
+    return {"receipt": token, "kind": "submission", "claims": dict(claims)}
+
+
+def request_jwks(runtime: CasesRuntime) -> dict[str, Any]:
+    signer: Any = runtime.app.state.receipt_signer
+    jwks: dict[str, Any] = signer.jwks()
+    return jwks
 
 
 @router.delete("/cases/{case_id}", status_code=204)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class CasesComponent(Component):
     name = "cases"
     summary = "Cases: lifecycle, sealed drafts, manifest checks, status timeline, authority steps."
-    depends_on = ("account", "vault", "payments", "compliance")
+    depends_on = ("account", "vault", "payments", "compliance", "delivery")
 
     def routers(self) -> Sequence[APIRouter]:
         from gateway.cases.api import authority_router, router

@@ -85,3 +85,12 @@ class DraftNotFound(CaseError, NotFound):
 
     def __init__(self) -> None:
         super().__init__("no draft has been saved for this case")
+
+
+class ReceiptNotFound(CaseError, NotFound):
+    status = 404
+    code = "receipt-not-found"
+    title = "Receipt not found"
+
+    def __init__(self) -> None:
+        super().__init__("the case has no submission receipt (it was not submitted)")

@@ -1,13 +1,14 @@
 """The submit check the delivery service runs, and the hook through which it moves cases.
 
 **The check.** Our own clients add a plaintext *submission manifest* (format
-``ozg-manifest/1``, docs/cases.md) to a FIT-Connect submission: the case, flow, authority,
-payment and the announced parts with their document types and sizes; never form values,
-file names or metadata. :func:`evaluate` is a pure function over plain data that returns
+``ozg-manifest/1``, specified in docs/delivery.md) to a FIT-Connect submission: the case,
+flow, authority, payment and the announced parts with their document types and sizes;
+never form values, file names or metadata.
+:func:`evaluate` is a pure function over plain data that returns
 every :class:`Problem` (in German and English) that stops the submission;
 :func:`check_manifest` gathers that data from the database; :func:`submit_check` is the
 ``SubmitCheck`` (``(session, submission) -> list[Problem]``) registered on
-``app.state.submit_checks``.
+``app.state.delivery.submit_checks``.
 
 **The hook.** :func:`on_delivery_event` moves the case when the delivery service records
 ``submit-submission`` (-> submitted), ``accept-submission`` (-> received) or
@@ -17,39 +18,32 @@ every :class:`Problem` (in German and English) that stops the submission;
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from account import Principal, Role
-from commons.ids import parse_id
+from gateway.cases.access import audit, visible
 from gateway.cases.flows import FlowRequirements
 from gateway.cases.models import Case, Draft
 from gateway.cases.runtime import CasesRuntime
-from gateway.cases.service import audit, transition, visible
 from gateway.cases.states import CaseState, Outcome, can_transition
+from gateway.cases.timeline import transition
+from gateway.delivery.checks import OZG_PROBLEMS
+from gateway.delivery.checks import Problem as Problem
+from gateway.delivery.schemas import MANIFEST_FORMAT as MANIFEST_FORMAT
+from gateway.delivery.schemas import Manifest as WireManifest
 from payments import PaymentNotFound, PaymentState, amount_due, visible_payment, visible_quote
 
 log = logging.getLogger("ozg.cases.delivery")
 
-MANIFEST_FORMAT = "ozg-manifest/1"
-MAX_PARTS = 200
 
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One reason a submission is refused: a stable code and the text in German and
-    English (no personal data)."""
-
-    code: str
-    de: str
-    en: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"code": self.code, "de": self.de, "en": self.en}
+def _problem(code: str, de: str, en: str) -> Problem:
+    """An ozg-commons rule's refusal: type ``urn:ozg-commons:problem:<code>``."""
+    return Problem(type=OZG_PROBLEMS + code, en=en, de=de)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +55,9 @@ class ManifestPart:
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
+    """What the rules read of an ``ozg-manifest/1`` (its one specification, and its JSON
+    schema, are the delivery component's: docs/delivery.md, ``gateway.delivery.schemas``)."""
+
     case_id: str
     flow_id: str
     authority_id: str
@@ -68,60 +65,24 @@ class Manifest:
     parts: tuple[ManifestPart, ...]
 
 
-def _malformed(what: str) -> Problem:
-    return Problem(
-        "manifest-malformed",
-        f"Das Einreichungsmanifest ist fehlerhaft: {what}.",
-        f"The submission manifest is malformed: {what}.",
-    )
-
-
-def _id(value: Any) -> bool:
-    try:
-        parse_id(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
-
-
-def _name(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 64 and value.isascii()
-
-
 def parse_manifest(data: Any) -> Manifest | Problem:
     """The manifest, or the one problem naming the first field that is wrong."""
-    if not isinstance(data, Mapping):
-        return _malformed("not a JSON object")
-    if data.get("format") != MANIFEST_FORMAT:
-        return _malformed(f"format must be {MANIFEST_FORMAT}")
-    if not _id(data.get("case_id")):
-        return _malformed("case_id must be a case id")
-    for key in ("flow_id", "authority_id"):
-        if not _name(data.get(key)):
-            return _malformed(f"{key} must be an id")
-    payment = data.get("payment_id")
-    if payment is not None and not _id(payment):
-        return _malformed("payment_id must be a payment id or null")
-    parts = data.get("parts")
-    if not isinstance(parts, list) or len(parts) > MAX_PARTS:
-        return _malformed(f"parts must be a list of at most {MAX_PARTS} entries")
-    parsed = []
-    for i, part in enumerate(parts):
-        if not isinstance(part, Mapping) or not _name(part.get("document_type")):
-            return _malformed(f"parts[{i}].document_type must be a document type")
-        size = part.get("size")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            return _malformed(f"parts[{i}].size must be a byte count")
-        attachment = part.get("attachment_id")
-        if attachment is not None and not _id(attachment):
-            return _malformed(f"parts[{i}].attachment_id must be a UUID or absent")
-        parsed.append(ManifestPart(part["document_type"], size, attachment))
+    try:
+        parsed = WireManifest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the manifest"
+        return _problem(
+            "manifest-malformed",
+            f"Das Einreichungsmanifest ist fehlerhaft: {where}.",
+            f"The submission manifest is malformed: {where}.",
+        )
     return Manifest(
-        case_id=str(data["case_id"]),
-        flow_id=data["flow_id"],
-        authority_id=data["authority_id"],
-        payment_id=payment,
-        parts=tuple(parsed),
+        case_id=parsed.case_id,
+        flow_id=parsed.flow,
+        authority_id=parsed.authority,
+        payment_id=parsed.payment_id,
+        parts=tuple(ManifestPart(p.document_type, p.size, p.attachment_id) for p in parsed.parts),
     )
 
 
@@ -157,7 +118,7 @@ def evaluate(
     """Every reason the submission described by ``manifest`` must be refused."""
     if case is None:
         return [
-            Problem(
+            _problem(
                 "case-unknown",
                 "Der im Manifest genannte Antrag existiert nicht oder gehört nicht zu Ihnen.",
                 "The case the manifest names does not exist or is not yours.",
@@ -166,7 +127,7 @@ def evaluate(
     problems: list[Problem] = []
     if case.state != CaseState.DRAFT:
         problems.append(
-            Problem(
+            _problem(
                 "case-not-draft",
                 "Der Antrag wurde bereits eingereicht.",
                 "The case was already submitted.",
@@ -174,7 +135,7 @@ def evaluate(
         )
     if manifest.flow_id != case.flow_id:
         problems.append(
-            Problem(
+            _problem(
                 "flow-mismatch",
                 f"Das Manifest nennt das Verfahren {manifest.flow_id}, der Antrag gehört zu "
                 f"{case.flow_id}.",
@@ -184,7 +145,7 @@ def evaluate(
         )
     if case.authority is None:
         problems.append(
-            Problem(
+            _problem(
                 "authority-missing",
                 "Für den Antrag ist noch keine Behörde gewählt.",
                 "No authority has been chosen for the case.",
@@ -192,7 +153,7 @@ def evaluate(
         )
     elif manifest.authority_id != case.authority:
         problems.append(
-            Problem(
+            _problem(
                 "authority-mismatch",
                 f"Das Manifest nennt die Behörde {manifest.authority_id}, der Antrag geht an "
                 f"{case.authority}.",
@@ -202,7 +163,7 @@ def evaluate(
         )
     if flow is None:
         problems.append(
-            Problem(
+            _problem(
                 "flow-unknown",
                 f"Das Verfahren {case.flow_id} ist nicht installiert.",
                 f"The flow {case.flow_id} is not installed.",
@@ -213,7 +174,7 @@ def evaluate(
         for doc in flow.required_documents:
             if doc.type not in present:
                 problems.append(
-                    Problem(
+                    _problem(
                         "document-missing",
                         f"Es fehlt das Pflichtdokument „{doc.title_de}“ ({doc.type}).",
                         f"The required document “{doc.title_en}” ({doc.type}) is missing.",
@@ -226,7 +187,7 @@ def evaluate(
 def _fee_problems(manifest: Manifest, case: CaseView, fee: FeeView | None) -> list[Problem]:
     if case.quote_id is None or fee is None:
         return [
-            Problem(
+            _problem(
                 "fee-not-quoted",
                 "Für den Antrag wurde noch keine Gebühr berechnet.",
                 "No fee has been quoted for the case yet.",
@@ -234,7 +195,7 @@ def _fee_problems(manifest: Manifest, case: CaseView, fee: FeeView | None) -> li
         ]
     if manifest.payment_id is not None and not fee.payment_for_quote:
         return [
-            Problem(
+            _problem(
                 "payment-mismatch",
                 "Die genannte Zahlung gehört nicht zur aktuellen Gebühr des Antrags.",
                 "The payment named is not for the case's current fee.",
@@ -244,7 +205,7 @@ def _fee_problems(manifest: Manifest, case: CaseView, fee: FeeView | None) -> li
         return []  # exempt or waived, or the authority decides the waiver after receipt
     if manifest.payment_id is None:
         return [
-            Problem(
+            _problem(
                 "fee-unpaid",
                 "Die Gebühr ist nicht bezahlt, und es wurde keine Gebührenbefreiung beantragt.",
                 "The fee is not paid, and no fee waiver was requested.",
@@ -252,7 +213,7 @@ def _fee_problems(manifest: Manifest, case: CaseView, fee: FeeView | None) -> li
         ]
     if fee.payment_state != PaymentState.BOOKED:
         return [
-            Problem(
+            _problem(
                 "fee-unpaid",
                 "Die Zahlung der Gebühr ist noch nicht gebucht.",
                 "The payment of the fee is not booked yet.",

@@ -1,14 +1,15 @@
 """The cases settings section (``OZG_CASES_*``) and the component's per-app state.
 
 Per app, ``app.state.cases`` is a :class:`CasesRuntime`: the clock, the flow lookup, the
-authority directory and the hook lists other components subscribe to. Two lists live on
-``app.state`` itself, because the delivery component owns one and reads the other (whoever is
-configured first creates a list; everyone appends, no one replaces):
+authority directory and the hook lists other components subscribe to. The cases component
+depends on the delivery component (configured first) and plugs into it:
 
-- ``app.state.submit_checks``: the delivery service's ``SubmitCheck`` functions; the cases
-  component appends :meth:`CasesRuntime.submit_check`.
-- ``app.state.case_withdrawal_hooks``: called in the withdrawing transaction with a
-  :class:`WithdrawalNotice`, so the delivery component can tell the authority by an event.
+- :meth:`CasesRuntime.submit_check` is appended to ``app.state.delivery.submit_checks``;
+- :meth:`CasesRuntime.delivery_event` to ``app.state.delivery.event_hooks`` (submit, accept,
+  reject, the 14-day rejection: the case moves, the applicant is told by mailbox);
+- ``app.state.case_withdrawal_hooks`` (called in the withdrawing transaction with a
+  :class:`WithdrawalNotice`) gets one that records ``withdraw-submission`` in the case's
+  FIT-Connect event log.
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ class CasesRuntime:
 
         return submission_event(session, self, submission, event)
 
+    def delivery_event(self, session: Session, submission: Any, event: str) -> None:
+        """The delivery service's ``EventHook``."""
+        self.submission_event(session, submission, event)
+
     def draft_retention_days(self, flow_days: int | None) -> int:
         """The extension point of draft retention: the flow's own period when it declares
         one, else the deployment's default."""
@@ -153,5 +158,21 @@ def configure(app: FastAPI, settings: Settings) -> None:
         flows=InstalledFlows(app.state.components),
     )
     app.state.cases = runtime
-    hook_list(app, "case_withdrawal_hooks")
-    hook_list(app, "submit_checks").append(runtime.submit_check)
+    withdrawal = hook_list(app, "case_withdrawal_hooks")
+    delivery = getattr(app.state, "delivery", None)
+    if delivery is not None:  # a deployment of cases without the delivery service has none
+        delivery.submit_checks.append(runtime.submit_check)
+        delivery.event_hooks.append(runtime.delivery_event)
+        withdrawal.append(_delivery_withdrawal(delivery))
+
+
+def _delivery_withdrawal(delivery: Any) -> WithdrawalHook:
+    """The withdrawal hook that tells the authority through the case's FIT-Connect event
+    log (``withdraw-submission``)."""
+    from gateway.delivery.eventlog import withdraw
+
+    def hook(session: Session, notice: WithdrawalNotice) -> None:
+        if notice.fit_connect_case_id and notice.submission_id:
+            withdraw(session, delivery, notice.fit_connect_case_id, notice.submission_id)
+
+    return hook

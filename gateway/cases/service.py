@@ -1,234 +1,80 @@
 """Case logic for the applicant (and flow clients acting within an allowed case): create,
-draft, fee facts, payment link, withdrawal, documents; the one transition function; export,
-erasure and draft expiry.
+draft, fee facts, payment link, withdrawal, documents.
 
 No HTTP here and no commit: the caller's unit of work decides. Every query that returns a
-case goes through :func:`visible`, the one place that decides who sees which case.
+case goes through :func:`~gateway.cases.access.visible`; every state change through
+:func:`~gateway.cases.timeline.transition`; export, erasure and draft expiry are
+:mod:`gateway.cases.personal_data`.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from account import (
-    InsufficientUserAuthentication,
-    Principal,
-    RecipientNotFound,
-    Role,
-    send_message,
-    touch,
-)
-from commons.components import ShredReport
-from commons.encoding import b64url_encode
+from account import InsufficientUserAuthentication, Principal, touch
 from commons.ids import new_id_str
-from compliance import AccessEvent, record_access
-from gateway.cases.declarations import CASE_BASIS, FEE_BASIS
-from gateway.cases.errors import (
-    CaseConflict,
-    CaseNotFound,
-    DraftNotFound,
-    IllegalTransition,
-    InvalidFeeFacts,
-    UnknownFlow,
+from gateway.cases.access import (
+    SYSTEM,
+    CaseDetail,
+    actor_kind,
+    audit,
+    detail_of,
+    expiry,
+    flow_of,
+    require_draft,
+    visible,
+    visible_case,
 )
-from gateway.cases.flows import FlowRequirements
-from gateway.cases.models import Case, CaseDocument, DocumentRequest, Draft, TimelineEntry
+from gateway.cases.declarations import FEE_BASIS
+from gateway.cases.errors import CaseConflict, DraftNotFound, InvalidFeeFacts
+from gateway.cases.models import Case, CaseDocument, DocumentRequest, Draft
+from gateway.cases.personal_data import (
+    delete_cases,
+    delete_expired_drafts,
+    export_personal_data,
+    shred_personal_data,
+)
 from gateway.cases.runtime import CasesRuntime, WithdrawalNotice
 from gateway.cases.sealed import applicant_kid, check_sealed
-from gateway.cases.states import (
-    FINAL,
-    LABEL_TEXT,
-    REASONS,
-    VISIBLE_TO_AUTHORITY,
-    CaseState,
-    can_transition,
-    label,
-)
+from gateway.cases.states import FINAL, CaseState
+from gateway.cases.timeline import STATUS_TITLE, notify_status, timeline_row, transition
 from payments import Quote, QuoteRequest, create_quote, visible_payment
 from vault import get_document, shares_of
 
+__all__ = [
+    "STATUS_TITLE",
+    "SYSTEM",
+    "CaseDetail",
+    "actor_kind",
+    "audit",
+    "choose_authority",
+    "create_case",
+    "declare_fee_facts",
+    "delete_draft_case",
+    "delete_expired_drafts",
+    "detail_of",
+    "export_personal_data",
+    "flow_of",
+    "get_draft",
+    "link_payment",
+    "list_cases",
+    "notify_status",
+    "provide_documents",
+    "put_draft",
+    "read_case",
+    "shred_personal_data",
+    "transition",
+    "visible",
+    "visible_case",
+    "withdraw",
+]
+
 log = logging.getLogger("ozg.cases")
-
-SYSTEM = Principal(
-    subject="ozg-commons/cases", roles=frozenset({Role.ADMIN}), client_id="ozg-commons"
-)
-"""The sender of status notices and the actor of retention and delivery-driven changes."""
-
-STATUS_TITLE = "Neuer Status Ihres Antrags / New status of your application"
-
-
-# --------------------------------------------------------------------------- helpers
-def actor_kind(principal: Principal) -> str:
-    if principal.has(Role.CASEWORKER):
-        return "caseworker"
-    if principal.has(Role.APPLICANT):
-        return "applicant"
-    if principal.has(Role.FLOW):
-        return "flow"
-    return "system"
-
-
-def audit(
-    session: Session,
-    runtime: CasesRuntime,
-    principal: Principal | None,
-    action: str,
-    case: Case,
-    purpose: str,
-    legal_basis: str = CASE_BASIS,
-) -> None:
-    record_access(
-        session,
-        AccessEvent(
-            actor=(principal or SYSTEM).as_actor(),
-            data_subject=case.subject,
-            action=action,
-            resource=f"cases/case/{case.id}",
-            purpose=purpose,
-            legal_basis=legal_basis,
-        ),
-        clock=runtime.clock,
-    )
-
-
-def visible(principal: Principal) -> ColumnElement[bool]:
-    """The one place that decides which cases a principal may see, as a query condition:
-    applicants their own, a flow client those the applicant allowed it into, caseworkers
-    their authority's once submitted (never another authority's: they get 404)."""
-    conditions: list[ColumnElement[bool]] = []
-    if principal.has(Role.APPLICANT):
-        conditions.append(Case.subject == principal.subject)
-    if principal.has(Role.FLOW):
-        conditions.append(Case.flow_client == principal.subject)
-    if principal.has(Role.CASEWORKER) and principal.authority is not None:
-        conditions.append(
-            and_(
-                Case.authority == principal.authority,
-                Case.state.in_([s.value for s in VISIBLE_TO_AUTHORITY]),
-            )
-        )
-    return or_(false(), *conditions)
-
-
-def visible_case(
-    session: Session, principal: Principal, case_id: str, *, for_update: bool = False
-) -> Case:
-    query = select(Case).where(Case.id == case_id, visible(principal))
-    if for_update:
-        query = query.with_for_update()
-    case = session.scalars(query).one_or_none()
-    if case is None:
-        raise CaseNotFound()
-    return case
-
-
-def flow_of(runtime: CasesRuntime, flow_id: str) -> FlowRequirements:
-    flow = runtime.flows(flow_id)
-    if flow is None:
-        raise UnknownFlow(flow_id, runtime.flows.known())
-    return flow
-
-
-def _require_draft(case: Case) -> None:
-    if case.state != CaseState.DRAFT:
-        raise CaseConflict("the case was submitted; only a draft can be changed")
-
-
-def _expiry(runtime: CasesRuntime, case: Case, now: datetime) -> datetime:
-    flow = runtime.flows(case.flow_id)
-    days = runtime.draft_retention_days(flow.draft_retention_days if flow else None)
-    return now + timedelta(days=days)
-
-
-# --------------------------------------------------------------------------- transitions
-def _timeline_row(
-    session: Session,
-    runtime: CasesRuntime,
-    case: Case,
-    from_state: str | None,
-    to_state: str,
-    actor: str,
-    reason: str,
-    at: datetime,
-) -> None:
-    if reason not in REASONS:  # pragma: no cover - a programming error
-        raise ValueError(f"unknown timeline reason {reason!r}")
-    seq = session.scalar(
-        select(func.count()).select_from(TimelineEntry).where(TimelineEntry.case_id == case.id)
-    )
-    session.add(
-        TimelineEntry(
-            id=new_id_str(runtime.clock),
-            case_id=case.id,
-            seq=(seq or 0) + 1,
-            from_state=from_state,
-            to_state=to_state,
-            at=at,
-            actor_kind=actor,
-            reason=reason,
-        )
-    )
-
-
-def transition(
-    session: Session,
-    runtime: CasesRuntime,
-    case: Case,
-    target: CaseState,
-    *,
-    actor: Principal | None,
-    reason: str,
-    outcome: str | None = None,
-    actor_kind_override: str | None = None,
-) -> None:
-    """Move ``case`` to ``target`` if the state machine allows it (else 409), record the
-    change in the timeline and the audit trail, and tell the applicant in the mailbox."""
-    current = CaseState(case.state)
-    if not can_transition(current, target):
-        raise IllegalTransition(current.value, target.value)
-    now = runtime.clock.now()
-    case.state = target.value
-    case.updated_at = now
-    if target == CaseState.SUBMITTED:
-        case.submitted_at = now
-    if target == CaseState.DECIDED:
-        case.decided_at = now
-        case.outcome = outcome
-    if target != CaseState.DRAFT:
-        case.draft_expires_at = None
-    kind = actor_kind_override or (actor_kind(actor) if actor else "system")
-    _timeline_row(session, runtime, case, current.value, target.value, kind, reason, now)
-    session.flush()
-    audit(session, runtime, actor, "cases.status.change", case, "follow the application")
-    notify_status(session, runtime, case)
-
-
-def notify_status(session: Session, runtime: CasesRuntime, case: Case) -> None:
-    """A neutral status notice in the applicant's mailbox (category ``status``)."""
-    de, en = LABEL_TEXT[label(case.state)]
-    body = f"Ihr Antrag hat einen neuen Status: {de}.\n\nYour application has a new status: {en}.\n"
-    try:
-        send_message(
-            session,
-            SYSTEM,
-            recipient_subject=case.subject,
-            title=STATUS_TITLE,
-            body=body,
-            category="status",
-            document_refs=[],
-            case_ref=case.id,
-            notifier=runtime.notifier,
-            clock=runtime.clock,
-        )
-    except RecipientNotFound:  # the timeline stands; the notice is a courtesy
-        log.warning("status notice without a mailbox", extra={"case_id": case.id})
 
 
 # --------------------------------------------------------------------------- cases
@@ -255,10 +101,10 @@ def create_case(
         created_at=now,
         updated_at=now,
     )
-    case.draft_expires_at = _expiry(runtime, case, now)
+    case.draft_expires_at = expiry(runtime, case, now)
     session.add(case)
     session.flush()
-    _timeline_row(session, runtime, case, None, CaseState.DRAFT.value, "applicant", "created", now)
+    timeline_row(session, runtime, case, None, CaseState.DRAFT.value, "applicant", "created", now)
     audit(session, runtime, principal, "cases.case.create", case, "start an application")
     return case
 
@@ -280,49 +126,14 @@ def read_case(session: Session, runtime: CasesRuntime, principal: Principal, cas
     return case
 
 
-@dataclass(frozen=True, slots=True)
-class CaseDetail:
-    timeline: list[TimelineEntry]
-    documents: list[CaseDocument]
-    requests: list[DocumentRequest]
-    has_draft: bool
-
-
-def detail_of(session: Session, case: Case) -> CaseDetail:
-    return CaseDetail(
-        timeline=list(
-            session.scalars(
-                select(TimelineEntry)
-                .where(TimelineEntry.case_id == case.id)
-                .order_by(TimelineEntry.seq)
-            )
-        ),
-        documents=list(
-            session.scalars(
-                select(CaseDocument)
-                .where(CaseDocument.case_id == case.id)
-                .order_by(CaseDocument.provided_at)
-            )
-        ),
-        requests=list(
-            session.scalars(
-                select(DocumentRequest)
-                .where(DocumentRequest.case_id == case.id)
-                .order_by(DocumentRequest.requested_at)
-            )
-        ),
-        has_draft=session.get(Draft, case.id) is not None,
-    )
-
-
 def delete_draft_case(
     session: Session, runtime: CasesRuntime, principal: Principal, case_id: str
 ) -> None:
     """The applicant abandons a draft: the case and its sealed draft are deleted."""
     case = visible_case(session, principal, case_id, for_update=True)
-    _require_draft(case)
+    require_draft(case)
     audit(session, runtime, principal, "cases.case.delete", case, "abandon a draft")
-    _delete_cases(session, [case.id])
+    delete_cases(session, [case.id])
 
 
 # --------------------------------------------------------------------------- drafts
@@ -330,7 +141,7 @@ def put_draft(
     session: Session, runtime: CasesRuntime, principal: Principal, case_id: str, data: bytes
 ) -> Draft:
     case = visible_case(session, principal, case_id, for_update=True)
-    _require_draft(case)
+    require_draft(case)
     kid = applicant_kid(session, case.subject)
     document_id = check_sealed(data, kid, runtime.settings.max_sealed_bytes)
     now = runtime.clock.now()
@@ -345,7 +156,7 @@ def put_draft(
         now,
     )
     case.updated_at = now
-    case.draft_expires_at = _expiry(runtime, case, now)
+    case.draft_expires_at = expiry(runtime, case, now)
     session.flush()
     audit(session, runtime, principal, "cases.draft.write", case, "save the sealed draft")
     return draft
@@ -367,7 +178,7 @@ def choose_authority(
     """The authority the applicant's device chose from the public routing endpoint (the
     address stays sealed; the server learns only the choice)."""
     case = visible_case(session, principal, case_id, for_update=True)
-    _require_draft(case)
+    require_draft(case)
     info = runtime.authority(authority, case.flow_id)
     if case.authority != info.id:
         case.authority = info.id
@@ -388,7 +199,7 @@ def declare_fee_facts(
     """Store the fee facts the flow declares (shown to the applicant on the device) and
     quote the fee through payments. Any fact the flow does not declare is refused."""
     case = visible_case(session, principal, case_id, for_update=True)
-    _require_draft(case)
+    require_draft(case)
     if case.authority is None:
         raise CaseConflict("choose the authority first (PUT /v1/cases/{id}/authority)")
     flow = flow_of(runtime, case.flow_id)
@@ -518,75 +329,3 @@ def provide_documents(
         session, runtime, case, CaseState.PROCESSING, actor=principal, reason="documents-provided"
     )
     return case
-
-
-# --------------------------------------------------------------------------- export, erasure
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def export_personal_data(session: Session, subject: str) -> dict[str, Any]:
-    """Every case of ``subject`` with its timeline, links and sealed draft (GDPR Art. 15/20).
-    The sealed draft is the applicant's to open with their own key."""
-    out = []
-    for case in session.scalars(select(Case).where(Case.subject == subject).order_by(Case.id)):
-        row = {c.key: getattr(case, c.key) for c in Case.__table__.columns}
-        detail = detail_of(session, case)
-        draft = session.get(Draft, case.id)
-        out.append(
-            {
-                **{k: _iso(v) if isinstance(v, datetime) else v for k, v in row.items()},
-                "timeline": [
-                    {
-                        "from_state": t.from_state,
-                        "to_state": t.to_state,
-                        "at": t.at.isoformat(),
-                        "actor_kind": t.actor_kind,
-                        "reason": t.reason,
-                    }
-                    for t in detail.timeline
-                ],
-                "documents": [
-                    {"document_id": d.document_id, "document_type": d.document_type}
-                    for d in detail.documents
-                ],
-                "document_requests": [
-                    {"message_id": r.message_id, "document_types": list(r.document_types)}
-                    for r in detail.requests
-                ],
-                "draft_envelope": b64url_encode(draft.envelope) if draft else None,
-            }
-        )
-    return {"cases": out}
-
-
-def _delete_cases(session: Session, ids: list[str]) -> int:
-    deleted = 0
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for model in (TimelineEntry, CaseDocument, DocumentRequest):
-            result = session.execute(delete(model).where(model.case_id.in_(chunk)))
-            deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
-        result = session.execute(delete(Draft).where(Draft.case_id.in_(chunk)))
-        deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
-        result = session.execute(delete(Case).where(Case.id.in_(chunk)))
-        deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return deleted
-
-
-def shred_personal_data(session: Session, subject: str) -> ShredReport:
-    """Art. 17: delete every case row and sealed draft of ``subject``. What was submitted
-    is the authority's copy and is not touched by this (docs/cases.md)."""
-    ids = list(session.scalars(select(Case.id).where(Case.subject == subject)))
-    return ShredReport(component="cases", deleted=_delete_cases(session, ids))
-
-
-def delete_expired_drafts(session: Session, now: datetime) -> list[str]:
-    """Retention ``cases.draft``: cases still in draft whose expiry has passed."""
-    ids = list(
-        session.scalars(
-            select(Case.id).where(Case.state == CaseState.DRAFT.value, Case.draft_expires_at <= now)
-        )
-    )
-    _delete_cases(session, ids)
-    return ids

@@ -8,6 +8,7 @@ record it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any, BinaryIO, TypeVar, cast
@@ -179,12 +180,14 @@ async def upload_attachment(
         database,
         lambda s: service.check_upload(s, runtime, principal, submission_id, attachment_id),
     )
+    digest = hashlib.sha512()  # the submission receipt's hash of this JWE
     with spool_for(runtime.store) as spool:
         size = 0
         async for block in request.stream():
             size += len(block)
             if size > limit:
                 raise TooLarge("the attachment exceeds its size limit", limit=limit)
+            digest.update(block)
             await run_in_threadpool(spool.write, block)
         spool.flush()
         spool.seek(0)
@@ -209,6 +212,7 @@ async def upload_attachment(
             blob_key=blob_key,
             size=size,
             tag=inspected.tag,
+            sha512=digest.hexdigest(),
         )
 
     try:
@@ -237,7 +241,8 @@ def submit_submission(
         background.add_task(
             timers.deliver_callbacks, request.app.state.database, runtime, [submission.id]
         )
-    return _created(submission)
+    # ozg-commons extension: the signed submission receipt (docs/receipts.md)
+    return {**_created(submission), "ozgReceipt": submission.receipt}
 
 
 # --------------------------------------------------------------------------- reading

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from compliance import ActionType, ProcessingActivity, RetentionPolicy
-from gateway.delivery.service import LEGAL_BASIS
+from gateway.delivery.access import LEGAL_BASIS
 
 CATEGORY = "application (end-to-end encrypted)"
 
@@ -50,6 +50,12 @@ ACTIONS: tuple[ActionType, ...] = (
         CATEGORY,
         "The status log of your submission was read.",
         "Das Statusprotokoll Ihrer Übermittlung wurde gelesen.",
+    ),
+    ActionType(
+        "delivery.submission.withdraw",
+        CATEGORY,
+        "The authority was told by an event that you withdrew your application.",
+        "Die Behörde wurde durch ein Ereignis über die Rücknahme Ihres Antrags informiert.",
     ),
     ActionType(
         "delivery.submission.decide",

@@ -36,6 +36,8 @@ class Submission(Base):
     encrypted_metadata: Mapped[str | None] = mapped_column(Text)
     encrypted_data: Mapped[str | None] = mapped_column(Text)
     attachment_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the signed submission receipt (commons.receipts, kind "submission"), once submitted
+    receipt: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -59,6 +61,8 @@ class Attachment(Base):
     blob_key: Mapped[str] = mapped_column(String(36), unique=True)
     size: Mapped[int] = mapped_column(BigInteger)
     tag: Mapped[str] = mapped_column(String(32))
+    # SHA-512 (hex) of the JWE compact serialization as uploaded (the submission receipt)
+    sha512: Mapped[str | None] = mapped_column(String(128))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -30,8 +30,8 @@ from gateway.delivery.destinations import Destinations, InMemoryDestinations, fr
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from gateway.delivery.checks import Problem
     from gateway.delivery.models import Submission
-    from gateway.delivery.service import Problem
     from vault import BlobStore
 
 log = logging.getLogger("ozg.delivery")
@@ -43,6 +43,11 @@ SubmitCheck = Callable[["Session", "Submission"], "list[Problem]"]
 """A check run before a submission is accepted as submitted (the cases component registers
 one for the manifest rules); each :class:`~gateway.delivery.service.Problem` it returns
 refuses the submit."""
+
+EventHook = Callable[["Session", "Submission", str], None]
+"""Called in the transaction that recorded an event that moves a submission:
+``submit-submission``, ``accept-submission``, ``reject-submission`` (the destination's or the
+14-day timer's); the cases component registers one to move the case and tell the applicant."""
 
 RejectionHook = Callable[["Session", "Submission"], None]
 """Called in the transaction in which the delivery service rejects a submission itself (the
@@ -132,6 +137,7 @@ class DeliveryRuntime:
     directory: Destinations | None = None
     submit_checks: list[SubmitCheck] = field(default_factory=list)
     rejection_hooks: list[RejectionHook] = field(default_factory=list)
+    event_hooks: list[EventHook] = field(default_factory=list)
     http_transport: httpx.BaseTransport | None = None
     _identity: SigningIdentity | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)

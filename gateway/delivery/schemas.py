@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 MANIFEST_FORMAT = "ozg-manifest/1"
 _TOKEN = re.compile(r"[a-z][a-z0-9-]{0,63}")
+_DOCUMENT_TYPE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 _UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -51,8 +52,8 @@ class ManifestPart(BaseModel):
     @field_validator("document_type")
     @classmethod
     def _token(cls, value: str) -> str:
-        if not _TOKEN.fullmatch(value):
-            raise ValueError("documentType is lower-case letters, digits and '-', at most 64")
+        if not _DOCUMENT_TYPE.fullmatch(value):
+            raise ValueError("documentType is lower-case letters, digits, '_' and '-', at most 64")
         return value
 
     @model_validator(mode="after")
@@ -68,6 +69,7 @@ class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     format: Literal["ozg-manifest/1"]
+    case_id: str = Field(alias="caseId")
     flow: str
     authority: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
     payment_id: str | None = Field(default=None, alias="paymentId")
@@ -84,6 +86,11 @@ class Manifest(BaseModel):
     @classmethod
     def _payment(cls, value: str | None) -> str | None:
         return None if value is None else canonical_uuid(value)
+
+    @field_validator("case_id")
+    @classmethod
+    def _case(cls, value: str) -> str:
+        return canonical_uuid(value)
 
     @model_validator(mode="after")
     def _unique(self) -> Manifest:

@@ -133,6 +133,7 @@ def _reject_unfetched(session: Session, runtime: DeliveryRuntime, sub: Submissio
     service.audit_system(session, runtime, "delivery.submission.decide", sub)
     for hook in runtime.rejection_hooks:
         hook(session, sub)
+    service.run_event_hooks(session, runtime, sub, "reject-submission")
     log.warning(
         "unfetched submission rejected",
         extra={"submission_id": sub.id, "destination_id": sub.destination_id},

@@ -43,6 +43,14 @@ EVENT_NAMES = (
 )
 EVENT_URIS = {name: EVENT_BASE + name for name in EVENT_NAMES}
 CREATE, SUBMIT, NOTIFY, FORWARD, ACCEPT, REJECT, DELETE = (EVENT_URIS[n] for n in EVENT_NAMES)
+# ozg-commons' extension events, issued by our delivery service only (FIT-Connect v1 has no
+# withdrawal event): the applicant withdrew the case (docs/delivery.md).
+OZG_EVENT_BASE = "urn:ozg-commons:events:"
+OZG_EVENT_NAMES = ("withdraw-submission",)
+OZG_EVENT_URIS = {name: OZG_EVENT_BASE + name for name in OZG_EVENT_NAMES}
+WITHDRAW = OZG_EVENT_URIS["withdraw-submission"]
+_ALL_URIS = {**EVENT_URIS, **OZG_EVENT_URIS}
+_NAME_OF = {uri: name for name, uri in _ALL_URIS.items()}
 ALG = "PS512"
 TYP = "secevent+jwt"
 MAX_TOKEN_CHARS = 256 * 1024
@@ -143,9 +151,10 @@ def issue_event(
     payload: Mapping[str, Any] | None = None,
     jti: str | None = None,
 ) -> str:
-    """Sign one event (a name from :data:`EVENT_NAMES` or its URI) as a compact SET."""
-    uri = EVENT_URIS.get(event, event)
-    if uri not in EVENT_URIS.values():
+    """Sign one event (a name from :data:`EVENT_NAMES` or :data:`OZG_EVENT_NAMES`, or its
+    URI) as a compact SET."""
+    uri = _ALL_URIS.get(event, event)
+    if uri not in _NAME_OF:
         raise ValueError(f"unknown event {event!r}")
     if not issuer or not kid:
         raise ValueError("issuer and kid are required")
@@ -231,12 +240,12 @@ def _verify(
     if not isinstance(events, dict) or len(events) != 1:
         raise InvalidEventToken()
     ((uri, body),) = events.items()
-    if uri not in EVENT_URIS.values() or not isinstance(body, dict):
+    if uri not in _NAME_OF or not isinstance(body, dict):
         raise InvalidEventToken()
     _check_event_payload(uri, body, error=InvalidEventToken)
     return Event(
         uri=uri,
-        name=uri[len(EVENT_BASE) :],
+        name=_NAME_OF[uri],
         jti=jti,
         issuer=iss,
         issued_at=datetime.fromtimestamp(iat, UTC),

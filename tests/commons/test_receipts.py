@@ -194,7 +194,7 @@ def test_every_defect_gives_the_one_opaque_error(case: str) -> None:
 
 def test_signing_refuses_unknown_kinds_and_envelope_claims() -> None:
     with pytest.raises(ValueError, match="unknown receipt kind"):
-        _signer().sign("submission", {})  # reserved, not issued yet
+        _signer().sign("shipment", {})
     with pytest.raises(ValueError, match="envelope"):
         _signer().sign("erasure", {"iat": 0})
 

@@ -180,13 +180,17 @@ def manifest(
 ) -> dict[str, Any]:
     return {
         "format": "ozg-manifest/1",
-        "case_id": case_id,
-        "flow_id": flow,
-        "authority_id": authority,
-        "payment_id": payment,
+        "caseId": case_id,
+        "flow": flow,
+        "authority": authority,
+        "paymentId": payment,
         "parts": [
-            {"attachment_id": str(uuid.uuid4()), "document_type": t, "size": 1000 + i}
-            for i, t in enumerate(("form", "summary", *types))
+            {"part": "data", "documentType": "form", "size": 1000},
+            {"part": "metadata", "documentType": "fit-connect-metadata", "size": 900},
+            *(
+                {"attachmentId": str(uuid.uuid4()), "documentType": t, "size": 1001 + i}
+                for i, t in enumerate(("summary", *types))
+            ),
         ],
     }
 
@@ -202,7 +206,7 @@ def deliver(
             if event == "submit-submission":
                 problems = [
                     p
-                    for check in runtime.app.state.submit_checks
+                    for check in runtime.app.state.delivery.submit_checks
                     for p in check(session, submission)
                 ]
                 if problems:

@@ -173,14 +173,18 @@ def test_other_authority_and_other_sender_get_404_and_it_is_audited(
 
 
 def test_manifest_shape_is_validated_and_closed(
-    client: TestClient, act_as: ActAs, keys: Keys
+    client: TestClient, act_as: ActAs, keys: Keys, runtime: DeliveryRuntime
 ) -> None:
+    # the delivery service's own manifest checks; the cases component's rules (which need a
+    # case) are tested in tests/gateway/cases and tests/gateway/test_end_to_end.py
+    runtime.submit_checks.clear()
     act_as(applicant())
     attachment_id = new_attachment_id()
     document = encrypt(b"passport bytes", keys.encryption_jwk, "application/pdf")
     body, _metadata, _data = submit_body(keys)
     manifest = {
         "format": "ozg-manifest/1",
+        "caseId": "0190a0b0-c0d0-7e00-8f00-00000000c0de",
         "flow": "employment",
         "authority": "tf",
         "paymentId": "0190a0b0-c0d0-7e00-8f00-000000000001",
@@ -193,6 +197,7 @@ def test_manifest_shape_is_validated_and_closed(
     }  # fmt: skip
     for bad in (
         {**manifest, "fileName": "passport.pdf"},
+        {k: v for k, v in manifest.items() if k != "caseId"},
         {**manifest, "authority": "ee"},
         {**manifest, "format": "ozg-manifest/2"},
         {**manifest, "parts": manifest["parts"][1:]},
