@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from vault import envelope
 from vault.client import keys
-from vault.recipients import key_id
+from vault.recipients import key_id, public_jwk
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "envelope-v1.json"
 KEY_VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "vault-key-v1.json"
@@ -181,7 +181,7 @@ def build_keys() -> list[dict[str, Any]]:
         {
             "name": "passphrase",
             "kid": kid,
-            "public_jwk": json.loads(json.dumps(keys.public_jwk(key.public_key()))),
+            "public_jwk": json.loads(json.dumps(public_jwk(key.public_key()))),
             "passphrase": PASSPHRASE,
             "passphrase_utf8_hex": PASSPHRASE.encode().hex(),
             "random_hex": [d.hex() for d in drawn],
@@ -199,7 +199,7 @@ def build_keys() -> list[dict[str, Any]]:
         {
             "name": "recovery-code",
             "kid": kid,
-            "public_jwk": json.loads(json.dumps(keys.public_jwk(key.public_key()))),
+            "public_jwk": json.loads(json.dumps(public_jwk(key.public_key()))),
             "recovery_code": RECOVERY_CODE,
             "recovery_secret_hex": secret.hex(),
             "random_hex": [d.hex() for d in drawn],

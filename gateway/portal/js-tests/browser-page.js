@@ -37,7 +37,7 @@ window.ozgTest = {
     return (await keys.unlocked(store)) === null;
   },
   // The benchmark: seal the chosen file, discard the output, sample the JS heap.
-  async benchSeal(jwk) {
+  async benchSeal(jwk, chunkSize = 65536) {
     const file = document.getElementById("file").files[0];
     const peak = { heap: 0 };
     const sample = () => {
@@ -46,7 +46,7 @@ window.ozgTest = {
     };
     const timer = setInterval(sample, 20);
     const t0 = performance.now();
-    const sealed = await envelope.sealStream(file, [jwk], { filename: file.name, mediaType: "image/png", size: file.size });
+    const sealed = await envelope.sealStream(file, [jwk], { filename: file.name, mediaType: "image/png", size: file.size, chunkSize });
     let total = 0;
     let n = 0;
     await sealed.stream.pipeTo(new WritableStream({

@@ -23,7 +23,7 @@ CSP = (
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {
+    extensions_map = {  # noqa: RUF012 - the base class's own instance attribute
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".js": "text/javascript",
     }
@@ -81,7 +81,7 @@ def open_page(extra_args: tuple[str, ...] = ()) -> Iterator[Any]:
             )
             page.goto(url)
             page.wait_for_function("window.ozgTest !== undefined", timeout=30_000)
-            page.errors = errors
+            page.errors = errors  # type: ignore[attr-defined]
             yield page
         finally:
             browser.close()
