@@ -41,7 +41,11 @@ def thumbprint(key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey) -> str:
     return _b64u(hashlib.sha256(jwk.encode()).digest())
 
 
-def decrypt(envelope: bytes, private_pem: bytes) -> tuple[dict[str, object], bytes]:
+def decrypt(
+    envelope: bytes, private_pem: bytes, stanza: bytes | None = None
+) -> tuple[dict[str, object], bytes]:
+    """Open ``envelope``; with ``stanza`` (a detached stanza's bytes) instead of the key's own
+    stanza in the header. Checks ``content_hash`` when it is a ``sha-256:`` hash (§6)."""
     key = serialization.load_pem_private_key(private_pem, password=None)
     assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
     f = envelope[:32]
@@ -64,7 +68,13 @@ def decrypt(envelope: bytes, private_pem: bytes) -> tuple[dict[str, object], byt
     mac = envelope[pos : pos + 32]
     unsigned = envelope[:pos]
     rest = envelope[pos + 32 :]
-    alg, body = stanzas[thumbprint(key.public_key())]
+    if stanza is not None:
+        kid_len = stanza[1]
+        if stanza[2 : 2 + kid_len].decode() != thumbprint(key.public_key()):
+            raise Refused("detached stanza for another key")
+        alg, body = stanza[0], stanza[4 + kid_len :]
+    else:
+        alg, body = stanzas[thumbprint(key.public_key())]
     if alg == 1 and isinstance(key, rsa.RSAPrivateKey):
         dek = key.decrypt(
             body,
@@ -106,4 +116,8 @@ def decrypt(envelope: bytes, private_pem: bytes) -> tuple[dict[str, object], byt
     meta = json.loads(meta_plain[2 : 2 + mlen].decode())
     if meta["size"] != len(plain):
         raise Refused("size")
+    content_hash = meta["content_hash"]
+    if isinstance(content_hash, str) and content_hash.startswith("sha-256:"):
+        if content_hash != "sha-256:" + hashlib.sha256(plain).hexdigest():
+            raise Refused("content hash")
     return meta, plain

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -17,12 +18,17 @@ from hypothesis import strategies as st
 
 from tests.vault import independent_decryptor
 from tests.vault.make_vectors import build as build_vectors
+from tests.vault.make_vectors import build_keys
 from vault import envelope
+from vault.client import keys
 from vault.errors import InvalidEnvelope
 from vault.recipients import key_id
 
 VECTORS = json.loads(
     (Path(__file__).resolve().parent.parent / "vectors" / "envelope-v1.json").read_text()
+)["vectors"]
+KEY_VECTORS = json.loads(
+    (Path(__file__).resolve().parent.parent / "vectors" / "vault-key-v1.json").read_text()
 )["vectors"]
 CHUNK = 4096
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
@@ -49,13 +55,24 @@ def _load(pem: str) -> Any:
 def test_vectors_open_with_both_decryptors(vector: dict[str, Any]) -> None:
     env = bytes.fromhex(vector["envelope_hex"])
     plaintext = bytes.fromhex(vector["plaintext_hex"])
-    meta, out = envelope.open_bytes(env, _load(vector["private_key_pem"]))
+    stanza = bytes.fromhex(vector["stanza_hex"]) if "stanza_hex" in vector else None
+    meta, out = envelope.open_bytes(env, _load(vector["private_key_pem"]), stanza=stanza)
     assert out == plaintext
-    assert meta.filename == vector["metadata"]["filename"]
-    meta2, out2 = independent_decryptor.decrypt(env, vector["private_key_pem"].encode())
+    assert dataclasses.asdict(meta) == vector["metadata"]
+    meta2, out2 = independent_decryptor.decrypt(env, vector["private_key_pem"].encode(), stanza)
     assert out2 == plaintext
-    assert meta2["filename"] == vector["metadata"]["filename"]
-    assert meta2["size"] == len(plaintext)
+    assert meta2 == vector["metadata"]  # content_hash is null or true: a checking reader passes
+    header = envelope.read_header(io.BytesIO(env))
+    assert header.chunk_size == vector["chunk_size"]
+    assert str(header.document_id) == vector["document_id"]
+    assert vector["kid"] == key_id(_load(vector["private_key_pem"]).public_key())
+
+
+def test_vectors_cover_the_writers_chunk_size_and_use_json_types() -> None:
+    assert {v["chunk_size"] for v in VECTORS} == {4096, envelope.DEFAULT_CHUNK_SIZE}
+    for vector in VECTORS:
+        assert isinstance(vector["deterministic"], bool)
+        assert isinstance(vector["metadata"]["size"], int)
 
 
 def test_deterministic_vectors_are_reproduced_byte_for_byte() -> None:
@@ -63,6 +80,25 @@ def test_deterministic_vectors_are_reproduced_byte_for_byte() -> None:
     for vector in VECTORS:
         if vector["deterministic"]:
             assert rebuilt[vector["name"]]["envelope_hex"] == vector["envelope_hex"]
+            assert rebuilt[vector["name"]].get("stanza_hex") == vector.get("stanza_hex")
+    assert KEY_VECTORS == build_keys()
+
+
+@pytest.mark.parametrize("vector", KEY_VECTORS, ids=lambda v: v["name"])
+def test_wrapped_key_vectors_unwrap(vector: dict[str, Any]) -> None:
+    key = keys.unwrap_private_key(
+        vector["wrapped"],
+        vector["kid"],
+        passphrase=vector.get("passphrase"),
+        recovery_code=vector.get("recovery_code"),
+    )
+    assert key_id(key.public_key()) == vector["kid"]
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    assert der.hex() == vector["private_key_pkcs8_hex"]
 
 
 SIZES = st.one_of(

@@ -21,6 +21,7 @@ import base64
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,8 +79,15 @@ def _kek(kdf: str, secret: bytes, salt: bytes, params: dict[str, int]) -> bytes:
     return HKDF(hashes.SHA256(), 32, salt=salt, info=b"ozg-vault recovery v1").derive(secret)
 
 
-def _wrap(private: bytes, kid: str, kdf: str, secret: bytes, params: dict[str, int]) -> str:
-    salt, nonce = os.urandom(16), os.urandom(12)
+def _wrap(
+    private: bytes,
+    kid: str,
+    kdf: str,
+    secret: bytes,
+    params: dict[str, int],
+    random: Callable[[int], bytes] = os.urandom,
+) -> str:
+    salt, nonce = random(16), random(12)
     ct = AESGCM(_kek(kdf, secret, salt, params)).encrypt(nonce, private, kid.encode())
     doc: dict[str, Any] = {"v": 1, "kdf": kdf, **params, "salt": _b64(salt)}
     doc.update(nonce=_b64(nonce), ct=_b64(ct))
@@ -95,15 +103,23 @@ def _der(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def wrap_with_passphrase(
-    key: ec.EllipticCurvePrivateKey, passphrase: str, params: dict[str, int] | None = None
+    key: ec.EllipticCurvePrivateKey,
+    passphrase: str,
+    params: dict[str, int] | None = None,
+    *,
+    random: Callable[[int], bytes] = os.urandom,
+) -> str:
+    """``random`` draws the salt (16 bytes) and then the nonce (12); tests pin it."""
+    kid = key_id(key.public_key())
+    secret = passphrase.encode()
+    return _wrap(_der(key), kid, "argon2id", secret, params or ARGON2_DEFAULT, random)
+
+
+def wrap_with_recovery_code(
+    key: ec.EllipticCurvePrivateKey, code: str, *, random: Callable[[int], bytes] = os.urandom
 ) -> str:
     kid = key_id(key.public_key())
-    return _wrap(_der(key), kid, "argon2id", passphrase.encode(), params or ARGON2_DEFAULT)
-
-
-def wrap_with_recovery_code(key: ec.EllipticCurvePrivateKey, code: str) -> str:
-    kid = key_id(key.public_key())
-    return _wrap(_der(key), kid, "hkdf-sha256", _recovery_bytes(code), {})
+    return _wrap(_der(key), kid, "hkdf-sha256", _recovery_bytes(code), {}, random)
 
 
 def generate(passphrase: str, params: dict[str, int] | None = None) -> NewKeyPair:
