@@ -12,6 +12,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from commons.flows import Text
 from gateway.authorities.errors import AuthorityMismatch, InvalidRouteQuery, UnknownAuthority
 from gateway.authorities.registry import (
     Address,
@@ -20,7 +21,6 @@ from gateway.authorities.registry import (
     PortalData,
     ProcessingDuration,
     Route,
-    Text,
 )
 
 if TYPE_CHECKING:

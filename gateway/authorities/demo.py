@@ -34,10 +34,10 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from commons.flows import Text
 from commons.settings import Settings
 from gateway.authorities.registry import (
     Address,
-    Text,
 )
 from gateway.authorities.vaultlink import demo_ca
 from gateway.fitconnect.demo import make_demo_authority

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from commons.flows import Text
 from gateway.authorities.errors import AuthoritiesFileError
 from gateway.authorities.registry import (
     Address,
     Authority,
     PortalData,
     ProcessingDuration,
-    Text,
     bare_leika,
     check_ags,
     check_ars,

@@ -20,23 +20,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from commons.flows import LEIKA_PREFIX, Text
 from gateway.authorities.errors import UnknownAuthority
 
-LEIKA_PREFIX = "urn:de:fim:leika:leistung:"
 ARS_URN_PREFIX = "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:rs:"
 ARS_LEVELS = (2, 3, 5, 9, 12)
 AGS_LEVELS = (2, 3, 5, 8)
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A text in German and English."""
-
-    de: str
-    en: str
-
-    def as_json(self) -> dict[str, str]:
-        return {"de": self.de, "en": self.en}
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,10 +29,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from commons.encoding import b64url_decode, b64url_encode
 from commons.errors import OzgError
+from commons.flows import LEIKA_PREFIX
 from commons.settings import Settings
 from gateway.authorities.registry import (
     ARS_URN_PREFIX,
-    LEIKA_PREFIX,
     AuthorityRegistry,
     Route,
     significant_ars,
