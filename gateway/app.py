@@ -20,6 +20,7 @@ from commons.errors import ConfigurationError
 from commons.settings import Settings, get_settings
 from gateway import health, metrics, receipts
 from gateway.declarations import all_declarations, installed_components
+from gateway.edge import EdgeMiddleware
 from gateway.metrics import HttpMetrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.problems import install_problem_handlers
@@ -114,5 +115,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for component in registry:
         for router in component.routers():
             app.include_router(router, prefix="/v1")
+    # The last added runs first: the request context wraps the edge, so its refusals carry
+    # the request id and are logged and counted.
+    app.add_middleware(
+        EdgeMiddleware,
+        max_json_bytes=settings.max_json_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from account import CurrentPrincipal, Principal, Role, Scope, require_roles, require_scope
 from commons.errors import PayloadTooLarge
 from commons.settings import Settings
-from commons.web import DbSession
+from commons.web import DbSession, body_limit
 from payments import access, fitconnect, notifications, quotes, receipts, refunds, service
 from payments.errors import ProviderError
 from payments.models import Payment, Quote, Refund
@@ -163,7 +163,11 @@ def create_payment(
     return payment_out(payment)
 
 
-@router.post("/payments/notifications/{provider}/{authority}")
+# The HMAC covers the body, so nothing authenticates before it: the limit applies first.
+@router.post(
+    "/payments/notifications/{provider}/{authority}",
+    openapi_extra=body_limit(MAX_NOTIFICATION_BYTES),
+)
 async def notification(
     provider: str, authority: str, request: Request, runtime: Runtime
 ) -> NotificationOut:
