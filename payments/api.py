@@ -55,7 +55,10 @@ FeesRead = [Depends(require_scope(Scope.FEES_READ))]
 FeesWrite = [Depends(require_scope(Scope.FEES_WRITE))]
 PaymentsRead = [Depends(require_scope(Scope.PAYMENTS_READ))]
 PaymentsWrite = [Depends(require_scope(Scope.PAYMENTS_WRITE))]
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+# 1-255 printable ASCII characters: a control character is a validation error (422).
+IdempotencyKey = Annotated[
+    str, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[ -~]+$")
+]
 
 
 def quote_out(session: Session, quote: Quote) -> QuoteOut:
