@@ -72,3 +72,23 @@ def authenticates_first(dependency: Callable[..., Any]) -> Callable[..., Any]:
     unauthenticated caller never makes the server read or parse a body."""
     setattr(dependency, AUTHENTICATES_FIRST, True)
     return dependency
+
+
+# --------------------------------------------------------------------------- OpenAPI
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+
+def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status as an RFC 9457 ``application/problem+json``
+    document. The gateway adds 401/403 (authenticated routes), 404 (routes with path
+    parameters), 408/413 (routes with a body), 422 and 500 to every route by itself; a route
+    names what else it raises: ``responses=problem_responses(409, 502)``."""
+    from http import HTTPStatus
+
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        out[status] = {
+            "description": descriptions.get(f"s{status}", HTTPStatus(status).phrase),
+            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+    return out

@@ -18,7 +18,7 @@ from commons.components import Registry
 from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings, get_settings
-from gateway import health, metrics, receipts
+from gateway import health, metrics, openapi, receipts
 from gateway.declarations import all_declarations, installed_components
 from gateway.edge import EdgeMiddleware
 from gateway.metrics import HttpMetrics
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.personal_data = registry.personal_data(app)
 
     install_problem_handlers(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
     for component in registry:

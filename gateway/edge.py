@@ -26,7 +26,7 @@ import json
 import re
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
@@ -199,20 +199,28 @@ class _BodyGuard:
 
 
 # --------------------------------------------------------------------------- helpers
-def _probe_of(dependant: Dependant) -> Dependant | None:
-    """A dependant that resolves only the authenticating dependency of ``dependant``."""
+def authenticating_dependency(dependant: Dependant) -> Callable[..., Any] | None:
+    """The dependency marked ``authenticates_first`` anywhere in ``dependant``'s tree."""
     stack = [dependant]
     while stack:
         current = stack.pop()
         call = current.call
         if call is not None and getattr(call, AUTHENTICATES_FIRST, False):
-            return get_dependant(path="", call=_probe_call(call))
+            return call
         stack.extend(reversed(current.dependencies))
     return None
 
 
+def _probe_of(dependant: Dependant) -> Dependant | None:
+    """A dependant that resolves only the authenticating dependency of ``dependant``."""
+    call = authenticating_dependency(dependant)
+    return None if call is None else get_dependant(path="", call=_probe_call(call))
+
+
 def _probe_call(call: Callable[..., Any]) -> Callable[..., None]:
-    def probe(_principal: Annotated[Any, Depends(call)]) -> None:
+    # A default, not an ``Annotated`` annotation: this module's annotations are strings,
+    # and FastAPI could not resolve ``call`` (a local) from one.
+    def probe(_principal: Any = Depends(call)) -> None:  # noqa: B008
         return None
 
     return probe
