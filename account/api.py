@@ -16,6 +16,7 @@ from account.models import Account, Consent, Login, Message, ProfileAttribute
 from account.principal import Principal, Role, TrustLevel
 from account.runtime import AccountSettings
 from account.schemas import (
+    MAX_SEALED_BODY,
     AttributeIn,
     AttributeName,
     AttributeOut,
@@ -35,7 +36,7 @@ from commons.clock import system_clock
 from commons.components import PersonalDataRegistry
 from commons.receipts import ReceiptSigner
 from commons.settings import Settings
-from commons.web import DbSession
+from commons.web import DbSession, body_limit
 
 router = APIRouter(tags=["account"])
 
@@ -153,6 +154,8 @@ def _summary(m: Message) -> dict[str, Any]:
     "/mailbox/messages",
     response_model=SentMessage,
     status_code=201,
+    # a sealed body is up to 1 MiB of envelope as base64url, plus the other fields
+    openapi_extra=body_limit(MAX_SEALED_BODY + 64 * 1024),
     dependencies=[Depends(require_scope(Scope.MAILBOX_WRITE))],
 )
 def send_message(

@@ -34,7 +34,7 @@ from account.scopes import Scope
 from commons.db import Database
 from commons.errors import Forbidden, Unauthorized
 from commons.settings import Settings
-from commons.web import DbSession
+from commons.web import DbSession, authenticates_first
 from compliance import AuditCaller
 
 
@@ -44,15 +44,28 @@ class Authenticator(Protocol):
         ...
 
 
+_PRINCIPAL_KEY = "ozg.principal"
+
+
+@authenticates_first
 def current_principal(request: Request) -> Principal:
-    """The principal the bearer token names (verified); no account-wide rules yet."""
+    """The principal the bearer token names (verified); no account-wide rules yet.
+
+    The gateway's edge resolves this before a route reads its body (``authenticates_first``);
+    the principal is kept in the request scope, so the token is verified once per request.
+    """
+    cached = request.scope.get(_PRINCIPAL_KEY)
+    if isinstance(cached, Principal):
+        return cached
     authenticator: Authenticator | None = getattr(request.app.state, "authenticator", None)
     if authenticator is None:
         raise Unauthorized(
             "no authenticator is configured",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return authenticator.authenticate(request)
+    principal = authenticator.authenticate(request)
+    request.scope[_PRINCIPAL_KEY] = principal
+    return principal
 
 
 def enforce_account_rules(session: Session, request: Request, principal: Principal) -> None:

@@ -94,6 +94,7 @@ REASONS = {
     "wrong-issuer": "the access token was issued by another issuer",
     "wrong-audience": "the access token is not meant for this service (audience)",
     "expired": "the access token has expired",
+    "lifetime": "the access token's lifetime is implausibly long",
     "not-yet-valid": "the access token is not valid yet",
     "auth-time-in-future": "the access token's authentication time lies in the future",
     "inactive": "the access token is not active",

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from commons.text import FreeText, Identifier
+
 Category = Literal["request-for-documents", "decision", "status", "payment"]
 TrustLevelName = Literal["basis", "substantiell", "hoch"]
 AttributeName = Literal[
@@ -37,7 +39,7 @@ class MeOut(BaseModel):
 
 class AttributeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    value: str = Field(min_length=1, max_length=1000)
+    value: FreeText = Field(min_length=1, max_length=1000)
 
 
 class NotificationsIn(BaseModel):
@@ -53,10 +55,10 @@ class LoginOut(BaseModel):
 
 class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    purpose: str = Field(min_length=1, max_length=255)
-    legal_basis: str = Field(min_length=1, max_length=255)
-    recipient_authority: str | None = Field(default=None, max_length=64)
-    text_version: str = Field(min_length=1, max_length=64)
+    purpose: Identifier = Field(min_length=1, max_length=255)
+    legal_basis: FreeText = Field(min_length=1, max_length=255)
+    recipient_authority: Identifier | None = Field(default=None, max_length=64)
+    text_version: Identifier = Field(min_length=1, max_length=64)
 
 
 class ConsentOut(BaseModel):
@@ -77,17 +79,17 @@ _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    recipient_subject: str = Field(min_length=1, max_length=255)
-    title: str = Field(min_length=1, max_length=1024)
-    body: str = Field(min_length=1, max_length=MAX_SEALED_BODY)
+    recipient_subject: Identifier = Field(min_length=1, max_length=255)
+    title: FreeText = Field(min_length=1, max_length=1024)
+    body: FreeText = Field(min_length=1, max_length=MAX_SEALED_BODY)
     body_format: BodyFormat = Field(
         default="text",
         description="text, or ozg-envelope: a vault envelope sealed on the sender's device to "
         "the applicant's vault key, as base64url without padding.",
     )
     category: Category
-    document_refs: list[str] = Field(default_factory=list, max_length=100)
-    case_ref: str | None = Field(default=None, max_length=255)
+    document_refs: list[Identifier] = Field(default_factory=list, max_length=100)
+    case_ref: Identifier | None = Field(default=None, max_length=255)
 
     @model_validator(mode="after")
     def _body_fits_its_format(self) -> MessageIn:

@@ -13,7 +13,9 @@ whose ``reason`` says *what* was wrong (``expired``, ``wrong-audience``, ``unkno
 5. the signature verifies with that key and exactly that algorithm (jwcrypto);
 6. ``iss`` is the issuer; ``aud`` contains the audience; ``exp`` is in the future and
    ``nbf``/``iat`` not in the future, each with a small leeway; ``auth_time`` (if present)
-   not in the future either.
+   not in the future either; time claims are numbers between 0 and the year 9999;
+7. the lifetime is plausible: ``exp`` at most :data:`MAX_TOKEN_LIFETIME_SECONDS` from now
+   and from ``iat``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ from commons.encoding import b64url_decode_lenient
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "PS256", "ES256"})
 MAX_TOKEN_LENGTH = 16 * 1024  # Keycloak tokens with many roles stay well below this
+MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600
+"""An access token valid for longer (``exp`` from now, or ``exp - iat``) is refused: access
+tokens live minutes; a lifetime of days means a mis-issued or forged token."""
+# Time claims are seconds since 1970 within what ``datetime`` can represent (year 9999).
+_MAX_TIMESTAMP = 253_402_300_799
 _KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
 _EMBEDDED_KEY_HEADERS = ("jwk", "jku", "x5c", "x5u")
 
@@ -99,7 +106,7 @@ def unverified_header(token: str) -> dict[str, Any]:
         raise InvalidToken("malformed")
     try:
         header = json.loads(b64url_decode_lenient(parts[0]))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # RecursionError: deep nesting
         raise InvalidToken("malformed") from None
     if not isinstance(header, dict):
         raise InvalidToken("malformed")
@@ -118,6 +125,7 @@ class TokenVerifier:
         leeway_seconds: int = 30,
         clock: Clock = system_clock,
         algorithms: frozenset[str] = ALLOWED_ALGORITHMS,
+        max_lifetime_seconds: int = MAX_TOKEN_LIFETIME_SECONDS,
     ) -> None:
         if not algorithms <= ALLOWED_ALGORITHMS:
             raise ValueError("only RS256, PS256 and ES256 may be allowed")
@@ -127,6 +135,7 @@ class TokenVerifier:
         self.leeway = leeway_seconds
         self.clock = clock
         self.algorithms = algorithms
+        self.max_lifetime = max_lifetime_seconds
 
     def verify(self, token: str) -> dict[str, Any]:
         """The verified claims of ``token``; raises :class:`InvalidToken`."""
@@ -150,7 +159,7 @@ class TokenVerifier:
             signed.deserialize(token)
             signed.verify(key, alg=alg)
             claims = json.loads(signed.payload)
-        except (JWException, ValueError, TypeError):
+        except (JWException, ValueError, TypeError, RecursionError):
             raise InvalidToken("signature") from None
         if not isinstance(claims, dict):
             raise InvalidToken("malformed")
@@ -171,6 +180,8 @@ class TokenVerifier:
             raise InvalidToken("malformed")
         if now > exp + self.leeway:
             raise InvalidToken("expired")
+        if exp > now + self.max_lifetime + self.leeway:
+            raise InvalidToken("lifetime")
         for name in ("nbf", "iat"):
             value = claims.get(name)
             if value is None:
@@ -179,6 +190,9 @@ class TokenVerifier:
                 raise InvalidToken("malformed")
             if float(value) > now + self.leeway:
                 raise InvalidToken("not-yet-valid")
+        iat = claims.get("iat")
+        if iat is not None and exp - iat > self.max_lifetime + self.leeway:
+            raise InvalidToken("lifetime")
         # auth_time decides whether an erased account may start over and whether an
         # authentication is recent enough: one in the future would pass both for too long.
         auth_time = claims.get("auth_time")
@@ -193,7 +207,10 @@ class TokenVerifier:
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
-    """A JSON number that is finite (json.loads accepts Infinity and NaN)."""
+    """A JSON number usable as a time: finite (json.loads accepts Infinity and NaN) and
+    within 0 and the year 9999 (an ``exp`` of 10**400 is an int that no float can hold)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    return math.isfinite(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return 0 <= value <= _MAX_TIMESTAMP

@@ -72,6 +72,12 @@ class PayloadTooLarge(OzgError):
     title = "Payload too large"
 
 
+class RequestTimeout(OzgError):
+    status = 408
+    code = "request-timeout"
+    title = "Request timeout"
+
+
 class ServiceUnavailable(OzgError):
     status = 503
     code = "service-unavailable"

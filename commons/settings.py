@@ -117,6 +117,22 @@ class Settings(BaseSettings):
         "they signed still verify and they stay in GET /v1/receipts/keys.",
     )
 
+    # The edge (gateway.edge): what a request body may cost before a handler sees it.
+    max_json_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest request body of a JSON endpoint (uploads keep their own limits); "
+        "413 as soon as a body passes it.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="Longest wait for the next part of a request body, and for a whole JSON "
+        "body; 408 after it.",
+    )
+
     sections: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Values for components' settings sections, by component name; they "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -40,3 +40,55 @@ def route_template(scope: MutableMapping[str, Any]) -> str | None:
     included = fastapi_scope.get("included_router") if isinstance(fastapi_scope, dict) else None
     prefix = getattr(getattr(included, "include_context", None), "prefix", "")
     return f"{prefix if isinstance(prefix, str) else ''}{path}"
+
+
+# --------------------------------------------------------------------------- request bodies
+# The gateway's edge (gateway.edge) reads a route's declaration from its ``openapi_extra``,
+# so the declaration is also visible in the OpenAPI document. Without one, a route's body
+# is JSON-sized: at most ``OZG_MAX_JSON_BYTES``.
+BODY_KIND_KEY = "x-ozg-body"
+BODY_LIMIT_KEY = "x-ozg-max-body-bytes"
+
+
+def upload_body(**openapi_extra: Any) -> dict[str, Any]:
+    """``openapi_extra`` of a route that streams a large body and enforces its own limit
+    (vault documents, FIT-Connect attachments, sealed drafts). The edge still applies the
+    body timeout and authenticates first."""
+    return {**openapi_extra, BODY_KIND_KEY: "upload"}
+
+
+def body_limit(max_bytes: int, **openapi_extra: Any) -> dict[str, Any]:
+    """``openapi_extra`` of a route whose body limit differs from ``OZG_MAX_JSON_BYTES``
+    (a payment notification: 64 KiB; a message with a sealed body: larger)."""
+    return {**openapi_extra, BODY_LIMIT_KEY: max_bytes}
+
+
+AUTHENTICATES_FIRST = "__ozg_authenticates_first__"
+
+
+def authenticates_first(dependency: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark the dependency that authenticates a request. The edge resolves it (with the
+    app's ``dependency_overrides``) before it lets a route read the request body, so an
+    unauthenticated caller never makes the server read or parse a body."""
+    setattr(dependency, AUTHENTICATES_FIRST, True)
+    return dependency
+
+
+# --------------------------------------------------------------------------- OpenAPI
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+
+
+def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status as an RFC 9457 ``application/problem+json``
+    document. The gateway adds 401/403 (authenticated routes), 404 (routes with path
+    parameters), 408/413 (routes with a body), 422 and 500 to every route by itself; a route
+    names what else it raises: ``responses=problem_responses(409, 502)``."""
+    from http import HTTPStatus
+
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        out[status] = {
+            "description": descriptions.get(f"s{status}", HTTPStatus(status).phrase),
+            "content": {"application/problem+json": {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        }
+    return out

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from commons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from commons.text import Identifier, Int64
 from commons.web import DbSession
 from compliance import cosign, service, views
 from compliance.export import ExportFormat, write_export
@@ -117,7 +118,7 @@ def get_latest_checkpoint(session: DbSession, state: State) -> CheckpointOut:
 
 
 @router.get("/audit/checkpoints/{size}", response_model=CheckpointOut)
-def get_checkpoint(session: DbSession, state: State, size: int) -> CheckpointOut:
+def get_checkpoint(session: DbSession, state: State, size: Int64) -> CheckpointOut:
     return _checkpoint_out(session, state, size)
 
 
@@ -132,7 +133,7 @@ def get_log_key(state: State) -> LogKeyOut:
 
 @router.get("/audit/proofs/inclusion", response_model=InclusionProofOut)
 def get_inclusion_proof(
-    session: DbSession, index: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=1)]
+    session: DbSession, index: Annotated[Int64, Query()], size: Annotated[Int64, Query(ge=1)]
 ) -> InclusionProofOut:
     proof = service.inclusion_proof(session, index, size)
     return InclusionProofOut(index=index, size=size, proof=[views.b64(h) for h in proof])
@@ -140,7 +141,7 @@ def get_inclusion_proof(
 
 @router.get("/audit/proofs/consistency", response_model=ConsistencyProofOut)
 def get_consistency_proof(
-    session: DbSession, size1: Annotated[int, Query(ge=0)], size2: Annotated[int, Query(ge=0)]
+    session: DbSession, size1: Annotated[Int64, Query()], size2: Annotated[Int64, Query()]
 ) -> ConsistencyProofOut:
     proof = service.consistency_proof(session, size1, size2)
     return ConsistencyProofOut(size1=size1, size2=size2, proof=[views.b64(h) for h in proof])
@@ -150,8 +151,8 @@ def get_consistency_proof(
 def get_leaves(
     session: DbSession,
     _who: Dpo,
-    start: Annotated[int, Query(ge=0)],
-    end: Annotated[int, Query(ge=1)],
+    start: Annotated[Int64, Query()],
+    end: Annotated[Int64, Query(ge=1)],
 ) -> LeavesOut:
     """Leaf data (no personal data: see docs/audit-log.md) for ``[start, end)``; DPO only."""
     if not start < end <= start + MAX_LEAVES:
@@ -169,7 +170,7 @@ def get_leaves(
 
 @router.post("/audit/checkpoints/{size}/cosignatures", response_model=CosignatureOut)
 def add_witness_cosignature(
-    session: DbSession, state: State, size: int, body: CosignatureIn
+    session: DbSession, state: State, size: Int64, body: CosignatureIn
 ) -> CosignatureOut:
     """Store a co-signature by a configured witness key (the signature authenticates it)."""
     cosig = cosign.store_cosignature(
@@ -186,7 +187,7 @@ def add_witness_cosignature(
 
 @router.post("/audit/checkpoints/{size}/dpo-cosignatures", response_model=CosignatureOut)
 def add_dpo_cosignature(
-    session: DbSession, state: State, who: Dpo, size: int, body: CosignatureIn
+    session: DbSession, state: State, who: Dpo, size: Int64, body: CosignatureIn
 ) -> CosignatureOut:
     """Store a DPO's co-signature made with a key of their own (``verifier_key``)."""
     verifier = cosign.dpo_verifier(body.verifier_key)
@@ -208,11 +209,11 @@ def _cosignature_out(cosig: Cosignature) -> CosignatureOut:
 
 # --------------------------------------------------------------------------- DPO views
 def _filter(
-    data_subject: str | None = None,
-    actor: str | None = None,
-    authority: str | None = None,
-    action: str | None = None,
-    purpose: str | None = None,
+    data_subject: Identifier | None = None,
+    actor: Identifier | None = None,
+    authority: Identifier | None = None,
+    action: Identifier | None = None,
+    purpose: Identifier | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> views.EntryFilter:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from commons.text import FreeText, Identifier
+
 
 class CosignatureOut(BaseModel):
     key_name: str
@@ -52,8 +54,8 @@ class LeavesOut(BaseModel):
 
 
 class CosignatureIn(BaseModel):
-    signature_line: str = Field(max_length=1000, description="'\u2014 <name> <base64>'")
-    verifier_key: str | None = Field(
+    signature_line: FreeText = Field(max_length=1000, description="'\u2014 <name> <base64>'")
+    verifier_key: Identifier | None = Field(
         default=None,
         max_length=500,
         description="a DPO's own verifier key; witnesses use the configured keys",

@@ -56,7 +56,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         at = datetime.fromisoformat(at_s)
         if at.tzinfo is None or not isinstance(entry_id, str):
             raise ValueError
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: deeply nested JSON
         raise InvalidInput("the cursor is not one this service returned") from None
     return at, entry_id
 

@@ -18,8 +18,9 @@ from commons.components import Registry
 from commons.db import Database
 from commons.errors import ConfigurationError
 from commons.settings import Settings, get_settings
-from gateway import health, metrics, receipts
+from gateway import health, metrics, openapi, receipts
 from gateway.declarations import all_declarations, installed_components
+from gateway.edge import EdgeMiddleware
 from gateway.metrics import HttpMetrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.problems import install_problem_handlers
@@ -109,10 +110,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.personal_data = registry.personal_data(app)
 
     install_problem_handlers(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
     for component in registry:
         for router in component.routers():
             app.include_router(router, prefix="/v1")
+    # The last added runs first: the request context wraps the edge, so its refusals carry
+    # the request id and are logged and counted.
+    app.add_middleware(
+        EdgeMiddleware,
+        max_json_bytes=settings.max_json_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -51,22 +51,54 @@ def _phrase(status: int) -> str:
         return "Error"
 
 
-async def _ozg_error(_request: Request, exc: Exception) -> JSONResponse:
-    if not isinstance(exc, OzgError):  # pragma: no cover - registered for OzgError only
-        raise exc
+def problem_for(exc: OzgError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The problem document of a domain error."""
     return problem_response(
         exc.status,
         title=exc.title,
         detail=exc.detail,
         type_uri=exc.type_uri,
-        headers=exc.headers,
+        headers={**exc.headers, **(headers or {})} or None,
         **exc.extensions,
     )
+
+
+def validation_problem(
+    errors: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The 422 of a request that does not match what the endpoint accepts; ``errors`` hold
+    ``loc``, ``msg`` and ``type`` and never the input."""
+    return problem_response(
+        422,
+        title="Invalid request",
+        detail="The request does not match what this endpoint accepts; see 'errors'.",
+        type_uri="urn:ozg-commons:problem:validation",
+        headers=headers,
+        errors=errors,
+    )
+
+
+class EdgeProblem(StarletteHTTPException):
+    """A refusal decided at the edge while a route reads its body (401 before the body,
+    408, 413, 422 for control characters). It is an ``HTTPException`` because FastAPI
+    re-raises only those from its body reading; the handler renders ``response``."""
+
+    def __init__(self, response: JSONResponse) -> None:
+        super().__init__(status_code=response.status_code)
+        self.response = response
+
+
+async def _ozg_error(_request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, OzgError):  # pragma: no cover - registered for OzgError only
+        raise exc
+    return problem_for(exc)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):  # pragma: no cover
         raise exc
+    if isinstance(exc, EdgeProblem):
+        return exc.response
     detail: str | None = exc.detail if isinstance(exc.detail, str) else None
     if detail == _phrase(exc.status_code):
         detail = None
@@ -81,13 +113,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
         for err in exc.errors()
     ]
-    return problem_response(
-        422,
-        title="Invalid request",
-        detail="The request does not match what this endpoint accepts; see 'errors'.",
-        type_uri="urn:ozg-commons:problem:validation",
-        errors=errors,
-    )
+    return validation_problem(errors)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

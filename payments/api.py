@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from account import CurrentPrincipal, Principal, Role, Scope, require_roles, require_scope
 from commons.errors import PayloadTooLarge
 from commons.settings import Settings
-from commons.web import DbSession
+from commons.web import DbSession, body_limit
 from payments import access, fitconnect, notifications, quotes, receipts, refunds, service
 from payments.errors import ProviderError
 from payments.models import Payment, Quote, Refund
@@ -55,7 +55,10 @@ FeesRead = [Depends(require_scope(Scope.FEES_READ))]
 FeesWrite = [Depends(require_scope(Scope.FEES_WRITE))]
 PaymentsRead = [Depends(require_scope(Scope.PAYMENTS_READ))]
 PaymentsWrite = [Depends(require_scope(Scope.PAYMENTS_WRITE))]
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+# 1-255 printable ASCII characters: a control character is a validation error (422).
+IdempotencyKey = Annotated[
+    str, Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[ -~]+$")
+]
 
 
 def quote_out(session: Session, quote: Quote) -> QuoteOut:
@@ -163,7 +166,11 @@ def create_payment(
     return payment_out(payment)
 
 
-@router.post("/payments/notifications/{provider}/{authority}")
+# The HMAC covers the body, so nothing authenticates before it: the limit applies first.
+@router.post(
+    "/payments/notifications/{provider}/{authority}",
+    openapi_extra=body_limit(MAX_NOTIFICATION_BYTES),
+)
 async def notification(
     provider: str, authority: str, request: Request, runtime: Runtime
 ) -> NotificationOut:

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from commons.errors import InvalidInput
 from commons.ids import new_id_str
-from payments.errors import IdempotencyConflict, PaymentConflict
+from payments.errors import IdempotencyConflict
 from payments.models import IdempotencyKey
 from payments.runtime import PaymentsRuntime
 
@@ -30,7 +31,7 @@ def _params_hash(params: Mapping[str, Any]) -> str:
 
 def check_idempotency_key(key: str) -> None:
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise PaymentConflict("Idempotency-Key must be 1-255 printable ASCII characters")
+        raise InvalidInput("Idempotency-Key must be 1-255 printable ASCII characters")
 
 
 def replayed_result(

@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from commons.errors import InvalidInput
 from commons.ids import new_id_str
+from commons.text import MAX_CENTS, identifier_problem
 from payments.errors import InvalidNotification
 from payments.models import Notification, Payment, Refund
 from payments.runtime import PaymentsRuntime
@@ -37,6 +39,12 @@ def process_notification(
     except Exception:
         raise InvalidNotification() from None
     note = provider.handle_notification(headers, body)
+    # Whatever a provider's parser let through, a signed notification is still input: an
+    # event id with control characters or an amount no payment can have is refused.
+    if identifier_problem(note.event_id) or identifier_problem(note.provider_reference):
+        raise InvalidInput("the notification's identifiers contain control characters")
+    if note.refund_cents is not None and not 0 < note.refund_cents <= MAX_CENTS:
+        raise InvalidInput(f"a refund amount is between 1 and {MAX_CENTS} cents")
     record = Notification(
         id=new_id_str(runtime.clock),
         provider=provider_id,

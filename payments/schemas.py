@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from commons.text import Cents, FreeText, Identifier, PositiveCents
 from payments.fees import Benefit, Outcome, PermitType, Procedure, SettlementCategory
 
 CASE_REFERENCE = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")
@@ -39,7 +40,7 @@ class QuoteRequest(BaseModel):
     authority: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     case_reference: str = CASE_REFERENCE
     case_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64,128}$")
-    data_subject: str | None = Field(default=None, max_length=255)
+    data_subject: Identifier | None = Field(default=None, max_length=255)
     fee_rule: FeeRuleIn
     facts: CaseFactsIn
 
@@ -78,14 +79,14 @@ class QuoteOut(BaseModel):
 class WaiverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: str = Field(pattern=r"^(exemption|reduction)$")
-    amount_due_cents: int = Field(ge=0, description="What remains to pay; 0 for an exemption.")
-    legal_basis: str = Field(min_length=3, max_length=255)
-    reason: str | None = Field(default=None, max_length=1000)
+    amount_due_cents: Cents = Field(description="What remains to pay; 0 for an exemption.")
+    legal_basis: FreeText = Field(min_length=3, max_length=255)
+    reason: FreeText | None = Field(default=None, max_length=1000)
 
 
 class PaymentRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quote_id: str = Field(min_length=1, max_length=36)
+    quote_id: Identifier = Field(min_length=1, max_length=36)
     return_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
 
 
@@ -111,8 +112,8 @@ class PaymentOut(BaseModel):
 
 class RefundRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_cents: int = Field(gt=0)
-    reason: str | None = Field(default=None, max_length=1000)
+    amount_cents: PositiveCents
+    reason: FreeText | None = Field(default=None, max_length=1000)
 
 
 class RefundOut(BaseModel):

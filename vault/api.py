@@ -30,7 +30,7 @@ from account import (
 )
 from commons.db import Database
 from commons.settings import Settings
-from commons.web import DbSession
+from commons.web import DbSession, upload_body
 from vault import (
     applicant_keys,
     authority_keys,
@@ -92,6 +92,7 @@ def _out(session: Session, doc: Any) -> schemas.DocumentOut:
     status_code=201,
     response_model=schemas.DocumentOut,
     summary="Upload an envelope (application/octet-stream, streamed)",
+    openapi_extra=upload_body(),
 )
 async def upload(request: Request, principal: StreamingApplicant) -> schemas.DocumentOut:
     state = _state(request)

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from commons.text import Identifier
+
 
 class DocumentOut(BaseModel):
     id: str
@@ -23,19 +25,19 @@ class WrappedKeyOut(BaseModel):
 
 
 class ShareIn(BaseModel):
-    stanza: str = Field(max_length=4096, description="base64 of a detached recipient stanza")
+    stanza: Identifier = Field(max_length=4096, description="base64 of a detached recipient stanza")
 
 
 class ApplicantKeyIn(BaseModel):
     public_jwk: dict[str, Any]
-    wrapped_by_passphrase: str = Field(max_length=4096)
-    wrapped_by_recovery: str = Field(max_length=4096)
+    wrapped_by_passphrase: Identifier = Field(max_length=4096)
+    wrapped_by_recovery: Identifier = Field(max_length=4096)
 
 
 class ApplicantKeyRewrap(BaseModel):
     kid: str
-    wrapped_by_passphrase: str | None = Field(default=None, max_length=4096)
-    wrapped_by_recovery: str | None = Field(default=None, max_length=4096)
+    wrapped_by_passphrase: Identifier | None = Field(default=None, max_length=4096)
+    wrapped_by_recovery: Identifier | None = Field(default=None, max_length=4096)
 
 
 class ApplicantKeyOut(BaseModel):

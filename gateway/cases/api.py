@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from account import Principal, Role, Scope, require_roles, require_scope
-from commons.web import DbSession
+from commons.web import DbSession, upload_body
 from gateway.cases import casework, service
 from gateway.cases.errors import ReceiptNotFound, SealedContentTooLarge
 from gateway.cases.models import Case
@@ -199,14 +199,14 @@ SealedBody = Annotated[bytes, Depends(_sealed_body)]
     "/cases/{case_id}/draft",
     status_code=204,
     dependencies=CasesWrite,
-    openapi_extra={
-        "requestBody": {
+    openapi_extra=upload_body(
+        requestBody={
             "required": True,
             "description": "The draft as a vault envelope sealed on the device to the "
             "applicant's own vault key (docs/envelope.md); at most OZG_CASES_MAX_SEALED_BYTES.",
             "content": {OCTET_STREAM: {"schema": {"type": "string", "format": "binary"}}},
         }
-    },
+    ),
 )
 def put_draft(
     case_id: str,

@@ -21,7 +21,7 @@ from account import Principal, Scope, ScopeGuard, StreamingPrincipal, require_sc
 from commons.db import Database
 from commons.ids import new_id_str
 from commons.settings import Settings
-from commons.web import DbSession
+from commons.web import DbSession, upload_body
 from gateway.delivery import jose, service, timers
 from gateway.delivery.errors import (
     AttachmentNotFound,
@@ -162,6 +162,7 @@ def create_submission(
     "/v1/submissions/{submission_id}/attachments/{attachment_id}",
     status_code=204,
     summary="Upload an attachment (application/jose: a JWE compact serialization)",
+    openapi_extra=upload_body(),
 )
 async def upload_attachment(
     submission_id: str, attachment_id: str, request: Request, principal: StreamingSender

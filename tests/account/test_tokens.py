@@ -364,3 +364,36 @@ def test_production_wants_https_for_keycloak() -> None:
         env="production", identity_provider="keycloak", keycloak_server_url="https://id.example/"
     )
     assert not any("KEYCLOAK_SERVER_URL must use https" in p for p in tls.production_problems())
+
+
+def test_a_deeply_nested_jose_header_is_malformed_not_a_recursion_error() -> None:
+    """Before: RecursionError (a 500) before authentication."""
+    key = _key("EC")
+    nested = jws.base64url_encode(b"[" * 5_000 + b"]" * 5_000)
+    with pytest.raises(InvalidToken) as info:
+        _verifier(key).verify(f"{nested}.e30.sig")
+    assert info.value.reason == "malformed"
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": 10**400}, "malformed"),  # before: OverflowError
+        ({"iat": 10**400}, "malformed"),
+        ({"auth_time": -(10**400)}, "malformed"),
+        ({"exp": int(time.time()) + 10 * 365 * 86400}, "lifetime"),
+        ({"exp": int(time.time()) + 3600, "iat": int(time.time()) - 2 * 86400}, "lifetime"),
+    ],
+)
+def test_absurd_time_claims_are_refused(claims: dict[str, Any], reason: str) -> None:
+    key = _key("EC")
+    with pytest.raises(InvalidToken) as info:
+        _verifier(key).verify(_sign(key, "ES256", _claims(**claims)))
+    assert info.value.reason == reason
+
+
+def test_a_nested_header_over_http_is_a_401_problem(client: Any) -> None:
+    nested = jws.base64url_encode(b"[" * 5_000 + b"]" * 5_000)
+    response = client.get("/v1/me", headers={"Authorization": f"Bearer {nested}.e30.sig"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"

@@ -80,7 +80,7 @@ def test_405_is_problem_details_and_keeps_allow(client: TestClient) -> None:
     response = client.post("/healthz")
     assert response.status_code == 405
     assert response.headers["content-type"] == PROBLEM
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
 
 
 class Payload(BaseModel):

@@ -282,3 +282,40 @@ def test_oversized_notification_is_refused(harness: Harness) -> None:
     body = b"{" + b" " * (64 * 1024) + b"}"
     headers = signing.signed_headers(harness.secret(), int(time.time()), body)
     assert harness.send((headers, body)).status_code == 413
+
+
+def _signed_refund(runtime: PaymentsRuntime, event_id: str, cents: object) -> Signed:
+    secret = str(runtime.config_for("tf").settings["notification_secret"]).encode()
+    body = json.dumps(
+        {"kind": "refund", "event_id": event_id, "transaction_id": "tx", "refund_cents": cents}
+    ).encode()
+    return signing.signed_headers(secret, int(time.time()), body), body
+
+
+@pytest.mark.parametrize(
+    ("event_id", "cents"),
+    [("rf-huge", 10**30), ("rf-\u0000", 800), ("rf-\u0007", 800)],
+)
+def test_signed_notifications_with_absurd_values_are_4xx_problems(
+    client: TestClient, runtime: PaymentsRuntime, event_id: str, cents: int
+) -> None:
+    """Before: a signed refund of 10**30 cents, or an event id with a NUL (PostgreSQL), was a
+    500; the signature does not make a value plausible."""
+    headers, body = _signed_refund(runtime, event_id, cents)
+    response = client.post("/v1/payments/notifications/sandbox/tf", content=body, headers=headers)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_non_ascii_digit_timestamp_is_refused(
+    client: TestClient, runtime: PaymentsRuntime
+) -> None:
+    headers, body = _signed_refund(runtime, "rf-1", 800)
+    headers = {**headers, signing.TIMESTAMP_HEADER: "\u00b2"}
+    response = client.post(
+        "/v1/payments/notifications/sandbox/tf",
+        content=body,
+        headers={k.encode(): v.encode("latin-1") for k, v in headers.items()},
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
