@@ -101,7 +101,7 @@ def create_payment(
     check_idempotency_key(idempotency_key)
     scope = f"payment.create:{principal.subject}"
     params = {"quote_id": quote_id, "return_url": return_url}
-    previous = replayed_result(session, scope, idempotency_key, params)
+    previous = replayed_result(session, runtime, scope, idempotency_key, params)
     if previous is not None:
         found = session.get(Payment, previous)
         if found is None:
@@ -111,7 +111,7 @@ def create_payment(
     quote = visible_quote(session, principal, quote_id, for_update=True)
     # Concurrent requests for one quote queue on its row lock; the later one then finds the
     # key the earlier one stored and returns the same payment.
-    previous = replayed_result(session, scope, idempotency_key, params)
+    previous = replayed_result(session, runtime, scope, idempotency_key, params)
     if previous is not None:
         found = session.get(Payment, previous)
         if found is None:
