@@ -22,8 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger("ozg.db")
@@ -131,6 +133,70 @@ def checkpoint_sqlite_wal(engine: Engine, *, attempts: int = 20) -> bool:
         time.sleep(0.01 * (attempt + 1))
     log.warning("the SQLite WAL could not be truncated after an erasure; it is retried next time")
     return False
+
+
+class DatabaseUnreachable(Exception):
+    """The database does not answer. The message is one line that names the host (or the
+    SQLite file) and what went wrong, never the password or the driver's own message."""
+
+
+# Phrases of driver messages (psycopg/libpq, sqlite3) -> what the one line says.
+_REASONS = (
+    ("password authentication failed", "authentication failed"),
+    ("authentication failed", "authentication failed"),
+    ("no password supplied", "authentication failed (no password supplied)"),
+    ("connection refused", "connection refused"),
+    ("timeout expired", "timed out"),
+    ("timed out", "timed out"),
+    ("could not translate host name", "unknown host"),
+    ("name or service not known", "unknown host"),
+    ("does not exist", "the database does not exist"),
+    ("unable to open database file", "cannot open the file"),
+    ("no route to host", "no route to host"),
+    ("network is unreachable", "network unreachable"),
+)
+
+
+def describe_database(url: str) -> str:
+    """Where ``url`` points, without credentials: ``PostgreSQL at db.internal:5432/ozg``."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "the database (OZG_DATABASE_URL is not a valid URL)"
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite at {parsed.database or ':memory:'}"
+    host = parsed.host or "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    name = f"/{parsed.database}" if parsed.database else ""
+    backend = "PostgreSQL" if parsed.get_backend_name() == "postgresql" else parsed.drivername
+    return f"{backend} at {host}{port}{name}"
+
+
+def check_reachable(url: str, *, connect_timeout: int = 10) -> None:
+    """Connect once and run ``SELECT 1``; raise :class:`DatabaseUnreachable` if that fails.
+
+    Commands call it before they start work, so an unreachable database is one clear line
+    instead of a driver traceback (which may quote connection parameters).
+    """
+    where = describe_database(url)
+    try:
+        args: dict[str, Any] = {}
+        if not url.startswith("sqlite"):
+            args["connect_args"] = {"connect_timeout": connect_timeout}
+        engine = create_engine(url, poolclass=NullPool, **args)
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise DatabaseUnreachable(
+            f"cannot use {where}: {type(exc).__name__} (check OZG_DATABASE_URL)"
+        ) from None
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except DBAPIError as exc:
+        message = str(exc.orig).lower()
+        reason = next((said for phrase, said in _REASONS if phrase in message), "unreachable")
+        raise DatabaseUnreachable(f"cannot reach {where}: {reason}") from None
+    finally:
+        engine.dispose()
 
 
 class Database:
