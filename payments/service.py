@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from account import Principal, Role
 from commons.ids import new_id_str
-from payments.access import audit, visible_to
+from payments.access import audit, record_refusal, visible_to
 from payments.declarations import BOOKING_RETENTION
 from payments.errors import PaymentConflict, PaymentForbidden, PaymentNotFound, ProviderError
 from payments.idempotency import check_idempotency_key, remember_result, replayed_result
@@ -47,6 +47,7 @@ def visible_payment(
         query = query.with_for_update()
     payment = session.scalars(query).one_or_none()
     if payment is None:
+        record_refusal(session, principal, Payment, payment_id, clock=runtime.clock)
         raise PaymentNotFound()
     if audit_action is not None:
         audit(

@@ -110,6 +110,7 @@ def test_dpo_query_is_scoped_filtered_paginated_and_itself_recorded(
         "role": "caseworker",
         "authority": "tf",
         "action": "vault.document.read",
+        "outcome": "success",
         "count": 3,
     }
     assert (
