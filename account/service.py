@@ -66,13 +66,13 @@ def owned_row(
     return row
 
 
-def _record_refusal(
-    session: Session, principal: Principal, model: type[_Row], row_id: str
-) -> None:
+def _record_refusal(session: Session, principal: Principal, model: type[_Row], row_id: str) -> None:
     """Someone else's consent or message: an audit entry with outcome ``denied`` (kept
     though the refusal rolls the unit of work back), naming the owner as data subject."""
     owner = session.scalar(
-        select(Account.subject).join(model, model.account_id == Account.id).where(model.id == row_id)
+        select(Account.subject)
+        .join(model, model.account_id == Account.id)
+        .where(model.id == row_id)
     )
     if owner is None:
         return  # no such row: nobody's data was at stake

@@ -14,9 +14,9 @@ in ``<db>-wal``. (PostgreSQL's dead tuples and WAL are the operator's: see docs/
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import logging
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -124,7 +124,8 @@ def checkpoint_sqlite_wal(engine: Engine, *, attempts: int = 20) -> bool:
         try:
             cursor = raw.cursor()
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy = cursor.fetchone()[0]
+            row = cursor.fetchone()
+            busy = bool(row and row[0])
             cursor.close()
         finally:
             raw.close()

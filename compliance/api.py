@@ -226,9 +226,7 @@ def _filter(
     for t in (since, until):
         if t is not None and t.tzinfo is None:
             raise InvalidInput("times need a zone, e.g. 2026-11-28T12:00:00Z")
-    return views.EntryFilter(
-        data_subject, actor, authority, action, purpose, since, until, outcome
-    )
+    return views.EntryFilter(data_subject, actor, authority, action, purpose, since, until, outcome)
 
 
 Filter = Annotated[views.EntryFilter, Depends(_filter)]

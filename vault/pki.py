@@ -69,10 +69,8 @@ def check_authority_binding(leaf: x509.Certificate, authority: str) -> None:
     if len(named) != 1:
         raise InvalidKey(f"the certificate must name exactly one authority ({len(named)} found)")
     if named[0] != AUTHORITY_URN_PREFIX + authority:
-        raise InvalidKey(
-            f"the certificate is issued for authority {named[0].removeprefix(AUTHORITY_URN_PREFIX)!r}"
-            f", not {authority!r}"
-        )
+        other = named[0].removeprefix(AUTHORITY_URN_PREFIX)
+        raise InvalidKey(f"the certificate is issued for authority {other!r}, not {authority!r}")
 
 
 def check_jwk_binding(jwk: dict[str, Any], authority: str) -> rsa.RSAPublicKey:

@@ -4,8 +4,8 @@ PDF: actions are kept by an allow-list: only GoTo to a destination inside the do
 Named actions NextPage, PrevPage, FirstPage and LastPage survive; every other action (GoToR,
 Launch, URI, SubmitForm, JavaScript, any unknown type, ...) is removed wherever it hangs
 (catalog OpenAction, annotations' and outline items' and form fields' A, inside /Next chains),
-and additional actions (AA) go whole. Also removed: document JavaScript, embedded files and attachment
-annotations; XFA forms; RichMedia, Screen, Movie and Sound annotations; the document
+and additional actions (AA) go whole. Also removed: document JavaScript, embedded files and
+attachment annotations; XFA forms; RichMedia, Screen, Movie and Sound annotations; the document
 information dictionary and XMP metadata. Encrypted PDFs and PDFs qpdf cannot repair are
 refused. What was removed is reported so the applicant sees it before uploading.
 

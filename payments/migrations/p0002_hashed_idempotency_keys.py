@@ -82,9 +82,7 @@ def upgrade() -> None:
         tx_id, sep, key = reference.partition(":")
         if not sep:
             continue
-        hidden = (
-            hmac.new(secret, key.encode(), hashlib.sha256).hexdigest() if secret else "erased"
-        )
+        hidden = hmac.new(secret, key.encode(), hashlib.sha256).hexdigest() if secret else "erased"
         bind.execute(
             sa.update(refunds)
             .where(refunds.c.id == refund_id)
@@ -94,9 +92,7 @@ def upgrade() -> None:
         batch.drop_constraint("uq_payments_idempotency_key_scope", type_="unique")
         batch.drop_column("key")
         batch.alter_column("key_hash", existing_type=sa.String(length=64), nullable=False)
-        batch.create_unique_constraint(
-            "uq_payments_idempotency_key_scope", ["scope", "key_hash"]
-        )
+        batch.create_unique_constraint("uq_payments_idempotency_key_scope", ["scope", "key_hash"])
 
 
 def downgrade() -> None:

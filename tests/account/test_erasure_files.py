@@ -3,7 +3,6 @@ erased value is left in the main database file or in its WAL (issue 14)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,13 +31,13 @@ PAYMENT_CANARY = "canary-case-ref-77e1"
 
 
 @pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[tuple[FastAPI, Path]]:
+def embedded(tmp_path: Path) -> tuple[FastAPI, Path]:
     """The embedded default: SQLite in data_dir, a database the app owns (not rolled back)."""
     settings = Settings(data_dir=tmp_path / "var")
     settings.data_dir.mkdir(parents=True)
     migrations.upgrade(settings.effective_database_url)
     app = create_app(settings)
-    yield app, Path(settings.effective_database_url.removeprefix("sqlite:///"))
+    return app, Path(settings.effective_database_url.removeprefix("sqlite:///"))
 
 
 def _hits(path: Path, canaries: list[str]) -> list[str]:

@@ -7,8 +7,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
-from commons.errors import ConfigurationError
 from account.runtime import config_problems as account_config_problems
+from commons.errors import ConfigurationError
 from commons.settings import DEV_SECRET_KEY, Settings
 from gateway.app import check_startup
 from gateway.delivery.runtime import pem_of

@@ -61,7 +61,9 @@ def test_the_server_refuses_a_certificate_that_names_another_authority(
     client: TestClient, act_as: ActAs, san_uris: list[str], message: str
 ) -> None:
     act_as(factories.admin())
-    response = client.post("/v1/vault/authorities/zz/keys", json={"jwk": _jwk("x", san_uris=san_uris)})
+    response = client.post(
+        "/v1/vault/authorities/zz/keys", json={"jwk": _jwk("x", san_uris=san_uris)}
+    )
     assert response.status_code == 422, response.text
     assert response.json()["type"] == "urn:ozg-commons:problem:invalid-key"
     with pytest.raises(InvalidKey, match=message):

@@ -66,7 +66,9 @@ def test_expired_not_yet_valid_unchained_and_wrong_usage() -> None:
     with pytest.raises(InvalidKey, match="expired"):
         validate_authority_jwk(_issue(), _anchors(), NOW + timedelta(days=400), authority="tf")
     with pytest.raises(InvalidKey, match="not yet valid"):
-        validate_authority_jwk(_issue(not_before=NOW + timedelta(days=1)), _anchors(), NOW, authority="tf")
+        validate_authority_jwk(
+            _issue(not_before=NOW + timedelta(days=1)), _anchors(), NOW, authority="tf"
+        )
     with pytest.raises(InvalidKey, match="key encipherment"):
         validate_authority_jwk(_issue(key_encipherment=False), _anchors(), NOW, authority="tf")
     rogue_key, rogue_cert = make_ca("rogue CA", NOW)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
@@ -19,7 +20,7 @@ REFUSED = (
     "Sound", "Movie", "Rendition", "Hide", "SetOCGState", "Trans", "GoTo3DView",
     "RichMediaExecute", "Thread", "EvilUnknownAction",
 )  # fmt: skip
-Place = Callable[[pikepdf.Pdf, pikepdf.Dictionary], None]
+Place = Callable[[pikepdf.Pdf, pikepdf.Dictionary], object]
 
 
 def _action(kind: str) -> pikepdf.Dictionary:
@@ -31,7 +32,7 @@ def _action(kind: str) -> pikepdf.Dictionary:
     )
 
 
-def _link(pdf: pikepdf.Pdf, **entries: object) -> pikepdf.Dictionary:
+def _link(pdf: pikepdf.Pdf, **entries: Any) -> pikepdf.Dictionary:
     annot = pdf.make_indirect(
         pikepdf.Dictionary(
             Type=pikepdf.Name.Annot,
@@ -47,7 +48,7 @@ def _link(pdf: pikepdf.Pdf, **entries: object) -> pikepdf.Dictionary:
     return annot
 
 
-def _goto_page(pdf: pikepdf.Pdf, **entries: object) -> pikepdf.Dictionary:
+def _goto_page(pdf: pikepdf.Pdf, **entries: Any) -> pikepdf.Dictionary:
     return pikepdf.Dictionary(
         S=pikepdf.Name.GoTo, D=pikepdf.Array([pdf.pages[1].obj, pikepdf.Name.Fit]), **entries
     )
@@ -63,7 +64,7 @@ def _outline(pdf: pikepdf.Pdf, action: pikepdf.Dictionary) -> None:
     pdf.Root.Outlines = outlines
 
 
-def _field(pdf: pikepdf.Pdf, **entries: object) -> None:
+def _field(pdf: pikepdf.Pdf, **entries: Any) -> None:
     widget = pdf.make_indirect(
         pikepdf.Dictionary(
             Type=pikepdf.Name.Annot,

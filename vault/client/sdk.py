@@ -27,7 +27,7 @@ from vault.client import keys
 from vault.envelope import Metadata
 from vault.errors import ClientError, InvalidEnvelope
 from vault.pki import check_jwk_binding, validate_authority_jwk
-from vault.recipients import PrivateKey, public_key_from_jwk
+from vault.recipients import PrivateKey
 from vault.revocation import RevocationChecker
 
 Progress = Callable[[int], None]
