@@ -5,16 +5,21 @@ summarise by outcome (issue 14)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from account.auth import current_principal
 from account.principal import Principal
 from commons.db import Database
+from commons.settings import Settings
 from compliance import leaf as leaf_format
 from compliance.models import AccessEntry, AccessPersonal
+from gateway import migrations
+from gateway.app import create_app
 from tests import factories
 from tests.payments.conftest import new_payment
 from tests.vault.helpers import random_doc, sealed
@@ -148,3 +153,24 @@ def test_the_dpo_filters_and_summarises_by_outcome(
     ]
     everything = client.get("/v1/audit/summary").json()["counts"]
     assert {c["outcome"] for c in everything} == {"success", "denied"}
+
+
+def test_a_denied_entry_is_written_on_a_database_the_app_owns(tmp_path: Path) -> None:
+    """Outside the test's rolled-back connection: after the refusal's own rollback the entry
+    gets a transaction of its own (on SQLite, once the write lock is free again)."""
+    settings = Settings(data_dir=tmp_path / "var")
+    settings.data_dir.mkdir(parents=True)
+    migrations.upgrade(settings.effective_database_url)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        owner = factories.applicant("owned-owner")
+        app.dependency_overrides[current_principal] = lambda: owner
+        env = sealed(random_doc(2000), ec.generate_private_key(ec.SECP256R1()))
+        doc_id = client.post("/v1/vault/documents", content=env, headers=OCTET).json()["id"]
+        intruder = factories.applicant("owned-intruder")
+        app.dependency_overrides[current_principal] = lambda: intruder
+        assert client.get(f"/v1/vault/documents/{doc_id}").status_code == 404
+        denied = _denied(app.state.database)
+    assert [(e.action, p.actor_subject if p else None) for e, p in denied] == [
+        ("vault.document.access_denied", "owned-intruder")
+    ]
