@@ -7,6 +7,12 @@ from compliance import ActionType, ProcessingActivity, RetentionExecutor, Retent
 
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(
+        "account.record.access_denied",
+        "account",
+        "Someone was refused access to one of your consents or messages.",
+        "Jemandem wurde der Zugriff auf eine Ihrer Einwilligungen oder Nachrichten verweigert.",
+    ),
+    ActionType(
         "account.account.create",
         "account",
         "Your account was created when you first signed in.",

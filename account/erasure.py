@@ -28,6 +28,7 @@ from account.principal import Principal
 from account.service import LOCAL_ISSUER
 from commons.clock import Clock, system_clock
 from commons.components import PersonalDataRegistry, RetainedRecord
+from commons.db import purge_after_commit
 from commons.ids import new_id_str
 from commons.receipts import ReceiptSigner
 from compliance import AccessEvent, Actor, record_access
@@ -115,6 +116,8 @@ def erase_subject(
     """Run every shredder, log out and disable at the IdP, keep and return a signed receipt:
     ``{"receipt": <compact JWS>, "kind": "erasure", "claims": <what it attests>}``."""
     now = clock.now()
+    # Once committed, the erased rows are purged from the database's files (the SQLite WAL).
+    purge_after_commit(session)
     reports = [shred_personal_data(session, subject)]
     reports += [h.shred(session, subject) for h in registry if h.component != "account"]
     receipt_id = new_id_str(clock)

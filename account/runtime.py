@@ -27,13 +27,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("ozg.account")
 
 
+# A "recent" authentication older than an hour is no longer a fresh proof of presence.
+MAX_RECENT_AUTH_MINUTES = 60
+
+
 class AccountSettings(BaseSettings):
     """Erasure, dormancy and the e-mail notices of the mailbox."""
 
     model_config = SettingsConfigDict(env_prefix="OZG_ACCOUNT_", extra="ignore", frozen=True)
 
     recent_auth_minutes: int = Field(
-        default=10, ge=1, description="Erasure needs an authentication at most this old."
+        default=10,
+        ge=1,
+        description="Erasure needs an authentication at most this old "
+        f"(production refuses more than {MAX_RECENT_AUTH_MINUTES}).",
     )
     dormant_after_days: int = Field(
         default=730, ge=1, description="Unused accounts get a notice after this many days."
@@ -62,6 +69,11 @@ def config_problems(settings: Settings) -> list[str]:
         and not is_loopback(section.smtp_host)
     ):
         problems.append("OZG_ACCOUNT_SMTP_STARTTLS must be true for a relay outside loopback")
+    if settings.is_production and section.recent_auth_minutes > MAX_RECENT_AUTH_MINUTES:
+        problems.append(
+            f"OZG_ACCOUNT_RECENT_AUTH_MINUTES is {section.recent_auth_minutes}; erasure needs a "
+            f"recent authentication, at most {MAX_RECENT_AUTH_MINUTES} minutes"
+        )
     return problems
 
 

@@ -17,7 +17,7 @@ from account.models import Account, Consent, Login, Message, ProfileAttribute
 from account.principal import Principal
 from commons.clock import Clock, system_clock
 from commons.ids import new_id_str
-from compliance import AccessEvent, record_access
+from compliance import AccessEvent, record_access, record_denied
 
 LOCAL_ISSUER = "urn:ozg-commons:local"  # principals not from a token (tests, jobs)
 LOGIN_DEDUP = timedelta(hours=1)  # without auth_time, one history row per hour of use
@@ -54,11 +54,40 @@ def owned_row(
 ) -> _Row | None:
     """The one place that scopes a single consent or message to the principal asking: the
     row only if it belongs to the caller's account (``AccountNotFound`` without one)."""
-    account = require_account(session, principal)
+    account = find_account(session, principal)
+    if account is None:
+        _record_refusal(session, principal, model, row_id)
+        raise AccountNotFound()
     row: _Row | None = session.scalars(
         select(model).where(model.id == row_id, model.account_id == account.id)
     ).one_or_none()
+    if row is None:
+        _record_refusal(session, principal, model, row_id)
     return row
+
+
+def _record_refusal(session: Session, principal: Principal, model: type[_Row], row_id: str) -> None:
+    """Someone else's consent or message: an audit entry with outcome ``denied`` (kept
+    though the refusal rolls the unit of work back), naming the owner as data subject."""
+    owner = session.scalar(
+        select(Account.subject)
+        .join(model, model.account_id == Account.id)
+        .where(model.id == row_id)
+    )
+    if owner is None:
+        return  # no such row: nobody's data was at stake
+    record_denied(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=owner,
+            action="account.record.access_denied",
+            resource=f"{model.__name__.lower()}:{row_id}",
+            purpose="documenting a refused access to personal data",
+            legal_basis="Art. 5(2), Art. 32 GDPR",
+            outcome="denied",
+        ),
+    )
 
 
 def touch(session: Session, principal: Principal, *, clock: Clock = system_clock) -> Account:

@@ -4,19 +4,33 @@ unit of work.
 The rule (Polar ADR-0003): one transaction per request or job. The framework layer opens
 it and commits or rolls it back; domain services receive a :class:`~sqlalchemy.orm.Session`
 and never call ``commit()`` themselves.
+
+Erased data must not outlive its erasure in the database's files. On SQLite every connection
+runs with ``secure_delete`` (deleted content is overwritten with zeros), and a unit of work
+that erased personal data calls :func:`purge_after_commit`: once it has committed, the WAL is
+checkpointed into the main file and truncated, so no frame holding the erased rows is left
+in ``<db>-wal``. (PostgreSQL's dead tuples and WAL are the operator's: see docs/security.md.)
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger("ozg.db")
+
+_PURGE = "commons.db.purge_after_commit"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -76,6 +90,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted rows are overwritten with zeros, in the main file and in the WAL's frames.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
@@ -85,6 +101,103 @@ def _sqlite_on_begin(conn: Connection) -> None:
     # BEGIN IMMEDIATE takes the write lock up front: concurrent writers wait (busy_timeout)
     # instead of failing half-way with "database is locked" on lock upgrade.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def purge_after_commit(session: Session) -> None:
+    """Ask that once ``session``'s unit of work has committed, what it deleted is purged from
+    the database's files too (on SQLite: the WAL is checkpointed and truncated). Call it from
+    code that erases personal data; it does nothing else and costs nothing on PostgreSQL."""
+    session.info[_PURGE] = True
+
+
+def checkpoint_sqlite_wal(engine: Engine, *, attempts: int = 20) -> bool:
+    """Copy SQLite's WAL into the main file and truncate it to zero bytes.
+
+    Runs on a connection of its own, outside any transaction. A reader that still holds an
+    older snapshot blocks the truncation; it is retried for a short while. Returns whether
+    the WAL is empty now; ``True`` at once for a database that is not SQLite.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    for attempt in range(attempts):
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = cursor.fetchone()
+            busy = bool(row and row[0])
+            cursor.close()
+        finally:
+            raw.close()
+        if not busy:
+            return True
+        time.sleep(0.01 * (attempt + 1))
+    log.warning("the SQLite WAL could not be truncated after an erasure; it is retried next time")
+    return False
+
+
+class DatabaseUnreachable(Exception):
+    """The database does not answer. The message is one line that names the host (or the
+    SQLite file) and what went wrong, never the password or the driver's own message."""
+
+
+# Phrases of driver messages (psycopg/libpq, sqlite3) -> what the one line says.
+_REASONS = (
+    ("password authentication failed", "authentication failed"),
+    ("authentication failed", "authentication failed"),
+    ("no password supplied", "authentication failed (no password supplied)"),
+    ("connection refused", "connection refused"),
+    ("timeout expired", "timed out"),
+    ("timed out", "timed out"),
+    ("could not translate host name", "unknown host"),
+    ("name or service not known", "unknown host"),
+    ("does not exist", "the database does not exist"),
+    ("unable to open database file", "cannot open the file"),
+    ("no route to host", "no route to host"),
+    ("network is unreachable", "network unreachable"),
+)
+
+
+def describe_database(url: str) -> str:
+    """Where ``url`` points, without credentials: ``PostgreSQL at db.internal:5432/ozg``."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "the database (OZG_DATABASE_URL is not a valid URL)"
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite at {parsed.database or ':memory:'}"
+    host = parsed.host or "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    name = f"/{parsed.database}" if parsed.database else ""
+    backend = "PostgreSQL" if parsed.get_backend_name() == "postgresql" else parsed.drivername
+    return f"{backend} at {host}{port}{name}"
+
+
+def check_reachable(url: str, *, connect_timeout: int = 10) -> None:
+    """Connect once and run ``SELECT 1``; raise :class:`DatabaseUnreachable` if that fails.
+
+    Commands call it before they start work, so an unreachable database is one clear line
+    instead of a driver traceback (which may quote connection parameters).
+    """
+    where = describe_database(url)
+    try:
+        args: dict[str, Any] = {}
+        if not url.startswith("sqlite"):
+            args["connect_args"] = {"connect_timeout": connect_timeout}
+        engine = create_engine(url, poolclass=NullPool, **args)
+    except (ArgumentError, ImportError, ValueError) as exc:
+        raise DatabaseUnreachable(
+            f"cannot use {where}: {type(exc).__name__} (check OZG_DATABASE_URL)"
+        ) from None
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except DBAPIError as exc:
+        message = str(exc.orig).lower()
+        reason = next((said for phrase, said in _REASONS if phrase in message), "unreachable")
+        raise DatabaseUnreachable(f"cannot reach {where}: {reason}") from None
+    finally:
+        engine.dispose()
 
 
 class Database:
@@ -97,6 +210,7 @@ class Database:
             # Tests: run inside an outer transaction that is rolled back afterwards.
             kwargs["join_transaction_mode"] = "create_savepoint"
         self._sessions = sessionmaker(bind=bind or engine, **kwargs)
+        self._bind_is_engine = not isinstance(bind, Connection)
         self._listeners: set[tuple[str, Callable[..., Any]]] = set()
 
     @classmethod
@@ -125,9 +239,24 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed if the block returns, rolled back if it raises."""
-        with self._sessions() as session, session.begin():
-            yield session
+        """One unit of work: committed if the block returns, rolled back if it raises.
+
+        A unit of work that called :func:`purge_after_commit` purges the WAL after its commit.
+        """
+        with self._sessions() as session:
+            with session.begin():
+                yield session
+            purge = session.info.pop(_PURGE, False)
+        if purge:
+            self.purge()
+
+    def purge(self) -> None:
+        """Purge deleted content from the database's files (SQLite: checkpoint the WAL).
+
+        Nothing to do when this database runs inside a caller's connection (tests): that
+        connection's transaction is still open."""
+        if self._bind_is_engine:
+            checkpoint_sqlite_wal(self.engine)
 
     def ping(self) -> None:
         """Raise if the database cannot answer a trivial query."""

@@ -13,7 +13,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,8 @@ _DEFAULT_ACR_MAP: dict[str, TrustLevelName] = {
     "STORK-QAA-Level-3": "substantiell",
     "STORK-QAA-Level-4": "hoch",
 }
+
+_LEVEL_ORDER: dict[str, int] = {"basis": 0, "substantiell": 1, "hoch": 2}
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -216,6 +218,8 @@ class Settings(BaseSettings):
             for name in ("keycloak_server_url", "keycloak_realm", "keycloak_client_id"):
                 if not getattr(self, name):
                     problems.append(f"OZG_{name.upper()} is not set")
+            if not self.keycloak_client_secret.get_secret_value().strip():
+                problems.append("OZG_KEYCLOAK_CLIENT_SECRET is empty; set the client's secret")
             kc = urlsplit(self.keycloak_server_url or "")
             if kc.scheme and kc.scheme != "https" and not is_loopback(kc.hostname):
                 problems.append(
@@ -226,6 +230,19 @@ class Settings(BaseSettings):
             for name in ("s3_endpoint", "s3_access_key"):
                 if not getattr(self, name):
                     problems.append(f"OZG_{name.upper()} is not set (OZG_OBJECT_STORE=s3)")
+            s3 = urlsplit(self.s3_endpoint or "")
+            if s3.scheme and s3.scheme != "https" and not is_loopback(s3.hostname):
+                problems.append(
+                    "OZG_S3_ENDPOINT must use https outside loopback "
+                    "(the sealed documents and the credentials travel over it)"
+                )
+        for acr, level in sorted(self.oidc_acr_map.items()):
+            default = _DEFAULT_ACR_MAP.get(acr)
+            if default is not None and _LEVEL_ORDER[level] > _LEVEL_ORDER[default]:
+                problems.append(
+                    f"OZG_OIDC_ACR_MAP lifts the acr value {acr!r} to {level!r}; "
+                    f"it stands for {default!r}"
+                )
         for name, dev_value in _DEV_SECRETS.items():
             if name.startswith("s3_") and self.object_store != "s3":
                 continue
@@ -236,7 +253,10 @@ class Settings(BaseSettings):
                 problems.append(f"OZG_{name.upper()} is left at its development default; set it")
         if self.receipt_signing_key is None:
             problems.append(MISSING_KEY)
-        if len(self.secret_key.get_secret_value()) < 32:
+        secret_key = self.secret_key.get_secret_value()
+        if not secret_key.strip():
+            problems.append("OZG_SECRET_KEY is blank (only whitespace); set a random key")
+        elif len(secret_key.strip()) < 32:
             problems.append("OZG_SECRET_KEY is shorter than 32 characters")
         url = urlsplit(self.public_base_url)
         if url.scheme != "https" and not is_loopback(url.hostname):
@@ -297,12 +317,28 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+# Query parameters of a URL that carry secrets (libpq's password and sslpassword, and the
+# like): matched by these fragments of their lowercased names.
+_SECRET_QUERY_WORDS = ("password", "secret", "token", "passphrase", "credential", "apikey")
+
+
 def _mask_url_password(url: str) -> str:
+    """``url`` with the password of its user info and every secret query value masked."""
     parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":**********@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+    if parts.password is not None:
+        userinfo, _, host = parts.netloc.rpartition("@")
+        user = userinfo.partition(":")[0]
+        parts = parts._replace(netloc=f"{user}:**********@{host}")
+    if parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        masked = [
+            (key, "**********" if any(w in key.lower() for w in _SECRET_QUERY_WORDS) else value)
+            for key, value in pairs
+        ]
+        if masked != pairs:
+            query = "&".join(f"{quote(k, safe='')}={quote(v, safe='*')}" for k, v in masked)
+            parts = parts._replace(query=query)
+    return parts.geturl()
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,14 @@ from commons.faces import lazy_face
 
 if TYPE_CHECKING:
     from compliance.api import AuditCaller, caller
-    from compliance.recorder import AccessEvent, Actor, Outcome, record_access, record_accesses
+    from compliance.recorder import (
+        AccessEvent,
+        Actor,
+        Outcome,
+        record_access,
+        record_accesses,
+        record_denied,
+    )
     from compliance.register import (
         ActionType,
         Declarations,
@@ -36,6 +43,7 @@ __all__ = [
     "caller",
     "record_access",
     "record_accesses",
+    "record_denied",
 ]
 __getattr__ = lazy_face(
     __name__,
@@ -52,5 +60,6 @@ __getattr__ = lazy_face(
         "caller": "compliance.api",
         "record_access": "compliance.recorder",
         "record_accesses": "compliance.recorder",
+        "record_denied": "compliance.recorder",
     },
 )

@@ -24,7 +24,7 @@ from commons.web import DbSession
 from compliance import cosign, service, views
 from compliance.export import ExportFormat, write_export
 from compliance.models import Cosignature
-from compliance.recorder import AccessEvent, Actor, record_access
+from compliance.recorder import AccessEvent, Actor, Outcome, record_access
 from compliance.runtime import AuditState
 from compliance.schemas import (
     CheckpointOut,
@@ -150,14 +150,20 @@ def get_consistency_proof(
 @router.get("/audit/leaves", response_model=LeavesOut)
 def get_leaves(
     session: DbSession,
-    _who: Dpo,
+    who: Dpo,
     start: Annotated[Int64, Query()],
     end: Annotated[Int64, Query(ge=1)],
 ) -> LeavesOut:
-    """Leaf data (no personal data: see docs/audit-log.md) for ``[start, end)``; DPO only."""
+    """Leaf data (no personal data: see docs/audit-log.md) for ``[start, end)``; DPO only.
+
+    A DPO bound to one authority gets only the leaves of that authority's actors (the other
+    indexes are left out); the operator's DPO gets every leaf. Proofs and checkpoints, which
+    hold only hashes, stay public."""
     if not start < end <= start + MAX_LEAVES:
         raise InvalidInput(f"need start < end <= start + {MAX_LEAVES}")
     entries = service.entries_by_index(session, start, end)
+    if not views.sees_every_authority(who.authority):
+        entries = [(i, e) for i, e in entries if e.actor_authority == who.authority]
     return LeavesOut(
         start=start,
         end=end,
@@ -216,11 +222,12 @@ def _filter(
     purpose: Identifier | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    outcome: Outcome | None = None,
 ) -> views.EntryFilter:
     for t in (since, until):
         if t is not None and t.tzinfo is None:
             raise InvalidInput("times need a zone, e.g. 2026-11-28T12:00:00Z")
-    return views.EntryFilter(data_subject, actor, authority, action, purpose, since, until)
+    return views.EntryFilter(data_subject, actor, authority, action, purpose, since, until, outcome)
 
 
 Filter = Annotated[views.EntryFilter, Depends(_filter)]

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from commons.components import cli_context
-from commons.db import Database
+from commons.db import Database, DatabaseUnreachable, check_reachable
 from commons.errors import ConfigurationError
 from commons.settings import Settings
 from compliance import retention
@@ -56,6 +56,11 @@ def sequence(
 ) -> None:
     """Sequence every pending entry and publish a signed checkpoint (one-off pass)."""
     settings = _settings()
+    try:
+        check_reachable(settings.effective_database_url)
+    except DatabaseUnreachable as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
     database = Database.from_url(settings.effective_database_url)
     try:
         n = sequence_all(database, load_identity(settings), batch=batch)

@@ -15,6 +15,12 @@ its entries, and a failed write raises from that statement or from ``commit()``,
 rolls everything back. (Statements run on ``session.connection()`` directly bypass the ORM
 and do not write the buffer; the commit still does.)
 
+A refusal (an entry whose outcome is not ``success``: ``denied``, ``error``) is kept even if
+the unit of work then rolls back, as it does when the refusal becomes a 403 or 404: if the
+transaction does not commit, such entries are written in a transaction of their own right
+after it ends (on the same bind; on SQLite the write lock is free again by then). Record a
+refusal with :func:`record_denied`.
+
 The buffer is written by session event listeners, bound to our sessions only, never to
 SQLAlchemy's ``Session`` class (which would make them fire in every session in the process):
 :func:`install_recorder` binds them to a :class:`commons.db.Database`'s session factory (the
@@ -24,6 +30,7 @@ compliance component does so for ``app.state.database``), and a session from any
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +48,8 @@ if TYPE_CHECKING:
     from compliance.service import NewEntry
 
 Outcome = Literal["success", "denied", "error"]
+
+log = logging.getLogger("ozg.compliance")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +107,26 @@ def record_accesses(
         _ensure_listeners(session)
         session.info[_BUFFER] = buffered = []
     buffered.extend(entries)
+    refusals = [e for e, event in zip(entries, events, strict=True) if event.outcome != "success"]
+    if refusals:
+        session.info.setdefault(_REFUSALS, []).extend(refusals)
     return [e.id for e in entries]
 
 
+def record_denied(session: Session, event: AccessEvent, *, clock: Clock = system_clock) -> str:
+    """Record a refused access (outcome ``denied``): kept even though the refusal rolls the
+    unit of work back. Call it where the refusal is decided (a domain's scoping function),
+    with the target's data subject if the resource exists (it is stored only in the
+    shreddable personal part, like every entry's)."""
+    if event.outcome == "success":
+        from dataclasses import replace
+
+        event = replace(event, outcome="denied")
+    return record_access(session, event, clock=clock)
+
+
 _BUFFER = "compliance.buffered_entries"
+_REFUSALS = "compliance.refusals"
 # Session classes (one per Database's session factory) that install_recorder bound, and
 # sessions from elsewhere that bound themselves (weak: they go when the class or session does).
 _BOUND: weakref.WeakSet[type[Session]] = weakref.WeakSet()
@@ -159,9 +184,37 @@ def _before_savepoint(session: Session, transaction: SessionTransaction) -> None
         _write(session, transaction.parent)
 
 
+def _after_commit(session: Session) -> None:
+    # Committed: the refusals went in with everything else.
+    session.info.pop(_REFUSALS, None)
+
+
 def _after_transaction(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the unit of work is over: committed or rolled back
         session.info.pop(_BUFFER, None)
+        refusals: list[NewEntry] | None = session.info.pop(_REFUSALS, None)
+        if refusals:
+            _write_refusals(session, refusals)
+
+
+def _write_refusals(session: Session, entries: list[NewEntry]) -> None:
+    """Write refusals that a rolled-back unit of work would have lost, in a transaction of
+    their own."""
+    from sqlalchemy import Connection
+
+    from compliance import service
+
+    bind = session.get_bind()
+    try:
+        if isinstance(bind, Connection):  # a caller's connection (tests): a savepoint on it
+            with bind.begin_nested():
+                service.write_entries(bind, entries)
+        else:
+            with bind.begin() as connection:
+                service.write_entries(connection, entries)
+    except Exception:
+        # The refusal stands either way; that its entry was lost is logged (without data).
+        log.exception("a denied access could not be recorded")
 
 
 _LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
@@ -169,5 +222,6 @@ _LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("before_flush", _before_flush),
     ("before_commit", _before_commit),
     ("after_transaction_create", _before_savepoint),
+    ("after_commit", _after_commit),
     ("after_transaction_end", _after_transaction),
 )

@@ -37,6 +37,7 @@ class EntryFilter:
     purpose: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     except (ValueError, TypeError, RecursionError):  # RecursionError: deeply nested JSON
         raise InvalidInput("the cursor is not one this service returned") from None
     return at, entry_id
+
+
+def sees_every_authority(scope: str | None) -> bool:
+    """Whether a DPO with this authority scope sees every authority's entries (the
+    operator's DPO)."""
+    return scope is None or scope == OPERATOR
 
 
 def _base(scope: str | None) -> Any:
@@ -87,6 +94,8 @@ def _filtered(stmt: Any, f: EntryFilter) -> Any:
         stmt = stmt.where(AccessEntry.at >= f.since)
     if f.until is not None:
         stmt = stmt.where(AccessEntry.at < f.until)
+    if f.outcome is not None:
+        stmt = stmt.where(AccessEntry.outcome == f.outcome)
     return stmt
 
 
@@ -143,13 +152,15 @@ def dpo_batches(
 
 
 def dpo_summary(session: Session, scope: str | None, f: EntryFilter) -> list[dict[str, Any]]:
-    """Access counts per actor and action, largest first, so an outlier stands out."""
+    """Access counts per actor, action and outcome, largest first, so an outlier (an actor
+    with many ``denied`` entries) stands out."""
     stmt: Any = (
         select(
             AccessPersonal.actor_subject,
             AccessEntry.actor_role,
             AccessEntry.actor_authority,
             AccessEntry.action,
+            AccessEntry.outcome,
             func.count().label("n"),
         )
         .select_from(AccessEntry)
@@ -162,11 +173,12 @@ def dpo_summary(session: Session, scope: str | None, f: EntryFilter) -> list[dic
         AccessEntry.actor_role,
         AccessEntry.actor_authority,
         AccessEntry.action,
+        AccessEntry.outcome,
     )
     rows = session.execute(stmt).all()
     out = [
-        {"actor": a, "role": r, "authority": auth, "action": act, "count": n}
-        for a, r, auth, act, n in rows
+        {"actor": a, "role": r, "authority": auth, "action": act, "outcome": o, "count": n}
+        for a, r, auth, act, o, n in rows
     ]
     out.sort(key=lambda x: (-int(x["count"]), str(x["actor"] or ""), str(x["action"])))
     return out

@@ -146,6 +146,18 @@ def _load_settings() -> Settings:
     return settings
 
 
+def _reach_database(settings: Settings) -> None:
+    """Exit with one clear line (host named, password never) if the database does not
+    answer."""
+    from commons.db import DatabaseUnreachable, check_reachable
+
+    try:
+        check_reachable(settings.effective_database_url)
+    except DatabaseUnreachable as exc:
+        _err().print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
@@ -162,6 +174,9 @@ def serve(
 
     settings = _load_settings()
     configure_logging(settings.log_level)
+    if not settings.is_production:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _reach_database(settings)
     if settings.is_production:
         engine = make_engine(settings.effective_database_url)
         try:
@@ -172,7 +187,6 @@ def serve(
         finally:
             engine.dispose()
     else:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         migrations.upgrade(settings.effective_database_url)
         log.warning("development mode: embedded defaults, not for production use")
     uvicorn.run(
@@ -197,6 +211,7 @@ def migrate() -> None:
     configure_logging(settings.log_level)
     if not settings.is_production:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _reach_database(settings)
     migrations.upgrade(settings.effective_database_url)
     _err().print("database schema is current")
 

@@ -1,5 +1,8 @@
 """The outermost layer every HTTP request passes: request id, access log, metrics, and a
-problem-details 500 for anything unexpected (with the request id still attached)."""
+problem-details 500 for anything unexpected (with the request id still attached).
+
+The request id is the server's own (a client's ``X-Request-ID`` is ignored); a client's
+``X-Correlation-ID`` is echoed back if well-formed, and never logged or stored."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import time
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commons.context import accept_request_id, request_id_var
+from commons.context import echoable_correlation_id, new_request_id, request_id_var
 from commons.web import route_template
 from gateway.metrics import UNMATCHED_ROUTE, HttpMetrics
 from gateway.problems import problem_response
@@ -26,7 +29,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = accept_request_id(Headers(scope=scope).get("x-request-id"))
+        request_id = new_request_id()
+        correlation_id = echoable_correlation_id(Headers(scope=scope).get("x-correlation-id"))
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -37,7 +41,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+                headers = MutableHeaders(scope=message)
+                headers.append("X-Request-ID", request_id)
+                if correlation_id is not None:
+                    headers.append("X-Correlation-ID", correlation_id)
             await send(message)
 
         try:

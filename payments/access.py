@@ -6,11 +6,12 @@ no handler re-checks it ad hoc.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from account import Principal, Role
-from compliance import AccessEvent, record_access
+from commons.clock import Clock, system_clock
+from compliance import AccessEvent, record_access, record_denied
 from payments.declarations import FEE_BASIS
 from payments.errors import PaymentForbidden
 from payments.models import Payment, Quote
@@ -52,6 +53,35 @@ def visible_to(principal: Principal, model: type[Quote] | type[Payment]) -> Colu
     if principal.has(Role.APPLICANT):
         conditions.append(model.data_subject == principal.subject)
     return or_(false(), *conditions)
+
+
+def record_refusal(
+    session: Session,
+    principal: Principal,
+    model: type[Quote] | type[Payment],
+    row_id: str,
+    *,
+    clock: Clock = system_clock,
+) -> None:
+    """A quote or payment that exists but that :func:`visible_to` hides from the principal:
+    an audit entry with outcome ``denied`` (kept though the refusal rolls back)."""
+    found = session.execute(select(model.data_subject).where(model.id == row_id)).first()
+    if found is None:
+        return  # no such row: nobody's data was at stake
+    kind = "quote" if model is Quote else "payment"
+    record_denied(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=found[0],
+            action="payments.access_denied",
+            resource=f"payments/{kind}/{row_id}",
+            purpose="documenting a refused access to personal data",
+            legal_basis="Art. 5(2), Art. 32 GDPR",
+            outcome="denied",
+        ),
+        clock=clock,
+    )
 
 
 def require_caseworker_of(principal: Principal, authority: str) -> None:

@@ -18,6 +18,12 @@ FEE_BASIS = "Art. 6(1)(e) GDPR with § 69 AufenthG and §§ 44-53 AufenthV (fees
 
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(
+        "payments.access_denied",
+        "payments",
+        "Someone was refused access to one of your fees or payments.",
+        "Jemandem wurde der Zugriff auf eine Ihrer Gebühren oder Zahlungen verweigert.",
+    ),
+    ActionType(
         "payments.quote.create",
         "fee facts",
         "A fee was calculated for your application from the facts it depends on.",

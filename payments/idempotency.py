@@ -4,11 +4,16 @@ A key is scoped (``payment.create:<client>``, ``refund.create:<payment id>``) an
 of the request's parameters and the id of its result. The same key with the same parameters
 replays the result; with other parameters it is an :class:`IdempotencyConflict`. Stored keys
 are deleted after 30 days (retention record type ``payments.idempotency_key``).
+
+A key is chosen by the client and may carry anything (a name, a case number), so it is never
+stored as sent: the database holds its keyed hash, :func:`key_digest` (HMAC-SHA256 under a key
+derived from ``OZG_SECRET_KEY``, 64 hex digits), and providers are given that digest too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -29,17 +34,34 @@ def _params_hash(params: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# The label of the key derived from OZG_SECRET_KEY for idempotency keys. Migration p0002
+# computes the same digest for rows stored before keys were hashed: keep them in step.
+DIGEST_LABEL = "payments.idempotency-key"
+
+
+def key_digest(runtime: PaymentsRuntime, key: str) -> str:
+    """The keyed hash under which ``key`` is stored (and handed to providers)."""
+    secret = runtime.derived_secret(DIGEST_LABEL)
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+
+
 def check_idempotency_key(key: str) -> None:
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
         raise InvalidInput("Idempotency-Key must be 1-255 printable ASCII characters")
 
 
 def replayed_result(
-    session: Session, scope: str, key: str, params: Mapping[str, Any]
+    session: Session,
+    runtime: PaymentsRuntime,
+    scope: str,
+    key: str,
+    params: Mapping[str, Any],
 ) -> str | None:
     """The result id stored for ``key`` in ``scope``, or ``None`` if the key is new."""
     row = session.scalars(
-        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        select(IdempotencyKey).where(
+            IdempotencyKey.scope == scope, IdempotencyKey.key_hash == key_digest(runtime, key)
+        )
     ).one_or_none()
     if row is None:
         return None
@@ -62,7 +84,7 @@ def remember_result(
                 IdempotencyKey(
                     id=new_id_str(runtime.clock),
                     scope=scope,
-                    key=key,
+                    key_hash=key_digest(runtime, key),
                     params_hash=_params_hash(params),
                     result_id=result_id,
                     created_at=runtime.clock.now(),

@@ -118,14 +118,15 @@ class Refund(Base):
 
 
 class IdempotencyKey(Base):
-    """A client's idempotency key and the result it produced, per operation and client."""
+    """A client's idempotency key (as its keyed hash, never as sent) and the result it
+    produced, per operation and client."""
 
     __tablename__ = "payments_idempotency_key"
-    __table_args__ = (UniqueConstraint("scope", "key"),)
+    __table_args__ = (UniqueConstraint("scope", "key_hash"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     scope: Mapped[str] = mapped_column(String(300))
-    key: Mapped[str] = mapped_column(String(255))
+    key_hash: Mapped[str] = mapped_column(String(64))
     params_hash: Mapped[str] = mapped_column(String(64))
     result_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from account import Principal
 from commons.ids import new_id_str
 from payments import fees
-from payments.access import audit, require_caseworker_of, visible_to
+from payments.access import audit, record_refusal, require_caseworker_of, visible_to
 from payments.errors import PaymentConflict, PaymentNotFound
 from payments.models import Payment, Quote, Waiver
 from payments.runtime import PaymentsRuntime
@@ -80,6 +80,7 @@ def visible_quote(
         query = query.with_for_update()
     quote = session.scalars(query).one_or_none()
     if quote is None:
+        record_refusal(session, principal, Quote, quote_id)
         raise PaymentNotFound("no such quote")
     return quote
 

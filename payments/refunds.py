@@ -10,7 +10,12 @@ from account import Principal
 from commons.ids import new_id_str
 from payments.access import audit, require_caseworker_of
 from payments.errors import PaymentConflict, PaymentNotFound
-from payments.idempotency import check_idempotency_key, remember_result, replayed_result
+from payments.idempotency import (
+    check_idempotency_key,
+    key_digest,
+    remember_result,
+    replayed_result,
+)
 from payments.models import Payment, Refund
 from payments.runtime import PaymentsRuntime
 from payments.service import transition, visible_payment
@@ -58,7 +63,7 @@ def refund_payment(
     require_caseworker_of(principal, payment.authority)
     scope = f"refund.create:{payment.id}"
     params = {"amount_cents": amount_cents, "reason": reason}
-    previous = replayed_result(session, scope, idempotency_key, params)
+    previous = replayed_result(session, runtime, scope, idempotency_key, params)
     if previous is not None:
         found = session.get(Refund, previous)
         if found is None:
@@ -71,7 +76,10 @@ def refund_payment(
     if payment.provider_reference is None:  # pragma: no cover - booked implies a reference
         raise PaymentConflict("the payment has no provider reference")
     provider = runtime.provider_named(payment.provider, payment.authority, session)
-    result = provider.refund(payment.provider_reference, amount_cents, idempotency_key)
+    # The provider gets the keyed hash too: it may store it (the sandbox does).
+    result = provider.refund(
+        payment.provider_reference, amount_cents, key_digest(runtime, idempotency_key)
+    )
     refund = Refund(
         id=new_id_str(runtime.clock),
         payment_id=payment.id,

@@ -163,7 +163,8 @@ class PaymentsRuntime:
             raise ConfigurationError(problems)
         return runtime
 
-    def _derived_secret(self, label: str) -> bytes:
+    def derived_secret(self, label: str) -> bytes:
+        """A key for one purpose (``label``), derived from ``OZG_SECRET_KEY`` by HMAC-SHA256."""
         key = self.settings.secret_key.get_secret_value().encode()
         return hmac.new(key, label.encode(), hashlib.sha256).digest()
 
@@ -172,7 +173,7 @@ class PaymentsRuntime:
         if config is not None:
             return config
         if "sandbox" in self.providers and not self.settings.is_production:
-            secret = self._derived_secret(f"sandbox-notification:{authority}").hex()
+            secret = self.derived_secret(f"sandbox-notification:{authority}").hex()
             return AuthorityConfig(authority, "sandbox", {"notification_secret": secret})
         raise ServiceUnavailable("no payment provider is configured for this authority")
 

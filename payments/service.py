@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from account import Principal, Role
 from commons.ids import new_id_str
-from payments.access import audit, visible_to
+from payments.access import audit, record_refusal, visible_to
 from payments.declarations import BOOKING_RETENTION
 from payments.errors import PaymentConflict, PaymentForbidden, PaymentNotFound, ProviderError
 from payments.idempotency import check_idempotency_key, remember_result, replayed_result
@@ -47,6 +47,7 @@ def visible_payment(
         query = query.with_for_update()
     payment = session.scalars(query).one_or_none()
     if payment is None:
+        record_refusal(session, principal, Payment, payment_id, clock=runtime.clock)
         raise PaymentNotFound()
     if audit_action is not None:
         audit(
@@ -101,7 +102,7 @@ def create_payment(
     check_idempotency_key(idempotency_key)
     scope = f"payment.create:{principal.subject}"
     params = {"quote_id": quote_id, "return_url": return_url}
-    previous = replayed_result(session, scope, idempotency_key, params)
+    previous = replayed_result(session, runtime, scope, idempotency_key, params)
     if previous is not None:
         found = session.get(Payment, previous)
         if found is None:
@@ -111,7 +112,7 @@ def create_payment(
     quote = visible_quote(session, principal, quote_id, for_update=True)
     # Concurrent requests for one quote queue on its row lock; the later one then finds the
     # key the earlier one stored and returns the same payment.
-    previous = replayed_result(session, scope, idempotency_key, params)
+    previous = replayed_result(session, runtime, scope, idempotency_key, params)
     if previous is not None:
         found = session.get(Payment, previous)
         if found is None:

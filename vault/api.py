@@ -360,7 +360,9 @@ def register_authority_key(
     principal: Admin,
 ) -> schemas.AuthorityKeyOut:
     state = _state(request)
-    validated = validate_authority_jwk(body.jwk, state.anchors(), state.clock.now())
+    validated = validate_authority_jwk(
+        body.jwk, state.anchors(), state.clock.now(), authority=authority
+    )
     state.revocation().check_chain(validated.chain, state.clock.now())
     overlap = timedelta(days=state.config.key_overlap_days)
     row = authority_keys.register_authority_key(session, authority, validated, overlap, state.clock)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from commons.clock import Clock, system_clock
 from vault.errors import AuthorityKeyRevoked, KeyConflict, KeyNotFound
 from vault.models import AuthorityKey
-from vault.pki import ValidatedKey
+from vault.pki import ValidatedKey, check_authority_binding
 
 log = logging.getLogger("ozg.vault")
 
@@ -33,7 +33,9 @@ def register_authority_key(
     clock: Clock = system_clock,
 ) -> AuthorityKey:
     """Register a validated key as the authority's active key; older ones retire after
-    ``overlap`` (shares already made to them stay readable)."""
+    ``overlap`` (shares already made to them stay readable). The key's certificate must
+    name ``authority`` (:func:`vault.pki.check_authority_binding`)."""
+    check_authority_binding(validated.chain[0], authority)
     if session.get(AuthorityKey, validated.kid) is not None:
         raise KeyConflict("this key is already registered")
     now = clock.now()

@@ -16,6 +16,12 @@ _DOCS = "documents (end-to-end encrypted)"
 
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(
+        "vault.document.access_denied",
+        _DOCS,
+        "Someone was refused access to one of your documents.",
+        "Jemandem wurde der Zugriff auf eines Ihrer Dokumente verweigert.",
+    ),
+    ActionType(
         "vault.document.create",
         _DOCS,
         "You stored a document.",

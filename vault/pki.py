@@ -37,6 +37,60 @@ class ValidatedKey:
     chain: tuple[x509.Certificate, ...]
 
 
+# The binding of an authority key to its authority: the leaf certificate's
+# SubjectAlternativeName holds exactly one URI with this prefix, naming the authority id
+# (the same rule as FIT-Connect destination keys, gateway.fitconnect.keys).
+AUTHORITY_URN_PREFIX = "urn:ozg-commons:authority:"
+
+
+def authority_urn(authority: str) -> str:
+    """The SubjectAlternativeName URI that binds a certificate to ``authority``."""
+    if not authority or any(c.isspace() for c in authority):
+        raise ValueError("an authority id is non-empty and has no spaces")
+    return AUTHORITY_URN_PREFIX + authority
+
+
+def check_authority_binding(leaf: x509.Certificate, authority: str) -> None:
+    """Raise :class:`InvalidKey` unless ``leaf`` names exactly ``authority`` (SAN URI
+    ``urn:ozg-commons:authority:<id>``, exactly one such URI)."""
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        raise InvalidKey(
+            f"the certificate names no authority (SAN URI {AUTHORITY_URN_PREFIX}<id>)"
+        ) from None
+    except ValueError:
+        raise InvalidKey("the certificate's SubjectAlternativeName is malformed") from None
+    named = [
+        uri
+        for uri in san.get_values_for_type(x509.UniformResourceIdentifier)
+        if uri.startswith(AUTHORITY_URN_PREFIX)
+    ]
+    if len(named) != 1:
+        raise InvalidKey(f"the certificate must name exactly one authority ({len(named)} found)")
+    if named[0] != AUTHORITY_URN_PREFIX + authority:
+        other = named[0].removeprefix(AUTHORITY_URN_PREFIX)
+        raise InvalidKey(f"the certificate is issued for authority {other!r}, not {authority!r}")
+
+
+def check_jwk_binding(jwk: dict[str, Any], authority: str) -> rsa.RSAPublicKey:
+    """The RSA key of ``jwk`` once its ``x5c`` leaf certifies it and names ``authority``.
+
+    No chain or trust check: what a device without trust anchors can still check, so that a
+    key registered for the wrong authority is never wrapped to."""
+    try:
+        key = public_key_from_jwk(jwk)
+    except ValueError as exc:
+        raise InvalidKey("the JWK is malformed") from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise InvalidKey("authority keys must be RSA (kty RSA)")
+    leaf = chain_of(jwk)[0]
+    if leaf.public_key() != key:
+        raise InvalidKey("the first x5c certificate does not certify this key")
+    check_authority_binding(leaf, authority)
+    return key
+
+
 def load_anchors(path: Path) -> list[x509.Certificate]:
     try:
         anchors = x509.load_pem_x509_certificates(path.read_bytes())
@@ -46,9 +100,12 @@ def load_anchors(path: Path) -> list[x509.Certificate]:
 
 
 def validate_authority_jwk(
-    jwk: dict[str, Any], anchors: list[x509.Certificate], now: datetime
+    jwk: dict[str, Any], anchors: list[x509.Certificate], now: datetime, *, authority: str
 ) -> ValidatedKey:
-    """Accept an authority encryption key only if every check passes; say which failed."""
+    """Accept ``authority``'s encryption key only if every check passes; say which failed.
+
+    The last check: the leaf certificate names ``authority`` (:func:`check_authority_binding`).
+    """
     if jwk.get("kty") != "RSA":
         raise InvalidKey("authority keys must be RSA (kty RSA)")
     if any(m in jwk for m in ("d", "p", "q")):
@@ -67,6 +124,7 @@ def validate_authority_jwk(
     if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
         raise InvalidKey(f"RSA keys need at least {MIN_RSA_BITS} bits")
     chain = validate_chain(jwk, key, anchors, now)
+    check_authority_binding(chain[0], authority)
     return ValidatedKey(
         kid=key_id(key),
         public_key=key,
@@ -185,15 +243,18 @@ def issue_authority_key(
     not_before: datetime | None = None,
     key_encipherment: bool = True,
     purpose: Literal["wrapKey", "verify"] = "wrapKey",
-    san_uris: Sequence[str] = (),
+    san_uris: Sequence[str] | None = None,
     key: rsa.RSAPrivateKey | None = None,
 ) -> tuple[rsa.RSAPrivateKey, dict[str, Any]]:
     """An authority key pair (new unless ``key`` is given) and its public JWK with x5c (leaf, CA).
 
     ``purpose`` ``"wrapKey"`` gives an encryption key (``alg`` RSA-OAEP-256, KeyUsage
     keyEncipherment, ``use`` enc); ``"verify"`` a signature key (``alg`` PS512, KeyUsage
-    digitalSignature, ``use`` sig). ``san_uris`` go into a SubjectAlternativeName extension.
+    digitalSignature, ``use`` sig). ``san_uris`` go into a SubjectAlternativeName extension;
+    by default the one URI that binds the key to ``authority``.
     """
+    if san_uris is None:
+        san_uris = [authority_urn(authority)]
     key = key or rsa.generate_private_key(65537, bits)
     start = not_before or now - timedelta(minutes=5)
     signing = purpose == "verify"

@@ -1,8 +1,11 @@
 """Sanitizing on the client, before encryption: PDF (pikepdf), JPEG and PNG.
 
-PDF: removes JavaScript, OpenAction and additional actions (AA); Launch, URI, SubmitForm,
-ImportData and JavaScript actions wherever they hang; embedded files and attachment
-annotations; XFA forms; RichMedia, Screen, Movie and Sound annotations; the document
+PDF: actions are kept by an allow-list: only GoTo to a destination inside the document and the
+Named actions NextPage, PrevPage, FirstPage and LastPage survive; every other action (GoToR,
+Launch, URI, SubmitForm, JavaScript, any unknown type, ...) is removed wherever it hangs
+(catalog OpenAction, annotations' and outline items' and form fields' A, inside /Next chains),
+and additional actions (AA) go whole. Also removed: document JavaScript, embedded files and
+attachment annotations; XFA forms; RichMedia, Screen, Movie and Sound annotations; the document
 information dictionary and XMP metadata. Encrypted PDFs and PDFs qpdf cannot repair are
 refused. What was removed is reported so the applicant sees it before uploading.
 
@@ -33,7 +36,6 @@ _EXTENSIONS = {
     ".jpe": JPEG,
     ".png": PNG,
 }
-_BAD_ACTIONS = {"/JavaScript", "/Launch", "/URI", "/SubmitForm", "/ImportData", "/RichMediaExecute"}
 # What a damaged file can make pikepdf or the object walk raise; all mean "refuse it".
 _DAMAGED = (pikepdf.PdfError, RuntimeError, ValueError, TypeError, AttributeError, KeyError,
             IndexError, OverflowError)  # fmt: skip
@@ -107,31 +109,182 @@ def _open_pdf(src: Path) -> pikepdf.Pdf:
     return pdf
 
 
-def _clean_dict(obj: Any, report: Report, fix: bool) -> None:
-    """Drop dangerous entries of one dictionary (an indirect object or a direct child)."""
-    for key, label in (
-        ("/OpenAction", "open action"),
-        ("/AA", "additional actions"),
-        ("/Metadata", "XMP metadata"),
-        ("/EF", "embedded file"),
-        ("/PieceInfo", "private application data"),
-    ):
-        if key in obj:
-            report.removed[label] += 1
-            if fix:
-                del obj[key]
-    action = obj.get("/A")
-    if isinstance(action, pikepdf.Dictionary) and action.get("/S") in _BAD_ACTIONS:
-        report.removed[f"{str(action.get('/S'))[1:]} action"] += 1
-        if fix:
-            del obj["/A"]
-    if obj.get("/S") in _BAD_ACTIONS and obj.get("/Type", "/Action") == "/Action":
-        report.removed[f"{str(obj.get('/S'))[1:]} action"] += 1
-        if fix:
-            obj["/S"] = pikepdf.Name("/NoOp")
-            for key in ("/JS", "/F", "/URI", "/Win", "/Mac", "/Unix", "/Fields"):
-                if key in obj:
+# Actions kept (an allow-list): GoTo to a destination inside this document, and Named actions
+# that move between pages. Every other action type is removed and reported, wherever it sits.
+ALLOWED_NAMED_ACTIONS = frozenset({"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"})
+# Action types of ISO 32000-2 (12.6.4): how an untyped dictionary is recognised as an action
+# where no slot says so.
+_ACTION_TYPES = frozenset({
+    "/GoTo", "/GoToR", "/GoToE", "/GoToDp", "/Launch", "/Thread", "/URI", "/Sound", "/Movie",
+    "/Hide", "/Named", "/SubmitForm", "/ResetForm", "/ImportData", "/SetOCGState",
+    "/Rendition", "/Trans", "/GoTo3DView", "/JavaScript", "/RichMediaExecute",
+})  # fmt: skip
+# Keys whose values are actions (handled where they sit, not again by the walk).
+_ACTION_SLOTS = ("/A", "/OpenAction", "/AA", "/Next")
+_DROPPED_KEYS = (
+    ("/Metadata", "XMP metadata"),
+    ("/EF", "embedded file"),
+    ("/PieceInfo", "private application data"),
+)
+
+
+class _PdfCleaner:
+    """One pass over every object of a PDF: removes (``fix``) or only reports what is not
+    allowed. Actions are judged by the allow-list; ``/AA`` (actions run by events, without
+    the reader asking) goes whole."""
+
+    def __init__(self, pdf: pikepdf.Pdf, report: Report, fix: bool) -> None:
+        self.report = report
+        self.fix = fix
+        self.pages = {page.obj.objgen for page in pdf.pages}
+        root = pdf.Root
+        dests = root.get("/Dests")
+        self.named_dests: set[str] = (
+            {str(k) for k in dests.keys()} if isinstance(dests, pikepdf.Dictionary) else set()
+        )
+        names = root.get("/Names")
+        tree = names.get("/Dests") if isinstance(names, pikepdf.Dictionary) else None
+        self.string_dests = pikepdf.NameTree(tree) if isinstance(tree, pikepdf.Dictionary) else None
+        self.reported: set[tuple[int, int]] = set()
+
+    # ------------------------------------------------------------------ judging
+    def _inside(self, dest: Any) -> bool:
+        """Whether ``dest`` is a destination in this document (explicit or named)."""
+        if isinstance(dest, pikepdf.Array):
+            if len(dest) == 0:
+                return False
+            page = dest[0]
+            return isinstance(page, pikepdf.Dictionary) and page.objgen in self.pages
+        if isinstance(dest, pikepdf.Name):
+            return str(dest) in self.named_dests
+        if isinstance(dest, pikepdf.String):
+            return self.string_dests is not None and str(dest) in self.string_dests
+        return False
+
+    def _allowed(self, action: Any) -> bool:
+        """Whether the action itself (not its ``/Next``) is on the allow-list."""
+        if not isinstance(action, pikepdf.Dictionary):
+            return False
+        kind = action.get("/S")
+        if kind == "/GoTo":
+            return self._inside(action.get("/D"))
+        if kind == "/Named":
+            return str(action.get("/N")) in ALLOWED_NAMED_ACTIONS
+        return False
+
+    @staticmethod
+    def _label(action: Any) -> str:
+        kind = action.get("/S") if isinstance(action, pikepdf.Dictionary) else None
+        if isinstance(kind, pikepdf.Name) and str(kind) in _ACTION_TYPES:
+            return f"{str(kind)[1:]} action"
+        return "unknown action"
+
+    # ------------------------------------------------------------------ removing
+    def _drop_chain(self, action: Any, seen: set[int] | None = None) -> None:
+        """Report ``action`` and everything in its ``/Next`` chain; empty indirect ones, so
+        that no other reference to them keeps anything."""
+        seen = seen if seen is not None else set()
+        if not isinstance(action, pikepdf.Dictionary) or id(action) in seen:
+            return
+        if action.is_indirect:
+            if action.objgen in self.reported:
+                return
+            self.reported.add(action.objgen)
+        seen.add(id(action))
+        self.report.removed[self._label(action)] += 1
+        following = action.get("/Next")
+        for item in following if isinstance(following, pikepdf.Array) else [following]:
+            self._drop_chain(item, seen)
+        if self.fix and action.is_indirect:
+            for key in list(action.keys()):
+                del action[key]
+
+    def _keep_or_drop(self, action: Any, depth: int = 0) -> bool:
+        """Whether ``action`` may stay; an allowed one keeps only the allowed part of its
+        ``/Next`` chain (the rest is dropped here)."""
+        if depth > 64 or not self._allowed(action):
+            return False
+        following = action.get("/Next")
+        if following is None:
+            return True
+        if isinstance(following, pikepdf.Array):
+            items = list(following)
+            flags = [self._keep_or_drop(item, depth + 1) for item in items]
+            for item, kept in zip(items, flags, strict=True):
+                if not kept:
+                    self._drop_chain(item)
+            if self.fix and not all(flags):
+                kept_items = [item for item, kept in zip(items, flags, strict=True) if kept]
+                action["/Next"] = pikepdf.Array(kept_items)
+        elif not self._keep_or_drop(following, depth + 1):
+            self._drop_chain(following)
+            if self.fix:
+                del action["/Next"]
+        return True
+
+    def _slot(self, parent: Any, key: str, label: str | None = None) -> None:
+        """Judge the action at ``parent[key]``; remove it (and report) unless allowed."""
+        action = parent[key]
+        if self._keep_or_drop(action):
+            return
+        if label is not None:
+            self.report.removed[label] += 1
+        self._drop_chain(action)
+        if self.fix:
+            del parent[key]
+
+    # ------------------------------------------------------------------ walking
+    def visit(self, obj: Any) -> None:
+        """Clean one dictionary and, recursively, its direct (not indirect) children."""
+        for key, label in _DROPPED_KEYS:
+            if key in obj:
+                self.report.removed[label] += 1
+                if self.fix:
                     del obj[key]
+        if "/AA" in obj:
+            self.report.removed["additional actions"] += 1
+            triggers = obj["/AA"]
+            if isinstance(triggers, pikepdf.Dictionary):
+                for trigger in triggers.values():
+                    self._drop_chain(trigger)
+            if self.fix:
+                del obj["/AA"]
+        if "/OpenAction" in obj:
+            opening = obj["/OpenAction"]
+            if isinstance(opening, pikepdf.Array):
+                if not self._inside(opening):
+                    self.report.removed["open action"] += 1
+                    if self.fix:
+                        del obj["/OpenAction"]
+            else:
+                self._slot(obj, "/OpenAction", "open action")
+        action = obj.get("/A")
+        if isinstance(action, pikepdf.Dictionary) and ("/S" in action or "/Type" in action):
+            self._slot(obj, "/A")
+        if self._looks_like_action(obj) and not self._keep_or_drop(obj):
+            self._drop_chain(obj)
+        for key, value in obj.items():
+            if key in _ACTION_SLOTS:
+                continue
+            self._descend(value)
+
+    def walk_array(self, array: Any) -> None:
+        """Clean the direct dictionaries inside an (indirect) array."""
+        for item in array:
+            self._descend(item)
+
+    def _descend(self, value: Any) -> None:
+        if isinstance(value, pikepdf.Dictionary) and not value.is_indirect:
+            self.visit(value)
+        elif isinstance(value, pikepdf.Array) and not value.is_indirect:
+            for item in value:
+                self._descend(item)
+
+    @staticmethod
+    def _looks_like_action(obj: Any) -> bool:
+        if obj.get("/Type") == "/Action":
+            return True
+        return "/Type" not in obj and str(obj.get("/S")) in _ACTION_TYPES
 
 
 def _scan(pdf: pikepdf.Pdf, report: Report, fix: bool) -> None:
@@ -164,9 +317,6 @@ def _scan(pdf: pikepdf.Pdf, report: Report, fix: bool) -> None:
     for page in pdf.pages:
         annots = page.obj.get("/Annots")
         if isinstance(annots, pikepdf.Array):
-            for annot in annots:
-                if isinstance(annot, pikepdf.Dictionary) and not annot.is_indirect:
-                    _clean_dict(annot, report, fix)
             keep = [
                 a
                 for a in annots
@@ -176,16 +326,14 @@ def _scan(pdf: pikepdf.Pdf, report: Report, fix: bool) -> None:
                 report.removed["attachment or media annotation"] += len(annots) - len(keep)
                 if fix:
                     page.obj["/Annots"] = pikepdf.Array(keep)
-    _clean_dict(root, report, fix)
+    cleaner = _PdfCleaner(pdf, report, fix)
     for obj in pdf.objects:
-        if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-            if obj.is_indirect and obj.objgen == root.objgen:
-                continue
-            _clean_dict(obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj, report, fix)
+        if isinstance(obj, pikepdf.Stream):
+            cleaner.visit(obj.stream_dict)
+        elif isinstance(obj, pikepdf.Dictionary):
+            cleaner.visit(obj)
         elif isinstance(obj, pikepdf.Array):
-            for item in obj:
-                if isinstance(item, pikepdf.Dictionary) and not item.is_indirect:
-                    _clean_dict(item, report, fix)
+            cleaner.walk_array(obj)
     report.pages = len(pdf.pages)
 
 

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 
 from account import Principal, Role
 from commons.clock import Clock, system_clock
-from compliance import AccessEvent, record_access
+from compliance import AccessEvent, record_access, record_denied
 from vault.errors import DocumentNotFound
 from vault.models import Document, Share
 
 PURPOSE = "storing and sharing the applicant's documents for their applications"
 LEGAL_BASIS = "Art. 6(1)(e) GDPR with § 3 OZG"
+DENIED_PURPOSE = "documenting a refused access to personal data"
+DENIED_BASIS = "Art. 5(2), Art. 32 GDPR"
 
 _SYSTEM = Principal(subject="ozg-commons", roles=frozenset({Role.ADMIN}))
 
@@ -82,8 +84,29 @@ def get_document(
         visible(principal, owned=owned).where(Document.id == document_id)
     ).first()
     if doc is None:
+        _record_refusal(session, principal, document_id)
         raise DocumentNotFound()
     return doc
+
+
+def _record_refusal(session: Session, principal: Principal, document_id: str) -> None:
+    """A document that exists but is not the principal's to see: an audit entry with
+    outcome ``denied`` (kept though the refusal rolls the unit of work back)."""
+    owner = session.scalar(select(Document.owner_subject).where(Document.id == document_id))
+    if owner is None:
+        return  # no such document: nobody's data was at stake
+    record_denied(
+        session,
+        AccessEvent(
+            actor=principal.as_actor(),
+            data_subject=owner,
+            action="vault.document.access_denied",
+            resource=document_id,
+            purpose=DENIED_PURPOSE,
+            legal_basis=DENIED_BASIS,
+            outcome="denied",
+        ),
+    )
 
 
 def shares_of(session: Session, document_id: str) -> list[Share]:

@@ -107,7 +107,7 @@ def register_for_sharing(
     """Register ``jwk`` as ``authority``'s vault sharing key, checked by the vault's own rules
     against its anchors. False if the vault already has this key (nothing changes)."""
     now: datetime = clock.now()
-    validated = validate_authority_jwk(jwk, vault_trust(settings).anchors, now)
+    validated = validate_authority_jwk(jwk, vault_trust(settings).anchors, now, authority=authority)
     overlap = timedelta(days=settings.section(VaultSettings).key_overlap_days)
     try:
         register_authority_key(session, authority, validated, overlap, clock)

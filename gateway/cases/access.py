@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from account import Principal, Role
-from compliance import AccessEvent, record_access
+from compliance import AccessEvent, record_access, record_denied
 from gateway.cases.declarations import CASE_BASIS
 from gateway.cases.errors import CaseConflict, CaseNotFound, UnknownFlow
 from gateway.cases.flows import FlowRequirements
@@ -85,6 +85,20 @@ def visible_case(
         query = query.with_for_update()
     case = session.scalars(query).one_or_none()
     if case is None:
+        owner = session.scalar(select(Case.subject).where(Case.id == case_id))
+        if owner is not None:  # someone else's case: the refusal is audited
+            record_denied(
+                session,
+                AccessEvent(
+                    actor=principal.as_actor(),
+                    data_subject=owner,
+                    action="cases.case.access_denied",
+                    resource=f"cases/case/{case_id}",
+                    purpose="documenting a refused access to personal data",
+                    legal_basis="Art. 5(2), Art. 32 GDPR",
+                    outcome="denied",
+                ),
+            )
         raise CaseNotFound()
     return case
 

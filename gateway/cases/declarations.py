@@ -19,6 +19,12 @@ DRAFT_RETENTION = timedelta(days=30)
 
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(
+        "cases.case.access_denied",
+        "application",
+        "Someone was refused access to your application.",
+        "Jemandem wurde der Zugriff auf Ihren Antrag verweigert.",
+    ),
+    ActionType(
         "cases.case.create",
         "application",
         "You started an application.",

@@ -126,7 +126,10 @@ class PaymentProvider(Protocol):
     def refund(
         self, provider_reference: str, amount_cents: int, idempotency_key: str
     ) -> ProviderRefund:
-        """Refund ``amount_cents`` of a booked payment; repeat-safe by ``idempotency_key``."""
+        """Refund ``amount_cents`` of a booked payment; repeat-safe by ``idempotency_key``.
+
+        The key is the platform's keyed hash of the client's key (64 hex digits), never the
+        key as the client sent it, so a provider may store it."""
         ...
 
     def shred(self, provider_reference: str) -> None:

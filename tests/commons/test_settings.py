@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
+from account.runtime import config_problems as account_config_problems
 from commons.errors import ConfigurationError
 from commons.settings import DEV_SECRET_KEY, Settings
 from gateway.app import check_startup
@@ -114,12 +115,70 @@ def test_complete_production_configuration_starts() -> None:
             "OZG_COMPLIANCE_SIGNING_KEY is not set",
         ),
         ({"receipt_signing_key": None}, "OZG_RECEIPT_SIGNING_KEY is not set"),
+        ({"keycloak_client_secret": SecretStr("")}, "OZG_KEYCLOAK_CLIENT_SECRET is empty"),
+        ({"keycloak_client_secret": SecretStr("  ")}, "OZG_KEYCLOAK_CLIENT_SECRET is empty"),
+        ({"secret_key": SecretStr(" " * 48)}, "OZG_SECRET_KEY is blank"),
+        ({"secret_key": SecretStr("\t\n" * 24)}, "OZG_SECRET_KEY is blank"),
+        (
+            {
+                "object_store": "s3",
+                "s3_endpoint": "http://minio.internal:9000",
+                "s3_access_key": "k",
+                "s3_secret_key": SecretStr("a-real-s3-secret"),
+            },
+            "OZG_S3_ENDPOINT must use https outside loopback",
+        ),
+        ({"oidc_acr_map": {"1": "hoch"}}, "lifts the acr value '1' to 'hoch'"),
+        ({"oidc_acr_map": {"basis": "hoch"}}, "lifts the acr value 'basis' to 'hoch'"),
+        (
+            {"oidc_acr_map": {"STORK-QAA-Level-2": "substantiell"}},
+            "lifts the acr value 'STORK-QAA-Level-2'",
+        ),
+        (
+            {"sections": {**GOOD_PRODUCTION["sections"], "account": {"recent_auth_minutes": 61}}},
+            "OZG_ACCOUNT_RECENT_AUTH_MINUTES is 61",
+        ),
     ],
 )
 def test_each_unsafe_production_setting_is_refused(override: dict[str, Any], expected: str) -> None:
     settings = Settings(**{**GOOD_PRODUCTION, **override})
     with pytest.raises(ConfigurationError, match=expected):
         check_startup(settings)
+
+
+def test_safe_variants_of_the_new_checks_start() -> None:
+    fine: dict[str, Any] = {
+        "object_store": "s3",
+        "s3_endpoint": "http://127.0.0.1:9000",  # loopback: plain http is fine
+        "s3_access_key": "k",
+        "s3_secret_key": SecretStr("a-real-s3-secret"),
+        "oidc_acr_map": {"1": "basis", "urn:eid:hoch": "hoch", "hoch": "substantiell"},
+        "sections": {**GOOD_PRODUCTION["sections"], "account": {"recent_auth_minutes": 60}},
+    }
+    settings = Settings(**{**GOOD_PRODUCTION, **fine})
+    assert settings.production_problems() == []
+    assert account_config_problems(settings) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://ozg@db/ozg?password=hunter2&sslmode=require",
+        "postgresql+psycopg://ozg@db/ozg?sslmode=verify-full&sslpassword=hunter2",
+        "postgresql+psycopg://ozg:hunter2@db/ozg?PASSWORD=hunter2",
+        "postgresql+psycopg://ozg:hunter2@db/ozg?sslpassword=hunter2&password=hunter2",
+        "postgresql+psycopg://ozg:hun%40ter2@db/ozg",
+    ],
+)
+def test_config_show_masks_passwords_in_the_database_url_query(url: str) -> None:
+    shown = Settings(database_url=url).masked()
+    for key in ("database_url", "effective_database_url"):
+        assert "hunter2" not in shown[key]
+        assert "hun%40ter2" not in shown[key]
+        assert "**********" in shown[key]
+        assert "db/ozg" in shown[key]
+    if "sslmode=require" in url:
+        assert "sslmode=require" in shown["database_url"]
 
 
 def test_masked_settings_never_show_secrets() -> None:

@@ -77,6 +77,44 @@ def test_leaf_data_is_for_dpos_only(client: TestClient, act_as: ActAs) -> None:
     assert client.get("/v1/audit/leaves", params={"start": 0, "end": 1}).status_code == 403
 
 
+def test_a_dpo_bound_to_one_authority_reads_only_its_leaves(
+    app: FastAPI, client: TestClient, database: Database, act_as: ActAs
+) -> None:
+    from compliance import leaf as leaf_format
+
+    _record(
+        database,
+        event("s0", authority="tf"),
+        event("s1", authority="ee"),
+        event("s2", authority="tf"),
+        event("s3", authority=None),
+    )
+    _sequence(app, database)
+    params = {"start": 0, "end": 4}
+
+    def authorities(leaves: list[dict[str, object]]) -> list[tuple[object, str | None]]:
+        decoded = [leaf_format.decode(base64.b64decode(str(x["leaf"]))) for x in leaves]
+        return [(x["index"], d["actor_authority"]) for x, d in zip(leaves, decoded, strict=True)]
+
+    act_as(dpo("tf"))
+    assert authorities(client.get("/v1/audit/leaves", params=params).json()["leaves"]) == [
+        (0, "tf"),
+        (2, "tf"),
+    ]
+    act_as(dpo("ee"))
+    assert authorities(client.get("/v1/audit/leaves", params=params).json()["leaves"]) == [
+        (1, "ee")
+    ]
+    act_as(dpo("operator"))
+    everything = client.get("/v1/audit/leaves", params=params).json()["leaves"]
+    assert [x["index"] for x in everything] == [0, 1, 2, 3]
+    # the Merkle tree stays public: proofs need no role
+    act_as(None)
+    assert client.get("/v1/audit/proofs/inclusion", params={"index": 1, "size": 4}).status_code == (
+        200
+    )
+
+
 def test_dpo_query_is_scoped_filtered_paginated_and_itself_recorded(
     app: FastAPI, client: TestClient, database: Database, act_as: ActAs
 ) -> None:
@@ -110,6 +148,7 @@ def test_dpo_query_is_scoped_filtered_paginated_and_itself_recorded(
         "role": "caseworker",
         "authority": "tf",
         "action": "vault.document.read",
+        "outcome": "success",
         "count": 3,
     }
     assert (

@@ -53,16 +53,19 @@ def test_every_response_carries_a_request_id(client: TestClient) -> None:
     assert first != second
 
 
-def test_a_well_formed_incoming_request_id_is_kept_and_a_bad_one_replaced(
+def test_a_client_request_id_is_ignored_and_a_correlation_id_echoed(
     client: TestClient,
 ) -> None:
-    assert (
-        client.get("/healthz", headers={"X-Request-ID": "trace-1234abcd"}).headers["x-request-id"]
-        == "trace-1234abcd"
+    response = client.get(
+        "/healthz",
+        headers={"X-Request-ID": "trace-1234abcd", "X-Correlation-ID": "trace-1234abcd"},
     )
-    replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"})
-    assert replaced.headers["x-request-id"] != "bad id\nwith newline"
-    assert len(replaced.headers["x-request-id"]) == 32
+    assert response.headers["x-request-id"] != "trace-1234abcd"
+    assert len(response.headers["x-request-id"]) == 32
+    assert response.headers["x-correlation-id"] == "trace-1234abcd"
+    for bad in ("bad id with space", "x" * 65, "a/b"):
+        replaced = client.get("/healthz", headers={"X-Correlation-ID": bad})
+        assert "x-correlation-id" not in replaced.headers
 
 
 def test_404_is_problem_details(client: TestClient) -> None:

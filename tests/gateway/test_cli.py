@@ -110,3 +110,39 @@ def test_serve_in_development_migrates_and_answers_healthz(tmp_path: Path) -> No
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert any(line["msg"] == "request" and line["route"] == "/healthz" for line in lines)
     assert (tmp_path / "var" / "ozg-commons.sqlite3").exists()
+
+
+def test_config_show_masks_passwords_in_the_database_url_query(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://ozg@db/ozg?password=canary-pw-1&sslpassword=canary-pw-2"
+    result = runner.invoke(
+        app,
+        ["config", "show", "--json"],
+        env={"OZG_DATA_DIR": str(tmp_path), "OZG_DATABASE_URL": url},
+    )
+    assert result.exit_code == 0, result.output
+    assert "canary-pw" not in result.output
+    shown = json.loads(result.stdout)
+    assert shown["OZG_DATABASE_URL"] == (
+        "postgresql+psycopg://ozg@db/ozg?password=**********&sslpassword=**********"
+    )
+
+
+@pytest.mark.parametrize("command", [["serve"], ["migrate"], ["audit", "sequence"]])
+def test_an_unreachable_database_is_one_clear_line(tmp_path: Path, command: list[str]) -> None:
+    port = _free_port()  # nothing listens there
+    url = f"postgresql+psycopg://ozg:canary-db-password@127.0.0.1:{port}/ozg?sslpassword=x2"
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway", *command],
+        env=_cli_env(tmp_path, OZG_DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if '"level"' not in line]
+    assert lines == [
+        f"error: cannot reach PostgreSQL at 127.0.0.1:{port}/ozg: connection refused"
+    ], proc.stderr
+    assert "canary-db-password" not in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr

@@ -8,8 +8,9 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from commons.db import Database
+from commons.db import Base, Database
 from compliance.models import AccessEntry, AccessPersonal
+from payments.models import IdempotencyKey
 from payments.references import is_valid_kassenzeichen
 from tests import factories
 from tests.payments.conftest import FLOW, ActAs, new_payment, new_quote, quote_body
@@ -276,3 +277,28 @@ def test_xbezahldienste_refund_is_recorded_for_the_cash_office(
     )
     assert refund.status_code == 201
     assert refund.json()["state"] == "manual"
+
+
+def test_idempotency_keys_are_stored_as_keyed_hashes_only(
+    client: TestClient, act_as: ActAs, database: Database
+) -> None:
+    """A client's key may carry anything; the database holds its HMAC, never the key."""
+    canary = "Max-Mustermann-Antrag-4711"
+    payment = new_payment(client, act_as)  # uses its own key
+    quote_id = new_quote(client, act_as)
+    body = {"quote_id": quote_id, "return_url": "https://flow.example/done"}
+    first = client.post("/v1/payments", json=body, headers={"Idempotency-Key": canary})
+    again = client.post("/v1/payments", json=body, headers={"Idempotency-Key": canary})
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    pay_in_sandbox(client, payment, "success")
+    act_as(CASEWORKER)
+    url = f"/v1/payments/{payment['id']}/refunds"
+    refund = client.post(url, json={"amount_cents": 100}, headers={"Idempotency-Key": canary})
+    assert refund.status_code == 201
+    with database.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(select(table)):
+                assert canary not in repr(tuple(row)), table.name
+        hashes = set(session.scalars(select(IdempotencyKey.key_hash)))
+    assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes)

@@ -94,7 +94,7 @@ def test_retention_deletes_due_payments_records_and_records_each(database: Datab
                 IdempotencyKey(
                     id=old_rows[key],
                     scope="payments.create:flow",
-                    key=key,
+                    key_hash=key.ljust(64, "0"),
                     params_hash="0" * 64,
                     result_id=new_id_str(),
                     created_at=T0 - timedelta(days=age),
@@ -126,8 +126,8 @@ def test_retention_deletes_due_payments_records_and_records_each(database: Datab
         assert set(session.scalars(histories)) == left
         refunds = select(func.count()).where(Refund.payment_id == old_booking)
         assert session.scalar(refunds) == 0
-        keys = select(IdempotencyKey.key).where(IdempotencyKey.scope == "payments.create:flow")
-        assert set(session.scalars(keys)) == {"new-key"}
+        keys = select(IdempotencyKey.key_hash).where(IdempotencyKey.scope == "payments.create:flow")
+        assert set(session.scalars(keys)) == {"new-key".ljust(64, "0")}
         events = select(Notification.event_id).where(Notification.event_id.like("evt-%"))
         assert set(session.scalars(events)) == {"evt-new"}
         recorded = set(

@@ -36,7 +36,7 @@ def _issue(**kw: Any) -> dict[str, Any]:
 
 def test_a_good_key_is_accepted() -> None:
     _k, jwk = authority_key("tf")
-    validated = validate_authority_jwk(jwk, _anchors(), NOW)
+    validated = validate_authority_jwk(jwk, _anchors(), NOW, authority="tf")
     assert validated.jwk["key_ops"] == ["wrapKey"]
     assert validated.not_after > NOW
 
@@ -59,20 +59,22 @@ def test_bad_keys_are_refused(
 ) -> None:
     _k, jwk = authority_key("tf")
     with pytest.raises(InvalidKey, match=message):
-        validate_authority_jwk(mutate(jwk), _anchors(), NOW)
+        validate_authority_jwk(mutate(jwk), _anchors(), NOW, authority="tf")
 
 
 def test_expired_not_yet_valid_unchained_and_wrong_usage() -> None:
     with pytest.raises(InvalidKey, match="expired"):
-        validate_authority_jwk(_issue(), _anchors(), NOW + timedelta(days=400))
+        validate_authority_jwk(_issue(), _anchors(), NOW + timedelta(days=400), authority="tf")
     with pytest.raises(InvalidKey, match="not yet valid"):
-        validate_authority_jwk(_issue(not_before=NOW + timedelta(days=1)), _anchors(), NOW)
+        validate_authority_jwk(
+            _issue(not_before=NOW + timedelta(days=1)), _anchors(), NOW, authority="tf"
+        )
     with pytest.raises(InvalidKey, match="key encipherment"):
-        validate_authority_jwk(_issue(key_encipherment=False), _anchors(), NOW)
+        validate_authority_jwk(_issue(key_encipherment=False), _anchors(), NOW, authority="tf")
     rogue_key, rogue_cert = make_ca("rogue CA", NOW)
     _k, rogue = issue_authority_key(rogue_key, rogue_cert, "tf", NOW, bits=3072)
     with pytest.raises(InvalidKey, match="trusted CA"):
-        validate_authority_jwk(rogue, _anchors(), NOW)
+        validate_authority_jwk(rogue, _anchors(), NOW, authority="tf")
     # a chain whose CA certificate was swapped for the rogue one is broken
     swapped = {
         **rogue,
@@ -82,7 +84,7 @@ def test_expired_not_yet_valid_unchained_and_wrong_usage() -> None:
         ],
     }
     with pytest.raises(InvalidKey, match="broken"):
-        validate_authority_jwk(swapped, _anchors(), NOW)
+        validate_authority_jwk(swapped, _anchors(), NOW, authority="tf")
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from vault import envelope, sanitize
 from vault.client import keys
 from vault.envelope import Metadata
 from vault.errors import ClientError, InvalidEnvelope
-from vault.pki import validate_authority_jwk
-from vault.recipients import PrivateKey, public_key_from_jwk
+from vault.pki import check_jwk_binding, validate_authority_jwk
+from vault.recipients import PrivateKey
 from vault.revocation import RevocationChecker
 
 Progress = Callable[[int], None]
@@ -224,12 +224,16 @@ class VaultClient:
         active = self._check(self.http.get(f"{self.api}/authorities/{authority}/key")).json()
         if self.trust_anchors is not None:
             now = datetime.now(UTC)
-            validated = validate_authority_jwk(active["jwk"], self.trust_anchors, now)
+            validated = validate_authority_jwk(
+                active["jwk"], self.trust_anchors, now, authority=authority
+            )
             if self.crls is not None:
                 RevocationChecker(self.crls, self.trust_anchors).check_chain(validated.chain, now)
             recipient: Any = validated.public_key
         else:
-            recipient = public_key_from_jwk(active["jwk"])
+            # Without anchors the chain is the server's word, but the certificate must still
+            # name this authority: a key registered for another one is never wrapped to.
+            recipient = check_jwk_binding(active["jwk"], authority)
         with self.http.stream("GET", f"{self.api}/documents/{doc_id}/content") as response:
             self._check(response)
             header = envelope.read_header(_ResponseReader(response))
