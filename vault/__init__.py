@@ -24,17 +24,20 @@ if TYPE_CHECKING:
         InvalidKey,
         KeyNotFound,
         RevocationUnknown,
+        SanitizeError,
         VaultError,
     )
     from vault.personal_data import export_personal_data, shred_personal_data
     from vault.pki import chain_of, issue_authority_key, make_ca, validate_chain
     from vault.recipients import key_id, public_jwk, public_key_from_jwk
     from vault.revocation import RevocationChecker
+    from vault.sanitize import PASSIVE_FINDINGS, detect_type, inspect_pdf
     from vault.service import get_document, shares_of
 
 __all__ = [
     "ACTIONS",
     "ACTIVITIES",
+    "PASSIVE_FINDINGS",
     "RETENTION",
     "BlobNotFound",
     "BlobStore",
@@ -46,12 +49,15 @@ __all__ = [
     "RevocationChecker",
     "RevocationUnknown",
     "S3BlobStore",
+    "SanitizeError",
     "VaultError",
     "applicant_public_jwk",
     "body_is_well_formed",
     "chain_of",
+    "detect_type",
     "export_personal_data",
     "get_document",
+    "inspect_pdf",
     "issue_authority_key",
     "key_id",
     "make_ca",
@@ -70,6 +76,7 @@ __getattr__ = lazy_face(
     {
         "ACTIONS": "vault.declarations",
         "ACTIVITIES": "vault.declarations",
+        "PASSIVE_FINDINGS": "vault.sanitize",
         "BlobNotFound": "vault.errors",
         "BlobStore": "vault.blobstore",
         "FilesystemBlobStore": "vault.blobstore",
@@ -81,12 +88,15 @@ __getattr__ = lazy_face(
         "RevocationChecker": "vault.revocation",
         "RevocationUnknown": "vault.errors",
         "S3BlobStore": "vault.blobstore",
+        "SanitizeError": "vault.errors",
         "VaultError": "vault.errors",
         "applicant_public_jwk": "vault.applicant_keys",
         "body_is_well_formed": "vault.envelope_format",
         "chain_of": "vault.pki",
+        "detect_type": "vault.sanitize",
         "export_personal_data": "vault.personal_data",
         "get_document": "vault.service",
+        "inspect_pdf": "vault.sanitize",
         "issue_authority_key": "vault.pki",
         "key_id": "vault.recipients",
         "make_ca": "vault.pki",
