@@ -15,7 +15,7 @@ from gateway.cases.errors import SealedContentTooLarge
 from gateway.cases.models import Case
 from gateway.cases.runtime import CasesRuntime
 from gateway.cases.schemas import (
-    ApplicantKeyOut,
+    CaseApplicantKeyOut,
     AuthorityIn,
     CaseIn,
     CaseOut,
@@ -301,11 +301,11 @@ def authority_case(
 @authority_router.get("/cases/{case_id}/applicant-key")
 def applicant_key(
     case_id: str, session: DbSession, runtime: Runtime, principal: Caseworker
-) -> ApplicantKeyOut:
+) -> CaseApplicantKeyOut:
     """The applicant's public vault key: the authority's client seals a message or the
     decision letter to it on the authority's device (recorded in the audit trail)."""
     case, jwk, kid = casework.applicant_key_of(session, runtime, principal, case_id)
-    return ApplicantKeyOut(case_id=case.id, kid=kid, public_jwk=jwk)
+    return CaseApplicantKeyOut(case_id=case.id, kid=kid, public_jwk=jwk)
 
 
 @authority_router.post("/cases/{case_id}/processing")

@@ -180,7 +180,7 @@ class WaiverDecisionIn(BaseModel):
     decision: Literal["granted", "refused"]
 
 
-class ApplicantKeyOut(BaseModel):
+class CaseApplicantKeyOut(BaseModel):
     """The applicant's public vault key, to seal a message or a decision letter to."""
 
     model_config = ConfigDict(

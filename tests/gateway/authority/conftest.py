@@ -31,7 +31,13 @@ from gateway.delivery.runtime import pem_of
 from gateway.fitconnect import Attachment, build_metadata, dumps_metadata, encrypt
 from gateway.fitconnect.demo import DemoAuthority, make_ca, make_demo_authority
 from tests import factories
-from tests.gateway.cases.conftest import FakeRegistry
+from tests.gateway.cases.conftest import (  # noqa: F401 - fixtures for the case tests
+    FakeRegistry,
+    alice,
+    deliver,
+    make_applicant,
+    runtime,
+)
 from tests.gateway.flows.conftest import definition, example
 
 NOW = datetime.now(UTC)
