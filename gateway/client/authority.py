@@ -165,12 +165,15 @@ class AuthorityClient:
         http: httpx.Client | None = None,
         clock: Clock | None = None,
     ) -> None:
+        self._owns_http = http is None
         self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=TIMEOUT)
         self.token = token
         self.clock: Clock = clock or SystemClock()
 
     def close(self) -> None:
-        self.http.close()
+        """Close the HTTP client if this object made it (an injected one stays open)."""
+        if self._owns_http:
+            self.http.close()
 
     # -- plumbing
     def headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
