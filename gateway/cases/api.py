@@ -15,8 +15,8 @@ from gateway.cases.errors import SealedContentTooLarge
 from gateway.cases.models import Case
 from gateway.cases.runtime import CasesRuntime
 from gateway.cases.schemas import (
-    CaseApplicantKeyOut,
     AuthorityIn,
+    CaseApplicantKeyOut,
     CaseIn,
     CaseOut,
     CaseSummary,

@@ -199,8 +199,9 @@ def send(client: TestClient, act_as: ActAs, keys: Keys) -> Callable[..., Sent]:
         attachments = [
             Attachment(
                 d.attachment_id,
-                "0" * 128 if d.attachment_id == wrong_hash else encrypted_docs[d.attachment_id]
-                .plaintext_sha512,
+                "0" * 128
+                if d.attachment_id == wrong_hash
+                else encrypted_docs[d.attachment_id].plaintext_sha512,
                 d.mime_type,
                 d.purpose,  # type: ignore[arg-type]
                 d.filename,

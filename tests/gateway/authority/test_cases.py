@@ -27,9 +27,7 @@ Deliver = Callable[[FakeSubmission, str], list[Any]]
 TF, EE = factories.caseworker("tf"), factories.caseworker("ee")
 
 
-def received_case(
-    client: TestClient, act_as: ActAs, alice: Applicant, deliver: Deliver
-) -> str:
+def received_case(client: TestClient, act_as: ActAs, alice: Applicant, deliver: Deliver) -> str:
     started = start_case(client, act_as, alice, waiver=True)
     sent = submission(alice.principal, started["case_id"])
     assert deliver(sent, "submit-submission") == []
@@ -70,7 +68,8 @@ def test_the_case_commands_move_the_case_and_seal_to_the_applicant(
     body = client.get(f"/v1/me/messages/{request['id']}").json()
     assert body["body_format"] == "ozg-envelope"
     meta, plain = _opened(body["body"], alice)
-    assert plain.decode() == text and meta.filename == "message.de.txt"
+    assert plain.decode() == text
+    assert meta.filename == "message.de.txt"
     act_as(TF)
     assert authority_client.processing(case_id)["state"] == "processing"
     letter = decision_letter_pdf(case_id, "Landkreis Teltow-Fläming", "approved", "de",
@@ -123,7 +122,8 @@ def test_a_caseworker_never_sees_another_authoritys_cases(
     assert client.get(f"/v1/authority/cases/{case_id}/applicant-key").status_code == 403
     act_as(TF)
     key = client.get(f"/v1/authority/cases/{case_id}/applicant-key").json()
-    assert key["case_id"] == case_id and key["public_jwk"]["kty"] == "EC"
+    assert key["case_id"] == case_id
+    assert key["public_jwk"]["kty"] == "EC"
 
 
 def test_the_openapi_document_describes_the_authority_operations(client: TestClient) -> None:

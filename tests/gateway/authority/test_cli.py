@@ -27,15 +27,14 @@ def invoke(*args: str) -> Any:
 @pytest.fixture
 def connected(monkeypatch: pytest.MonkeyPatch, authority_client: AuthorityClient) -> None:
     """The commands talk to the test app (the token path is the account's business)."""
-    monkeypatch.setattr(
-        "gateway.client.authority_cli._connect", lambda *a, **k: authority_client
-    )
+    monkeypatch.setattr("gateway.client.authority_cli._connect", lambda *a, **k: authority_client)
 
 
 def _one_line_error(result: Any, exit_code: int, fragment: str) -> None:
     assert result.exit_code == exit_code, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), result.stderr
     assert fragment in lines[0]
     assert "Traceback" not in result.output + result.stderr
 
@@ -68,7 +67,8 @@ def test_another_authoritys_key_file_is_refused_in_one_line(
     send("tf")
     act_as(factories.caseworker("tf"))
     result = invoke("fetch", "--authority", "tf", "--key-file", str(keys.key_file("ee")),
-                    "--destination", DESTINATIONS["tf"], "--out", str(tmp_path / "out"))  # fmt: skip
+                    "--destination", DESTINATIONS["tf"],
+                    "--out", str(tmp_path / "out"))  # fmt: skip
     _one_line_error(result, 2, "not the encryption key")
 
 
@@ -98,11 +98,13 @@ def test_case_commands_through_the_command_line(
     case_id = received_case(client, act_as, alice, deliver)
     act_as(factories.caseworker("tf"))
     listed = invoke("cases", "--state", "received")
-    assert case_id in listed.stdout and "1 case(s)" in listed.stdout
+    assert case_id in listed.stdout
+    assert "1 case(s)" in listed.stdout
     assert "processing" in invoke("case", case_id, "processing").stdout
     result = invoke("case", case_id, "request-documents", "--message", "Please send it.",
                     "--document-type", "passport", "--lang", "en")  # fmt: skip
-    assert result.exit_code == 0 and "action_required" in result.stdout
+    assert result.exit_code == 0
+    assert "action_required" in result.stdout
     assert invoke("case", case_id, "processing").exit_code == 0
     bad = tmp_path / "letter.txt"
     bad.write_text("not a pdf")

@@ -83,7 +83,8 @@ def test_fetch_writes_the_case_folder_and_accepts_with_the_tags(
     (event,) = events(client, keys, sent.case_id)
     assert event.name == "accept-submission"
     tags = event.authentication_tags
-    assert tags is not None and set(tags.attachments) == {d.attachment_id for d in sent.docs}
+    assert tags is not None
+    assert set(tags.attachments) == {d.attachment_id for d in sent.docs}
     listed = client.get("/fit-connect/v1/submissions", params={"destinationId": DESTINATIONS["tf"]})
     assert listed.json()["submissions"] == []
 
@@ -95,7 +96,8 @@ def test_a_second_run_fetches_nothing_twice(
     first = run_fetch(authority_client, act_as, keys, tmp_path / "out")
     assert len(first.accepted) == 1
     second = run_fetch(authority_client, act_as, keys, tmp_path / "out")
-    assert second.results == [] and second.skipped == []
+    assert second.results == []
+    assert second.skipped == []
     sent = send()
     third = run_fetch(authority_client, act_as, keys, tmp_path / "out")
     assert [r.case_id for r in third.accepted] == [sent.case_id]
@@ -155,7 +157,8 @@ def test_a_form_that_fails_the_flow_schema_is_rejected_with_data_schema_violatio
     form.pop(next(iter(form)))
     sent = send(form=form)
     problems = _rejected(run_fetch(authority_client, act_as, keys, tmp_path / "out"))
-    assert problems and {p["type"].rsplit("/", 1)[-1] for p in problems} == {
+    assert problems
+    assert {p["type"].rsplit("/", 1)[-1] for p in problems} == {
         "data-schema-violation"
     }
     assert all(p["instance"].startswith("data:/") for p in problems)
@@ -182,7 +185,8 @@ def test_a_hostile_pdf_is_rejected_and_quarantined(
     problems = _rejected(run_fetch(authority_client, act_as, keys, tmp_path / "out"))
     assert [p["type"].rsplit("/", 1)[-1] for p in problems] == ["syntax-violation"]
     assert "JavaScript action" in problems[0]["detail"]
-    assert "Launch action" in problems[0]["detail"] and "open action" in problems[0]["detail"]
+    assert "Launch action" in problems[0]["detail"]
+    assert "open action" in problems[0]["detail"]
     out = tmp_path / "out"
     assert not (out / sent.case_id).exists()
     kept = out / "quarantine" / sent.case_id / f"{bad.attachment_id}.pdf.quarantined"
@@ -225,8 +229,12 @@ def test_path_traversal_file_names_are_neutralised(
     assert [r.status for r in report.results] == ["accepted"]
     folder = tmp_path / "out" / sent.case_id
     files = sorted(p.name for p in folder.iterdir())
-    assert "passwd.pdf" in files and "boot.pdf" in files and "x.pdf" in files
-    assert "x (2).pdf" in files and "X (3).PDF" in files and "form (2).json" in files
+    assert "passwd.pdf" in files
+    assert "boot.pdf" in files
+    assert "x.pdf" in files
+    assert "x (2).pdf" in files
+    assert "X (3).PDF" in files
+    assert "form (2).json" in files
     assert json.loads((folder / "form.json").read_text()) == example("employment")
     assert all(p.parent == folder for p in folder.iterdir())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "var"]
