@@ -153,8 +153,8 @@ class AuthorityClient:
     """The authority's HTTP client: the FIT-Connect Submission API (``/fit-connect/v1``)
     and the cases' authority operations (``/v1/authority/cases``).
 
-    ``http`` may be any ``httpx.Client`` whose base URL is the server (a FastAPI
-    ``TestClient`` in tests); otherwise one is made for ``base_url``.
+    ``http`` may be any httpx-style client whose base URL is the server (a FastAPI
+    ``TestClient`` in tests); otherwise an ``httpx.Client`` is made for ``base_url``.
     """
 
     def __init__(
@@ -162,11 +162,13 @@ class AuthorityClient:
         base_url: str = "",
         *,
         token: TokenSource = None,
-        http: httpx.Client | None = None,
+        http: Any = None,
         clock: Clock | None = None,
     ) -> None:
         self._owns_http = http is None
-        self.http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=TIMEOUT)
+        self.http: httpx.Client = http or httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=TIMEOUT
+        )
         self.token = token
         self.clock: Clock = clock or SystemClock()
 

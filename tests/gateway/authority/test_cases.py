@@ -107,12 +107,13 @@ def test_a_caseworker_never_sees_another_authoritys_cases(
     case_id = received_case(client, act_as, alice, deliver)
     act_as(EE)
     assert authority_client.cases() == []
-    for call in (
+    calls: tuple[Callable[[], Any], ...] = (
         lambda: authority_client.case(case_id),
         lambda: authority_client.processing(case_id),
         lambda: authority_client.request_documents(case_id, ["passport"], "x", "en"),
         lambda: authority_client.decide(case_id, "rejected", b"%PDF-1.7 x"),
-    ):
+    )
+    for call in calls:
         with pytest.raises(ServerError) as caught:
             call()
         assert caught.value.status_code == 404

@@ -158,9 +158,7 @@ def test_a_form_that_fails_the_flow_schema_is_rejected_with_data_schema_violatio
     sent = send(form=form)
     problems = _rejected(run_fetch(authority_client, act_as, keys, tmp_path / "out"))
     assert problems
-    assert {p["type"].rsplit("/", 1)[-1] for p in problems} == {
-        "data-schema-violation"
-    }
+    assert {p["type"].rsplit("/", 1)[-1] for p in problems} == {"data-schema-violation"}
     assert all(p["instance"].startswith("data:/") for p in problems)
     text = json.dumps(problems)
     assert not any(isinstance(v, str) and len(v) > 3 and v in text for v in form.values())
