@@ -4,6 +4,7 @@ the commands over the API."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,10 @@ def invoke(*args: str) -> Any:
 
 @pytest.fixture
 def connected(monkeypatch: pytest.MonkeyPatch, authority_client: AuthorityClient) -> None:
-    """The commands talk to the test app (the token path is the account's business)."""
+    """The commands talk to the test app (the token path is the account's business). The
+    app runs in this process, so a log handler an earlier test bound to a stream that is
+    closed now must stay silent rather than print into the command's stderr."""
+    monkeypatch.setattr(logging, "raiseExceptions", False)
     monkeypatch.setattr("gateway.client.authority_cli._connect", lambda *a, **k: authority_client)
 
 
