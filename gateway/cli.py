@@ -78,6 +78,11 @@ def _plain(command: Any) -> None:
 # The gateway's own groups that live in their own modules (loaded only when run).
 GATEWAY_GROUPS = (
     CliGroup("receipt", "Receipts: verify offline, keys.", "gateway.receipt_cli:cli"),
+    CliGroup(
+        "authority",
+        "The authority's client: fetch and decrypt submissions, move cases on.",
+        "gateway.client.authority_cli:cli",
+    ),
 )
 
 

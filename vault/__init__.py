@@ -19,35 +19,19 @@ if TYPE_CHECKING:
     from vault.declarations import ACTIONS, ACTIVITIES, RETENTION
     from vault.envelope import Metadata, open, seal
     from vault.envelope_format import body_is_well_formed, read_header
-    from vault.errors import (
-        BlobNotFound,
-        CrlFileError,
-        InvalidEnvelope,
-        InvalidKey,
-        KeyConflict,
-        KeyNotFound,
-        RevocationUnknown,
-        VaultError,
-    )
+    from vault.errors import BlobNotFound, CrlFileError, InvalidEnvelope, InvalidKey, KeyConflict, KeyNotFound, RevocationUnknown, SanitizeError, VaultError
     from vault.personal_data import export_personal_data, shred_personal_data
-    from vault.pki import (
-        chain_of,
-        demo_crl_path,
-        ensure_demo_ca,
-        issue_authority_key,
-        load_anchors,
-        make_ca,
-        validate_authority_jwk,
-        validate_chain,
-    )
+    from vault.pki import chain_of, demo_crl_path, ensure_demo_ca, issue_authority_key, load_anchors, make_ca, validate_authority_jwk, validate_chain
     from vault.recipients import key_id, public_jwk, public_key_from_jwk
     from vault.revocation import RevocationChecker, load_crls
     from vault.runtime import VaultSettings, crl_files
+    from vault.sanitize import PASSIVE_FINDINGS, detect_type, inspect_pdf
     from vault.service import get_document, shares_of
 
 __all__ = [
     "ACTIONS",
     "ACTIVITIES",
+    "PASSIVE_FINDINGS",
     "RETENTION",
     "BlobNotFound",
     "BlobStore",
@@ -61,6 +45,7 @@ __all__ = [
     "RevocationChecker",
     "RevocationUnknown",
     "S3BlobStore",
+    "SanitizeError",
     "VaultError",
     "VaultSettings",
     "applicant_public_jwk",
@@ -68,9 +53,11 @@ __all__ = [
     "chain_of",
     "crl_files",
     "demo_crl_path",
+    "detect_type",
     "ensure_demo_ca",
     "export_personal_data",
     "get_document",
+    "inspect_pdf",
     "issue_authority_key",
     "key_id",
     "load_anchors",
@@ -102,10 +89,12 @@ __getattr__ = lazy_face(
         "KeyConflict": "vault.errors",
         "KeyNotFound": "vault.errors",
         "Metadata": "vault.envelope",
+        "PASSIVE_FINDINGS": "vault.sanitize",
         "RETENTION": "vault.declarations",
         "RevocationChecker": "vault.revocation",
         "RevocationUnknown": "vault.errors",
         "S3BlobStore": "vault.blobstore",
+        "SanitizeError": "vault.errors",
         "VaultError": "vault.errors",
         "VaultSettings": "vault.runtime",
         "applicant_public_jwk": "vault.applicant_keys",
@@ -113,9 +102,11 @@ __getattr__ = lazy_face(
         "chain_of": "vault.pki",
         "crl_files": "vault.runtime",
         "demo_crl_path": "vault.pki",
+        "detect_type": "vault.sanitize",
         "ensure_demo_ca": "vault.pki",
         "export_personal_data": "vault.personal_data",
         "get_document": "vault.service",
+        "inspect_pdf": "vault.sanitize",
         "issue_authority_key": "vault.pki",
         "key_id": "vault.recipients",
         "load_anchors": "vault.pki",

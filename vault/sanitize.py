@@ -353,14 +353,26 @@ def sanitize_pdf(src: Path, dest: Path) -> Report:
     return report
 
 
-def revalidate_pdf(path: Path) -> None:
-    """Check a (decrypted) PDF opens, is not encrypted and carries nothing we would strip."""
+def inspect_pdf(path: Path) -> Report:
+    """What :func:`sanitize_pdf` would remove from ``path``, without changing it (the
+    authority's client re-checks what it received). A PDF that is encrypted, password-protected
+    or damaged raises :class:`SanitizeError`, as for sanitizing."""
     report = Report(PDF)
     with _open_pdf(path) as pdf:
         try:
             _scan(pdf, report, fix=False)
         except _DAMAGED as exc:
             raise SanitizeError("the PDF is damaged beyond repair") from exc
+    return report
+
+
+# What a PDF may carry that the sanitizer strips but that runs nothing: metadata only.
+PASSIVE_FINDINGS = frozenset({"document info", "XMP metadata", "private application data"})
+
+
+def revalidate_pdf(path: Path) -> None:
+    """Check a (decrypted) PDF opens, is not encrypted and carries nothing we would strip."""
+    report = inspect_pdf(path)
     if report.removed:
         raise SanitizeError("the PDF carries active content: " + ", ".join(report.summary()))
 

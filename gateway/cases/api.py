@@ -16,6 +16,7 @@ from gateway.cases.models import Case
 from gateway.cases.runtime import CasesRuntime
 from gateway.cases.schemas import (
     AuthorityIn,
+    CaseApplicantKeyOut,
     CaseIn,
     CaseOut,
     CaseSummary,
@@ -68,6 +69,8 @@ def case_summary(case: Case) -> CaseSummary:
         outcome=case.outcome,
         created_at=case.created_at,
         last_change_at=case.updated_at,
+        fit_connect_case_id=case.fit_connect_case_id,
+        submission_id=case.submission_id,
     )
 
 
@@ -76,8 +79,6 @@ def case_out(session: Session, case: Case) -> CaseOut:
     return CaseOut(
         **case_summary(case).model_dump(),
         flow_client=case.flow_client,
-        fit_connect_case_id=case.fit_connect_case_id,
-        submission_id=case.submission_id,
         quote_id=case.quote_id,
         payment_id=case.payment_id,
         refund_id=case.refund_id,
@@ -318,6 +319,16 @@ def authority_case(
     case_id: str, session: DbSession, runtime: Runtime, principal: Caseworker
 ) -> CaseOut:
     return case_out(session, casework.authority_case(session, runtime, principal, case_id))
+
+
+@authority_router.get("/cases/{case_id}/applicant-key")
+def applicant_key(
+    case_id: str, session: DbSession, runtime: Runtime, principal: Caseworker
+) -> CaseApplicantKeyOut:
+    """The applicant's public vault key: the authority's client seals a message or the
+    decision letter to it on the authority's device (recorded in the audit trail)."""
+    case, jwk, kid = casework.applicant_key_of(session, runtime, principal, case_id)
+    return CaseApplicantKeyOut(case_id=case.id, kid=kid, public_jwk=jwk)
 
 
 @authority_router.post("/cases/{case_id}/processing")

@@ -9,6 +9,7 @@ the server checks the envelope's structure, stores it with a neutral title and n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from gateway.cases.declarations import AUTHORITY_BASIS, FEE_BASIS
 from gateway.cases.errors import CaseConflict, IllegalTransition
 from gateway.cases.models import Case, DocumentRequest
 from gateway.cases.runtime import CasesRuntime
-from gateway.cases.sealed import applicant_kid, check_sealed_text
+from gateway.cases.sealed import applicant_key, applicant_kid, check_sealed_text
 from gateway.cases.service import audit, transition, visible, visible_case
 from gateway.cases.states import AT_AUTHORITY, CaseState, Outcome
 from payments import (
@@ -76,6 +77,25 @@ def authority_case(
         AUTHORITY_BASIS,
     )
     return case
+
+
+def applicant_key_of(
+    session: Session, runtime: CasesRuntime, principal: Principal, case_id: str
+) -> tuple[Case, dict[str, Any], str]:
+    """The applicant's public vault key, for a caseworker of the case's authority to seal a
+    message or the decision letter to on the authority's device (recorded)."""
+    case = visible_case(session, principal, case_id)
+    jwk, kid = applicant_key(session, case.subject)
+    audit(
+        session,
+        runtime,
+        principal,
+        "cases.applicant_key.read",
+        case,
+        "seal a message to the applicant",
+        AUTHORITY_BASIS,
+    )
+    return case, jwk, kid
 
 
 def start_processing(

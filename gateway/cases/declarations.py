@@ -91,6 +91,13 @@ ACTIONS: tuple[ActionType, ...] = (
         "Eine Sachbearbeiterin oder ein Sachbearbeiter der Behörde hat Ihren Antrag angesehen.",
     ),
     ActionType(
+        "cases.applicant_key.read",
+        "vault key",
+        "The authority's client fetched your public vault key to seal a message to you.",
+        "Die Software der Behörde hat Ihren öffentlichen Tresorschlüssel abgerufen, um Ihnen "
+        "eine verschlüsselte Nachricht zu senden.",
+    ),
+    ActionType(
         "cases.waiver.decide",
         "fee facts",
         "The authority decided on your request for a fee waiver.",

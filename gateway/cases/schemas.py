@@ -66,12 +66,16 @@ class CaseSummary(BaseModel):
     outcome: str | None
     created_at: datetime
     last_change_at: datetime
+    fit_connect_case_id: str | None = Field(
+        default=None, description="The FIT-Connect case id (caseId) once submitted."
+    )
+    submission_id: str | None = Field(
+        default=None, description="The FIT-Connect submission id once submitted."
+    )
 
 
 class CaseOut(CaseSummary):
     flow_client: str | None
-    fit_connect_case_id: str | None
-    submission_id: str | None
     quote_id: str | None
     payment_id: str | None
     refund_id: str | None
@@ -127,21 +131,72 @@ class DocumentsIn(BaseModel):
 
 
 # --------------------------------------------------------------------------- authority
+_SEALED_EXAMPLE = "b3pnLWVudmVsb3BlLzEK...(base64url of the sealed envelope)"
+
+
 class RequestDocumentsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    document_types: list[str] = Field(min_length=1, max_length=20)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"document_types": ["health_insurance"], "message": _SEALED_EXAMPLE},
+            ]
+        },
+    )
+    document_types: list[str] = Field(
+        min_length=1,
+        max_length=20,
+        description="The flow's document types the applicant is asked for (GET /v1/flows/"
+        "{id}: documents[].type).",
+    )
     message: str = SEALED
 
 
 class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"outcome": "approved", "letter": _SEALED_EXAMPLE},
+                {"outcome": "rejected", "letter": _SEALED_EXAMPLE},
+            ]
+        },
+    )
     outcome: Literal["approved", "rejected"]
-    letter: str = SEALED
+    letter: str = Field(
+        min_length=1,
+        max_length=23_000_000,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The decision letter (a PDF) as a vault envelope sealed on the authority's "
+        "device to the applicant's vault key (GET /v1/authority/cases/{id}/applicant-key), "
+        "base64url without padding.",
+    )
 
 
 class WaiverDecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"decision": "granted"}]}
+    )
     decision: Literal["granted", "refused"]
+
+
+class CaseApplicantKeyOut(BaseModel):
+    """The applicant's public vault key, to seal a message or a decision letter to."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "0190a0b0-c0d0-7e00-8f00-000000000001",
+                    "kid": "p256:3Jc1…",
+                    "public_jwk": {"kty": "EC", "crv": "P-256", "x": "…", "y": "…"},
+                }
+            ]
+        }
+    )
+    case_id: str
+    kid: str = Field(description="The key id the sealed envelope's one recipient must carry.")
+    public_jwk: dict[str, Any]
 
 
 class FeeAdjustmentOut(BaseModel):

@@ -9,6 +9,7 @@ gives the same :class:`~gateway.cases.errors.InvalidSealedContent`.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -25,15 +26,21 @@ from vault import (
 )
 
 
-def applicant_kid(session: Session, subject: str) -> str:
-    """The key id of the applicant's vault key (what a sealed draft must be sealed to)."""
+def applicant_key(session: Session, subject: str) -> tuple[dict[str, Any], str]:
+    """The applicant's public vault key (JWK) and its key id: what a sealed draft or an
+    authority's message must be sealed to."""
     try:
         jwk = applicant_public_jwk(session, subject)
     except KeyNotFound:
         raise CaseConflict(
             "the applicant has no vault key yet; create one first (ozg-commons vault keygen)"
         ) from None
-    return key_id(public_key_from_jwk(jwk))
+    return dict(jwk), key_id(public_key_from_jwk(jwk))
+
+
+def applicant_kid(session: Session, subject: str) -> str:
+    """The key id of the applicant's vault key (what a sealed draft must be sealed to)."""
+    return applicant_key(session, subject)[1]
 
 
 def check_sealed(data: bytes, recipient_kid: str, max_bytes: int) -> str:
