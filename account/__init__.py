@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         require_scope,
         require_trust_level,
     )
+    from account.authn import SessionTokens, install_session_authentication
     from account.erasure import IdentityAdmin
     from account.errors import InsufficientScope, InsufficientUserAuthentication, RecipientNotFound
     from account.mailbox import MESSAGE_CATEGORIES, Notifier, send_message
@@ -45,11 +46,13 @@ __all__ = [
     "Role",
     "Scope",
     "ScopeGuard",
+    "SessionTokens",
     "StreamingPrincipal",
     "TrustLevel",
     "current_principal",
     "enforce_account_rules",
     "has_consent",
+    "install_session_authentication",
     "require_roles",
     "require_scope",
     "require_trust_level",
@@ -77,6 +80,8 @@ __getattr__ = lazy_face(
         "current_principal": "account.auth",
         "enforce_account_rules": "account.auth",
         "has_consent": "account.service",
+        "install_session_authentication": "account.authn",
+        "SessionTokens": "account.authn",
         "require_roles": "account.auth",
         "require_scope": "account.auth",
         "require_trust_level": "account.auth",
