@@ -97,36 +97,10 @@ def install(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = original()
-        schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(
-            SECURITY_SCHEMES
-        )
-        secured = _authenticated_operations(app)
-        for path, operations in schema.get("paths", {}).items():
-            for method, operation in operations.items():
-                if (path, method.upper()) in secured and isinstance(operation, dict):
-                    operation.setdefault("security", [{"bearerAuth": []}, {"sessionCookie": []}])
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        for name, scheme in SECURITY_SCHEMES.items():
+            schemes[name] = {**schemes.get(name, {}), **scheme}
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _authenticated_operations(app: FastAPI) -> set[tuple[str, str]]:
-    """(path, method) of every route that depends on ``current_principal``, directly or
-    through a guard: those need a bearer token or the session cookie."""
-    from fastapi.routing import APIRoute
-
-    from account import current_principal
-    from compliance import caller  # compliance's routes authenticate through the account
-
-    def needs_principal(dependant: Any) -> bool:
-        return any(
-            d.call in (current_principal, caller) or needs_principal(d)
-            for d in dependant.dependencies
-        )
-
-    found: set[tuple[str, str]] = set()
-    for route in app.routes:
-        if isinstance(route, APIRoute) and needs_principal(route.dependant):
-            found.update((route.path_format, m) for m in route.methods)
-    return found
