@@ -3,7 +3,7 @@
 - The database is SQLite by default, or a fresh PostgreSQL database created for this run
   when ``OZG_TEST_DATABASE_URL`` is set (and dropped afterwards). Migrations run first.
 - Each test runs inside a transaction that is rolled back afterwards.
-- Tests marked ``postgres``, ``s3`` or ``oidc`` need a real server; with
+- Tests marked ``postgres``, ``s3``, ``oidc`` or ``browser`` need a real server (Chromium); with
   ``OZG_TEST_REQUIRE_SERVICES=1`` a skip of such a test is reported as a failure.
 """
 
@@ -28,7 +28,7 @@ from commons.settings import Settings
 from gateway.app import create_app
 from gateway.migrations import upgrade
 
-INTEGRATION_MARKERS = ("postgres", "s3", "oidc")
+INTEGRATION_MARKERS = ("postgres", "s3", "oidc", "browser")
 REQUIRE_SERVICES = os.environ.get("OZG_TEST_REQUIRE_SERVICES") == "1"
 
 

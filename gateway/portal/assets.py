@@ -33,6 +33,15 @@ MANIFEST: tuple[tuple[str, str], ...] = (
     ("redoc/LICENSE", "redoc/LICENSE"),
 )
 
+#: Text replaced in a copied file, so that nothing is loaded from outside: ReDoc's sidebar
+#: shows its vendor's logo from a CDN, replaced by the portal's own icon. ``SHA256SUMS``
+#: lists the files as served (after the replacement).
+REWRITES: dict[str, tuple[tuple[str, str], ...]] = {
+    "redoc/redoc.standalone.js": (
+        ("https://cdn.redoc.ly/redoc/logo-mini.svg", "/static/img/favicon.svg"),
+    ),
+}
+
 
 def install(node_modules: Path = NODE_MODULES, vendor: Path = VENDOR_DIR) -> list[str]:
     """Copy the manifest's files; returns the ``SHA256SUMS`` lines."""
@@ -51,6 +60,11 @@ def install(node_modules: Path = NODE_MODULES, vendor: Path = VENDOR_DIR) -> lis
             shutil.copytree(source, target)
         else:
             shutil.copy2(source, target)
+        for old, new in REWRITES.get(dest, ()):
+            text = target.read_text(encoding="utf-8")
+            if old not in text:
+                raise SystemExit(f"{src}: expected {old!r} to replace; update REWRITES")
+            target.write_text(text.replace(old, new), encoding="utf-8")
     sums = [
         f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(vendor).as_posix()}"
         for path in sorted(vendor.rglob("*"))
