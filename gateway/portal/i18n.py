@@ -107,7 +107,9 @@ class Catalogues:
         found.sort(key=lambda lang: (lang.code != DEFAULT_LANGUAGE, lang.code))
         if pseudo and english is not None:
             found.append(
-                Language(PSEUDO_RTL, "Pseudo-RTL (ar-XB)", "rtl", _compile(_pseudo_catalog(english)))
+                Language(
+                    PSEUDO_RTL, "Pseudo-RTL (ar-XB)", "rtl", _compile(_pseudo_catalog(english))
+                )
             )
         if not any(lang.code == DEFAULT_LANGUAGE for lang in found):
             raise RuntimeError(f"the portal's {DEFAULT_LANGUAGE} catalogue is missing")

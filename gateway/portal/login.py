@@ -85,9 +85,7 @@ def callback(
         tokens = runtime.oidc.exchange(
             code=code, verifier=pending.verifier, redirect_uri=f"{runtime.base_url}/auth/callback"
         )
-        principal = request.app.state.authenticator.principal_for_token(
-            str(tokens["access_token"])
-        )
+        principal = request.app.state.authenticator.principal_for_token(str(tokens["access_token"]))
     except (OidcError, KeyError):
         return render(request, "message.html", status=400, kind="login-failed")
     except Exception as exc:  # the token's verification refused it (InvalidToken & co.)

@@ -26,7 +26,8 @@ router = APIRouter(include_in_schema=False)
 TRUST_LEVELS = {1: "basis", 2: "substantiell", 3: "hoch"}
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "extract, translate later"
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated where it is shown (gettext's N_)."""
     return message
 
 
@@ -181,13 +182,17 @@ def _paragraphs(path: Any) -> list[str] | None:
 @router.get("/imprint", response_class=HTMLResponse)
 def imprint(request: Request) -> Response:
     section = portal(request.app).section
-    return render(request, "text_page.html", page="imprint", paragraphs=_paragraphs(section.imprint_file))
+    return render(
+        request, "text_page.html", page="imprint", paragraphs=_paragraphs(section.imprint_file)
+    )
 
 
 @router.get("/privacy", response_class=HTMLResponse)
 def privacy(request: Request) -> Response:
     section = portal(request.app).section
-    return render(request, "text_page.html", page="privacy", paragraphs=_paragraphs(section.privacy_file))
+    return render(
+        request, "text_page.html", page="privacy", paragraphs=_paragraphs(section.privacy_file)
+    )
 
 
 @router.get("/account", response_class=HTMLResponse)

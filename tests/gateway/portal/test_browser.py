@@ -24,9 +24,7 @@ SCREENSHOTS = os.environ.get("OZG_PORTAL_SCREENSHOTS")  # a directory, e.g. docs
 
 
 @pytest.fixture
-def context(
-    browser: Browser, portal_server: str, axe_source: str
-) -> Iterator[BrowserContext]:
+def context(browser: Browser, portal_server: str, axe_source: str) -> Iterator[BrowserContext]:
     context = browser.new_context(
         base_url=portal_server, viewport={"width": 1280, "height": 900}, locale="de-DE"
     )
@@ -115,8 +113,7 @@ def test_pages_reflow_at_320_px_and_200_percent_zoom(
 def test_the_keyboard_alone_reaches_everything_in_order_with_visible_focus(page: Page) -> None:
     page.goto("/")
     expected = page.evaluate(
-        "[...document.querySelectorAll('a[href], button, input:not([type=hidden]), video')]"
-        ".length"
+        "[...document.querySelectorAll('a[href], button, input:not([type=hidden]), video')].length"
     )
     seen: list[str] = []
     positions: list[int] = []

@@ -68,7 +68,12 @@ def test_the_callback_refuses_a_wrong_state(client: TestClient) -> None:
     query = authorization_query(client, "/login?next=/account")
     response = client.post(
         IDP_AUTH,
-        data={**query, "state": "forged", "username": "demo-applicant", "password": "demo-applicant"},
+        data={
+            **query,
+            "state": "forged",
+            "username": "demo-applicant",
+            "password": "demo-applicant",
+        },
         follow_redirects=False,
     )
     callback = urlsplit(response.headers["location"])
@@ -198,9 +203,7 @@ def test_logout_needs_the_form_token_and_ends_the_session_at_the_idp(
     sign_in(client)
     assert client.post("/logout", data={"csrf_token": "forged"}).status_code == 403
     assert len(_rows(database)) == 1
-    response = client.post(
-        "/logout", data={"csrf_token": csrf_of(client)}, follow_redirects=False
-    )
+    response = client.post("/logout", data={"csrf_token": csrf_of(client)}, follow_redirects=False)
     assert response.status_code == 303
     target = urlsplit(response.headers["location"])
     assert target.path.endswith("/protocol/openid-connect/logout")
