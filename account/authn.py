@@ -119,7 +119,7 @@ class SessionTokens(Protocol):
         ...
 
 
-class BearerOrSessionAuthenticator:
+class BearerOrSessionAuthenticator(BearerAuthenticator):
     """Implements ``account.auth.Authenticator`` for a bearer token **or** a session cookie.
 
     A request with an ``Authorization`` header is a bearer request, exactly as before. Without
@@ -130,13 +130,14 @@ class BearerOrSessionAuthenticator:
     """
 
     def __init__(self, bearer: BearerAuthenticator, sessions: SessionTokens) -> None:
-        self.bearer = bearer
+        super().__init__(
+            bearer.verifier, bearer.mapping, bearer.rejections, introspect=bearer.introspect
+        )
         self.sessions = sessions
-        self.rejections = bearer.rejections
 
     def authenticate(self, request: Request) -> Principal:
         if "authorization" in request.headers or self.sessions.cookie_name not in request.cookies:
-            return self.bearer.authenticate(request)
+            return super().authenticate(request)
         token = self.sessions.access_token(request)
         if token is None:
             self.rejections.reject(request, "session-expired", 401)
@@ -145,20 +146,16 @@ class BearerOrSessionAuthenticator:
             self.rejections.reject(request, "csrf-token-invalid", 403)
             raise CsrfTokenInvalid()
         try:
-            return self.bearer.principal_for_token(token)
+            return self.principal_for_token(token)
         except (InvalidToken, TokenNotPermitted) as exc:
             self.rejections.reject(request, exc.reason, exc.status)
             raise
-
-    def principal_for_token(self, token: str) -> Principal:
-        return self.bearer.principal_for_token(token)
 
 
 def install_session_authentication(app: Any, sessions: SessionTokens) -> None:
     """Let ``current_principal`` accept ``sessions``' cookie next to bearer tokens (the
     portal calls this in its ``configure``, after the account configured the bearer path)."""
-    current = app.state.authenticator
-    bearer = current.bearer if isinstance(current, BearerOrSessionAuthenticator) else current
+    bearer = app.state.authenticator
     if not isinstance(bearer, BearerAuthenticator):
         raise TypeError("session authentication wraps the account's BearerAuthenticator")
     app.state.authenticator = BearerOrSessionAuthenticator(bearer, sessions)
