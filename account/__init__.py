@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     )
     from account.authn import SessionTokens, install_session_authentication
     from account.erasure import IdentityAdmin
-    from account.errors import InsufficientScope, InsufficientUserAuthentication, RecipientNotFound
+    from account.errors import (
+        DevIdpError,
+        InsufficientScope,
+        InsufficientUserAuthentication,
+        RecipientNotFound,
+    )
     from account.mailbox import MESSAGE_CATEGORIES, Notifier, send_message
     from account.models import Message
     from account.principal import OPERATOR, Principal, Role, TrustLevel
@@ -36,6 +41,7 @@ __all__ = [
     "MESSAGE_CATEGORIES",
     "OPERATOR",
     "CurrentPrincipal",
+    "DevIdpError",
     "IdentityAdmin",
     "InsufficientScope",
     "InsufficientUserAuthentication",
@@ -63,6 +69,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "CurrentPrincipal": "account.auth",
+        "DevIdpError": "account.errors",
         "IdentityAdmin": "account.erasure",
         "InsufficientScope": "account.errors",
         "InsufficientUserAuthentication": "account.errors",

@@ -127,7 +127,7 @@ class DevIdpClient(OidcClient):
         )
 
     def _token_request(self, form: dict[str, str]) -> dict[str, Any]:
-        from account.errors import DevIdpError
+        from account import DevIdpError
 
         try:
             body: dict[str, Any] = self.app.state.dev_idp.token(self._with_client(form))

@@ -96,10 +96,18 @@ def test_production_needs_trust_anchors_and_payment_authorities(tmp_path: Path) 
         "base_url = 'https://epay.example/api'\noriginator_id = 'tf'\n"
         "endpoint_id = 'abh'\nnotification_secret = '" + "s" * 40 + "'\n"
     )
+    imprint, privacy = tmp_path / "imprint.txt", tmp_path / "privacy.txt"
+    imprint.write_text("Landkreis Teltow-Fläming\n\nAm Nuthefließ 2, 14943 Luckenwalde")
+    privacy.write_text("Verantwortlich: Landkreis Teltow-Fläming")
     sections = {
         **GOOD_PRODUCTION["sections"],
         "vault": {"trust_anchors": anchors, "crl_files": [crl]},
         "payments": {"providers": ["xbezahldienste"], "authorities_file": authorities},
+        "portal": {
+            "imprint_file": imprint,
+            "privacy_file": privacy,
+            "accessibility_contact": "barrierefreiheit@teltow-flaeming.example",
+        },
     }
     complete = Settings(**{**GOOD_PRODUCTION, "sections": sections})
     assert startup_problems(complete) == []
