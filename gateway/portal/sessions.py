@@ -163,7 +163,9 @@ class SessionStore:
         row_id = _hash(cookie)
         now = self.clock.now()
         names = dict(principal.attributes)
-        name = names.get("name") or names.get("given_name") or ""
+        name = names.get("name") or " ".join(
+            n for n in (names.get("given_name"), names.get("family_name")) if n
+        )
         csrf = secrets.token_urlsafe(32)
         with self.database.transaction() as session:
             session.add(
