@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from commons.components import Component
+from commons.components import Component, ShredReport
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from pydantic_settings import BaseSettings
+    from sqlalchemy.orm import Session
 
     from commons.settings import Settings
 
@@ -33,6 +34,34 @@ class PortalComponent(Component):
         from gateway.portal.runtime import configure
 
         configure(app, settings)
+
+    def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
+        """The subject's signed-in browser sessions: when they began and were last used
+        (never the tokens)."""
+        from sqlalchemy import select
+
+        from gateway.portal.models import PortalSession
+
+        rows = session.scalars(select(PortalSession).where(PortalSession.subject == subject))
+        return {
+            "sessions": [
+                {
+                    "created_at": row.created_at.isoformat(),
+                    "last_seen_at": row.last_seen_at.isoformat(),
+                    "expires_at": row.expires_at.isoformat(),
+                }
+                for row in rows
+            ]
+        }
+
+    def shred(self, app: FastAPI, session: Session, subject: str) -> ShredReport:
+        """Erasure ends every browser session of the subject (the rows and their tokens)."""
+        from sqlalchemy import delete
+
+        from gateway.portal.models import PortalSession
+
+        result = session.execute(delete(PortalSession).where(PortalSession.subject == subject))
+        return ShredReport(self.name, deleted=int(getattr(result, "rowcount", 0) or 0))
 
     def models(self) -> Sequence[str]:
         return ("gateway.portal.models",)

@@ -212,3 +212,19 @@ def test_logout_needs_the_form_token_and_ends_the_session_at_the_idp(
     assert query["id_token_hint"].count(".") == 2
     assert _rows(database) == []
     assert client.get("/v1/me").status_code == 401
+
+
+def test_erasure_ends_every_session_and_the_export_lists_them(
+    app: FastAPI, client: TestClient, database: Database
+) -> None:
+    sign_in(client)
+    (row,) = _rows(database)
+    component = app.state.components.get("portal")
+    with database.transaction() as session:
+        exported = component.export(app, session, row.subject)
+        assert [s["created_at"] for s in exported["sessions"]] == [row.created_at.isoformat()]
+        assert "eyJ" not in str(exported)
+        report = component.shred(app, session, row.subject)
+    assert report.deleted == 1
+    assert _rows(database) == []
+    assert client.get("/v1/me").status_code == 401
