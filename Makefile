@@ -5,8 +5,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The portal's browser assets (KERN, Swagger UI, ReDoc, axe-core) from npm, copied into
+# gateway/portal/static/vendor/ (docs/portal.md).
+ASSETS := gateway/portal/assets
+VENDOR := gateway/portal/static/vendor/.installed
+PORT   ?= 8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +19,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## Serve the embedded defaults on http://127.0.0.1:8000 (SQLite, filesystem, dev identity, sandbox payments)
-run: $(STAMP)
-	$(BIN)/ozg-commons serve --host 127.0.0.1 --port 8000
+$(VENDOR): $(ASSETS)/package-lock.json $(STAMP)
+	npm ci --prefix $(ASSETS) --omit=peer --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m gateway.portal.assets
+
+## Debian's Chromium for the browser tests (Playwright cannot download browsers here)
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium; }
+
+## Serve the embedded defaults on http://127.0.0.1:8000 (PORT=... to change; open / for the portal) (SQLite, filesystem, dev identity, sandbox payments)
+run: $(STAMP) $(VENDOR)
+	$(BIN)/ozg-commons serve --host 127.0.0.1 --port $(PORT)
 
 ## Lint, type-check, check the dependency direction, then run the whole test suite
-test: lint
+test: lint $(VENDOR) chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -40,4 +53,4 @@ bench: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(ASSETS)/node_modules gateway/portal/static/vendor

@@ -23,8 +23,14 @@ if TYPE_CHECKING:
         require_scope,
         require_trust_level,
     )
+    from account.authn import SessionTokens, install_session_authentication
     from account.erasure import IdentityAdmin
-    from account.errors import InsufficientScope, InsufficientUserAuthentication, RecipientNotFound
+    from account.errors import (
+        DevIdpError,
+        InsufficientScope,
+        InsufficientUserAuthentication,
+        RecipientNotFound,
+    )
     from account.mailbox import MESSAGE_CATEGORIES, Notifier, send_message
     from account.models import Message
     from account.principal import OPERATOR, Principal, Role, TrustLevel
@@ -35,6 +41,7 @@ __all__ = [
     "MESSAGE_CATEGORIES",
     "OPERATOR",
     "CurrentPrincipal",
+    "DevIdpError",
     "IdentityAdmin",
     "InsufficientScope",
     "InsufficientUserAuthentication",
@@ -45,11 +52,13 @@ __all__ = [
     "Role",
     "Scope",
     "ScopeGuard",
+    "SessionTokens",
     "StreamingPrincipal",
     "TrustLevel",
     "current_principal",
     "enforce_account_rules",
     "has_consent",
+    "install_session_authentication",
     "require_roles",
     "require_scope",
     "require_trust_level",
@@ -60,6 +69,7 @@ __getattr__ = lazy_face(
     __name__,
     {
         "CurrentPrincipal": "account.auth",
+        "DevIdpError": "account.errors",
         "IdentityAdmin": "account.erasure",
         "InsufficientScope": "account.errors",
         "InsufficientUserAuthentication": "account.errors",
@@ -77,6 +87,8 @@ __getattr__ = lazy_face(
         "current_principal": "account.auth",
         "enforce_account_rules": "account.auth",
         "has_consent": "account.service",
+        "install_session_authentication": "account.authn",
+        "SessionTokens": "account.authn",
         "require_roles": "account.auth",
         "require_scope": "account.auth",
         "require_trust_level": "account.auth",

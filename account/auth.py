@@ -24,6 +24,7 @@ callable object's parameter annotations without its module's globals.
 from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from account.authn import record_rejection
@@ -46,10 +47,26 @@ class Authenticator(Protocol):
 
 _PRINCIPAL_KEY = "ozg.principal"
 
+#: The OpenAPI security schemes of every route that depends on :func:`current_principal`
+#: (Swagger UI's "Authorize"); they only declare, the authenticator decides.
+_BEARER_SCHEME = HTTPBearer(auto_error=False, scheme_name="bearerAuth", bearerFormat="JWT")
+_SESSION_SCHEME = APIKeyCookie(
+    name="ozg_session",
+    auto_error=False,
+    scheme_name="sessionCookie",
+    description="The portal's session cookie (sign in at /login); a request that changes "
+    "something also needs the session's CSRF token in the X-CSRF-Token header.",
+)
+
 
 @authenticates_first
-def current_principal(request: Request) -> Principal:
-    """The principal the bearer token names (verified); no account-wide rules yet.
+def current_principal(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER_SCHEME)] = None,
+    _session: Annotated[str | None, Depends(_SESSION_SCHEME)] = None,
+) -> Principal:
+    """The principal the bearer token (or the portal's session cookie) names, verified; no
+    account-wide rules yet.
 
     The gateway's edge resolves this before a route reads its body (``authenticates_first``);
     the principal is kept in the request scope, so the token is verified once per request.

@@ -8,6 +8,9 @@ their user names; settings refuse it in production.
 
 Grants: password (direct access), client credentials (``demo-flow``), authorization code with
 PKCE (S256) through a minimal login page, refresh token (a signed JWT: stateless).
+``ozg-portal`` is the web portal's public client (code flow with PKCE). An authorization
+request with ``acr_values`` naming trust level ``hoch`` (RFC 9470 step-up) makes the login
+pretend an eID-card authentication: its tokens carry ``acr`` ``STORK-QAA-Level-4``.
 
 ``demo-flow`` holds every flow scope in use (``account.scopes.GRANTED``). A client-credentials
 request whose ``scope`` parameter names flow scopes gets only the named ones it holds
@@ -50,6 +53,10 @@ REALM = "ozg-dev"
 PREFIX = f"/dev-idp/realms/{REALM}"
 OIDC = "/protocol/openid-connect"
 API_CLIENT = "ozg-api"
+PORTAL_CLIENT = "ozg-portal"
+#: acr_values that ask for trust level hoch; the dev IdP answers with STORK-QAA-Level-4.
+STEP_UP_ACR_VALUES = frozenset({"hoch", "STORK-QAA-Level-4"})
+HOCH_ACR = "STORK-QAA-Level-4"
 TOKEN_LIFETIME = 300
 REFRESH_LIFETIME = 1800
 AUTHORITIES = {
@@ -101,6 +108,7 @@ DEMO_CLIENTS: dict[str, DemoClient] = {
     c.client_id: c
     for c in (
         DemoClient("ozg-cli", None),
+        DemoClient(PORTAL_CLIENT, None),
         DemoClient(API_CLIENT, "dev-only-client-secret"),
         DemoClient("demo-flow", "demo-flow-secret", ("flow",), tuple(sorted(GRANTED))),
         # FIT-Connect subscriber software of each demo authority (client credentials).
@@ -128,6 +136,7 @@ class _Code:
     scope: str
     expires: float
     auth_time: int
+    acr: str
 
 
 @dataclass(slots=True)
@@ -251,6 +260,7 @@ class UnsafeDevIdentityProvider:
         *,
         scope: str | None = None,
         auth_time: int | None = None,
+        acr: str | None = None,
         lifetime: int = TOKEN_LIFETIME,
         overrides: dict[str, Any] | None = None,
     ) -> str:
@@ -272,7 +282,7 @@ class UnsafeDevIdentityProvider:
         if user is not None:
             claims.update(self.user_claims(user))
             claims["auth_time"] = auth_time or now
-            claims["acr"] = user.acr
+            claims["acr"] = acr or user.acr
             claims["sid"] = str(uuid.uuid4())
         else:
             claims["sub"] = str(
@@ -288,11 +298,19 @@ class UnsafeDevIdentityProvider:
         return self.sign(claims)
 
     def _token_response(
-        self, user: DemoUser | None, client: DemoClient, scope: str, auth_time: int | None = None
+        self,
+        user: DemoUser | None,
+        client: DemoClient,
+        scope: str,
+        auth_time: int | None = None,
+        acr: str | None = None,
     ) -> dict[str, Any]:
         now = int(self.clock.now().timestamp())
+        acr = acr or (user.acr if user is not None else None)
         body: dict[str, Any] = {
-            "access_token": self.access_token(user, client, scope=scope, auth_time=auth_time),
+            "access_token": self.access_token(
+                user, client, scope=scope, auth_time=auth_time, acr=acr
+            ),
             "expires_in": TOKEN_LIFETIME,
             "token_type": "Bearer",
             "not-before-policy": 0,
@@ -312,6 +330,7 @@ class UnsafeDevIdentityProvider:
                     "username": user.username,
                     "auth_time": auth_time or now,
                     "scope": scope,
+                    "acr": acr,
                 }
             )
             body["refresh_expires_in"] = REFRESH_LIFETIME
@@ -325,7 +344,7 @@ class UnsafeDevIdentityProvider:
                         "typ": "ID",
                         "azp": client.client_id,
                         "auth_time": auth_time or now,
-                        "acr": user.acr,
+                        "acr": acr,
                         **{k: v for k, v in self.user_claims(user).items() if k != "realm_access"},
                     }
                 )
@@ -391,7 +410,7 @@ class UnsafeDevIdentityProvider:
                 raise DevIdpError("invalid_grant", "PKCE verification failed")
         elif client.secret is None:
             raise DevIdpError("invalid_grant", "PKCE is required for public clients")
-        return self._token_response(code.user, client, code.scope, code.auth_time)
+        return self._token_response(code.user, client, code.scope, code.auth_time, code.acr)
 
     def _refresh(self, token: str, client: DemoClient) -> dict[str, Any]:
         try:
@@ -411,24 +430,50 @@ class UnsafeDevIdentityProvider:
             or user.username in self.disabled
         ):
             raise DevIdpError("invalid_grant", "Invalid refresh token")
-        return self._token_response(user, client, claims.get("scope", ""), claims.get("auth_time"))
+        return self._token_response(
+            user, client, claims.get("scope", ""), claims.get("auth_time"), claims.get("acr")
+        )
 
     # ------------------------------------------------------------------ login page
     def login_page(self, params: dict[str, str], error: str | None = None) -> str:
+        """The login form: a heading, labelled inputs, the error tied to them, WCAG 2.1 AA
+        (checked with axe-core in the browser tests)."""
         hidden = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
             for k, v in params.items()
             if k not in ("username", "password")
         )
-        message = f'<p id="input-error">{html.escape(error)}</p>' if error else ""
+        invalid = ' aria-invalid="true" aria-describedby="input-error"' if error else ""
+        message = (
+            f'<p id="input-error" class="error" role="alert">{html.escape(error)}</p>'
+            if error
+            else ""
+        )
+        step_up = (
+            "<p><strong>Trust level <em>hoch</em> requested.</strong> In production you would "
+            "now use your online ID card; this development identity provider only pretends "
+            "it.</p>"
+            if _asks_for_hoch(params.get("acr_values"))
+            else ""
+        )
+        users = "".join(f"<li><code>{html.escape(name)}</code></li>" for name in DEMO_USERS)
         return (
-            "<!doctype html><html><head><title>Sign in to ozg-dev (UNSAFE development IdP)"
-            '</title></head><body><h1 id="kc-page-title">Sign in to your account</h1>'
-            "<p><strong>Development identity provider: demo users only.</strong></p>"
-            f'{message}<form id="kc-form-login" method="post" action="{PREFIX}{OIDC}/auth">'
-            f'{hidden}<input id="username" name="username" autofocus>'
-            '<input id="password" name="password" type="password">'
-            '<input id="kc-login" type="submit" value="Sign In"></form></body></html>'
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            "<title>Sign in: ozg-dev (UNSAFE development identity provider)</title>"
+            f'<link rel="stylesheet" href="{PREFIX}/login.css"></head><body><main>'
+            '<h1 id="kc-page-title">Sign in to your account</h1>'
+            "<p><strong>Development identity provider: demo users only.</strong> Never use "
+            "it in production. Each demo user's password is its user name.</p>"
+            f'{step_up}{message}<form id="kc-form-login" method="post" '
+            f'action="{PREFIX}{OIDC}/auth">{hidden}'
+            '<div class="field"><label for="username">User name</label>'
+            f'<input id="username" name="username" autocomplete="username" required{invalid}>'
+            '</div><div class="field"><label for="password">Password</label>'
+            '<input id="password" name="password" type="password" '
+            f'autocomplete="current-password" required{invalid}></div>'
+            '<button id="kc-login" type="submit">Sign in</button></form>'
+            f"<h2>Demo users</h2><ul>{users}</ul></main></body></html>"
         )
 
     def authorize(self, form: dict[str, str]) -> str:
@@ -457,12 +502,17 @@ class UnsafeDevIdentityProvider:
                 _scope(form.get("scope")),
                 time.monotonic() + 60,
                 int(self.clock.now().timestamp()),
+                HOCH_ACR if _asks_for_hoch(form.get("acr_values")) else user.acr,
             )
         query = {"code": code}
         if form.get("state"):
             query["state"] = form["state"]
         separator = "&" if "?" in redirect_uri else "?"
         return f"{redirect_uri}{separator}{urlencode(query)}"
+
+
+def _asks_for_hoch(acr_values: str | None) -> bool:
+    return any(v in STEP_UP_ACR_VALUES for v in (acr_values or "").split())
 
 
 def _client_scope(client: DemoClient, requested: str | None) -> str:

@@ -99,6 +99,7 @@ REASONS = {
     "auth-time-in-future": "the access token's authentication time lies in the future",
     "inactive": "the access token is not active",
     "wrong-type": "the token is not an access token",
+    "session-expired": "the portal session has expired or was ended; sign in again",
 }
 
 
@@ -163,6 +164,20 @@ class InsufficientUserAuthentication(Unauthorized):
                 )
             },
             required_trust_level=acr,
+        )
+
+
+class CsrfTokenInvalid(Forbidden):
+    """A state-changing request authenticated by the portal's session cookie came without
+    the session's CSRF token in ``X-CSRF-Token`` (or with a wrong one)."""
+
+    code = "csrf-token-invalid"
+    title = "CSRF token missing or invalid"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a request authenticated by the session cookie that changes something needs the "
+            "session's CSRF token in the X-CSRF-Token header"
         )
 
 

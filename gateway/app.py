@@ -94,6 +94,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=_version(),
         summary="Shared services for online residence-permit applications.",
         lifespan=lifespan,
+        # The portal component serves /docs and /redoc from local assets (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database

@@ -113,11 +113,19 @@ def test_production_needs_trust_anchors_and_payment_and_delivery_authorities(
         tmp_path / "registry.toml", [entry("tf", keys_for("tf", (ca_key, ca_cert)))]
     )
     routing_key = private_jwk_text(rsa_key("routing"))
+    imprint, privacy = tmp_path / "imprint.txt", tmp_path / "privacy.txt"
+    imprint.write_text("Landkreis Teltow-Fläming\n\nAm Nuthefließ 2, 14943 Luckenwalde")
+    privacy.write_text("Verantwortlich: Landkreis Teltow-Fläming")
     sections = {
         **GOOD_PRODUCTION["sections"],
         "vault": {"trust_anchors": anchors, "crl_files": [crl]},
         "payments": {"providers": ["xbezahldienste"], "authorities_file": authorities},
         "authorities": {"file": registry, "routing_signing_key": SecretStr(routing_key)},
+        "portal": {
+            "imprint_file": imprint,
+            "privacy_file": privacy,
+            "accessibility_contact": "barrierefreiheit@teltow-flaeming.example",
+        },
     }
     complete = Settings(**{**GOOD_PRODUCTION, "sections": sections})
     assert startup_problems(complete) == []
