@@ -19,9 +19,28 @@ if TYPE_CHECKING:
     from vault.declarations import ACTIONS, ACTIVITIES, RETENTION
     from vault.envelope import Metadata, open, seal
     from vault.envelope_format import body_is_well_formed, read_header
-    from vault.errors import BlobNotFound, CrlFileError, InvalidEnvelope, InvalidKey, KeyConflict, KeyNotFound, RevocationUnknown, SanitizeError, VaultError
+    from vault.errors import (
+        BlobNotFound,
+        CrlFileError,
+        InvalidEnvelope,
+        InvalidKey,
+        KeyConflict,
+        KeyNotFound,
+        RevocationUnknown,
+        SanitizeError,
+        VaultError,
+    )
     from vault.personal_data import export_personal_data, shred_personal_data
-    from vault.pki import chain_of, demo_crl_path, ensure_demo_ca, issue_authority_key, load_anchors, make_ca, validate_authority_jwk, validate_chain
+    from vault.pki import (
+        chain_of,
+        demo_crl_path,
+        ensure_demo_ca,
+        issue_authority_key,
+        load_anchors,
+        make_ca,
+        validate_authority_jwk,
+        validate_chain,
+    )
     from vault.recipients import key_id, public_jwk, public_key_from_jwk
     from vault.revocation import RevocationChecker, load_crls
     from vault.runtime import VaultSettings, crl_files
