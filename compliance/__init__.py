@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         RetentionExecutor,
         RetentionPolicy,
     )
+    from compliance.verify import HttpLog, verify_server
 
 __all__ = [
     "AccessEvent",
@@ -29,6 +30,7 @@ __all__ = [
     "Actor",
     "AuditCaller",
     "Declarations",
+    "HttpLog",
     "Outcome",
     "ProcessingActivity",
     "RetentionExecutor",
@@ -36,6 +38,7 @@ __all__ = [
     "caller",
     "record_access",
     "record_accesses",
+    "verify_server",
 ]
 __getattr__ = lazy_face(
     __name__,
@@ -45,6 +48,7 @@ __getattr__ = lazy_face(
         "Actor": "compliance.recorder",
         "AuditCaller": "compliance.api",
         "Declarations": "compliance.register",
+        "HttpLog": "compliance.verify",
         "Outcome": "compliance.recorder",
         "ProcessingActivity": "compliance.register",
         "RetentionExecutor": "compliance.register",
@@ -52,5 +56,6 @@ __getattr__ = lazy_face(
         "caller": "compliance.api",
         "record_access": "compliance.recorder",
         "record_accesses": "compliance.recorder",
+        "verify_server": "compliance.verify",
     },
 )

@@ -25,6 +25,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from commons.encoding import b64url_encode
+from compliance import HttpLog, verify_server
 from gateway.client.applicant import ApplicantClient, Document, Sent
 from gateway.fitconnect import decrypt, issue_event
 from vault import envelope
@@ -356,8 +357,6 @@ def run_story(
             return f"decision letter opened ({len(letter)} bytes); {states}; {proofs}"
 
         def dpo() -> str:
-            from compliance.verify import HttpLog, verify_server
-
             log = HttpLog(http, "", token(http, "demo-dpo"))
             report = verify_server(log, verifier_key=None, state_file=None)
             return f"the whole audit log verifies ({report.size} entries)"

@@ -8,8 +8,9 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
@@ -86,7 +87,7 @@ def _tf(app: FastAPI, settings: Settings, client: TestClient) -> tuple[Authority
 def test_the_whole_story(app: FastAPI, settings: Settings, client: TestClient) -> None:
     keys, ca = _tf(app, settings, client)
     lines: list[str] = []
-    result = run_story(client, keys, say=lines.append, anchors=[ca], crls=[])
+    result = run_story(cast(httpx.Client, client), keys, say=lines.append, anchors=[ca], crls=[])
     assert len(lines) == 12, lines
     assert result.receipt["kind"] == "submission"
     claims = result.receipt["claims"]
