@@ -106,11 +106,16 @@ class ApplicantClient:
         crls: Sequence[x509.CertificateRevocationList] = (),
         allow_self_signed: bool = False,
         timeout: float = 120.0,
+        public_url: str | None = None,
     ) -> None:
         """``anchors``: the pinned roots a destination key's x5c chain must lead to (never
         a root shipped in x5c), ``crls`` the revocation lists checked on the way (fail
-        closed). ``allow_self_signed`` is the test-only switch of FIT-Connect's rules."""
+        closed). ``allow_self_signed`` is the test-only switch of FIT-Connect's rules.
+        ``public_url``: the deployment's public base URL, which a route's
+        ``destinationSignature`` names as issuer and submission host (default: the URL
+        this client talks to; differs only for an in-process client)."""
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        self.public_url = httpx.URL(public_url) if public_url else None
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.anchors = list(anchors)
         self.revocation = RevocationChecker(crls=list(crls), anchors=self.anchors)
@@ -201,20 +206,17 @@ class ApplicantClient:
         )
         return answer
 
-    def pay_in_sandbox(
-        self, case_id: str, quote_id: str, flow_token: str, action: str = "success"
-    ) -> str:
-        """The flow client (``flow_token``: payments are started by a flow) starts the
-        payment; the applicant acts on the sandbox page and links the payment to the case."""
+    def pay_in_sandbox(self, case_id: str, quote_id: str, action: str = "success") -> str:
+        """Start the payment for the case's own quote (an applicant may pay their own, see
+        docs/payments.md), act on the sandbox page and link the payment to the case."""
         payment = self._json(
             "payment",
             self.http.post(
                 "/v1/payments",
                 json={"quote_id": quote_id, "return_url": "http://127.0.0.1/return"},
-                headers={"Idempotency-Key": f"case-{case_id}-{quote_id}",
-                         "Authorization": f"Bearer {flow_token}"},
+                headers={"Idempotency-Key": f"case-{case_id}-{quote_id}"},
             ),
-        )  # fmt: skip
+        )
         page = httpx.URL(payment["payment_url"])
         self._ok("sandbox page", self.http.get(page.path))
         done = self.http.post(page.path, data={"action": action}, follow_redirects=False)
@@ -252,8 +254,8 @@ class ApplicantClient:
             )
         except ImportError:  # pragma: no cover - the registry ships with the gateway
             return
-        keys = self._json("routing keys", self.http.get("/v1/routes/keys"))
-        base = self.http.base_url
+        keys = self._json("routing keys", self.http.get("/v1/routes/keys"))["keys"]
+        base = self.public_url or self.http.base_url
         host = base.host + (f":{base.port}" if base.port else "")
         verify_destination_signature(
             signature,

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from commons.encoding import b64url_encode
@@ -35,8 +38,19 @@ TOKEN_PATH = "/dev-idp/realms/ozg-dev/protocol/openid-connect/token"  # noqa: S1
 FIT_CONNECT = "/fit-connect/v1"
 LEIKA_EMPLOYMENT = "urn:de:fim:leika:leistung:99010003001000"
 PASSPHRASE = "demo passphrase, not a secret"  # noqa: S105
+CHECKPOINT_WAIT = 15.0
 
 Say = Callable[[str], None]
+#: The employment flow's other required documents (type, file name, text), sent with the
+#: passport; the caseworker then asks for one more (:data:`EXTRA_DOCUMENT`).
+OTHER_DOCUMENTS = (
+    ("biometric_photo", "foto.pdf", "biometric photo (demo)"),
+    ("employment_contract", "arbeitsvertrag.pdf", "Arbeitsvertrag / employment contract (demo)"),
+    ("qualification_recognition", "anerkennung.pdf", "Anerkennung / recognition (demo)"),
+    ("health_insurance", "krankenversicherung.pdf", "Krankenversicherung / health insurance"),
+    ("rental_contract", "mietvertrag.pdf", "Mietvertrag / rental contract (demo)"),
+)
+EXTRA_DOCUMENT = "payslip"
 
 
 class StepFailed(Exception):
@@ -54,6 +68,38 @@ class AuthorityKeys:
     encryption_key: rsa.RSAPrivateKey
     signing_key: rsa.RSAPrivateKey
     signing_kid: str
+
+
+def demo_authority_keys(
+    http: httpx.Client, data_dir: Path, authority: str = "tf"
+) -> tuple[AuthorityKeys, list[x509.Certificate], list[x509.CertificateRevocationList]]:
+    """A demo authority's own keys as the embedded default stores them under
+    ``data_dir/authorities/demo/`` (``<id>.json`` with both public JWKs,
+    ``<id>-encryption.key.pem`` and ``<id>-signing.key.pem``, PKCS#8; see
+    docs/authorities.md), its destination id from ``GET /v1/authorities/{id}``, and the
+    demo CA (``data_dir/vault/demo-ca.pem`` and its CRL) as the pinned trust anchor."""
+    directory = data_dir / "authorities" / "demo"
+    public = json.loads((directory / f"{authority}.json").read_text("utf-8"))
+    encryption = _private_key(directory / f"{authority}-encryption.key.pem")
+    signing = _private_key(directory / f"{authority}-signing.key.pem")
+    info = http.get(f"/v1/authorities/{authority}")
+    info.raise_for_status()
+    keys = AuthorityKeys(
+        authority, info.json()["destinationId"], encryption, signing,
+        public["signing_jwk"]["kid"],
+    )  # fmt: skip
+    vault_dir = data_dir / "vault"
+    anchors = [x509.load_pem_x509_certificate((vault_dir / "demo-ca.pem").read_bytes())]
+    crl_path = vault_dir / "demo-ca.crl"
+    crls = [x509.load_pem_x509_crl(crl_path.read_bytes())] if crl_path.exists() else []
+    return keys, anchors, crls
+
+
+def _private_key(path: Path) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError(f"{path.name} is not an RSA private key")
+    return key
 
 
 @dataclass
@@ -192,15 +238,19 @@ def run_story(
     form: Mapping[str, Any] | None = None,
     document_name: str = "reisepass.pdf",
     document_text: str = "Reisepass / passport (demo)",
-    extra_name: str = "arbeitsvertrag.pdf",
+    extra_name: str = "gehaltsnachweis.pdf",
     anchors: list[Any] | None = None,
     crls: list[Any] | None = None,
     allow_self_signed: bool = False,
     ars: str = "120720000000",
     applicant_user: str = "demo-applicant",
+    public_url: str | None = None,
+    settle: Callable[[], object] | None = None,
 ) -> StoryResult:
     """The twelve steps of the README's story; raises :class:`StepFailed` on the first
-    that fails."""
+    that fails. ``settle``: called before the DPO verifies, for an in-process app whose
+    audit-log sequencer does not run (tests); a running server sequences by itself, and
+    the DPO waits up to :data:`CHECKPOINT_WAIT` seconds for its checkpoint."""
     result = StoryResult()
     form = dict(form or example_form())
     state: dict[str, Any] = {}
@@ -219,6 +269,7 @@ def run_story(
             state["applicant"] = ApplicantClient(
                 str(http.base_url), token(http, applicant_user), http=http,
                 anchors=anchors or [], crls=crls or [], allow_self_signed=allow_self_signed,
+                public_url=public_url,
             )  # fmt: skip
             me = state["applicant"].http.get("/v1/me")
             me.raise_for_status()
@@ -236,9 +287,11 @@ def run_story(
             path.write_bytes(minimal_pdf(document_text))
             doc_id, report = client.vault.put(path, state["key"])
             state["passport"] = doc_id
-            photo = workdir / "foto.pdf"
-            photo.write_bytes(minimal_pdf("biometric photo (demo)"))
-            state["photo"] = client.vault.put(photo, state["key"])[0]
+            state["others"] = []
+            for doc_type, name, text in OTHER_DOCUMENTS:
+                other = workdir / name
+                other.write_bytes(minimal_pdf(text))
+                state["others"].append(Document(client.vault.put(other, state["key"])[0], doc_type))
             return f"document {doc_id} sanitized ({report})"
 
         def fill() -> str:
@@ -267,26 +320,14 @@ def run_story(
             client.choose_authority(result.case_id, authority)
             facts = client.fee_facts(state["flow"], form)
             quote = client.declare_fee_facts(result.case_id, facts)["quote"]
-            flow = http.post(
-                TOKEN_PATH,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": "demo-flow",
-                    "client_secret": "demo-flow-secret",
-                },
-            )
-            flow.raise_for_status()
-            state["payment"] = client.pay_in_sandbox(
-                result.case_id, quote["id"], flow.json()["access_token"]
-            )  # fmt: skip
+            state["payment"] = client.pay_in_sandbox(result.case_id, quote["id"])
             return f"authority {authority}; facts {facts}; paid {quote.get('amount_due_cents')} ct"
 
         def submit() -> str:
             client: ApplicantClient = state["applicant"]
             sent = client.submit(
                 result.case_id, state["flow"], form,
-                [Document(state["passport"], "passport"),
-                 Document(state["photo"], "biometric_photo")],
+                [Document(state["passport"], "passport"), *state["others"]],
                 state["key"], destination_id=state["destination"],
                 authority=state["authority"], payment_id=state["payment"],
             )  # fmt: skip
@@ -311,11 +352,11 @@ def run_story(
             jwk = _applicant_key(http, state["caseworker"], result.case_id, state["applicant"])
             message = seal_for_applicant(
                 http, state["caseworker"], jwk,
-                b"Bitte reichen Sie Ihren Arbeitsvertrag nach. / Please send your employment "
-                b"contract.", "request.txt", "text/plain",
+                b"Bitte reichen Sie einen aktuellen Gehaltsnachweis nach. / Please send a "
+                b"current payslip.", "request.txt", "text/plain",
             )  # fmt: skip
             for path in ("processing", "request-documents"):
-                body = {"document_types": ["employment_contract"], "message": message}
+                body = {"document_types": [EXTRA_DOCUMENT], "message": message}
                 answer = http.post(
                     f"/v1/authority/cases/{result.case_id}/{path}", headers=headers,
                     json=body if path != "processing" else None,
@@ -326,9 +367,9 @@ def run_story(
         def answer() -> str:
             client: ApplicantClient = state["applicant"]
             path = workdir / extra_name
-            path.write_bytes(minimal_pdf("Arbeitsvertrag / employment contract (demo)"))
+            path.write_bytes(minimal_pdf("Gehaltsnachweis / payslip (demo)"))
             client.answer_request(
-                result.case_id, state["authority"], [(path, "employment_contract")],
+                result.case_id, state["authority"], [(path, EXTRA_DOCUMENT)],
                 state["key"],
             )  # fmt: skip
             return "uploaded, shared with the authority and linked to the case"
@@ -357,7 +398,11 @@ def run_story(
             return f"decision letter opened ({len(letter)} bytes); {states}; {proofs}"
 
         def dpo() -> str:
-            log = HttpLog(http, "", token(http, "demo-dpo"))
+            dpo_token = token(http, "demo-dpo")
+            if settle is not None:
+                settle()
+            _await_checkpoint(http, dpo_token)
+            log = HttpLog(http, "", dpo_token)
             report = verify_server(log, verifier_key=None, state_file=None)
             return f"the whole audit log verifies ({report.size} entries)"
 
@@ -378,6 +423,25 @@ def run_story(
         for n, (what, work) in enumerate(steps, start=1):
             step(n, what, work)
     return result
+
+
+def _await_checkpoint(http: httpx.Client, dpo_token: str) -> None:
+    """Wait until the audit log's sequencer has published a checkpoint covering every
+    entry written so far (no pending entries left: the size stops growing)."""
+    deadline = time.monotonic() + CHECKPOINT_WAIT
+    last = -1
+    while True:
+        answer = http.get("/v1/audit/checkpoint",
+                          headers={"Authorization": f"Bearer {dpo_token}"})  # fmt: skip
+        size = answer.json().get("size", -1) if answer.status_code == 200 else -1
+        if size >= 0 and size == last:
+            return
+        if time.monotonic() > deadline:
+            if size >= 0:
+                return
+            answer.raise_for_status()
+        last = size
+        time.sleep(0.5)
 
 
 def _has_routes(http: httpx.Client) -> bool:
@@ -408,6 +472,7 @@ __all__ = [
     "StepFailed",
     "StoryResult",
     "accept_as_authority",
+    "demo_authority_keys",
     "example_form",
     "run_story",
 ]
