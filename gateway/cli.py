@@ -78,6 +78,7 @@ def _plain(command: Any) -> None:
 # The gateway's own groups that live in their own modules (loaded only when run).
 GATEWAY_GROUPS = (
     CliGroup("receipt", "Receipts: verify offline, keys.", "gateway.receipt_cli:cli"),
+    CliGroup("demo", "Run the whole story step by step (development).", "gateway.demo_cli:demo"),
 )
 
 
