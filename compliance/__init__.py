@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         RetentionExecutor,
         RetentionPolicy,
     )
+    from compliance.verify import HttpLog, verify_server
 
 __all__ = [
     "AccessEvent",
@@ -36,6 +37,7 @@ __all__ = [
     "Actor",
     "AuditCaller",
     "Declarations",
+    "HttpLog",
     "Outcome",
     "ProcessingActivity",
     "RetentionExecutor",
@@ -44,6 +46,7 @@ __all__ = [
     "record_access",
     "record_accesses",
     "record_denied",
+    "verify_server",
 ]
 __getattr__ = lazy_face(
     __name__,
@@ -53,6 +56,7 @@ __getattr__ = lazy_face(
         "Actor": "compliance.recorder",
         "AuditCaller": "compliance.api",
         "Declarations": "compliance.register",
+        "HttpLog": "compliance.verify",
         "Outcome": "compliance.recorder",
         "ProcessingActivity": "compliance.register",
         "RetentionExecutor": "compliance.register",
@@ -61,5 +65,6 @@ __getattr__ = lazy_face(
         "record_access": "compliance.recorder",
         "record_accesses": "compliance.recorder",
         "record_denied": "compliance.recorder",
+        "verify_server": "compliance.verify",
     },
 )

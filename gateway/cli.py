@@ -83,6 +83,7 @@ GATEWAY_GROUPS = (
         "The authority's client: fetch and decrypt submissions, move cases on.",
         "gateway.client.authority_cli:cli",
     ),
+    CliGroup("demo", "Run the whole story step by step (development).", "gateway.demo_cli:demo"),
 )
 
 

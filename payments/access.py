@@ -41,12 +41,18 @@ def audit(
     )
 
 
-def visible_to(principal: Principal, model: type[Quote] | type[Payment]) -> ColumnElement[bool]:
+def visible_to(
+    principal: Principal, model: type[Quote] | type[Payment], *, to_pay: bool = False
+) -> ColumnElement[bool]:
     """The one place that decides which quotes and payments a principal may see, as a
     query condition: caseworkers their authority's, flow clients those they created,
-    applicants those about themselves."""
+    applicants those about themselves.
+
+    ``to_pay=True`` scopes the quotes a principal may start a payment for: a flow client
+    those it created, an applicant their own (``data_subject``); caseworkers never start
+    payments, so their authority's quotes are not included."""
     conditions: list[ColumnElement[bool]] = []
-    if principal.has(Role.CASEWORKER) and principal.authority is not None:
+    if principal.has(Role.CASEWORKER) and principal.authority is not None and not to_pay:
         conditions.append(model.authority == principal.authority)
     if principal.has(Role.FLOW):
         conditions.append(model.created_by == principal.subject)

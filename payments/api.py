@@ -50,6 +50,9 @@ def _runtime(request: Request) -> PaymentsRuntime:
 Runtime = Annotated[PaymentsRuntime, Depends(_runtime)]
 FlowPrincipal = Annotated[Principal, Depends(require_roles(Role.FLOW))]
 CaseworkerPrincipal = Annotated[Principal, Depends(require_roles(Role.CASEWORKER))]
+# Who may start a payment: a flow client for the quotes it created, an applicant for their
+# own (access.visible_to with to_pay=True decides which quote).
+PayerPrincipal = Annotated[Principal, Depends(require_roles(Role.FLOW, Role.APPLICANT))]
 # What a flow client's token must carry for each route it may call (docs/account.md).
 FeesRead = [Depends(require_scope(Scope.FEES_READ))]
 FeesWrite = [Depends(require_scope(Scope.FEES_WRITE))]
@@ -151,10 +154,11 @@ def create_payment(
     body: PaymentRequestIn,
     session: DbSession,
     runtime: Runtime,
-    principal: FlowPrincipal,
+    principal: PayerPrincipal,
     idempotency_key: IdempotencyKey,
 ) -> PaymentOut:
-    """Start a payment attempt for a quote. Send the applicant to ``payment_url``."""
+    """Start a payment attempt for a quote: a flow client for a quote it created, an
+    applicant for their own; any other quote is 404. Send the applicant to ``payment_url``."""
     payment = service.create_payment(
         session,
         runtime,

@@ -73,9 +73,16 @@ def amount_due(session: Session, quote: Quote) -> int:
 
 
 def visible_quote(
-    session: Session, principal: Principal, quote_id: str, *, for_update: bool = False
+    session: Session,
+    principal: Principal,
+    quote_id: str,
+    *,
+    for_update: bool = False,
+    to_pay: bool = False,
 ) -> Quote:
-    query = select(Quote).where(Quote.id == quote_id, visible_to(principal, Quote))
+    """The quote if ``principal`` may see it (``to_pay``: may start a payment for it, see
+    :func:`payments.access.visible_to`), else 404."""
+    query = select(Quote).where(Quote.id == quote_id, visible_to(principal, Quote, to_pay=to_pay))
     if for_update:
         query = query.with_for_update()
     quote = session.scalars(query).one_or_none()

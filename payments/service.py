@@ -109,7 +109,7 @@ def create_payment(
             raise PaymentNotFound()
         return found
 
-    quote = visible_quote(session, principal, quote_id, for_update=True)
+    quote = visible_quote(session, principal, quote_id, for_update=True, to_pay=True)
     # Concurrent requests for one quote queue on its row lock; the later one then finds the
     # key the earlier one stored and returns the same payment.
     previous = replayed_result(session, runtime, scope, idempotency_key, params)

@@ -108,6 +108,8 @@ class CasesRuntime:
         registry = getattr(self.app.state, "authorities", None)
         if registry is None:
             return AuthorityInfo(authority_id, authority_id, authority_id)
+        if callable(getattr(registry, "registry", None)):  # the authorities component's state
+            registry = registry.registry()
         found = registry.get(authority_id)
         flows = getattr(found, "flows", None)
         if flow_id is not None and flows is not None and flow_id not in flows:

@@ -150,7 +150,9 @@ class DeliveryRuntime:
         """The explicit directory, else the authorities registry on ``app.state``, else none."""
         if self.directory is not None:
             return self.directory
-        registry = getattr(self.app_state, "authorities", None)
+        registry: Any = getattr(self.app_state, "authorities", None)
+        if callable(getattr(registry, "registry", None)):  # the authorities component's state
+            registry = registry.registry()
         if registry is not None:
             return from_authorities(registry)
         return InMemoryDestinations()

@@ -302,3 +302,26 @@ def test_idempotency_keys_are_stored_as_keyed_hashes_only(
                 assert canary not in repr(tuple(row)), table.name
         hashes = set(session.scalars(select(IdempotencyKey.key_hash)))
     assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes)
+
+
+def test_applicants_start_payments_only_for_their_own_quotes(
+    client: TestClient, act_as: ActAs
+) -> None:
+    quote_id = new_quote(client, act_as)  # data_subject applicant-subject-1
+    body = {"quote_id": quote_id, "return_url": "https://flow.example/done"}
+    act_as(factories.applicant("someone-else"))
+    other = client.post("/v1/payments", json=body, headers={"Idempotency-Key": "a"})
+    assert other.status_code == 404, other.text
+    assert client.get(f"/v1/fees/quotes/{quote_id}").status_code == 404
+    act_as(factories.caseworker("tf"))  # sees the quote, but caseworkers never pay
+    assert client.get(f"/v1/fees/quotes/{quote_id}").status_code == 200
+    refused = client.post("/v1/payments", json=body, headers={"Idempotency-Key": "c"})
+    assert refused.status_code == 403, refused.text
+    act_as(factories.applicant("applicant-subject-1"))
+    own = client.post("/v1/payments", json=body, headers={"Idempotency-Key": "a"})
+    assert own.status_code == 201, own.text
+    payment = own.json()
+    assert client.get(f"/v1/payments/{payment['id']}").status_code == 200
+    pay_in_sandbox(client, payment, "success")
+    act_as(factories.applicant("someone-else"))
+    assert client.get(f"/v1/payments/{payment['id']}").status_code == 404

@@ -1,0 +1,93 @@
+"""``ozg-commons demo``: the whole story of the README, step by step.
+
+Without ``--url`` it runs against the embedded default, in this process: the app of
+``ozg-commons serve`` (development), with the data directory ``OZG_DATA_DIR`` if set, else a
+fresh temporary one that is removed afterwards. With ``--url`` it talks to a running server
+over HTTP; the demo authority's keys then come from that server's data directory
+(``--data-dir``, default ``OZG_DATA_DIR``), as only a demo deployment keeps them. Each step
+prints one line; the command exits 1 at the first step that fails, 2 on a configuration
+error.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+
+def demo(
+    url: Annotated[
+        str | None,
+        typer.Option(help="Base URL of a running server; default: the embedded app, in process."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="The server's data directory (the demo authorities' keys, the demo CA); "
+            "default OZG_DATA_DIR, or a fresh temporary one in process."
+        ),
+    ] = None,
+    authority: Annotated[str, typer.Option(help="The demo authority acting as caseworker.")] = (
+        "tf"
+    ),
+) -> None:
+    """Run the whole story (log in, vault key, upload, form, fee, submit, the authority
+    fetches and decides, mailbox, audit log) and print it step by step."""
+    import httpx
+
+    from gateway.client.demo import StepFailed, demo_authority_keys, run_story
+
+    with ExitStack() as stack:
+        http: Any
+        public_url: str | None = None
+        if url is None:
+            http, directory, public_url = _embedded(stack, data_dir)
+        else:
+            http = stack.enter_context(httpx.Client(base_url=url, timeout=120.0))
+            directory = data_dir or _settings().data_dir
+        try:
+            keys, anchors, crls = demo_authority_keys(http, directory, authority)
+        except (OSError, KeyError, ValueError, httpx.HTTPError) as exc:
+            typer.echo(f"error: the demo authority {authority!r} is not available: {exc}", err=True)
+            raise typer.Exit(2) from None
+        try:
+            run_story(http, keys, say=typer.echo, anchors=anchors, crls=crls, public_url=public_url)
+        except StepFailed as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo("The whole story ran.")
+
+
+def _settings() -> Any:
+    from commons.settings import Settings
+
+    return Settings()
+
+
+def _embedded(stack: ExitStack, data_dir: Path | None) -> tuple[Any, Path, str]:
+    """The development app in this process, on its migrated database, with its lifespan
+    (the audit-log sequencer) running."""
+    import os
+
+    from fastapi.testclient import TestClient
+
+    from commons.settings import Settings
+    from gateway import migrations
+    from gateway.app import check_startup, create_app
+
+    if data_dir is None and not os.environ.get("OZG_DATA_DIR"):
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ozg-demo-")))
+    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    if settings.is_production:
+        typer.echo("error: the demo runs only against a development deployment", err=True)
+        raise typer.Exit(2)
+    check_startup(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.effective_database_url)
+    client = TestClient(create_app(settings), base_url=settings.public_base_url)
+    stack.enter_context(client)
+    return client, settings.data_dir, settings.public_base_url

@@ -1,0 +1,48 @@
+"""``ozg-commons demo`` against the embedded default, as a user runs it after ``make run``:
+a fresh data directory, no configuration, twelve step lines, exit 0."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.timeout(600)
+def test_the_demo_command_runs_the_whole_story_on_a_fresh_data_dir(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OZG_")}
+    env["OZG_DATA_DIR"] = str(tmp_path / "var")
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,  # the data dir, not the current directory, holds everything
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = [line for line in done.stdout.splitlines() if re.match(r"^\s?\d{1,2}\. ", line)]
+    assert [int(line.split(".")[0]) for line in steps] == list(range(1, 13)), done.stdout
+    assert "the DPO verifies the whole log: the whole audit log verifies" in steps[-1]
+    assert (tmp_path / "var" / "authorities" / "demo" / "tf-encryption.key.pem").is_file()
+
+
+def test_the_demo_command_fails_clearly_for_an_unknown_authority(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OZG_")}
+    env["OZG_DATA_DIR"] = str(tmp_path / "var")
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--authority", "nowhere"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "the demo authority 'nowhere' is not available" in done.stderr
