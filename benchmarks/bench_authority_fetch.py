@@ -183,8 +183,8 @@ class Sender:
                 "destinationId": DESTINATION,
                 "announcedAttachments": ids,
                 "publicService": {"identifier": LEIKA, "name": "Aufenthaltserlaubnis"},
-                "ozgManifest": {"format": "ozg-manifest/1", "flow": "employment",
-                                "authority": "tf", "parts": parts},
+                "ozgManifest": {"format": "ozg-manifest/1", "caseId": str(uuid.uuid4()),
+                                "flow": "employment", "authority": "tf", "parts": parts},
             },
         )  # fmt: skip
         created.raise_for_status()

@@ -201,3 +201,13 @@ def act_as(app: FastAPI) -> Iterator[Callable[[Principal | None], None]]:
 
     yield use
     app.dependency_overrides.pop(current_principal, None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last, and those with a Playwright of their own before those on
+    pytest-playwright's session-wide one: that one keeps an event loop running in the main
+    thread until the session ends, which breaks ``asyncio.run`` and a second Playwright."""
+    browser = [i for i in items if i.get_closest_marker("browser")]
+    own = [i for i in browser if "browser" not in getattr(i, "fixturenames", ())]
+    shared = [i for i in browser if i not in own]
+    items[:] = [i for i in items if not i.get_closest_marker("browser")] + own + shared

@@ -51,10 +51,14 @@ def install(node_modules: Path = NODE_MODULES, vendor: Path = VENDOR_DIR) -> lis
             f"missing in {node_modules}: {', '.join(missing)}; run "
             "`npm ci --prefix gateway/portal/assets` first (make run / make test do it)"
         )
-    if vendor.exists():
-        shutil.rmtree(vendor)
     for src, dest in MANIFEST:
         source, target = node_modules / src, vendor / dest
+        # Replace only what the manifest copies: files vendored in the repository beside them
+        # (static/vendor/hash-wasm, committed with its licence) stay.
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             shutil.copytree(source, target)

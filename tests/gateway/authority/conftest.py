@@ -101,6 +101,9 @@ def app(tmp_path: Path, database_url: str, database: Database, keys: Keys) -> Fa
         ]
     )
     application.state.authorities = FakeRegistry()
+    # These submissions come from the test, not from a case: the cases component's manifest
+    # rules are tested in tests/gateway/cases; here only the delivery service's own apply.
+    application.state.delivery.submit_checks.clear()
     return application
 
 
@@ -227,6 +230,7 @@ def send(client: TestClient, act_as: ActAs, keys: Keys) -> Callable[..., Sent]:
         if manifest:
             body["ozgManifest"] = {
                 "format": "ozg-manifest/1",
+                "caseId": str(uuid.uuid4()),
                 "flow": "employment",
                 "authority": authority,
                 "parts": [
