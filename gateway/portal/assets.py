@@ -31,6 +31,18 @@ MANIFEST: tuple[tuple[str, str], ...] = (
     ("swagger-ui-dist/LICENSE", "swagger-ui/LICENSE"),
     ("redoc/bundles/redoc.standalone.js", "redoc/redoc.standalone.js"),
     ("redoc/LICENSE", "redoc/LICENSE"),
+    # JSON Schema 2020-12 validation without eval (the CSP has no unsafe-eval; Ajv needs it)
+    ("@cfworker/json-schema/dist/esm", "json-schema/esm"),
+    ("@cfworker/json-schema/package.json", "json-schema/package.json"),
+    # the PDF summary and the browser's PDF sanitizer
+    ("pdf-lib/dist/pdf-lib.esm.min.js", "pdf-lib/pdf-lib.esm.min.js"),
+    ("pdf-lib/LICENSE.md", "pdf-lib/LICENSE.md"),
+    # passphrase strength (a classic script: window.zxcvbn)
+    ("zxcvbn/dist/zxcvbn.js", "zxcvbn/zxcvbn.js"),
+    ("zxcvbn/LICENSE.txt", "zxcvbn/LICENSE.txt"),
+    # X.509 chains, CRLs and the authority binding of destination keys (UMD: window.x509)
+    ("@peculiar/x509/build/x509.js", "x509/x509.js"),
+    ("@peculiar/x509/LICENSE", "x509/LICENSE"),
 )
 
 #: Text replaced in a copied file, so that nothing is loaded from outside: ReDoc's sidebar
