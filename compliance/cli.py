@@ -22,6 +22,7 @@ from compliance.errors import VerificationFailed
 from compliance.keys import load_identity
 from compliance.note import Signer
 from compliance.register import Declarations, register_json, register_markdown
+from compliance.runtime import ComplianceSettings
 from compliance.sequencer import sequence_all
 from compliance.verify import HttpLog, verify_export, verify_server
 
@@ -149,7 +150,8 @@ def register(
 ) -> None:
     """Print the GDPR Art. 30 record of processing activities."""
     decls = _declarations(ctx)
+    controller = _settings().section(ComplianceSettings).controller()
     if as_json:
-        sys.stdout.write(json.dumps(register_json(decls), indent=2) + "\n")
+        sys.stdout.write(json.dumps(register_json(decls, controller), indent=2) + "\n")
     else:
-        sys.stdout.write(register_markdown(decls) + "\n")
+        sys.stdout.write(register_markdown(decls, controller) + "\n")

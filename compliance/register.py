@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from compliance.runtime import Controller
+
 
 @dataclass(frozen=True, slots=True)
 class ActionType:
@@ -98,9 +100,13 @@ class Declarations:
 
 
 # --------------------------------------------------------------------------- Art. 30 register
-def register_json(declarations: Declarations) -> dict[str, Any]:
+def register_json(
+    declarations: Declarations, controller: Controller | None = None
+) -> dict[str, Any]:
+    """The register as data; ``controller`` names who is responsible (Art. 30(1)(a))."""
     return {
         "format": "ozg-commons-art30-register/v1",
+        "controller": None if controller is None else asdict(controller),
         "processing_activities": [
             {
                 **asdict(a),
@@ -127,10 +133,14 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def register_markdown(declarations: Declarations) -> str:
+def register_markdown(declarations: Declarations, controller: Controller | None = None) -> str:
     def lines() -> Iterator[str]:
         yield "# Record of processing activities (GDPR Art. 30(1))"
         yield ""
+        if controller is not None:
+            yield f"- **Controller:** {_md(controller.name)}, {_md(controller.contact)}"
+            yield f"- **Data-protection officer:** {_md(controller.dpo_contact)}"
+            yield ""
         for a in declarations.activities:
             yield f"## {_md(a.name)} (`{a.id}`)"
             yield ""

@@ -46,6 +46,41 @@ class ComplianceSettings(BaseSettings):
     sequence_interval: float = Field(
         default=0.2, gt=0, le=60, description="Seconds between audit-log sequencer passes."
     )
+    controller_name: str | None = Field(
+        default=None,
+        description="The controller (GDPR Art. 4(7)) named in the Art. 30 register, e.g. the "
+        "operating authority. Required in production.",
+    )
+    controller_contact: str | None = Field(
+        default=None,
+        description="The controller's postal address and e-mail, one line. Required in production.",
+    )
+    dpo_contact: str | None = Field(
+        default=None,
+        description="The data-protection officer's contact (GDPR Art. 37(7)), e.g. name and "
+        "e-mail. Required in production.",
+    )
+
+    def controller(self) -> Controller:
+        """The register's controller block; development placeholders where unset."""
+        return Controller(
+            name=self.controller_name or DEV_PLACEHOLDER,
+            contact=self.controller_contact or DEV_PLACEHOLDER,
+            dpo_contact=self.dpo_contact or DEV_PLACEHOLDER,
+        )
+
+
+DEV_PLACEHOLDER = "(not set: development placeholder)"
+
+
+@dataclass(frozen=True)
+class Controller:
+    """Who is responsible for the processing, and whom data subjects and authorities write to
+    (GDPR Art. 30(1)(a))."""
+
+    name: str
+    contact: str
+    dpo_contact: str
 
 
 BAD_SIGNING_KEY = (
@@ -70,6 +105,14 @@ def config_problems(settings: Settings) -> list[str]:
         problems.append(
             "OZG_COMPLIANCE_SIGNING_KEY is not set; create one with `ozg-commons audit keygen`"
         )
+    if settings.is_production:
+        for field in ("controller_name", "controller_contact", "dpo_contact"):
+            value = getattr(section, field)
+            if value is None or not value.strip():
+                problems.append(
+                    f"OZG_COMPLIANCE_{field.upper()} is not set; the Art. 30 register must name "
+                    "the controller and the data-protection officer"
+                )
     for key in section.witness_keys:
         try:
             Verifier.from_string(key)

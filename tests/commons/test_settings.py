@@ -37,7 +37,10 @@ GOOD_PRODUCTION: dict[str, Any] = {
             "signing_key": SecretStr(
                 "PRIVATE+KEY+ozg.example/audit+fa9df605+"
                 "AQLutS2TLLYQmT/iGR7eGwIfywzpbh8ZNuSIImi9svIe"
-            )
+            ),
+            "controller_name": "Landkreis Teltow-Fläming, Der Landrat",
+            "controller_contact": "Am Nuthefließ 2, 14943 Luckenwalde, datenschutz@example.org",
+            "dpo_contact": "Behördliche Datenschutzbeauftragte, dsb@example.org",
         },
     },
 }
@@ -77,6 +80,9 @@ def test_production_without_configuration_lists_every_problem() -> None:
         "OZG_SECRET_KEY",
         "OZG_PAYMENTS_PROVIDERS includes 'sandbox'",
         "OZG_COMPLIANCE_SIGNING_KEY is not set",
+        "OZG_COMPLIANCE_CONTROLLER_NAME is not set",
+        "OZG_COMPLIANCE_CONTROLLER_CONTACT is not set",
+        "OZG_COMPLIANCE_DPO_CONTACT is not set",
         "OZG_VAULT_TRUST_ANCHORS is not set",
         "OZG_PAYMENTS_AUTHORITIES_FILE is not set",
     ):
@@ -113,6 +119,18 @@ def test_complete_production_configuration_starts() -> None:
         (
             {"sections": {**GOOD_PRODUCTION["sections"], "compliance": {}}},
             "OZG_COMPLIANCE_SIGNING_KEY is not set",
+        ),
+        (
+            {
+                "sections": {
+                    **GOOD_PRODUCTION["sections"],
+                    "compliance": {
+                        **GOOD_PRODUCTION["sections"]["compliance"],
+                        "dpo_contact": "  ",
+                    },
+                }
+            },
+            "OZG_COMPLIANCE_DPO_CONTACT is not set",
         ),
         ({"receipt_signing_key": None}, "OZG_RECEIPT_SIGNING_KEY is not set"),
         ({"keycloak_client_secret": SecretStr("")}, "OZG_KEYCLOAK_CLIENT_SECRET is empty"),

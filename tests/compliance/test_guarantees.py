@@ -152,6 +152,25 @@ def test_register_prints_markdown_and_json() -> None:
     body = json.loads(js.output)
     assert body["processing_activities"][0]["id"] == "compliance.audit-trail"
     assert body["retention_policies"][0]["keep_for_days"] == 730
+    assert body["controller"]["dpo_contact"] == "(not set: development placeholder)"
+
+
+def test_register_names_the_controller_and_the_dpo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OZG_COMPLIANCE_CONTROLLER_NAME", "Landkreis Teltow-Fläming")
+    monkeypatch.setenv("OZG_COMPLIANCE_CONTROLLER_CONTACT", "Am Nuthefließ 2, 14943 Luckenwalde")
+    monkeypatch.setenv("OZG_COMPLIANCE_DPO_CONTACT", "DSB, dsb@example.org")
+    runner = CliRunner()
+    md = runner.invoke(cli_app, ["compliance", "register"])
+    assert "- **Controller:** Landkreis Teltow-Fläming, Am Nuthefließ 2, 14943 Luckenwalde" in (
+        md.output
+    )
+    assert "- **Data-protection officer:** DSB, dsb@example.org" in md.output
+    body = json.loads(runner.invoke(cli_app, ["compliance", "register", "--json"]).output)
+    assert body["controller"] == {
+        "name": "Landkreis Teltow-Fläming",
+        "contact": "Am Nuthefließ 2, 14943 Luckenwalde",
+        "dpo_contact": "DSB, dsb@example.org",
+    }
 
 
 def test_audit_cli_keygen_and_export_verification(
