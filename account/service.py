@@ -90,6 +90,11 @@ def _record_refusal(session: Session, principal: Principal, model: type[_Row], r
     )
 
 
+LAST_SEEN_GRANULARITY = timedelta(hours=1)
+"""How stale ``Account.last_seen_at`` may be: dormancy (docs/account.md) counts in days, so
+an account's every request need not write it."""
+
+
 def touch(session: Session, principal: Principal, *, clock: Clock = system_clock) -> Account:
     """The caller's account, created on first use; records the login and refreshes the
     identity provider's attributes."""
@@ -116,9 +121,14 @@ def touch(session: Session, principal: Principal, *, clock: Clock = system_clock
             legal_basis=ACCOUNT_LEGAL_BASIS,
             clock=clock,
         )
-    account.last_seen_at = now
-    account.trust_level = int(principal.trust_level)
-    account.dormancy_notice_at = None
+    # A read must not rewrite the account: only what changed is written, and the last-seen
+    # time (which dormancy counts in days) only once per LAST_SEEN_GRANULARITY.
+    if now - account.last_seen_at >= LAST_SEEN_GRANULARITY:
+        account.last_seen_at = now
+    if account.trust_level != int(principal.trust_level):
+        account.trust_level = int(principal.trust_level)
+    if account.dormancy_notice_at is not None:
+        account.dormancy_notice_at = None
     _record_login(session, account, principal, now, clock)
     _refresh_idp_attributes(session, account, principal, now, clock)
     return account
@@ -172,7 +182,11 @@ def _refresh_idp_attributes(
                     updated_at=now,
                 )
             )
-        elif attribute.source == "idp" or principal.trust_level > attribute.trust_level:
+        elif (attribute.source == "idp" or principal.trust_level > attribute.trust_level) and (
+            attribute.value != value
+            or attribute.source != "idp"
+            or attribute.trust_level != int(principal.trust_level)
+        ):
             attribute.value = value
             attribute.source = "idp"
             attribute.trust_level = int(principal.trust_level)

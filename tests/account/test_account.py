@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from account import has_consent
 from account.mailbox import SmtpNotifier
@@ -55,6 +55,49 @@ def test_account_is_created_on_first_use(
         assert session.scalar(select(func.count()).select_from(Login)) == 1
         actions = set(session.scalars(select(AccessEntry.action)))
     assert {"account.account.create", "account.profile.read"} <= actions
+
+
+def test_a_read_writes_nothing_but_its_audit_entry(
+    client: TestClient, act_as: Act, database: Database
+) -> None:
+    """GET /v1/me for a known account: no UPDATE of the account or its attributes (they
+    queue concurrent requests of one user on row locks), only the audit entry is written."""
+    principal = idp_applicant(given_name="Ada")
+    act_as(principal)
+    assert client.get("/v1/me").status_code == 200
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]).upper())
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/v1/me").status_code == 200
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    writes = [s for s in statements if s.split()[0] in {"INSERT", "UPDATE", "DELETE"}]
+    # the access entry only: its row, its erasable personal part and its sequencing queue row
+    assert writes == [
+        "INSERT INTO COMPLIANCE_ACCESS_ENTRY",
+        "INSERT INTO COMPLIANCE_ACCESS_PERSONAL",
+        "INSERT INTO COMPLIANCE_PENDING",
+    ], statements
+
+
+def test_last_seen_moves_on_after_an_hour_and_idp_changes_are_written(
+    client: TestClient, act_as: Act, database: Database
+) -> None:
+    act_as(idp_applicant(given_name="Ada"))
+    client.get("/v1/me")
+    with database.transaction() as session:
+        account = session.scalars(select(Account)).one()
+        account.last_seen_at = account.last_seen_at - timedelta(hours=2)
+        stale = account.last_seen_at
+    act_as(idp_applicant(given_name="Adelheid"))
+    body = client.get("/v1/me").json()
+    assert {a["name"]: a["value"] for a in body["attributes"]} == {"given_name": "Adelheid"}
+    with database.transaction() as session:
+        assert session.scalars(select(Account)).one().last_seen_at > stale
 
 
 def test_login_history_lists_each_authentication(client: TestClient, act_as: Act) -> None:

@@ -42,7 +42,7 @@ def live_base(tmp_path: Path, database_url: str, database: Database) -> Iterator
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # the first start generates the demo authorities' RSA keys
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
