@@ -22,7 +22,12 @@ class VaultComponent(Component):
     depends_on = ("account", "compliance")
     cli_groups = (
         CliGroup("vault", "End-to-end encrypted documents.", "vault.cli:cli"),
-        CliGroup("login", "Store a bearer token for the vault commands.", "vault.client.cli:login"),
+        CliGroup(
+            "login",
+            "Log in (browser, device code or password); renewed silently.",
+            "vault.client.cli:login",
+        ),
+        CliGroup("logout", "Forget the login on this device.", "vault.client.cli:logout"),
     )
 
     def routers(self) -> Sequence[APIRouter]:

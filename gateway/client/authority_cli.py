@@ -94,13 +94,14 @@ def _reporting() -> Iterator[None]:
     (key files, options), 1 when the server refused."""
     from commons.errors import OzgError
     from gateway.client.authority import ServerError
+    from vault.client import LoginError
 
     try:
         yield
     except ServerError as exc:
         _err(str(exc))
         raise typer.Exit(1) from None
-    except OzgError as exc:
+    except (OzgError, LoginError) as exc:
         _err(str(exc))
         raise typer.Exit(2) from None
 
@@ -126,17 +127,18 @@ def _connect(
     elif token:
         source = token
     else:
-        stored = (
+        from vault.client import LoginStore
+
+        store = LoginStore(
             Path(os.environ.get("OZG_CLIENT_DIR", Path.home() / ".config" / "ozg-commons"))
-            / "token"
         )
-        if not stored.exists():
+        if store.load() is None and not store.token_path.exists():
             raise AuthorityClientError(
                 "not logged in: give --client-id and --client-secret (or "
                 "OZG_AUTHORITY_CLIENT_ID/OZG_AUTHORITY_CLIENT_SECRET), --token, or run "
                 "`ozg-commons login`"
             )
-        source = stored.read_text().strip()
+        source = store.bearer  # renewed silently while the login lasts
     return AuthorityClient(url, token=source)
 
 

@@ -205,9 +205,11 @@ def test_login_with_a_password_grant(
         input="test-applicant\n",
     )  # fmt: skip
     assert result.exit_code == 0, (result.output, result.exception)
-    token = (tmp_path / "device" / "token").read_text()
-    assert token.count(".") == 2  # a JWT access token
-    assert (tmp_path / "device" / "token").stat().st_mode & 0o077 == 0
+    kept = tmp_path / "device" / "login.json"
+    login = json.loads(kept.read_text())
+    assert login["access_token"].count(".") == 2  # a JWT access token
+    assert login["refresh_token"]  # renewed silently (tests/vault/test_login.py)
+    assert kept.stat().st_mode & 0o077 == 0
     assert "test-applicant" not in result.output.replace("--username", "")
 
 

@@ -4,6 +4,8 @@
   uploads, downloads, opens and shares;
 - :mod:`vault.client.keys`: the applicant key pair, wrapped under the passphrase and the
   recovery code;
+- :mod:`vault.client.session`: the command line's login (browser with PKCE, device code,
+  password), kept mode 0600 and renewed silently;
 - :mod:`vault.client.cli`: the device commands of ``ozg-commons vault`` and ``ozg-commons
   login``.
 
@@ -21,11 +23,15 @@ from commons.faces import lazy_face
 if TYPE_CHECKING:
     from commons.errors import OzgError
     from vault.client.sdk import VaultClient, sha256_file
+    from vault.client.session import LoginError, LoginRequired, LoginStore
     from vault.errors import ClientError, InvalidEnvelope
 
 __all__ = [
     "ClientError",
     "InvalidEnvelope",
+    "LoginError",
+    "LoginRequired",
+    "LoginStore",
     "OzgError",
     "VaultClient",
     "sha256_file",
@@ -35,6 +41,9 @@ __getattr__ = lazy_face(
     {
         "ClientError": "vault.errors",
         "InvalidEnvelope": "vault.errors",
+        "LoginError": "vault.client.session",
+        "LoginRequired": "vault.client.session",
+        "LoginStore": "vault.client.session",
         "OzgError": "commons.errors",
         "VaultClient": "vault.client.sdk",
         "sha256_file": "vault.client.sdk",

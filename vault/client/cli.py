@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from vault.client.sdk import VaultClient
+    from vault.client.session import LoginStore
     from vault.recipients import PrivateKey
 
 cli = typer.Typer(help="End-to-end encrypted documents.", no_args_is_help=True)
@@ -82,20 +83,30 @@ def write_secret(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def server_url(server: str | None) -> str:
+    return (server or os.environ.get("OZG_SERVER_URL", "http://127.0.0.1:8000")).rstrip("/")
+
+
+def login_store() -> LoginStore:
+    """This user's login on this device (``OZG_CLIENT_DIR``)."""
+    from vault.client.session import LoginStore
+
+    return LoginStore(client_dir())
+
+
 def connect(server: str | None) -> VaultClient:
     """A client for ``server`` with the stored token and this device's trust anchors and
     CRLs (``OZG_VAULT_TRUST_ANCHORS``, ``OZG_VAULT_CRL_FILES``); exit 2 if not logged in."""
     from vault.client.sdk import VaultClient
+    from vault.client.session import LoginError
     from vault.pki import load_anchors
 
-    url = server or os.environ.get("OZG_SERVER_URL", "http://127.0.0.1:8000")
-    token = os.environ.get("OZG_TOKEN")
-    token_file = client_dir() / "token"
-    if not token and token_file.exists():
-        token = token_file.read_text().strip()
-    if not token:
-        err().print("[red]error:[/] not logged in: run `ozg-commons login` or set OZG_TOKEN")
-        raise typer.Exit(2)
+    url = server_url(server)
+    try:
+        token = login_store().bearer()
+    except LoginError as exc:
+        err().print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
     anchors_path = os.environ.get("OZG_VAULT_TRUST_ANCHORS")
     anchors = load_anchors(Path(anchors_path)) if anchors_path else None
     crls = device_crls() if anchors is not None else None
@@ -159,6 +170,8 @@ def reporting_errors() -> Iterator[None]:
         yield
     except ClientError as exc:
         err().print(f"[red]error:[/] the server refused ({exc.status}): {exc.detail}")
+        if exc.status == 401:
+            err().print("log in again with: ozg-commons login")
         raise typer.Exit(1) from None
     except SanitizeError as exc:
         err().print(f"[red]error:[/] {exc.detail}")
@@ -172,8 +185,12 @@ def reporting_errors() -> Iterator[None]:
     except WrongSecret as exc:
         err().print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
-    except httpx.TransportError:
-        err().print("[red]error:[/] cannot reach the server")
+    except httpx.TransportError as exc:
+        try:
+            where = f" at {exc.request.url.copy_with(query=None)}"
+        except RuntimeError:  # no request attached
+            where = ""
+        err().print(f"[red]error:[/] cannot reach the server{where}")
         raise typer.Exit(1) from None
 
 
@@ -192,26 +209,80 @@ def _progress() -> Progress:
 
 def login(
     token: Annotated[
-        str | None, typer.Option(help="A bearer token to store (or OZG_TOKEN).")
+        str | None, typer.Option(help="Store this bearer token as it is (no refresh).")
     ] = None,
-    username: Annotated[str | None, typer.Option(help="Password grant against Keycloak.")] = None,
+    username: Annotated[
+        str | None,
+        typer.Option(help="Use the password grant for this user (asks for the password)."),
+    ] = None,
+    device: Annotated[
+        bool, typer.Option("--device", help="Use the device authorization grant (RFC 8628).")
+    ] = False,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the login URL instead of opening it.")
+    ] = False,
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OZG_OIDC_ISSUER",
+            help="The identity provider (default: Keycloak's realm if --keycloak-url is given, "
+            "else the development IdP of --server).",
+        ),
+    ] = None,
     keycloak_url: Annotated[str | None, typer.Option(envvar="OZG_KEYCLOAK_SERVER_URL")] = None,
     realm: Annotated[str, typer.Option(envvar="OZG_KEYCLOAK_REALM")] = "ozg",
     client_id: Annotated[str, typer.Option(envvar="OZG_CLIENT_ID")] = "ozg-cli",
+    server: Server = None,
 ) -> None:
-    """Store a bearer token for the vault commands (mode 0600)."""
-    if token is None and username and keycloak_url:
-        from keycloak import KeycloakOpenID
+    """Log in: opens the identity provider's login page in the browser (authorization code
+    with PKCE and a loopback redirect), keeps the tokens readable by you only, and renews
+    them silently until the identity provider ends the session."""
+    import webbrowser
 
-        password = typer.prompt("Password", hide_input=True)
-        oidc = KeycloakOpenID(server_url=keycloak_url, realm_name=realm, client_id=client_id)
-        token = oidc.token(username, password)["access_token"]
-    token = token or os.environ.get("OZG_TOKEN")
-    if not token:
-        err().print("[red]error:[/] give --token (or OZG_TOKEN), or --username with --keycloak-url")
-        raise typer.Exit(2)
-    write_secret(client_dir() / "token", token.encode())
-    err().print("logged in; the token is stored in " + str(client_dir() / "token"))
+    from vault.client.session import LoginError, browser_login, device_login, password_login
+
+    store = login_store()
+    if token is not None:
+        store.save_token(token)
+        err().print(f"logged in; the token is stored in {store.token_path} (it is not renewed)")
+        return
+    if issuer is None:
+        if keycloak_url:
+            issuer = f"{keycloak_url.rstrip('/')}/realms/{realm}"
+        else:
+            issuer = f"{server_url(server)}/dev-idp/realms/ozg-dev"
+    try:
+        if username:
+            password = typer.prompt("Password", hide_input=True)
+            session = password_login(issuer, client_id, username, password)
+        elif device:
+            session = device_login(
+                issuer,
+                client_id,
+                show=lambda uri, code: err().print(
+                    f"open {uri} in a browser and enter the code {code}", highlight=False
+                ),
+            )
+        else:
+            session = browser_login(
+                issuer,
+                client_id,
+                show=lambda url: err().print(
+                    f"open this address in your browser to log in:\n{url}", highlight=False
+                ),
+                open_browser=None if no_browser else webbrowser.open,
+            )
+    except LoginError as exc:
+        err().print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    store.save(session)
+    err().print(f"logged in; your login is kept in {store.path} (readable by you only)")
+
+
+def logout() -> None:
+    """Forget the login on this device."""
+    login_store().clear()
+    err().print("logged out")
 
 
 @cli.command()
