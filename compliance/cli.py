@@ -5,6 +5,8 @@ component come from the gateway's :class:`~commons.components.CliContext`."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -73,6 +75,14 @@ def sequence(
     err.print(f"sequenced {n} entries")
 
 
+def default_state_file(url: str) -> Path:
+    """The verifier's pinned checkpoint of ``url``, kept with the rest of the client state
+    (``OZG_CLIENT_DIR``, default ``~/.config/ozg-commons``), one file per server."""
+    directory = Path(os.environ.get("OZG_CLIENT_DIR", Path.home() / ".config" / "ozg-commons"))
+    name = re.sub(r"[^A-Za-z0-9.-]+", "_", url.split("://", 1)[-1]).strip("_") or "server"
+    return directory / "audit-verify" / f"{name}.json"
+
+
 @audit.command("verify")
 def verify(
     url: Annotated[str | None, typer.Option(help="Base URL of a running server.")] = None,
@@ -81,8 +91,12 @@ def verify(
     ] = None,
     key: Annotated[str | None, typer.Option(help="The log's verifier key (name+hash+key).")] = None,
     state: Annotated[
-        Path, typer.Option(help="Where the last verified checkpoint is remembered.")
-    ] = Path("audit-verify-state.json"),
+        Path | None,
+        typer.Option(
+            help="Where the last verified checkpoint is remembered (default: "
+            "OZG_CLIENT_DIR/audit-verify/<server>.json)."
+        ),
+    ] = None,
     sample: Annotated[
         int | None, typer.Option(min=1, help="Check this many random inclusion proofs.")
     ] = None,
@@ -102,6 +116,8 @@ def verify(
         if export is not None:
             report = verify_export(json.loads(export.read_text()), verifier_key=key)
         else:
+            state = state or default_state_file(str(url))
+            err.print(f"pinned checkpoints: {state}")
             with httpx.Client(timeout=30) as client:
                 report = verify_server(
                     HttpLog(client, str(url), token),

@@ -73,6 +73,12 @@ class HttpLog:
             )
         except httpx.HTTPError as exc:
             raise VerificationFailed(f"cannot fetch {path}: {type(exc).__name__}") from None
+        if response.status_code in (401, 403):
+            raise VerificationFailed(
+                f"GET {path} answered HTTP {response.status_code}: reading the audit log needs "
+                "the token of a data-protection officer (role dpo): give --token or set "
+                "OZG_AUDIT_TOKEN"
+            )
         if response.status_code != 200:
             raise VerificationFailed(f"GET {path} answered HTTP {response.status_code}")
         try:
@@ -163,6 +169,7 @@ def verify_server(
     progress(f"{report.proofs_checked} inclusion proofs ok")
 
     if state_file is not None:
+        state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         state_file.write_text(
             json.dumps(
                 {

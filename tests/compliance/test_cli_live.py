@@ -84,6 +84,8 @@ def test_verify_against_a_running_server(
         )
         assert denied.returncode == 1
         assert "/leaves answered HTTP 401" in denied.stderr
+        assert "needs the token of a data-protection officer" in denied.stderr
+        assert "OZG_AUDIT_TOKEN" in denied.stderr
         with database.transaction() as session:
             session.execute(
                 update(Checkpoint).values(note=func.replace(Checkpoint.note, "\n1\n", "\n2\n"))
@@ -93,3 +95,22 @@ def test_verify_against_a_running_server(
     bad = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 1
     assert "signature does not verify" in bad.stderr
+
+
+@pytest.mark.slow
+def test_verify_keeps_its_state_in_the_client_directory(
+    server: tuple[str, dict[str, str], Path], tmp_path: Path
+) -> None:
+    url, env, _ = server
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    env = {**env, "OZG_CLIENT_DIR": str(tmp_path / "client")}
+    ok = subprocess.run(
+        [str(BIN), "audit", "verify", "--url", url],
+        env=env, cwd=workdir, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    pinned = list((tmp_path / "client" / "audit-verify").iterdir())
+    assert [p.name for p in pinned] == [url.split("://")[1].replace(":", "_") + ".json"]
+    assert str(pinned[0]) in ok.stderr  # says where it is
+    assert list(workdir.iterdir()) == []  # nothing left in the current directory
