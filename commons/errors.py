@@ -7,6 +7,7 @@ contain personal data, secrets or the token that was presented.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 PROBLEM_TYPE_PREFIX = "urn:ozg-commons:problem:"
@@ -40,6 +41,22 @@ class NotFound(OzgError):
     status = 404
     code = "not-found"
     title = "Not found"
+
+
+class UnknownAuthority(NotFound):
+    """An authority id this deployment does not know; the detail names the known ones, so a
+    typo is easy to fix (the list of authorities is public, ``GET /v1/authorities``)."""
+
+    code = "unknown-authority"
+    title = "Unknown authority"
+
+    def __init__(self, authority: str, known: Iterable[str]) -> None:
+        names = sorted(known)
+        listed = ", ".join(names) if names else "none"
+        super().__init__(
+            f"there is no authority {authority!r}; known authorities: {listed}",
+            known_authorities=names,
+        )
 
 
 class Conflict(OzgError):

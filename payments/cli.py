@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from commons.components import cli_context
 from commons.db import Database
-from commons.errors import ConfigurationError
+from commons.errors import ConfigurationError, UnknownAuthority
 from commons.settings import Settings
 from compliance import AccessEvent, Actor, record_access
 from payments.declarations import FEE_BASIS
@@ -34,6 +35,7 @@ def _settings() -> Settings:
 
 @cli.command("reconcile")
 def reconcile_command(
+    ctx: typer.Context,
     authority: Annotated[str, typer.Option(help="Authority id.")],
     day: Annotated[str, typer.Option("--date", help="Booking day, YYYY-MM-DD.")],
     output: Annotated[
@@ -52,7 +54,8 @@ def reconcile_command(
         err.print("[bold red]error:[/] --date must be YYYY-MM-DD", highlight=False)
         raise typer.Exit(2) from None
     settings = _settings()
-    runtime = PaymentsRuntime.from_settings(settings)
+    # the app's runtime: it knows the deployment's authorities (an unknown one exits 2)
+    runtime: PaymentsRuntime = cli_context(ctx).create_app(settings).state.payments
     database = Database.from_url(settings.effective_database_url)
     try:
         with database.transaction() as session:
@@ -75,6 +78,9 @@ def reconcile_command(
                     legal_basis=FEE_BASIS,
                 ),
             )
+    except UnknownAuthority as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     finally:
         database.dispose()
     text = result.to_csv()

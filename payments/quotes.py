@@ -26,6 +26,7 @@ from payments.states import PAID_STATES
 def create_quote(
     session: Session, runtime: PaymentsRuntime, principal: Principal, request: QuoteRequest
 ) -> Quote:
+    runtime.require_known(request.authority)
     facts_in = request.facts.model_dump()
     decision_date: date = facts_in.pop("decision_date") or runtime.clock.now().date()
     result = fees.calculate(

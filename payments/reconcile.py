@@ -109,6 +109,7 @@ def reconcile(
     check_provider: bool = True,
     timezone: str = "Europe/Berlin",
 ) -> Reconciliation:
+    runtime.require_known(authority)
     zone = ZoneInfo(timezone)
     start = datetime.combine(day, time.min, tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)

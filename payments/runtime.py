@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import tomllib
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -32,7 +33,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
 from commons.clock import Clock, system_clock
-from commons.errors import ConfigurationError, ServiceUnavailable
+from commons.errors import ConfigurationError, ServiceUnavailable, UnknownAuthority
 from commons.settings import Settings
 from payments.providers.base import ENTRY_POINT_GROUP, PaymentProvider, ProviderContext
 
@@ -138,6 +139,16 @@ class PaymentsRuntime:
     authorities: dict[str, AuthorityConfig] = field(default_factory=dict)
     providers: dict[str, type[PaymentProvider]] = field(default_factory=dict)
     http_transport: httpx.BaseTransport | None = None
+    known_authorities: Callable[[], Collection[str]] | None = None
+    """The deployment's authorities (set by the gateway from its registry); ``None``: any."""
+
+    def require_known(self, authority: str) -> None:
+        """Refuse an authority the deployment does not know, naming the known ones."""
+        if self.known_authorities is None:
+            return
+        known = set(self.known_authorities()) | set(self.authorities)
+        if authority not in known:
+            raise UnknownAuthority(authority, known)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> PaymentsRuntime:

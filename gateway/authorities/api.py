@@ -26,7 +26,10 @@ MAX_LIMIT = 500
 
 
 def configure(app: FastAPI, settings: Settings) -> None:
-    app.state.authorities = AuthoritiesState(settings)
+    state = app.state.authorities = AuthoritiesState(settings)
+    payments = getattr(app.state, "payments", None)
+    if payments is not None:  # quotes and reconciliation refuse authorities it doesn't know
+        payments.known_authorities = lambda: state.registry().ids()
 
 
 def authorities_state(request: Request) -> AuthoritiesState:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class AuthoritiesComponent(Component):
     name = "authorities"
     summary = "The deployment's immigration authorities, their keys, and routing."
-    depends_on = ("compliance", "account", "vault")
+    depends_on = ("compliance", "account", "vault", "payments")
     cli_groups = (
         CliGroup("authorities", "The deployment's authorities.", "gateway.authorities.cli:cli"),
     )

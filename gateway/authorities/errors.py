@@ -2,25 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from commons.errors import InvalidInput, NotFound, OzgError
-
-
-class UnknownAuthority(NotFound):
-    """An authority id this deployment does not know; the detail names the known ones, so a
-    typo is easy to fix (the list of authorities is public, ``GET /v1/authorities``)."""
-
-    code = "unknown-authority"
-    title = "Unknown authority"
-
-    def __init__(self, authority: str, known: Iterable[str]) -> None:
-        names = sorted(known)
-        listed = ", ".join(names) if names else "none"
-        super().__init__(
-            f"there is no authority {authority!r}; known authorities: {listed}",
-            known_authorities=names,
-        )
+from commons.errors import UnknownAuthority as UnknownAuthority  # payments refuses them too
 
 
 class InvalidRouteQuery(OzgError):

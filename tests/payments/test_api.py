@@ -47,6 +47,18 @@ def test_quote_is_stored_itemised_and_bound_to_the_case(client: TestClient, act_
     assert client.get(f"/v1/fees/quotes/{quote['id']}").json()["id"] == quote["id"]
 
 
+def test_a_quote_for_an_unknown_authority_names_the_known_ones(
+    client: TestClient, act_as: ActAs
+) -> None:
+    act_as(FLOW)
+    response = client.post("/v1/fees/quote", json=quote_body("zz"))
+    assert response.status_code == 404
+    problem = response.json()
+    assert problem["type"] == "urn:ozg-commons:problem:unknown-authority"
+    assert "known authorities: " in problem["detail"]
+    assert {"tf", "ee", "p"} <= set(problem["known_authorities"])
+
+
 def test_quote_needs_a_flow_and_valid_facts(client: TestClient, act_as: ActAs) -> None:
     act_as(factories.applicant())
     assert client.post("/v1/fees/quote", json=quote_body()).status_code == 403

@@ -77,7 +77,7 @@ def test_reconcile_cli(tmp_path: Path) -> None:
             "payments",
             "reconcile",
             "--authority",
-            "nobody",
+            "tf",
             "--date",
             "2026-11-28",
             "--output",
@@ -89,6 +89,13 @@ def test_reconcile_cli(tmp_path: Path) -> None:
     assert out.read_text().splitlines()[-1].startswith("TOTAL,0.00,EUR,0 bookings")
     bad = runner.invoke(cli_app, ["payments", "reconcile", "--authority", "x", "--date", "28.11."])
     assert bad.exit_code == 2
+    typo = runner.invoke(
+        cli_app,
+        ["payments", "reconcile", "--authority", "nobody", "--date", "2026-11-28"],
+        env={"OZG_DATABASE_URL": database_url, "OZG_DATA_DIR": str(tmp_path)},
+    )
+    assert typo.exit_code == 2
+    assert "there is no authority 'nobody'; known authorities: ee, p, tf" in typo.output
 
 
 def test_export_and_erasure_keep_only_what_the_cash_office_needs(
