@@ -38,9 +38,7 @@ SCRIPT_STRINGS = {
     "failure": N_("Failed check"),
     "no_entries": N_("No entries match."),
     "unusual": N_("Unusual"),
-    "many_opens": N_(
-        "{actor} opened {count} documents; the median of {peers} peers is {median}."
-    ),
+    "many_opens": N_("{actor} opened {count} documents; the median of {peers} peers is {median}."),
     "night": N_("{actor}: {count} accesses outside office hours (first {first})."),
     "nothing_unusual": N_("Nothing unusual under these rules."),
     "load_failed": N_("The request failed:"),

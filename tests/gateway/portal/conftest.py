@@ -20,9 +20,16 @@ AXE = ROOT / "gateway" / "portal" / "assets" / "node_modules" / "axe-core" / "ax
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port; from ``OZG_TEST_PORTS`` (``20700-20799``) if that is set."""
+    first, _, last = os.environ.get("OZG_TEST_PORTS", "0-0").partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError(f"no free port in OZG_TEST_PORTS={os.environ['OZG_TEST_PORTS']}")
 
 
 @pytest.fixture(scope="session")
