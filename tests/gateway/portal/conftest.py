@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,9 @@ def _free_port() -> int:
     raise RuntimeError(f"no free port in OZG_TEST_PORTS={os.environ['OZG_TEST_PORTS']}")
 
 
-@pytest.fixture(scope="session")
-def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("portal-server")
+@contextmanager
+def serve_portal(data_dir: Path) -> Iterator[str]:
+    """A portal server of its own (SQLite and the dev IdP under ``data_dir``); its URL."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.gateway.portal.serve_portal", str(port), str(data_dir)],
@@ -44,7 +45,7 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded 2-core CI machine
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -58,6 +59,12 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve_portal(tmp_path_factory.mktemp("portal-server")) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

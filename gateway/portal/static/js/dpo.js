@@ -158,7 +158,12 @@ $("cosign-key-form").addEventListener("submit", async (event) => {
     return;
   }
   input.removeAttribute("aria-invalid");
-  cosignKey = await newCosigningKey(input.value);
+  try {
+    cosignKey = await newCosigningKey(input.value);
+  } catch {
+    input.setAttribute("aria-invalid", "true");
+    return;
+  }
   await stored(cosignKey);
   showKey();
 });
@@ -179,7 +184,15 @@ $("cosign").addEventListener("click", async () => {
     return;
   }
   out.append(alertBox("success", fmt(T.cosigned, { size, name: cosignKey.name })));
-  await verifyLog();
+  // the log has moved on meanwhile (this console's own queries are recorded): show the
+  // co-signatures of the checkpoint just signed, each checked here
+  const signed = await getJson(`/v1/audit/checkpoints/${size}`);
+  const list = el("ul", { class: "kern-list", id: "cosigned-list" });
+  for (const c of signed.cosignatures) {
+    const ok = await cosignatureValid(text, c.line, c.verifier_key);
+    list.append(el("li", { "data-ok": String(ok) }, `${c.key_name}: ${ok ? T.cosig_valid : T.cosig_invalid}`));
+  }
+  out.append(list);
 });
 
 function alertBox(kind, text) {
@@ -190,6 +203,7 @@ function alertBox(kind, text) {
 const FILTER = ["action", "authority", "outcome", "purpose", "actor", "data_subject"];
 const RULES = ["office_hours", "timezone", "factor"];
 let nextCursor = null;
+let generation = 0; // answers to an older query are dropped, not shown over a newer one
 
 function filterParams() {
   const form = $("query");
@@ -232,10 +246,12 @@ function entryRow(e) {
 }
 
 async function loadEntries(cursor) {
+  const mine = generation;
   const params = filterParams();
   params.set("limit", "50");
   if (cursor) params.set("cursor", cursor);
   const page = await getJson(`/v1/audit/entries?${params}`);
+  if (mine !== generation) return;
   const body = $("entries").tBodies[0];
   if (!cursor) body.replaceChildren();
   for (const e of page.entries) body.append(entryRow(e));
@@ -248,7 +264,9 @@ async function loadSummary() {
   const params = filterParams();
   const form = $("query");
   for (const name of RULES) params.set(name, form.elements[name].value.trim());
+  const mine = generation;
   const summary = await getJson(`/v1/audit/summary?${params}`);
+  if (mine !== generation) return;
   const { rules, many_document_opens: many, outside_office_hours: night } = summary.unusual;
   $("rules-text").textContent = `${rules.document_actions.join(", ")} > ${rules.factor} × median (≥ ${rules.min_peers}); ${rules.office_hours} ${rules.timezone} (${rules.staff_roles.join(", ")})`;
   const box = $("unusual");
@@ -286,6 +304,7 @@ async function loadSummary() {
 }
 
 async function runQuery() {
+  generation++;
   const error = $("query-error");
   error.replaceChildren();
   updateExports();
