@@ -139,7 +139,7 @@ def many_document_opens(
                         "peers": len(peers),
                     }
                 )
-    flagged.sort(key=lambda x: (-int(x["count"]), str(x["actor"])))
+    flagged.sort(key=_largest_first)
     return flagged
 
 
@@ -166,8 +166,12 @@ def outside_office_hours(
         }
         for (actor, role, authority), times in found.items()
     ]
-    out.sort(key=lambda x: (-int(x["count"]), str(x["actor"])))
+    out.sort(key=_largest_first)
     return out
+
+
+def _largest_first(item: dict[str, Any]) -> tuple[int, str]:
+    return -int(item["count"]), str(item["actor"])
 
 
 def unusual(session: Session, scope: str | None, f: EntryFilter, rules: Rules) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def test_the_summary_flags_many_document_opens_and_night_work(
     [{"office_hours": "all day"}, {"timezone": "Nowhere/City"}, {"factor": 1}, {"factor": "x"}],
 )
 def test_bad_rules_are_a_problem_document(
-    client: TestClient, act_as: ActAs, params: dict[str, object]
+    client: TestClient, act_as: ActAs, params: dict[str, str | int]
 ) -> None:
     act_as(dpo())
     response = client.get("/v1/audit/summary", params=params)

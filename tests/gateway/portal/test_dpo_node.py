@@ -53,7 +53,7 @@ def test_auditlog_js_verifies_what_the_python_log_serves(tmp_path: Path) -> None
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["consistency"] == len(request["vectors"]["consistency"]) + len(generated)  # type: ignore[index]
+    assert out["consistency"] == len(request["vectors"]["consistency"]) + len(generated)
     assert out["tampered"] > 500
     assert out["tampered_rejected"] == out["tampered"]
     assert out["checkpoint_size"] == 8
