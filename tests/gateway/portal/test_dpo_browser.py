@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from commons.clock import FixedClock
 from commons.db import Database
 from compliance import AccessEvent, Actor, record_access
-from tests.gateway.portal.test_browser import axe_violations, sign_in
+from tests.gateway.portal.test_browser import axe_violations, shoot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -153,6 +153,7 @@ def test_the_dpo_queries_pages_sees_the_unusual_pattern_and_exports(
     expect(flagged.first).to_contain_text("cw-busy")
     expect(flagged.first).to_contain_text("Ungewöhnlich")
     assert axe_violations(page) == []
+    shoot(page, "dpo-console")
     # the export carries the same filter
     with page.expect_download() as download:
         page.locator("#export-csv").click()

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from commons import receipts
 from tests.gateway.portal.conftest import serve_portal
-from tests.gateway.portal.test_browser import axe_violations, sign_in
+from tests.gateway.portal.test_browser import axe_violations, shoot, sign_in
 
 pytestmark = pytest.mark.browser
 CANARY = "Kanarien-Staat-4711"
@@ -104,6 +104,7 @@ def test_consents_profile_notices_and_the_readable_export(page: Page) -> None:
     expect(view).to_contain_text(CANARY)
     expect(view.locator("h3").first).to_have_text("account")
     assert axe_violations(page) == []
+    shoot(page, "my-data")
     with page.expect_download() as download:
         page.get_by_role("link", name="Als JSON herunterladen").click()
     bundle = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
