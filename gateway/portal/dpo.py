@@ -41,6 +41,11 @@ SCRIPT_STRINGS = {
     "many_opens": N_("{actor} opened {count} documents; the median of {peers} peers is {median}."),
     "night": N_("{actor}: {count} accesses outside office hours (first {first})."),
     "nothing_unusual": N_("Nothing unusual under these rules."),
+    "rules": N_(
+        "Unusual means: more than {factor} times the median of the peers' document opens "
+        "({actions}; at least {min_peers} peers of the same role), or access by staff "
+        "({roles}) outside {hours}, {zone}."
+    ),
     "load_failed": N_("The request failed:"),
     "cosigned": N_("Co-signed checkpoint {size} as {name}."),
     "cosig_valid": N_("valid"),

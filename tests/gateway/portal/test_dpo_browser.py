@@ -149,6 +149,12 @@ def test_the_dpo_queries_pages_sees_the_unusual_pattern_and_exports(
         "cw-busy hat 60 Dokumente geöffnet; der Median von 3 Vergleichspersonen ist 3."
     )
     expect(unusual.nth(1)).to_contain_text("cw-c: 1 Zugriffe außerhalb der Bürozeiten")
+    expect(page.locator("#rules-text")).to_have_text(
+        "Ungewöhnlich heißt: mehr als das 3-Fache des Medians der Dokumentöffnungen der "
+        "Vergleichsgruppe (vault.document.read; mindestens 2 Vergleichspersonen derselben "
+        "Rolle), oder Zugriff durch Personal (caseworker, admin) außerhalb von Mon-Fri 07-19, "
+        "Europe/Berlin."
+    )
     flagged = page.locator("#summary tbody tr[data-unusual=true]")
     expect(flagged.first).to_contain_text("cw-busy")
     expect(flagged.first).to_contain_text("Ungewöhnlich")

@@ -268,7 +268,14 @@ async function loadSummary() {
   const summary = await getJson(`/v1/audit/summary?${params}`);
   if (mine !== generation) return;
   const { rules, many_document_opens: many, outside_office_hours: night } = summary.unusual;
-  $("rules-text").textContent = `${rules.document_actions.join(", ")} > ${rules.factor} × median (≥ ${rules.min_peers}); ${rules.office_hours} ${rules.timezone} (${rules.staff_roles.join(", ")})`;
+  $("rules-text").textContent = fmt(T.rules, {
+    factor: rules.factor,
+    actions: rules.document_actions.join(", "),
+    min_peers: rules.min_peers,
+    roles: rules.staff_roles.join(", "),
+    hours: rules.office_hours,
+    zone: rules.timezone,
+  });
   const box = $("unusual");
   box.replaceChildren();
   const flagged = new Set([...many, ...night].map((x) => x.actor));

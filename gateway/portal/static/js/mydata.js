@@ -37,26 +37,43 @@ async function call(path, options) {
 const when = (iso) => (iso ? new Date(iso).toLocaleString(lang) : "–");
 
 // ------------------------------------------------------------------ export
-/** A readable rendering of any JSON value: objects as definition lists, lists of objects
- * as tables, everything else as text. `depth` picks the heading level of sections. */
-function render(value, depth) {
+/** A readable rendering of any JSON value: objects as definition lists, lists of flat
+ * records as tables, other lists as numbered records; times in local form, and long
+ * technical strings (hashes, tokens) shortened: the JSON download has them whole. */
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const isFlat = (v) => Object.values(v).every((x) => x === null || typeof x !== "object");
+const label = (key) => key.replaceAll("_", " ");
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
+
+function scalar(value) {
+  const text = String(value);
+  if (typeof value === "string" && TIME.test(text) && !Number.isNaN(Date.parse(text))) {
+    return el("time", { datetime: text }, when(text));
+  }
+  if (typeof value === "string" && text.length > 64 && !/\s/.test(text)) {
+    return el("span", {}, `${text.slice(0, 24)}… (${text.length})`);
+  }
+  return el("span", {}, text);
+}
+
+function render(value) {
   if (value === null || value === undefined || value === "") return el("span", {}, T.empty);
   if (Array.isArray(value)) {
     if (!value.length) return el("span", {}, T.empty);
-    if (value.every((v) => v && typeof v === "object" && !Array.isArray(v))) {
+    if (value.every((v) => isObject(v) && isFlat(v))) {
       const columns = [...new Set(value.flatMap((v) => Object.keys(v)))];
-      const head = el("tr", {}, ...columns.map((c) => el("th", { scope: "col" }, c)));
-      const rows = value.map((v) => el("tr", {}, ...columns.map((c) => el("td", {}, render(v[c], depth + 1)))));
+      const head = el("tr", {}, ...columns.map((c) => el("th", { scope: "col" }, label(c))));
+      const rows = value.map((v) => el("tr", {}, ...columns.map((c) => el("td", {}, render(v[c])))));
       return el("table", { class: "kern-table kern-table--small" }, el("thead", {}, head), el("tbody", {}, ...rows));
     }
-    return el("ul", { class: "kern-list" }, ...value.map((v) => el("li", {}, render(v, depth + 1))));
+    return el("ol", { class: "kern-list records" }, ...value.map((v) => el("li", {}, render(v))));
   }
-  if (typeof value === "object") {
+  if (isObject(value)) {
     const dl = el("dl", { class: "facts" });
-    for (const [k, v] of Object.entries(value)) dl.append(el("dt", {}, k), el("dd", {}, render(v, depth + 1)));
+    for (const [k, v] of Object.entries(value)) dl.append(el("dt", {}, label(k)), el("dd", {}, render(v)));
     return dl;
   }
-  return el("span", {}, String(value));
+  return scalar(value);
 }
 
 function renderBundle(bundle) {
@@ -66,7 +83,7 @@ function renderBundle(bundle) {
     const id = `export-${domain}`;
     const section = el("section", { "aria-labelledby": id, class: "register-section" });
     section.append(el("h3", { class: "kern-heading-small", id }, domain));
-    const scroll = el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-labelledby": id }, render(part, 0));
+    const scroll = el("div", { class: "table-scroll", tabindex: "0", role: "region", "aria-labelledby": id }, render(part));
     section.append(scroll);
     view.append(section);
   }
@@ -235,7 +252,7 @@ function showReceipt(answer) {
   const claims = answer.claims || jwsPayload(answer.receipt);
   const facts = $("receipt-facts");
   facts.replaceChildren();
-  for (const [k, v] of Object.entries(claims)) facts.append(el("dt", {}, k), el("dd", {}, render(v, 0)));
+  for (const [k, v] of Object.entries(claims)) facts.append(el("dt", {}, k), el("dd", {}, render(v)));
   $("receipt-jws").textContent = answer.receipt;
   $("receipt-download").href = URL.createObjectURL(new Blob([JSON.stringify(answer, null, 2)], { type: "application/json" }));
   $("receipt").hidden = false;
