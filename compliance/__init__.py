@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         ProcessingActivity,
         RetentionExecutor,
         RetentionPolicy,
+        register_json,
     )
     from compliance.verify import HttpLog, verify_server
 
@@ -46,6 +47,7 @@ __all__ = [
     "record_access",
     "record_accesses",
     "record_denied",
+    "register_json",
     "verify_server",
 ]
 __getattr__ = lazy_face(
@@ -65,6 +67,7 @@ __getattr__ = lazy_face(
         "record_access": "compliance.recorder",
         "record_accesses": "compliance.recorder",
         "record_denied": "compliance.recorder",
+        "register_json": "compliance.register",
         "verify_server": "compliance.verify",
     },
 )

@@ -21,13 +21,15 @@ from fastapi.responses import Response, StreamingResponse
 from commons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from commons.text import Identifier, Int64
 from commons.web import DbSession
-from compliance import cosign, service, views
+from compliance import cosign, patterns, service, views
 from compliance.export import ExportFormat, write_export
 from compliance.models import Cosignature
 from compliance.recorder import AccessEvent, Actor, Outcome, record_access
 from compliance.runtime import AuditState
 from compliance.schemas import (
+    CheckpointListOut,
     CheckpointOut,
+    CheckpointRef,
     ConsistencyProofOut,
     CosignatureIn,
     CosignatureOut,
@@ -42,6 +44,7 @@ router = APIRouter(tags=["compliance"])
 DPO_ROLE = "dpo"
 FLOW_ROLE = "flow"  # a permit flow's service client: never a data subject
 MAX_LEAVES = 1000
+MAX_CHECKPOINTS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +118,24 @@ def _checkpoint_out(
 @router.get("/audit/checkpoint", response_model=CheckpointOut)
 def get_latest_checkpoint(session: DbSession, state: State) -> CheckpointOut:
     return _checkpoint_out(session, state)
+
+
+@router.get("/audit/checkpoints", response_model=CheckpointListOut)
+def list_checkpoints(
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_CHECKPOINTS)] = 20,
+    before: Annotated[Int64 | None, Query(ge=1)] = None,
+) -> CheckpointListOut:
+    """The published checkpoints' sizes and roots, newest first (``before``: only smaller
+    sizes), so a verifier can check consistency between them."""
+    rows = service.checkpoints(session, limit=limit, before=before)
+    return CheckpointListOut(
+        checkpoints=[
+            CheckpointRef(size=c.size, root=views.b64(c.root), created_at=c.created_at)
+            for c in rows
+        ],
+        next_before=rows[-1].size if len(rows) == limit and rows[-1].size > 1 else None,
+    )
 
 
 @router.get("/audit/checkpoints/{size}", response_model=CheckpointOut)
@@ -261,10 +282,21 @@ def list_entries(
 
 
 @router.get("/audit/summary")
-def summary(session: DbSession, who: Dpo, f: Filter) -> dict[str, Any]:
+def summary(
+    session: DbSession,
+    who: Dpo,
+    f: Filter,
+    office_hours: Annotated[str, Query(max_length=20)] = patterns.DEFAULT_OFFICE_HOURS,
+    timezone: Annotated[str, Query(max_length=64)] = patterns.DEFAULT_TIMEZONE,
+    factor: Annotated[float, Query(gt=1, le=100)] = patterns.DEFAULT_FACTOR,
+) -> dict[str, Any]:
+    """Counts per actor, action and outcome, and the unusual patterns of
+    ``compliance/patterns.py`` under the given rules."""
+    rules = patterns.Rules(factor, patterns.OfficeHours.parse(office_hours, timezone))
     counts = views.dpo_summary(session, who.authority, f)
+    unusual = patterns.unusual(session, who.authority, f, rules)
     _record_dpo(session, who, "summarise", f)
-    return {"counts": counts}
+    return {"counts": counts, "unusual": unusual}
 
 
 @router.get("/audit/export")

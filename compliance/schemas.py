@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from commons.text import FreeText, Identifier
@@ -22,6 +24,17 @@ class CheckpointOut(BaseModel):
     checkpoint_with_cosignatures: str = Field(
         description="the signed note with every stored cosignature line appended"
     )
+
+
+class CheckpointRef(BaseModel):
+    size: int
+    root: str = Field(description="base64 of the 32-byte RFC 6962 tree head")
+    created_at: datetime
+
+
+class CheckpointListOut(BaseModel):
+    checkpoints: list[CheckpointRef] = Field(description="newest first")
+    next_before: int | None = Field(description="pass as ``before`` for the next page")
 
 
 class LogKeyOut(BaseModel):

@@ -195,6 +195,14 @@ def latest_checkpoint(session: Session) -> Checkpoint | None:
     return session.scalars(select(Checkpoint).order_by(Checkpoint.size.desc()).limit(1)).first()
 
 
+def checkpoints(session: Session, *, limit: int, before: int | None = None) -> list[Checkpoint]:
+    """Published checkpoints, newest first; ``before``: only those of a smaller size."""
+    stmt = select(Checkpoint).order_by(Checkpoint.size.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(Checkpoint.size < before)
+    return list(session.scalars(stmt))
+
+
 def checkpoint_at(session: Session, size: int) -> Checkpoint:
     checkpoint = session.get(Checkpoint, size)
     if checkpoint is None:

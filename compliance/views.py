@@ -77,7 +77,8 @@ def _base(scope: str | None) -> Any:
     return stmt
 
 
-def _filtered(stmt: Any, f: EntryFilter) -> Any:
+def filtered(stmt: Any, f: EntryFilter) -> Any:
+    """``stmt`` (over entries outer-joined to their personal part) narrowed by ``f``."""
     if f.data_subject is not None:
         stmt = stmt.where(AccessPersonal.data_subject == f.data_subject)
     if f.actor is not None:
@@ -124,7 +125,7 @@ def dpo_query(
     limit: int = 100,
     cursor: str | None = None,
 ) -> tuple[list[Row], str | None]:
-    return _page(session, _filtered(_base(scope), f), limit, cursor)
+    return _page(session, filtered(_base(scope), f), limit, cursor)
 
 
 EXPORT_BATCH = 2_000
@@ -137,7 +138,7 @@ def dpo_batches(
     :data:`EXPORT_BATCH`): keyset pagination, so nothing is capped and memory is bounded by
     the batch however many entries match."""
     batch = batch or EXPORT_BATCH
-    stmt = _filtered(_base(scope), f).order_by(AccessEntry.at, AccessEntry.id).limit(batch)
+    stmt = filtered(_base(scope), f).order_by(AccessEntry.at, AccessEntry.id).limit(batch)
     page = stmt
     while True:
         rows = [Row(e, p) for e, p in session.execute(page)]
@@ -168,7 +169,7 @@ def dpo_summary(session: Session, scope: str | None, f: EntryFilter) -> list[dic
     )
     if scope is not None and scope != OPERATOR:
         stmt = stmt.where(AccessEntry.actor_authority == scope)
-    stmt = _filtered(stmt, f).group_by(
+    stmt = filtered(stmt, f).group_by(
         AccessPersonal.actor_subject,
         AccessEntry.actor_role,
         AccessEntry.actor_authority,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,21 @@ AXE = ROOT / "gateway" / "portal" / "assets" / "node_modules" / "axe-core" / "ax
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port; from ``OZG_TEST_PORTS`` (``20700-20799``) if that is set."""
+    first, _, last = os.environ.get("OZG_TEST_PORTS", "0-0").partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError(f"no free port in OZG_TEST_PORTS={os.environ['OZG_TEST_PORTS']}")
 
 
-@pytest.fixture(scope="session")
-def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("portal-server")
+@contextmanager
+def serve_portal(data_dir: Path) -> Iterator[str]:
+    """A portal server of its own (SQLite and the dev IdP under ``data_dir``); its URL."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.gateway.portal.serve_portal", str(port), str(data_dir)],
@@ -37,7 +45,7 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded 2-core CI machine
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -51,6 +59,12 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve_portal(tmp_path_factory.mktemp("portal-server")) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
