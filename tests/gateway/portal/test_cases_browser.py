@@ -6,6 +6,7 @@ a tampered entry shown as not verified; axe-core on every page and state."""
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import subprocess
@@ -19,9 +20,22 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
-from gateway.client.demo import PASSPHRASE, demo_authority_keys, run_story, token
+from gateway.client.applicant import ApplicantClient, Document
+from gateway.client.demo import (
+    OTHER_DOCUMENTS,
+    PASSPHRASE,
+    AuthorityKeys,
+    accept_as_authority,
+    demo_authority_keys,
+    example_form,
+    minimal_pdf,
+    run_story,
+    seal_for_applicant,
+    token,
+)
 from tests.gateway.portal.conftest import ROOT
 from tests.gateway.portal.test_browser import axe_violations, sign_in
+from vault import envelope
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +68,42 @@ def _await_checkpoint(base: str, size: int) -> None:
         time.sleep(0.2)
 
 
+def _case_awaiting_documents(
+    http: httpx.Client, keys: AuthorityKeys, anchors: list[Any], crls: list[Any], tmp: Path
+) -> str:
+    """A second case of USER, submitted, accepted and waiting for a payslip (the demo
+    story's steps 4-8 with the Python clients)."""
+    client = ApplicantClient(
+        str(http.base_url), token(http, USER), http=http, anchors=anchors, crls=crls
+    )
+    key = client.vault.unlock(PASSPHRASE)
+    flow, form = client.flow("employment"), example_form()
+    case_id: str = client.start_case("employment")["id"]
+    client.choose_authority(case_id, keys.authority)
+    quote = client.declare_fee_facts(case_id, client.fee_facts(flow, form))["quote"]
+    payment = client.pay_in_sandbox(case_id, quote["id"])
+    documents = []
+    for doc_type, name, text in (("passport", "pass.pdf", "passport"), *OTHER_DOCUMENTS):
+        (tmp / name).write_bytes(minimal_pdf(text))
+        documents.append(Document(client.vault.put(tmp / name, key)[0], doc_type))
+    client.submit(
+        case_id, flow, form, documents, key, destination_id=keys.destination_id,
+        authority=keys.authority, payment_id=payment,
+    )  # fmt: skip
+    caseworker = token(http, "demo-caseworker-tf")
+    accept_as_authority(http, caseworker, keys)
+    public_jwk = client.http.get("/v1/vault/keys/me").json()["public_jwk"]
+    message = seal_for_applicant(http, caseworker, public_jwk, b"Please send a payslip.",
+                                 "request.txt", "text/plain")  # fmt: skip
+    headers = {"Authorization": f"Bearer {caseworker}"}
+    http.post(f"/v1/authority/cases/{case_id}/processing", headers=headers).raise_for_status()
+    http.post(
+        f"/v1/authority/cases/{case_id}/request-documents", headers=headers,
+        json={"document_types": ["payslip"], "message": message},
+    ).raise_for_status()  # fmt: skip
+    return case_id
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A server with one decided case of USER; a caseworker also opened a shared document."""
@@ -68,7 +118,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -94,7 +144,23 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             before = _checkpoint_size(base)
             http.get(f"/v1/vault/documents/{shared[0]['id']}/content", headers=caseworker)
             _await_checkpoint(base, before + 1)
-        yield {"base": base, "case_id": result.case_id, "payslip": shared[0]["id"]}
+            open_case = _case_awaiting_documents(http, keys, anchors, crls, data_dir)
+
+        def authority_opens(document_id: str) -> tuple[str, bytes]:
+            """The caseworker's client: its detached stanza and the envelope, opened with
+            the authority's own private key."""
+            with httpx.Client(base_url=base, timeout=60) as client:
+                auth = {"Authorization": f"Bearer {token(client, 'demo-caseworker-tf')}"}
+                wrapped = client.get(f"/v1/vault/documents/{document_id}/key", headers=auth)
+                content = client.get(f"/v1/vault/documents/{document_id}/content", headers=auth)
+            stanza = base64.b64decode(wrapped.json()["stanza"])
+            meta, plain = envelope.open_bytes(content.content, keys.encryption_key, stanza=stanza)
+            return meta.filename, plain
+
+        yield {
+            "base": base, "case_id": result.case_id, "open_case": open_case,
+            "authority_opens": authority_opens,
+        }  # fmt: skip
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -133,8 +199,8 @@ def unlock_vault(page: Page) -> None:
         """async (passphrase) => {
           const keys = await import("/static/js/keys.js");
           const stored = await (await fetch("/v1/vault/keys/me")).json();
-          const identity = await keys.unlock(stored, {passphrase, store: new keys.IndexedDbKeyStore()});
-          return identity.kid;
+          const store = new keys.IndexedDbKeyStore();
+          return (await keys.unlock(stored, {passphrase, store})).kid;
         }""",
         PASSPHRASE,
     )
@@ -147,9 +213,9 @@ def no_axe_violations(page: Page) -> None:
 
 # --------------------------------------------------------------------------- cases
 def test_cases_list_timeline_and_receipt(page: Page, seeded: dict[str, Any]) -> None:
-    item = page.locator("#case-list li")
+    expect(page.locator("#case-list > li")).to_have_count(2)
+    item = page.locator("#case-list > li", has_text="Abgeschlossen (genehmigt)")
     expect(item).to_have_count(1)
-    expect(item).to_contain_text("Abgeschlossen (genehmigt)")
     no_axe_violations(page)
     item.get_by_role("link").click()
     expect(page).to_have_url(f"{seeded['base']}/cases/{seeded['case_id']}")
@@ -174,7 +240,7 @@ def test_cases_list_timeline_and_receipt(page: Page, seeded: dict[str, Any]) -> 
 # --------------------------------------------------------------------------- mailbox
 def test_the_decision_letter_is_opened_on_the_device(page: Page) -> None:
     page.goto("/messages")
-    decision = page.locator("#messages li", has_text="Bescheid")
+    decision = page.locator("#messages li", has_text="Bescheid ·")
     expect(decision).to_have_count(1)
     no_axe_violations(page)
     decision.get_by_role("link").click()
@@ -197,7 +263,7 @@ def test_the_decision_letter_is_opened_on_the_device(page: Page) -> None:
 def test_the_request_for_documents_shows_it_was_answered(page: Page) -> None:
     unlock_vault(page)
     page.goto("/messages")
-    page.locator("#messages li", has_text="Nachforderung").get_by_role("link").click()
+    page.locator("#messages li", has_text="Nachforderung").last.get_by_role("link").click()
     expect(page.locator("#message-body")).to_contain_text("Please send a current payslip.")
     expect(page.locator("#answer-status")).to_have_text(
         "Sie haben diese Nachforderung beantwortet."
@@ -207,13 +273,19 @@ def test_the_request_for_documents_shows_it_was_answered(page: Page) -> None:
 
 # --------------------------------------------------------------------------- access log
 def _marks(page: Page) -> list[str]:
-    page.wait_for_function(
-        "() => document.querySelectorAll('#access-log li').length > 0"
-        " && document.getElementById('cases-status').hidden"
+    """Every entry's verification mark, after loading the older pages too."""
+    settled = (
+        "() => document.querySelectorAll('#access-log > li').length > {}"
+        " && !document.getElementById('access-log').hasAttribute('aria-busy')"
     )
-    return list(
-        page.eval_on_selector_all("#access-log > li", "els => els.map(e => e.dataset.verification)")
-    )
+    page.wait_for_function(settled.format(0))
+    more = page.locator("#more")
+    while more.is_visible():
+        count = page.locator("#access-log > li").count()
+        more.click()
+        page.wait_for_function(settled.format(count))
+    script = "els => els.map(e => e.dataset.verification)"
+    return list(page.eval_on_selector_all("#access-log > li", script))
 
 
 def test_the_access_log_is_verified_on_the_device(page: Page) -> None:
@@ -246,4 +318,66 @@ def test_a_tampered_entry_shows_as_not_verified(page: Page, context: BrowserCont
     assert marks.count("verified") >= 10
     bad = page.locator("#access-log > li[data-verification='failed']")
     expect(bad.locator(".mark")).to_contain_text("nicht geprüft")
+    no_axe_violations(page)
+
+
+# --------------------------------------------------------------------------- answering
+def test_a_request_is_answered_with_an_upload_sealed_on_the_device(
+    page: Page, seeded: dict[str, Any], tmp_path: Path
+) -> None:
+    unlock_vault(page)
+    page.goto(f"/cases/{seeded['open_case']}")
+    expect(page.locator("#case-status")).to_have_text("Die Behörde braucht etwas von Ihnen")
+    page.locator("#case-messages a", has_text="Nachforderung").click()
+    expect(page.locator("#message-body")).to_have_text("Please send a payslip.")
+    form = page.locator("#answer-form")
+    expect(form).to_be_visible()
+    no_axe_violations(page)
+    page.get_by_role("button", name="Verschlüsseln und senden").click()
+    expect(page.locator("#answer-status")).to_have_text("Wählen Sie zuerst eine Datei aus.")
+    no_axe_violations(page)  # the error state
+    payslip = tmp_path / "Lohnzettel März.pdf"
+    payslip.write_bytes(minimal_pdf("payslip (browser)"))
+    page.get_by_label("Dokument zum Senden").set_input_files(str(payslip))
+    page.get_by_role("button", name="Verschlüsseln und senden").click()
+    expect(page.locator("#answer-status")).to_have_text(
+        "Ihr Dokument wurde verschlüsselt, für die Behörde freigegeben und gesendet."
+    )
+    page.goto(f"/cases/{seeded['open_case']}")
+    expect(page.locator("#timeline li").last).to_contain_text(
+        "Sie haben die angeforderten Unterlagen gesendet."
+    )
+    # the authority opens what the browser sealed and shared, with its own key
+    with httpx.Client(base_url=seeded["base"], timeout=60) as http:
+        case = http.get(
+            f"/v1/authority/cases/{seeded['open_case']}",
+            headers={"Authorization": f"Bearer {token(http, 'demo-caseworker-tf')}"},
+        ).json()
+    linked = [d for d in case["documents"] if d["document_type"] == "payslip"]
+    assert len(linked) == 1
+    assert seeded["authority_opens"](linked[0]["document_id"]) == (
+        "Lohnzettel März.pdf",
+        payslip.read_bytes(),
+    )
+
+
+def test_withdrawal_asks_for_confirmation(page: Page, seeded: dict[str, Any]) -> None:
+    page.goto(f"/cases/{seeded['open_case']}")
+    withdraw = page.get_by_role("button", name="Antrag zurückziehen")
+    expect(withdraw).to_be_visible()
+    withdraw.click()
+    dialog = page.get_by_role("dialog", name="Diesen Antrag zurückziehen?")
+    expect(dialog).to_be_visible()
+    no_axe_violations(page)  # the dialog open
+    page.get_by_role("button", name="Nein, behalten").click()
+    expect(dialog).to_be_hidden()
+    expect(withdraw).to_be_focused()
+    withdraw.click()
+    page.get_by_role("button", name="Ja, zurückziehen").click()
+    expect(page.locator("#cases-status")).to_have_text("Ihr Antrag wurde zurückgezogen.")
+    expect(page.locator("#case-status")).to_have_text("Abgeschlossen (zurückgezogen)")
+    expect(page.locator("#timeline li").last).to_contain_text(
+        "Sie haben Ihren Antrag zurückgezogen."
+    )
+    expect(withdraw).to_be_hidden()
     no_axe_violations(page)

@@ -105,6 +105,15 @@ async function entryItem(entry, checkpoint) {
 }
 
 async function load(cursor) {
+  list.setAttribute("aria-busy", "true");
+  try {
+    await loadPage(cursor);
+  } finally {
+    list.removeAttribute("aria-busy");
+  }
+}
+
+async function loadPage(cursor) {
   const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
   const response = await api(`/v1/me/access-log${query}`);
   if (!response.ok) throw new Error(String(response.status));
