@@ -381,3 +381,33 @@ def test_withdrawal_asks_for_confirmation(page: Page, seeded: dict[str, Any]) ->
     )
     expect(withdraw).to_be_hidden()
     no_axe_violations(page)
+
+
+# --------------------------------------------------------------------------- layout
+@pytest.mark.parametrize("language", ["en", "ar-XB"])
+def test_the_pages_reflow_at_320_px_and_pass_axe_in_every_language(
+    browser: Browser, seeded: dict[str, Any], axe_source: str, language: str
+) -> None:
+    context = browser.new_context(base_url=seeded["base"], viewport={"width": 320, "height": 800})
+    context.add_init_script(script=axe_source)
+    context.add_cookies([{"name": "ozg_lang", "value": language, "url": seeded["base"]}])
+    page = context.new_page()
+    page.goto("/login?next=/cases")
+    sign_in(page, USER)
+    unlock_vault(page)
+    loaded = {
+        "/cases": "#case-list > li",
+        f"/cases/{seeded['case_id']}": "#timeline > li",
+        "/messages": "#messages > li",
+    }
+    for path in (*loaded, "/access-log"):
+        page.goto(path)
+        rtl = "rtl" if language == "ar-XB" else "ltr"
+        expect(page.locator("html")).to_have_attribute("dir", rtl)
+        if path in loaded:
+            expect(page.locator(loaded[path]).first).to_be_visible()
+        else:
+            _marks(page)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        no_axe_violations(page)
+    context.close()
