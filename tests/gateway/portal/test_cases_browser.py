@@ -34,7 +34,7 @@ from gateway.client.demo import (
     token,
 )
 from tests.gateway.portal.conftest import ROOT
-from tests.gateway.portal.test_browser import axe_violations, sign_in
+from tests.gateway.portal.test_browser import axe_violations, shoot, sign_in
 from vault import envelope
 
 pytestmark = pytest.mark.browser
@@ -227,6 +227,7 @@ def test_cases_list_timeline_and_receipt(page: Page, seeded: dict[str, Any]) -> 
     expect(steps.nth(4)).to_contain_text("Die Behörde hat weitere Unterlagen angefordert.")
     expect(steps.nth(6)).to_contain_text("Die Behörde hat Ihren Antrag genehmigt.")
     expect(page.locator("#withdraw")).to_be_hidden()  # decided: nothing to withdraw
+    shoot(page, "case-timeline")
     # six status notices, the request for documents and the decision letter
     expect(page.locator("#case-messages li")).to_have_count(8)
     no_axe_violations(page)
@@ -252,6 +253,7 @@ def test_the_decision_letter_is_opened_on_the_device(page: Page) -> None:
     link = page.get_by_role("link", name="Schreiben herunterladen: bescheid.pdf")
     expect(link).to_be_visible()
     expect(page.locator("#message-sealed")).to_contain_text("Auf diesem Gerät geöffnet.")
+    shoot(page, "message-decision")
     no_axe_violations(page)
     with page.expect_download() as download:
         link.click()
@@ -299,6 +301,7 @@ def test_the_access_log_is_verified_on_the_device(page: Page) -> None:
     expect(read).to_have_count(1)
     expect(read.locator(".document-name")).to_have_text("gehaltsnachweis.pdf")  # from the device
     expect(read.locator(".mark")).to_contain_text("geprüft")
+    shoot(page, "access-log")
     no_axe_violations(page)
 
 
