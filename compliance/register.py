@@ -26,12 +26,16 @@ class ActionType:
     """A kind of access that the audit trail records, e.g. ``vault.document.read``.
 
     The texts are what the applicant reads in their access log, in plain language.
+    ``resource_kind`` says what the entry's resource names, where the data subject may see it:
+    ``"document"`` (a vault document id, given in the access log as ``document_id`` so the
+    applicant's device can show the document's name, which only it can decrypt).
     """
 
     name: str
     data_category: str
     description_en: str
     description_de: str
+    resource_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

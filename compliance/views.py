@@ -284,7 +284,16 @@ def plain_language(
         "why": {"purpose": e.purpose, "legal_basis": e.legal_basis},
         "outcome": {"code": e.outcome, "en": outcome_en, "de": outcome_de},
         "action": e.action,
+        "document_id": _document_id(row, kind),
         "leaf_index": e.leaf_index,
         "leaf": b64(leaf_data(e).encode()),
         "inclusion_proof": [b64(h) for h in proof] if proof is not None else None,
     }
+
+
+def _document_id(row: Row, kind: ActionType | None) -> str | None:
+    """The vault document an entry is about (the subject's own id, from the personal part;
+    gone once that is shredded), for actions whose resource is a document."""
+    if kind is None or kind.resource_kind != "document" or row.personal is None:
+        return None
+    return row.personal.resource

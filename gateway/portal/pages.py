@@ -35,8 +35,6 @@ def N_(message: str) -> str:
 COMING_NEXT = {
     "/apply": N_("Apply for a residence permit"),
     "/documents": N_("My documents"),
-    "/cases": N_("My applications"),
-    "/access-log": N_("Who accessed my data"),
 }
 
 

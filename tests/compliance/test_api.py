@@ -249,6 +249,9 @@ def test_applicant_sees_own_entries_newest_first_with_proofs_and_restrictions(
     assert second["what"]["en"].startswith("A data-protection officer")
     # vault registers this action with its own plain-language text
     assert body["entries"][1]["what"]["en"] == "Your encrypted document was downloaded."
+    # ... whose resource is a document: the device shows its name from the document's id
+    assert body["entries"][1]["document_id"] == f"document:{me.subject}-passport"
+    assert second["document_id"] is None  # compliance.audit_log.read names no document
     assert second["who"] == "tf"
     assert second["outcome"]["de"] == "erfolgt"
     verifier = note.Verifier.from_string(body["verifier_key"])
