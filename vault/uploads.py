@@ -69,6 +69,25 @@ def max_envelope_size(max_size: int) -> int:
     return max_size + chunks * envelope.TAG_LEN + header + envelope.TRAILER_LEN
 
 
+def byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+    """The one byte range of a ``Range`` header (RFC 9110 §14.1.2) as ``(first, last)``
+    (inclusive), ``"unsatisfiable"``, or None for no header, several ranges or a malformed
+    one (then the whole envelope is sent, as the RFC allows)."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, sep, last = header[6:].strip().partition("-")
+    if not sep or not (first or last) or not all(p.isdigit() for p in (first, last) if p):
+        return None
+    if not first:  # the last N bytes
+        n = int(last)
+        return (max(0, size - n), size - 1) if n and size else "unsatisfiable"
+    start = int(first)
+    if start >= size:
+        return "unsatisfiable"
+    end = min(int(last), size - 1) if last else size - 1
+    return (start, end) if end >= start else None
+
+
 def used_bytes(session: Session, subject: str) -> int:
     total = session.scalar(
         select(func.coalesce(func.sum(Document.envelope_size), 0)).where(
