@@ -104,7 +104,7 @@ export async function uploadFile(file, identity, { onProgress = () => {}, onRetr
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ size: total }),
   }));
-  const size = Math.min(pieceSize, upload.chunk_bytes);
+  const size = Math.min(pieceSize, upload.piece_bytes);
   let offset = 0;
   try {
     for await (const piece of pieces(sealed.stream, size)) {
