@@ -266,7 +266,7 @@ def test_documents_upload_resume_list_download_and_delete(
     row = page.locator("#documents-rows tr").filter(has_text=FILE_NAME)
     expect(row).to_have_count(1)
     expect(row).to_contain_text("application/pdf")
-    expect(row).to_contain_text("10 MB")
+    expect(row).to_contain_text("10.2 MB")
     assert axe(page) == []
     # the server never saw the name
     listed = page.evaluate("fetch('/v1/vault/documents').then(r => r.text())")
