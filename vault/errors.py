@@ -68,6 +68,12 @@ class UploadConflict(VaultError, Conflict):
     title = "Upload conflict"
 
 
+class RangeNotSatisfiable(VaultError):
+    status = 416
+    code = "range-not-satisfiable"
+    title = "Range not satisfiable"
+
+
 class InvalidKey(VaultError, InvalidInput):
     """A key (applicant or authority) was refused; the detail says why."""
 

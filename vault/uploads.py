@@ -13,7 +13,7 @@ from account import Principal
 from commons.clock import Clock, system_clock
 from commons.ids import new_id_str
 from vault import envelope
-from vault.errors import InvalidEnvelope, QuotaExceeded
+from vault.errors import InvalidEnvelope, QuotaExceeded, RangeNotSatisfiable
 from vault.models import Document
 from vault.service import record
 
@@ -69,10 +69,11 @@ def max_envelope_size(max_size: int) -> int:
     return max_size + chunks * envelope.TAG_LEN + header + envelope.TRAILER_LEN
 
 
-def byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The one byte range of a ``Range`` header (RFC 9110 §14.1.2) as ``(first, last)``
-    (inclusive), ``"unsatisfiable"``, or None for no header, several ranges or a malformed
-    one (then the whole envelope is sent, as the RFC allows)."""
+    (inclusive), or None for no header, several ranges or a malformed one (then the whole
+    envelope is sent, as the RFC allows); :class:`RangeNotSatisfiable` for a range that
+    starts past the end."""
     if not header or not header.startswith("bytes=") or "," in header:
         return None
     first, sep, last = header[6:].strip().partition("-")
@@ -80,12 +81,20 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
         return None
     if not first:  # the last N bytes
         n = int(last)
-        return (max(0, size - n), size - 1) if n and size else "unsatisfiable"
+        if not n or not size:
+            raise _unsatisfiable(size)
+        return (max(0, size - n), size - 1)
     start = int(first)
     if start >= size:
-        return "unsatisfiable"
+        raise _unsatisfiable(size)
     end = min(int(last), size - 1) if last else size - 1
     return (start, end) if end >= start else None
+
+
+def _unsatisfiable(size: int) -> RangeNotSatisfiable:
+    return RangeNotSatisfiable(
+        f"the envelope has {size} bytes", headers={"Content-Range": f"bytes */{size}"}
+    )
 
 
 def used_bytes(session: Session, subject: str) -> int:

@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pikepdf
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.gateway.portal.conftest import ROOT
+from tests.vault import test_sanitize as fixtures
+from vault import sanitize
 
 pytestmark = pytest.mark.browser
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PASSPHRASE = "Wolke Tinte Fahrrad Kompass 1987"
-FILE_NAME = "Mietvertrag Übersicht.pdf"
+FILE_NAME = "Kontoauszug Übersicht.bin"
 
 
 def _port() -> int:
@@ -258,6 +261,10 @@ def test_documents_upload_resume_list_download_and_delete(
     page.route(re.compile(r"/v1/vault/uploads/[^/]+$"), flaky)
     page.get_by_label("Add a document").set_input_files(str(source))
     page.get_by_role("button", name="Encrypt and upload").click()
+    expect(page.locator("#sanitize-summary")).to_have_text(
+        "This type of file is not checked; it is encrypted as it is."
+    )
+    page.get_by_role("button", name="Continue and upload").click()
     expect(page.locator("#upload-progress")).to_be_visible()
     assert axe(page) == []
     expect(page.locator("#page-status")).to_contain_text("encrypted and stored", timeout=90_000)
@@ -265,12 +272,12 @@ def test_documents_upload_resume_list_download_and_delete(
     assert puts.count(aborted[0]) == 2  # the same piece again, after the break
     row = page.locator("#documents-rows tr").filter(has_text=FILE_NAME)
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("application/pdf")
+    expect(row).to_contain_text("application/octet-stream")
     expect(row).to_contain_text("10.2 MB")
     assert axe(page) == []
     # the server never saw the name
     listed = page.evaluate("fetch('/v1/vault/documents').then(r => r.text())")
-    assert "Mietvertrag" not in listed
+    assert "Kontoauszug" not in listed
     # download: decrypted in the browser, byte for byte
     with page.expect_download() as got:
         row.get_by_role("button", name=re.compile("^Download")).click()
@@ -305,4 +312,137 @@ def test_the_documents_page_reflows_at_320_px(
     sign_in(page, "demo-applicant-hoch")
     unlock_or_create(page)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()
+
+
+def test_a_hostile_pdf_is_sanitized_in_the_browser_before_it_is_sealed(
+    browser: Browser, server: str, axe_source: str, tmp_path: Path
+) -> None:
+    context = new_context(browser, server, axe_source, accept_downloads=True)
+    page = open_page(context)
+    sign_in(page, "demo-applicant-hoch")
+    unlock_or_create(page)
+    pdf = fixtures._base()
+    fixtures._javascript(pdf)
+    fixtures._launch(pdf)
+    source = tmp_path / "Antrag.pdf"
+    pdf.save(source)
+    page.get_by_label("Add a document").set_input_files(str(source))
+    page.get_by_role("button", name="Encrypt and upload").click()
+    expect(page.locator("#sanitize-report")).to_be_visible(timeout=30_000)
+    items = page.locator("#sanitize-list li")
+    expect(items).to_contain_text(
+        [
+            "action “Launch”: 1",
+            "action “URI”: 1",
+            "actions run by events: 1",
+            "an action run on opening: 1",
+            "document properties (author, program): 1",
+            "JavaScript: 1",
+        ]
+    )
+    assert axe(page) == []
+    page.get_by_role("button", name="Cancel").click()  # nothing is sent
+    expect(page.locator("#sanitize-report")).to_be_hidden()
+    expect(page.locator("#documents-rows tr").filter(has_text="Antrag.pdf")).to_have_count(0)
+    page.get_by_role("button", name="Encrypt and upload").click()
+    page.get_by_role("button", name="Continue and upload").click()
+    expect(page.locator("#page-status")).to_contain_text("encrypted and stored", timeout=60_000)
+    row = page.locator("#documents-rows tr").filter(has_text="Antrag.pdf")
+    with page.expect_download() as got:
+        row.get_by_role("button", name=re.compile("^Download")).click()
+    cleaned = Path(got.value.path())
+    sanitize.revalidate_pdf(cleaned)  # what the authority's client checks
+    assert fixtures.CANARY not in cleaned.read_bytes()
+    # a PDF that is encrypted is refused, with a translated reason
+    locked = tmp_path / "locked.pdf"
+    fixtures._save(tmp_path, lambda p: None, encryption=pikepdf.Encryption(owner="o", user="u"))
+    (tmp_path / "in.pdf").replace(locked)
+    page.get_by_label("Add a document").set_input_files(str(locked))
+    page.get_by_role("button", name="Encrypt and upload").click()
+    expect(page.locator("#page-error")).to_contain_text("password", timeout=30_000)
+    assert axe(page) == []
+    no_csp_problems(page)
+    context.close()
+
+
+def _start_case_with_authority(page: Page, authority: str) -> int:
+    return int(
+        page.evaluate(
+            """async (authority) => {
+              const csrf = document.querySelector('meta[name="csrf-token"]').content;
+              const headers = {"Content-Type": "application/json", "X-CSRF-Token": csrf};
+              const started = await fetch("/v1/cases", {method: "POST", headers,
+                body: JSON.stringify({flow_id: "employment"})});
+              const id = (await started.json()).id;
+              const chosen = await fetch(`/v1/cases/${id}/authority`, {method: "PUT", headers,
+                body: JSON.stringify({authority})});
+              return chosen.status;
+            }""",
+            authority,
+        )
+    )
+
+
+def test_sharing_with_the_authority_of_an_application_and_withdrawing(
+    browser: Browser, server: str, axe_source: str, tmp_path: Path
+) -> None:
+    context = new_context(browser, server, axe_source)
+    page = open_page(context)
+    sign_in(page, "demo-applicant-hoch")
+    unlock_or_create(page)
+    assert _start_case_with_authority(page, "tf") == 200
+    source = tmp_path / "Arbeitsvertrag.txt"
+    source.write_text("Arbeitsvertrag", encoding="utf-8")
+    page.get_by_label("Add a document").set_input_files(str(source))
+    page.get_by_role("button", name="Encrypt and upload").click()
+    page.get_by_role("button", name="Continue and upload").click()
+    expect(page.locator("#page-status")).to_contain_text("encrypted and stored", timeout=60_000)
+    row = page.locator("#documents-rows tr").filter(has_text="Arbeitsvertrag.txt")
+    row.get_by_label(re.compile("^Authority of an application")).select_option("tf")
+    row.get_by_role("button", name=re.compile("^Share")).click()
+    row = page.locator("#documents-rows tr").filter(has_text="Arbeitsvertrag.txt")
+    expect(row.get_by_role("button", name=re.compile("^Withdraw"))).to_be_visible(timeout=30_000)
+    listed = page.evaluate("fetch('/v1/vault/documents').then(r => r.json())")
+    assert [
+        d["shared_with"] for d in listed if d["id"] == row.get_attribute("data-document-id")
+    ] == [["tf"]]
+    assert axe(page) == []
+    row.get_by_role("button", name=re.compile("^Withdraw")).click()
+    expect(row.get_by_role("button", name=re.compile("^Share"))).to_be_visible(timeout=30_000)
+    listed = page.evaluate("fetch('/v1/vault/documents').then(r => r.json())")
+    assert all(d["shared_with"] == [] for d in listed)
+    no_csp_problems(page)
+    context.close()
+
+
+def test_the_js_heap_stays_bounded_while_a_large_file_is_uploaded(
+    browser: Browser, server: str, axe_source: str, tmp_path: Path
+) -> None:
+    """64 MiB (not a PDF: sealed as it is) through the page; the JS heap, sampled over CDP
+    every 50 ms, grows by a few pieces at most, not by the file's size."""
+    context = new_context(browser, server, axe_source)
+    page = open_page(context)
+    sign_in(page, "demo-applicant-hoch")
+    unlock_or_create(page)
+    source = tmp_path / "scan.bin"
+    with source.open("wb") as handle:
+        for _ in range(64):
+            handle.write(os.urandom(1024 * 1024))
+    cdp = context.new_cdp_session(page)
+    cdp.send("HeapProfiler.collectGarbage")
+    baseline = cdp.send("Runtime.getHeapUsage")["usedSize"]
+    page.get_by_label("Add a document").set_input_files(str(source))
+    page.get_by_role("button", name="Encrypt and upload").click()
+    page.get_by_role("button", name="Continue and upload").click()
+    status = page.locator("#page-status")
+    peak = baseline
+    deadline = time.monotonic() + 300
+    while not status.is_visible() and time.monotonic() < deadline:
+        peak = max(peak, cdp.send("Runtime.getHeapUsage")["usedSize"])
+        time.sleep(0.05)
+    expect(status).to_contain_text("encrypted and stored")
+    growth = (peak - baseline) / 2**20
+    print(f"JS heap: baseline {baseline / 2**20:.1f} MiB, peak growth {growth:.1f} MiB")
+    assert growth < 40, growth  # the file is 64 MiB
     context.close()

@@ -56,7 +56,7 @@ def _hostile_pdfs(tmp: Path) -> list[tuple[str, Path]]:
         for place, put in actions.PLACES.items():
             keep(
                 f"{kind} at {place}",
-                actions._pdf(tmp, lambda pdf, p=put, k=kind: p(pdf, actions._action(k))),
+                actions._pdf(tmp, _placed(put, kind)),
             )
     for build in (
         fixtures._javascript,
@@ -102,9 +102,13 @@ def _hostile_pdfs(tmp: Path) -> list[tuple[str, Path]]:
         "a cyclic Next chain": _cycle,
         "allowed navigation": _navigation,
     }
-    for label, build in extra.items():
-        keep(label, actions._pdf(tmp, build))
+    for label, make in extra.items():
+        keep(label, actions._pdf(tmp, make))
     return made
+
+
+def _placed(put: actions.Place, kind: str) -> Callable[[pikepdf.Pdf], object]:
+    return lambda pdf: put(pdf, actions._action(kind))
 
 
 def _cycle(pdf: pikepdf.Pdf) -> None:

@@ -1,4 +1,5 @@
-// The upload on /documents: the file is sealed here while it is sent (envelope.js
+// The upload on /documents: the file is sanitized here (documents-sanitize.js; the user sees
+// what was removed and confirms), then sealed while it is sent (envelope.js
 // sealStream, to the applicant's own key) and sent in pieces through the resumable upload API
 // (docs/vault.md "Chunked uploads"): POST /v1/vault/uploads {size} → PUT each piece with
 // Upload-Offset → POST …/finish. A piece stays in memory until the server acknowledged it;
@@ -9,6 +10,7 @@ import { sha256Hasher } from "./keys.js";
 import { bytesOf, sealStream } from "./envelope.js";
 import { $, format, showError, showStatus, texts } from "./documents-ui.js";
 import { currentIdentity, refresh } from "./documents-list.js";
+import { MAX_PDF_BYTES, SanitizeError, detectType, sanitize } from "./documents-sanitize.js";
 
 export const PIECE = 4 * 1024 * 1024; // bytes per PUT (the server allows up to chunk_bytes)
 const RETRIES = [500, 1000, 2000, 4000, 8000]; // ms before each new attempt
@@ -88,17 +90,35 @@ async function sendPiece(upload, piece, offset, onRetry) {
 }
 
 /**
- * Seal `file` for `identity` and upload it. `onProgress({sent, total})` after each piece;
- * resolves to the stored document ({id, envelope_size, …}).
+ * What will be sealed for `file`: PDFs, JPEGs and PNGs sanitized here (documents-sanitize.js,
+ * in memory up to MAX_PDF_BYTES), other files as they are. Returns {blob, name, mediaType,
+ * removed} (`removed`: {label: count}, or null for a type that is not checked); throws
+ * SanitizeError.
  */
-export async function uploadFile(file, identity, { onProgress = () => {}, onRetry = () => {}, pieceSize = PIECE } = {}) {
-  const sealed = await sealStream(file, [identity.publicJwk], {
-    filename: file.name.slice(-255) || "document",
-    mediaType: file.type || "application/octet-stream",
-    contentHash: await contentHash(file),
-    size: file.size,
+export async function prepare(file) {
+  const head = new Uint8Array(await file.slice(0, 1024).arrayBuffer());
+  const name = file.name.slice(-255) || "document";
+  if (detectType(head) === null) {
+    return { blob: file, name, mediaType: file.type || "application/octet-stream", removed: null };
+  }
+  if (file.size > MAX_PDF_BYTES) throw new SanitizeError("too-large", "too large to sanitize here");
+  const clean = await sanitize(new Uint8Array(await file.arrayBuffer()), file.name);
+  return { blob: new Blob([clean.bytes], { type: clean.mediaType }), name, mediaType: clean.mediaType, removed: clean.removed };
+}
+
+/**
+ * Seal `prepared` ({blob, name, mediaType}, see prepare) for `identity` and upload it.
+ * `onProgress({sent, total})` after each piece; resolves to the stored document.
+ */
+export async function uploadFile(prepared, identity, { onProgress = () => {}, onRetry = () => {}, pieceSize = PIECE } = {}) {
+  const { blob, name, mediaType } = prepared;
+  const sealed = await sealStream(blob, [identity.publicJwk], {
+    filename: name,
+    mediaType,
+    contentHash: await contentHash(blob),
+    size: blob.size,
   });
-  const total = sealed.envelopeSize(file.size);
+  const total = sealed.envelopeSize(blob.size);
   const upload = await json(await api("/v1/vault/uploads", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -127,20 +147,74 @@ function progressText(sent, total, started) {
   return { percent, text: parts.join(", ") };
 }
 
+function removedText(label, count) {
+  let text = texts[`removed:${label}`];
+  const action = /^(\w+) action$/.exec(label);
+  const png = /^PNG (.{4}) chunk$/.exec(label);
+  if (!text && action) text = format(texts["removed:action"], { kind: action[1] });
+  if (!text && png) text = format(texts["removed:png"], { kind: png[1] });
+  return `${text || label}: ${count}`;
+}
+
+/** Show what sanitizing removed and wait for the user's answer (true: upload). */
+function confirmReport(prepared) {
+  const list = $("sanitize-list");
+  list.replaceChildren();
+  const removed = prepared.removed ? Object.entries(prepared.removed) : [];
+  const lines = removed.map(([label, count]) => removedText(label, count));
+  for (const line of lines.sort((a, b) => a.localeCompare(b, document.documentElement.lang))) {
+    const item = document.createElement("li");
+    item.textContent = line;
+    list.append(item);
+  }
+  $("sanitize-summary").textContent =
+    prepared.removed === null ? texts["sanitize-unchecked"] : removed.length ? texts["sanitize-removed"] : texts["sanitize-nothing"];
+  $("sanitize-report").hidden = false;
+  $("sanitize-heading").focus();
+  return new Promise((resolve) => {
+    const answer = (value) => () => {
+      $("sanitize-report").hidden = true;
+      $("sanitize-confirm").onclick = $("sanitize-cancel").onclick = null;
+      resolve(value);
+    };
+    $("sanitize-confirm").onclick = answer(true);
+    $("sanitize-cancel").onclick = answer(false);
+  });
+}
+
 async function submit(event) {
   event.preventDefault();
   const file = $("upload-file").files[0];
   const identity = currentIdentity();
   if (!file || !identity) return;
+  $("upload-start").disabled = true;
+  showStatus("");
+  try {
+    let prepared;
+    try {
+      prepared = await prepare(file);
+    } catch (e) {
+      showError(e instanceof SanitizeError ? texts[`sanitize-${e.code}`] || texts.failed : texts.failed);
+      return;
+    }
+    if (!(await confirmReport(prepared))) {
+      $("upload-start").focus();
+      return;
+    }
+    await send(prepared, identity);
+  } finally {
+    $("upload-start").disabled = false;
+  }
+}
+
+async function send(prepared, identity) {
   const bar = $("upload-bar");
   const started = performance.now();
-  $("upload-start").disabled = true;
   $("upload-progress").hidden = false;
   bar.value = 0;
   $("upload-progress-text").textContent = progressText(0, 1, started).text;
-  showStatus("");
   try {
-    await uploadFile(file, identity, {
+    await uploadFile(prepared, identity, {
       onProgress: ({ sent, total }) => {
         const p = progressText(sent, total, started);
         bar.value = p.percent;
@@ -156,8 +230,6 @@ async function submit(event) {
     $("upload-progress").hidden = true;
     const type = e.problem?.type || "";
     showError(type.endsWith("quota-exceeded") ? texts.quota : e.status === 413 ? texts.tooLarge : texts.failed);
-  } finally {
-    $("upload-start").disabled = false;
   }
 }
 
