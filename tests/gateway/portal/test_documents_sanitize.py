@@ -21,7 +21,7 @@ from tests.vault import test_sanitize_actions as actions
 from vault import sanitize
 from vault.errors import SanitizeError
 
-HARNESS = ROOT / "gateway" / "portal" / "js-tests" / "sanitize.mjs"
+HARNESS = ROOT / "gateway" / "portal" / "js-tests" / "documents.mjs"
 NEEDLES = (
     fixtures.CANARY, b"/JavaScript", b"/Launch", b"/XFA", b"EvilTool", b"/EmbeddedFile",
     b"calc.exe", b"evil.example", b"host", b"/RichMedia",
@@ -35,7 +35,11 @@ def run_sanitizer(files: list[tuple[str, Path]], out: Path) -> list[dict[str, An
     body = {"files": [{"name": n, "path": str(p)} for n, p in files], "out": str(out)}
     request.write_text(json.dumps(body))
     proc = subprocess.run(
-        [NODE, str(HARNESS), str(request)], capture_output=True, text=True, timeout=600, check=False
+        [NODE, str(HARNESS), "sanitize", str(request)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)
