@@ -41,9 +41,13 @@ async function contentHash(file) {
   return hasher.digest();
 }
 
-/** Pieces of exactly `size` bytes (the last one shorter) from a stream of byte pieces. */
+/**
+ * Pieces of exactly `size` bytes (the last one shorter) from a stream of byte pieces, in one
+ * buffer that is refilled: the caller is done with a piece (fetch copied it) before it asks
+ * for the next.
+ */
 async function* pieces(stream, size) {
-  let buf = new Uint8Array(size);
+  const buf = new Uint8Array(size);
   let fill = 0;
   for await (let data of bytesOf(stream)) {
     while (data.length) {
@@ -53,7 +57,6 @@ async function* pieces(stream, size) {
       data = data.subarray(take);
       if (fill === size) {
         yield buf;
-        buf = new Uint8Array(size);
         fill = 0;
       }
     }
