@@ -49,6 +49,7 @@ from vault.blobstore import (
 from vault.errors import BlobNotFound, DocumentNotFound, DocumentTooLarge
 from vault.pki import validate_authority_jwk
 from vault.runtime import VaultState
+from vault.uploads import byte_range
 
 log = logging.getLogger("ozg.vault")
 router = APIRouter(prefix="/vault", tags=["vault"])
@@ -181,24 +182,36 @@ def get_document(
 
 @router.get(
     "/documents/{document_id}/content",
-    summary="Download the envelope (streamed)",
+    summary="Download the envelope (streamed; one byte range with Range: bytes=…)",
     dependencies=VaultRead,
 )
 def download(
     document_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> StreamingResponse:
+) -> Response:
     state = _state(request)
     doc = service.open_for_download(
         session, principal, service.document_uuid(document_id), state.clock
     )
+    size = doc.envelope_size
+    wanted = byte_range(request.headers.get("range"), size)
+    start, end = wanted or (0, size - 1)
+    length = end - start + 1 if size else 0
     try:
-        blocks = state.store.get(doc.blob_key)
+        blocks = (
+            state.store.get(doc.blob_key, start, length)
+            if wanted
+            else state.store.get(doc.blob_key)
+        )
     except BlobNotFound:
         raise DocumentNotFound() from None
+    headers = {"Content-Length": str(length), "Accept-Ranges": "bytes"}
+    if wanted:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return StreamingResponse(
         blocks,
+        status_code=206 if wanted else 200,
         media_type="application/octet-stream",
-        headers={"Content-Length": str(doc.envelope_size)},
+        headers=headers,
     )
 
 

@@ -43,8 +43,9 @@ class BlobStore(Protocol):
         """Store ``length`` bytes from ``src`` under ``key``; visible only when complete."""
         ...
 
-    def get(self, key: str) -> Iterator[bytes]:
-        """The blob's bytes, streamed; raises :class:`BlobNotFound`."""
+    def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """The blob's bytes (``length`` of them from ``start``, or all), streamed; raises
+        :class:`BlobNotFound`."""
         ...
 
     def delete(self, key: str) -> None:
@@ -164,8 +165,11 @@ class FilesystemBlobStore:
         except FileNotFoundError:
             raise BlobNotFound(key) from None
 
-    def get(self, key: str) -> Iterator[bytes]:
-        return _iter_file(self.open(key))
+    def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+        handle = self.open(key)
+        if start:
+            handle.seek(start)
+        return _iter_file(handle, length)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -217,9 +221,15 @@ def _copy(src: IO[bytes], pipe: WriteBehind, length: int) -> None:
         remaining -= n
 
 
-def _iter_file(handle: IO[bytes]) -> Iterator[bytes]:
+def _iter_file(handle: IO[bytes], length: int | None = None) -> Iterator[bytes]:
+    left = length
     with handle:
-        while block := handle.read(READ_CHUNK):
+        while left is None or left > 0:
+            block = handle.read(READ_CHUNK if left is None else min(left, READ_CHUNK))
+            if not block:
+                return
+            if left is not None:
+                left -= len(block)
             yield block
 
 
@@ -247,11 +257,13 @@ class S3BlobStore:
             part_size=_S3_PART,
         )
 
-    def get(self, key: str) -> Iterator[bytes]:
+    def get(self, key: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
         from minio.error import S3Error
 
         try:
-            response = self.client.get_object(self.bucket, self.prefix + _check_key(key))
+            response = self.client.get_object(
+                self.bucket, self.prefix + _check_key(key), offset=start, length=length or 0
+            )
         except S3Error as exc:
             if exc.code in ("NoSuchKey", "NoSuchObject"):
                 raise BlobNotFound(key) from None

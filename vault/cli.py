@@ -44,12 +44,16 @@ def gc(
         if grace_seconds is None
         else grace_seconds
     )
+    from commons.clock import system_clock
+    from vault.chunked import collect_expired, spool_dir
+
     try:
         with database.transaction() as session:
             removed = collect_garbage(session, store, grace)
+            expired = collect_expired(session, spool_dir(settings.data_dir), system_clock.now())
     finally:
         database.dispose()
-    err().print(f"removed {len(removed)} orphaned blob(s)")
+    err().print(f"removed {len(removed)} orphaned blob(s), {len(expired)} expired upload(s)")
 
 
 @cli.command("demo-authority-key")

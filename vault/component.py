@@ -32,8 +32,9 @@ class VaultComponent(Component):
 
     def routers(self) -> Sequence[APIRouter]:
         from vault.api import router
+        from vault.upload_api import router as upload_router
 
-        return (router,)
+        return (router, upload_router)
 
     def settings_model(self) -> type[BaseSettings]:
         from vault.runtime import VaultSettings

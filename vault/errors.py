@@ -53,6 +53,27 @@ class QuotaExceeded(VaultError, PayloadTooLarge):
     title = "Storage quota exceeded"
 
 
+class UploadNotFound(VaultError, NotFound):
+    status = 404
+    code = "upload-not-found"
+    title = "Upload not found"
+
+
+class UploadConflict(VaultError, Conflict):
+    """A piece at the wrong offset, an upload busy with another request, or a finish before
+    the last byte; the problem's ``offset`` member says where the upload stands."""
+
+    status = 409
+    code = "upload-conflict"
+    title = "Upload conflict"
+
+
+class RangeNotSatisfiable(VaultError):
+    status = 416
+    code = "range-not-satisfiable"
+    title = "Range not satisfiable"
+
+
 class InvalidKey(VaultError, InvalidInput):
     """A key (applicant or authority) was refused; the detail says why."""
 

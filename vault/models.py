@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from commons.db import Base, UTCDateTime
@@ -72,3 +72,20 @@ class AuthorityKey(Base):
     not_after: Mapped[datetime] = mapped_column(UTCDateTime())
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     retires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Upload(Base):
+    """A resumable upload in progress (``vault.chunked``): ``offset`` bytes of ``size`` have
+    arrived and are durable in its spool file; it becomes a :class:`Document` when finished."""
+
+    __tablename__ = "vault_upload"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_subject: Mapped[str] = mapped_column(String(255), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    header_checked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # set while one request writes a piece or finishes; another request meanwhile gets 409
+    busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

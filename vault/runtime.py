@@ -59,6 +59,17 @@ class VaultSettings(BaseSettings):
     key_overlap_days: int = Field(
         default=30, ge=0, description="How long a rotated authority key stays usable."
     )
+    upload_piece_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=65536,
+        description="Largest piece one PUT of a chunked upload may carry, in bytes.",
+    )
+    upload_ttl_seconds: int = Field(
+        default=86400, ge=60, description="A chunked upload untouched this long expires."
+    )
+    max_open_uploads: int = Field(
+        default=4, ge=1, description="Chunked uploads one applicant may have open at once."
+    )
     gc_grace_seconds: int = Field(
         default=3600, ge=0, description="Blobs younger than this are never garbage-collected."
     )

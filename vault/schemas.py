@@ -17,6 +17,18 @@ class DocumentOut(BaseModel):
     shared_with: list[str] = Field(default_factory=list)
 
 
+class UploadIn(BaseModel):
+    size: int = Field(ge=1, description="The whole envelope's length in bytes")
+
+
+class UploadOut(BaseModel):
+    id: str
+    size: int
+    offset: int = Field(description="Bytes received and stored so far: where the next piece starts")
+    piece_bytes: int = Field(description="The most bytes one PUT may carry")
+    expires_at: datetime
+
+
 class WrappedKeyOut(BaseModel):
     document_id: str
     authority: str

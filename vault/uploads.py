@@ -13,7 +13,7 @@ from account import Principal
 from commons.clock import Clock, system_clock
 from commons.ids import new_id_str
 from vault import envelope
-from vault.errors import InvalidEnvelope, QuotaExceeded
+from vault.errors import InvalidEnvelope, QuotaExceeded, RangeNotSatisfiable
 from vault.models import Document
 from vault.service import record
 
@@ -67,6 +67,34 @@ def max_envelope_size(max_size: int) -> int:
     chunks = envelope.max_chunks(max_size, envelope.MIN_CHUNK_SIZE)
     header = 34 + envelope.MAX_RECIPIENTS * (4 + 255 + 1024) + envelope.MAC_LEN
     return max_size + chunks * envelope.TAG_LEN + header + envelope.TRAILER_LEN
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one byte range of a ``Range`` header (RFC 9110 §14.1.2) as ``(first, last)``
+    (inclusive), or None for no header, several ranges or a malformed one (then the whole
+    envelope is sent, as the RFC allows); :class:`RangeNotSatisfiable` for a range that
+    starts past the end."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, sep, last = header[6:].strip().partition("-")
+    if not sep or not (first or last) or not all(p.isdigit() for p in (first, last) if p):
+        return None
+    if not first:  # the last N bytes
+        n = int(last)
+        if not n or not size:
+            raise _unsatisfiable(size)
+        return (max(0, size - n), size - 1)
+    start = int(first)
+    if start >= size:
+        raise _unsatisfiable(size)
+    end = min(int(last), size - 1) if last else size - 1
+    return (start, end) if end >= start else None
+
+
+def _unsatisfiable(size: int) -> RangeNotSatisfiable:
+    return RangeNotSatisfiable(
+        f"the envelope has {size} bytes", headers={"Content-Range": f"bytes */{size}"}
+    )
 
 
 def used_bytes(session: Session, subject: str) -> int:

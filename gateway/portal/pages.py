@@ -34,7 +34,6 @@ def N_(message: str) -> str:
 #: Pages of the applicant's portal that the next steps build (envelope crypto in the browser).
 COMING_NEXT = {
     "/apply": N_("Apply for a residence permit"),
-    "/documents": N_("My documents"),
 }
 
 

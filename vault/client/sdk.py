@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,10 @@ from vault.revocation import RevocationChecker
 
 Progress = Callable[[int], None]
 _BLOCK = 256 * 1024
+#: Envelopes larger than this go through the chunked, resumable upload API (docs/vault.md).
+CHUNKED_ABOVE = 64 * 1024 * 1024
+_PIECE = 8 * 1024 * 1024  # bytes per PUT of a chunked upload (at most the server's piece_bytes)
+_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits before re-sending a piece
 
 
 class _ResponseReader(io.RawIOBase):
@@ -66,6 +71,7 @@ class VaultClient:
         timeout: float = 60.0,
         trust_anchors: list[x509.Certificate] | None = None,
         crls: list[x509.CertificateRevocationList] | None = None,
+        chunked_above: int = CHUNKED_ABOVE,
     ) -> None:
         """``trust_anchors``: CA certificates the client itself checks an authority key's
         x5c chain against before wrapping a document key to it, so that not even a
@@ -74,6 +80,7 @@ class VaultClient:
         for revocation against them, failing closed like the server."""
         self.trust_anchors = trust_anchors
         self.crls = crls
+        self.chunked_above = chunked_above
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
         self.http.headers.update(headers)
@@ -165,16 +172,63 @@ class VaultClient:
                     max_size=max_size,
                     progress=progress,
                 )
-                response = self.http.post(
-                    f"{self.api}/documents",
-                    content=reader.blocks(),
-                    headers={
-                        "Content-Type": "application/octet-stream",
-                        "Content-Length": str(reader.envelope_size),
-                    },
-                )
-            doc_id: str = self._check(response).json()["id"]
+                doc_id = self._upload(reader)
         return doc_id, report
+
+    def _upload(self, reader: envelope.SealingReader) -> str:
+        size = reader.envelope_size or 0
+        if size > self.chunked_above:
+            return self._upload_chunked(reader, size)
+        response = self.http.post(
+            f"{self.api}/documents",
+            content=reader.blocks(),
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+        )
+        doc_id: str = self._check(response).json()["id"]
+        return doc_id
+
+    def _upload_chunked(self, reader: envelope.SealingReader, size: int) -> str:
+        """The envelope in pieces (POST /uploads, PUT each at its offset, finish); a piece
+        that fails on the way is sent again from where the server says it stands."""
+        upload = self._check(self.http.post(f"{self.api}/uploads", json={"size": size})).json()
+        url = f"{self.api}/uploads/{upload['id']}"
+        buf = bytearray(min(_PIECE, int(upload["piece_bytes"])))
+        offset = 0
+        try:
+            while offset < size:
+                n = _fill(reader, buf)
+                if not n:
+                    raise ClientError(409, "the envelope ended before its announced size")
+                offset = self._send_piece(url, bytes(buf[:n]), offset)
+            doc_id: str = self._check(self.http.post(f"{url}/finish")).json()["id"]
+        except BaseException:
+            try:
+                self.http.delete(url)
+            except httpx.HTTPError:
+                pass
+            raise
+        return doc_id
+
+    def _send_piece(self, url: str, data: bytes, offset: int) -> int:
+        headers = {"Content-Type": "application/octet-stream", "Upload-Offset": str(offset)}
+        for wait in (*_RETRY_SECONDS, None):
+            try:
+                response = self.http.put(url, content=data, headers=headers)
+                if response.status_code != 409:
+                    new_offset: int = self._check(response).json()["offset"]
+                    return new_offset
+            except httpx.TransportError:
+                if wait is None:
+                    raise
+            if wait is None:
+                break
+            time.sleep(wait)
+            stands = int(self._check(self.http.get(url)).json()["offset"])
+            if stands == offset + len(data):
+                return stands  # it did arrive; only the answer was lost
+            if stands != offset:
+                raise ClientError(409, f"the upload stands at {stands}, not at {offset}")
+        raise ClientError(409, "the upload is busy with another request")
 
     def register_authority_key(self, authority: str, jwk: dict[str, Any]) -> dict[str, Any]:
         """Admin: register ``jwk`` (public, with x5c) as ``authority``'s active key."""
@@ -268,6 +322,18 @@ class _ProgressWriter:
                 self._progress(n)
             view = view[n:]
         return len(data)
+
+
+def _fill(reader: envelope.SealingReader, buf: bytearray) -> int:
+    """Fill ``buf`` from ``reader`` (short only at its end); the number of bytes."""
+    view = memoryview(buf)
+    got = 0
+    while got < len(buf):
+        n = reader.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
 
 
 def sha256_file(path: Path) -> str:

@@ -238,8 +238,13 @@ export async function changePassphrase(stored, newPassphrase, { passphrase = nul
 export async function unlock(stored, { passphrase = null, recoveryCode = null, store = null } = {}) {
   const wrapped = passphrase !== null ? stored.wrapped_by_passphrase : stored.wrapped_by_recovery;
   const identity = await unwrapPrivateKey(wrapped, stored.kid, { passphrase, recoveryCode });
-  if (store) await store.put("vault-key", identity);
+  if (store) await keep(store, identity);
   return identity;
+}
+
+/** Keep an unlocked identity (e.g. the one createVaultKey returns) in `store`. */
+export async function keep(store, identity) {
+  await store.put("vault-key", identity);
 }
 
 export async function lock(store) {
