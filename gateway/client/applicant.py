@@ -148,6 +148,18 @@ class ApplicantClient:
         case: dict[str, Any] = self._json("start", self.http.post("/v1/cases", json=body))
         return case
 
+    def allow_flow(self, case_id: str, client_id: str) -> dict[str, Any]:
+        """Let an external flow (its client id) act within the case (docs/flows.md, 9)."""
+        case: dict[str, Any] = self._json(
+            "allow flow",
+            self.http.put(f"/v1/cases/{case_id}/flow-client", json={"client_id": client_id}),
+        )
+        return case
+
+    def revoke_flow(self, case_id: str) -> None:
+        """Take the external flow's permission for the case back."""
+        self._ok("revoke flow", self.http.delete(f"/v1/cases/{case_id}/flow-client"))
+
     def case(self, case_id: str) -> dict[str, Any]:
         """The case with its status timeline."""
         case: dict[str, Any] = self._json("case", self.http.get(f"/v1/cases/{case_id}"))
