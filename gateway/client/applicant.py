@@ -170,8 +170,10 @@ class ApplicantClient:
         return timeline
 
     # ------------------------------------------------------------------ drafts
-    def save_draft(self, case_id: str, form: Mapping[str, Any], key: Any) -> None:
-        """Seal the form to the applicant's own vault key (vault envelope) and store it."""
+    @staticmethod
+    def seal_draft(form: Mapping[str, Any], key: Any) -> bytes:
+        """The form sealed to the applicant's own vault key (a vault envelope): what the
+        server stores as the draft, and what an external flow may relay (docs/flows.md, 9)."""
         out = io.BytesIO()
         envelope.seal(
             json.dumps(form, ensure_ascii=False).encode("utf-8"),
@@ -180,11 +182,15 @@ class ApplicantClient:
             filename="draft.json",
             media_type="application/json",
         )
+        return out.getvalue()
+
+    def save_draft(self, case_id: str, form: Mapping[str, Any], key: Any) -> None:
+        """Seal the form to the applicant's own vault key (vault envelope) and store it."""
         self._ok(
             "save draft",
             self.http.put(
                 f"/v1/cases/{case_id}/draft",
-                content=out.getvalue(),
+                content=self.seal_draft(form, key),
                 headers={"Content-Type": "application/octet-stream"},
             ),
         )
