@@ -31,6 +31,7 @@ from fastapi.routing import iter_route_contexts
 from account import Scope, ScopeGuard
 from commons.web import AUTHENTICATES_FIRST, problem_responses
 from gateway import openapi_examples as examples
+from gateway.openapi_operations import OPERATIONS
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -172,8 +173,9 @@ def security_of(method: str, auth: _Auth) -> list[dict[str, list[str]]]:
     """The alternatives an operation accepts (OpenAPI: any one of the objects)."""
     if not auth.authenticated:
         return []
-    cookie = {"sessionCookie": []} if method in SAFE_METHODS else {
-        "sessionCookie": [], "csrfToken": []}  # fmt: skip
+    cookie: dict[str, list[str]] = {"sessionCookie": []}
+    if method not in SAFE_METHODS:  # the browser sends the cookie by itself: CSRF header too
+        cookie["csrfToken"] = []
     ways: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"openIdConnect": []}, cookie]
     if auth.scopes:
         ways.append({"oauth2": sorted(auth.scopes)})
@@ -295,7 +297,7 @@ def _attach_examples(schema: dict[str, Any]) -> None:
             _restore_nulls(example, component, components)
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
-            entry = examples.OPERATIONS.get(f"{method.upper()} {path}", {})
+            entry = OPERATIONS.get(f"{method.upper()} {path}", {})
             responses = operation.setdefault("responses", {})
             for status in entry.get("drop", ()):
                 responses.pop(status, None)

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from account import Scope
 from gateway.openapi import SAFE_METHODS, _operations_auth
-from gateway.openapi_examples import OPERATIONS
+from gateway.openapi_operations import OPERATIONS
 
 PROBLEM = "application/problem+json"
 
@@ -163,7 +163,7 @@ def test_each_operation_declares_how_it_authenticates(app: FastAPI, spec: dict[s
         protected += 1
         assert {"bearerAuth": []} in declared, path
         assert {"openIdConnect": []} in declared, path
-        cookie = (
+        cookie: dict[str, list[str]] = (
             {"sessionCookie": []}
             if method in SAFE_METHODS
             else {"sessionCookie": [], "csrfToken": []}
