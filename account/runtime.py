@@ -187,6 +187,7 @@ def configure(
 
             client = keycloak_openid(settings)
             introspect = client.introspect
+    app.state.oidc_issuer = issuer  # the OpenAPI document's security schemes name it
     mapping = ClaimsMapping.from_names(api_client, settings.oidc_acr_map)
     verifier = TokenVerifier(
         issuer=issuer,

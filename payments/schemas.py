@@ -77,7 +77,19 @@ class QuoteOut(BaseModel):
 
 
 class WaiverRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "exemption",
+                    "amount_due_cents": 0,
+                    "legal_basis": "§ 53 Abs. 2 AufenthV",
+                    "reason": "hardship: benefits under SGB II",
+                }
+            ]
+        },
+    )
     kind: str = Field(pattern=r"^(exemption|reduction)$")
     amount_due_cents: Cents = Field(description="What remains to pay; 0 for an exemption.")
     legal_basis: FreeText = Field(min_length=3, max_length=255)

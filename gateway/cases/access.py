@@ -65,8 +65,8 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = []
     if principal.has(Role.APPLICANT):
         conditions.append(Case.subject == principal.subject)
-    if principal.has(Role.FLOW):
-        conditions.append(Case.flow_client == principal.subject)
+    if principal.has(Role.FLOW):  # the applicant names the flow by its OAuth client id
+        conditions.append(Case.flow_client == (principal.client_id or principal.subject))
     if principal.has(Role.CASEWORKER) and principal.authority is not None:
         conditions.append(
             and_(

@@ -27,6 +27,7 @@ from gateway.cases.schemas import (
     FeeAdjustmentOut,
     FeeFactsIn,
     FeeFactsOut,
+    FlowClientIn,
     LinkedDocumentOut,
     PaymentLinkIn,
     RequestDocumentsIn,
@@ -175,6 +176,25 @@ def delete_case(
 ) -> Response:
     """Abandon a draft (a submitted case is withdrawn instead)."""
     service.delete_draft_case(session, runtime, principal, case_id)
+    return Response(status_code=204)
+
+
+@router.put("/cases/{case_id}/flow-client")
+def allow_flow_client(
+    case_id: str, body: FlowClientIn, session: DbSession, runtime: Runtime, principal: Applicant
+) -> CaseOut:
+    """Let an external flow (its client id) act within the case, in place of any before
+    (409 once the case is closed)."""
+    case = service.set_flow_client(session, runtime, principal, case_id, body.client_id)
+    return case_out(session, case)
+
+
+@router.delete("/cases/{case_id}/flow-client", status_code=204)
+def revoke_flow_client(
+    case_id: str, session: DbSession, runtime: Runtime, principal: Applicant
+) -> Response:
+    """Take the flow's permission back: from now on it gets 404 for the case."""
+    service.set_flow_client(session, runtime, principal, case_id, None)
     return Response(status_code=204)
 
 

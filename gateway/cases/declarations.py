@@ -61,6 +61,18 @@ ACTIONS: tuple[ActionType, ...] = (
         "Ein Antragsentwurf von Ihnen wurde gelöscht.",
     ),
     ActionType(
+        "cases.flow_client.allow",
+        "application",
+        "You allowed an external application service to act within your application.",
+        "Sie haben einem externen Antragsdienst erlaubt, in Ihrem Antrag zu handeln.",
+    ),
+    ActionType(
+        "cases.flow_client.revoke",
+        "application",
+        "You took back an external application service's permission for your application.",
+        "Sie haben einem externen Antragsdienst die Erlaubnis für Ihren Antrag entzogen.",
+    ),
+    ActionType(
         "cases.fee_facts.write",
         "fee facts",
         "The facts your fee depends on were sent for the fee quote.",

@@ -22,7 +22,12 @@ Status = Literal["INITIATED", "SUBMITTED", "RECEIVED", "PROCESSING", "ACTION_REQ
 
 
 class CaseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"flow_id": "employment", "allow_client": "demo-flow"}],
+        },
+    )
     flow_id: str = ID
     allow_client: str | None = Field(
         default=None,
@@ -30,6 +35,18 @@ class CaseIn(BaseModel):
         max_length=255,
         description="The client id of an external flow the applicant allows to act within "
         "this case (it then needs the scopes cases:read / cases:write).",
+    )
+
+
+class FlowClientIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"client_id": "demo-flow"}]}
+    )
+    client_id: str = Field(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="The OAuth client id of the external flow (docs/flows.md, section 9).",
     )
 
 
@@ -56,7 +73,23 @@ class DocumentRequestOut(BaseModel):
     answered_at: datetime | None
 
 
+_CASE_EXAMPLE: dict[str, Any] = {
+    "id": "0193c2a4-7a10-7c3e-8f21-5b9d0c4e6a11",
+    "flow_id": "employment",
+    "flow_version": "1.0.0",
+    "authority": "tf",
+    "state": "draft",
+    "status": "INITIATED",
+    "outcome": None,
+    "created_at": "2026-12-01T09:30:00Z",
+    "last_change_at": "2026-12-01T09:41:12Z",
+    "fit_connect_case_id": None,
+    "submission_id": None,
+}
+
+
 class CaseSummary(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CASE_EXAMPLE]})
     id: str
     flow_id: str
     flow_version: str
@@ -75,6 +108,38 @@ class CaseSummary(BaseModel):
 
 
 class CaseOut(CaseSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_CASE_EXAMPLE,
+                    "flow_client": "demo-flow",
+                    "quote_id": "0193c2a4-f001-7a2b-8c3d-4e5f60718293",
+                    "payment_id": None,
+                    "refund_id": None,
+                    "waiver_requested": False,
+                    "waiver_decision": None,
+                    "fee_facts": {"applicant_age": 24, "nationality": "TUR", "benefits": "none"},
+                    "has_draft": True,
+                    "draft_expires_at": "2027-03-01T09:41:12Z",
+                    "submitted_at": None,
+                    "decided_at": None,
+                    "documents": [],
+                    "document_requests": [],
+                    "timeline": [
+                        {
+                            "from_state": None,
+                            "to_state": "draft",
+                            "status": "INITIATED",
+                            "at": "2026-12-01T09:30:00Z",
+                            "actor_kind": "applicant",
+                            "reason": "created",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
     flow_client: str | None
     quote_id: str | None
     payment_id: str | None
@@ -92,12 +157,29 @@ class CaseOut(CaseSummary):
 
 
 class AuthorityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"authority": "tf"}]})
     authority: str = ID
 
 
 class FeeFactsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "facts": {
+                        "applicant_age": 24,
+                        "nationality": "TUR",
+                        "association_rights": False,
+                        "benefits": "none",
+                        "express": False,
+                        "duration_months": 24,
+                    },
+                    "waiver_requested": False,
+                }
+            ]
+        },
+    )
     facts: dict[str, Any] = Field(
         description="Exactly the case facts the flow's fee mapping declares (GET /v1/flows/"
         "{id}: fee.facts), as derived on the device and shown to the applicant."
@@ -131,7 +213,8 @@ class DocumentsIn(BaseModel):
 
 
 # --------------------------------------------------------------------------- authority
-_SEALED_EXAMPLE = "b3pnLWVudmVsb3BlLzEK...(base64url of the sealed envelope)"
+# The first bytes of a vault envelope (docs/envelope.md: "OZGV", version 1, ...), base64url.
+_SEALED_EXAMPLE = "T1pHVgEAAQIDBAUGBwgJCgsMDQ4PAAEAAAAAAAAAAAAAAQI"
 
 
 class RequestDocumentsIn(BaseModel):

@@ -67,6 +67,7 @@ __all__ = [
     "provide_documents",
     "put_draft",
     "read_case",
+    "set_flow_client",
     "shred_personal_data",
     "transition",
     "visible",
@@ -134,6 +135,34 @@ def delete_draft_case(
     require_draft(case)
     audit(session, runtime, principal, "cases.case.delete", case, "abandon a draft")
     delete_cases(session, [case.id])
+
+
+def set_flow_client(
+    session: Session,
+    runtime: CasesRuntime,
+    principal: Principal,
+    case_id: str,
+    client_id: str | None,
+) -> Case:
+    """The applicant lets an external flow (its OAuth client id) act within the case, in
+    place of any flow allowed before, or with ``None`` takes the permission back. Nothing
+    of the case's content changes hands: the flow sees what the routes it has scopes for
+    return (states, the sealed draft, fee facts)."""
+    case = visible_case(session, principal, case_id, for_update=True)
+    if client_id is not None and CaseState(case.state) in FINAL:
+        raise CaseConflict("the case is closed; no flow can act in it any more")
+    revoked = client_id is None
+    case.flow_client = client_id
+    case.updated_at = runtime.clock.now()
+    audit(
+        session,
+        runtime,
+        principal,
+        "cases.flow_client.revoke" if revoked else "cases.flow_client.allow",
+        case,
+        "end an external flow's permission" if revoked else "let an external flow act",
+    )
+    return case
 
 
 # --------------------------------------------------------------------------- drafts

@@ -148,6 +148,18 @@ class ApplicantClient:
         case: dict[str, Any] = self._json("start", self.http.post("/v1/cases", json=body))
         return case
 
+    def allow_flow(self, case_id: str, client_id: str) -> dict[str, Any]:
+        """Let an external flow (its client id) act within the case (docs/flows.md, 9)."""
+        case: dict[str, Any] = self._json(
+            "allow flow",
+            self.http.put(f"/v1/cases/{case_id}/flow-client", json={"client_id": client_id}),
+        )
+        return case
+
+    def revoke_flow(self, case_id: str) -> None:
+        """Take the external flow's permission for the case back."""
+        self._ok("revoke flow", self.http.delete(f"/v1/cases/{case_id}/flow-client"))
+
     def case(self, case_id: str) -> dict[str, Any]:
         """The case with its status timeline."""
         case: dict[str, Any] = self._json("case", self.http.get(f"/v1/cases/{case_id}"))
@@ -158,8 +170,10 @@ class ApplicantClient:
         return timeline
 
     # ------------------------------------------------------------------ drafts
-    def save_draft(self, case_id: str, form: Mapping[str, Any], key: Any) -> None:
-        """Seal the form to the applicant's own vault key (vault envelope) and store it."""
+    @staticmethod
+    def seal_draft(form: Mapping[str, Any], key: Any) -> bytes:
+        """The form sealed to the applicant's own vault key (a vault envelope): what the
+        server stores as the draft, and what an external flow may relay (docs/flows.md, 9)."""
         out = io.BytesIO()
         envelope.seal(
             json.dumps(form, ensure_ascii=False).encode("utf-8"),
@@ -168,11 +182,15 @@ class ApplicantClient:
             filename="draft.json",
             media_type="application/json",
         )
+        return out.getvalue()
+
+    def save_draft(self, case_id: str, form: Mapping[str, Any], key: Any) -> None:
+        """Seal the form to the applicant's own vault key (vault envelope) and store it."""
         self._ok(
             "save draft",
             self.http.put(
                 f"/v1/cases/{case_id}/draft",
-                content=out.getvalue(),
+                content=self.seal_draft(form, key),
                 headers={"Content-Type": "application/octet-stream"},
             ),
         )

@@ -1,7 +1,7 @@
 """The interactive API documentation, served offline: Swagger UI at ``/docs`` and ReDoc at
 ``/redoc`` from the npm packages ``swagger-ui-dist`` and ``redoc`` (copied to
-``/static/vendor/``), and the OpenAPI document's security schemes (bearer JWT and the
-portal's session cookie) so that Swagger UI offers "Authorize".
+``/static/vendor/``). The OpenAPI document's security schemes, which make Swagger UI offer
+"Authorize", are declared by ``gateway.openapi`` with every operation's requirements.
 
 FastAPI's pages carry one inline script (Swagger UI's initialisation); its exact text is
 allowed by hash in that page's CSP, nothing else inline. ReDoc generates its styles at run
@@ -11,7 +11,6 @@ time, so its page alone allows ``style-src 'unsafe-inline'`` (no script exceptio
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -25,31 +24,14 @@ REDOC_JS = "/static/vendor/redoc/redoc.standalone.js"
 FAVICON = "/static/img/favicon.svg"
 _INLINE = re.compile(r"<(script|style)(?![^>]*\bsrc=)[^>]*>(.*?)</\1>", re.S)
 
-SECURITY_SCHEMES: dict[str, Any] = {
-    "bearerAuth": {
-        "type": "http",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
-        "description": "An access token of the identity provider (Keycloak; the development "
-        "IdP under /dev-idp/ in development).",
-    },
-    "sessionCookie": {
-        "type": "apiKey",
-        "in": "cookie",
-        "name": "ozg_session",
-        "description": "The portal's session cookie (sign in at /login). A request that "
-        "changes something also needs the session's CSRF token in the X-CSRF-Token header.",
-    },
-}
-
 
 def _hashes(html: str, kind: str) -> list[str]:
     return [sha256_source(body) for tag, body in _INLINE.findall(html) if tag == kind]
 
 
 def install(app: FastAPI) -> None:
-    """Mount ``/docs``, ``/docs/oauth2-redirect`` and ``/redoc``, and declare the security
-    schemes in ``/openapi.json``. The app is built with ``docs_url=None, redoc_url=None``."""
+    """Mount ``/docs``, ``/docs/oauth2-redirect`` and ``/redoc``. The app is built with
+    ``docs_url=None, redoc_url=None``."""
     openapi_url = app.openapi_url or "/openapi.json"
 
     @app.get("/docs", include_in_schema=False)
@@ -90,17 +72,3 @@ def install(app: FastAPI) -> None:
             "worker-src 'self'", "worker-src 'self' blob:"
         )
         return HTMLResponse(html, headers={"Content-Security-Policy": csp})
-
-    original = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = original()
-        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-        for name, scheme in SECURITY_SCHEMES.items():
-            schemes[name] = {**schemes.get(name, {}), **scheme}
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

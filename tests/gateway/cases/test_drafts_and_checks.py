@@ -383,6 +383,51 @@ def test_a_flow_client_acts_only_within_cases_the_applicant_allowed(
     assert client.get(f"/v1/cases/{allowed}").status_code == 404
 
 
+def test_the_applicant_allows_a_flow_into_a_case_later_and_takes_it_back(
+    client: TestClient, act_as: ActAs, alice: Applicant, make_applicant: Callable[[], Applicant]
+) -> None:
+    case_id = _new_case(client)
+    flow = factories.flow_client("later-flow")
+    act_as(flow)
+    assert client.get(f"/v1/cases/{case_id}").status_code == 404  # not allowed yet
+    act_as(alice.principal)
+    bad = client.put(f"/v1/cases/{case_id}/flow-client", json={"client_id": "a b"})
+    assert bad.status_code == 422
+    allowed = client.put(f"/v1/cases/{case_id}/flow-client", json={"client_id": "later-flow"})
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["flow_client"] == "later-flow"
+    act_as(flow)
+    assert client.get(f"/v1/cases/{case_id}").json()["flow_client"] == "later-flow"
+    # only the applicant decides: the flow cannot hand the case on, nor another applicant
+    assert (
+        client.put(f"/v1/cases/{case_id}/flow-client", json={"client_id": "x"}).status_code == 403
+    )
+    assert client.delete(f"/v1/cases/{case_id}/flow-client").status_code == 403
+    act_as(make_applicant().principal)
+    other = client.put(f"/v1/cases/{case_id}/flow-client", json={"client_id": "mine"})
+    assert other.status_code == 404
+    act_as(alice.principal)
+    assert client.delete(f"/v1/cases/{case_id}/flow-client").status_code == 204
+    assert client.get(f"/v1/cases/{case_id}").json()["flow_client"] is None
+    act_as(flow)
+    assert client.get(f"/v1/cases/{case_id}").status_code == 404
+    assert client.get("/v1/cases").json() == []
+    act_as(alice.principal)
+    log = client.get("/v1/me/access-log").json()["entries"]
+    assert {"cases.flow_client.allow", "cases.flow_client.revoke"} <= {e["action"] for e in log}
+
+
+def test_no_flow_is_allowed_into_a_closed_case(
+    client: TestClient, act_as: ActAs, alice: Applicant, runtime: CasesRuntime, database: Database
+) -> None:
+    case_id = _new_case(client)
+    with database.transaction() as session:
+        session.get_one(Case, case_id).state = "withdrawn"
+    response = client.put(f"/v1/cases/{case_id}/flow-client", json={"client_id": "late-flow"})
+    assert response.status_code == 409, response.text
+    assert client.delete(f"/v1/cases/{case_id}/flow-client").status_code == 204  # always
+
+
 # --------------------------------------------------------------------------- GDPR, retention
 def test_export_and_erasure_of_cases(
     client: TestClient,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from gateway.flows.service import fee_problems
 from tests.gateway.flows.conftest import FLOW_IDS
 
 FLOWS_DIR = Path(__file__).resolve().parents[3] / "gateway" / "flows"
+PLUGIN_EXAMPLE = Path(__file__).parent / "plugin_example"
 
 
 def test_the_list_has_metadata_in_german_and_english(client: TestClient) -> None:
@@ -180,26 +181,26 @@ def test_a_fee_procedure_outside_the_catalogue_is_a_startup_problem(tmp_path: Pa
 @pytest.fixture
 def demo_flow_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A flow in its own distribution (package ``ozg_flow_demo``, flow id ``demo``): a copy
-    of the training flow's data, a three-line class and an entry point; nothing else."""
+    of the training flow's data, the class and the entry point of ``plugin_example/`` (which
+    docs/flows.md shows verbatim); nothing else."""
     site = tmp_path / "site"
     package = site / "ozg_flow_demo"
     shutil.copytree(FLOWS_DIR / "training", package, ignore=shutil.ignore_patterns("*.py*"))
     _edit(package / "flow.json", lambda d: d.update(id="demo", version="0.1.0"))
-    (package / "__init__.py").write_text(
-        textwrap.dedent(
-            """\
-            from commons.flows import Flow
-
-            class DemoFlow(Flow):
-                name = "flow-demo"
-            """
-        ),
-        "utf-8",
-    )
+    shutil.copy(PLUGIN_EXAMPLE / "ozg_flow_demo" / "__init__.py", package / "__init__.py")
+    project = tomllib.loads((PLUGIN_EXAMPLE / "pyproject.toml").read_text("utf-8"))["project"]
     info = site / "ozg_flow_demo-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ozg-flow-demo\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[ozg_commons.flows]\ndemo = ozg_flow_demo:DemoFlow\n")
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n"
+    )
+    groups = project["entry-points"]
+    (info / "entry_points.txt").write_text(
+        "".join(
+            f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in points.items())
+            for group, points in groups.items()
+        )
+    )
     monkeypatch.syspath_prepend(str(site))
     clear_caches()
     yield

@@ -204,8 +204,11 @@ def test_the_openapi_document_declares_bearer_and_cookie_security(client: TestCl
     assert schemes["sessionCookie"]["in"] == "cookie"
     assert schema["paths"]["/v1/me"]["get"]["security"] == [
         {"bearerAuth": []},
+        {"openIdConnect": []},
         {"sessionCookie": []},
     ]
+    erase = schema["paths"]["/v1/me"]["delete"]["security"]
+    assert {"sessionCookie": [], "csrfToken": []} in erase  # a change needs the CSRF header
     assert "security" not in schema["paths"]["/healthz"]["get"]
 
 
