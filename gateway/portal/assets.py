@@ -43,6 +43,9 @@ MANIFEST: tuple[tuple[str, str], ...] = (
     # X.509 chains, CRLs and the authority binding of destination keys (UMD: window.x509)
     ("@peculiar/x509/build/x509.js", "x509/x509.js"),
     ("@peculiar/x509/LICENSE", "x509/LICENSE"),
+    # x509.js calls Reflect.getMetadata: load this classic script before it
+    ("reflect-metadata/Reflect.js", "x509/reflect-metadata.js"),
+    ("reflect-metadata/LICENSE", "x509/reflect-metadata.LICENSE"),
 )
 
 #: Text replaced in a copied file, so that nothing is loaded from outside: ReDoc's sidebar
