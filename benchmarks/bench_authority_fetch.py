@@ -3,6 +3,7 @@ primitives, in one run.
 
     .venv/bin/python benchmarks/bench_authority_fetch.py                 # 10 x 5 MB PDFs a case
     OZG_BENCH_SMALL=1 .venv/bin/python benchmarks/bench_authority_fetch.py   # 10 x 256 KB
+    OZG_BENCH_PROFILE=1 ...                      # also cProfile each fetch (printed)
 
 A real server process (``ozg-commons serve`` on a fresh data directory: uvicorn, SQLite,
 filesystem store, the development IdP, the embedded demo authorities; ``benchmarks/served.py``)
@@ -156,15 +157,24 @@ class Sender:
 
 # --------------------------------------------------------------------------- measuring
 FETCH = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 sys.argv = ["ozg-commons", "authority", *sys.argv[1:]]
 from gateway.cli import app
+profile = None
+if os.environ.get("OZG_BENCH_PROFILE") == "1":
+    import cProfile
+    profile = cProfile.Profile()
+    profile.enable()
 t = time.perf_counter()
 try:
     app()
 except SystemExit as exc:
     code = exc.code
 seconds = time.perf_counter() - t
+if profile is not None:
+    import pstats
+    profile.disable()
+    pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(35)
 sys.stderr.write(json.dumps({"code": code, "seconds": seconds,
     "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}) + "\n")
 """
@@ -196,6 +206,8 @@ def fetch(base: str, key_file: Path, destination: str, out: Path) -> dict[str, A
         cwd=ROOT,
         check=False,
     )
+    if os.environ.get("OZG_BENCH_PROFILE") == "1":
+        print(done.stderr)
     result: dict[str, Any] = json.loads(done.stderr.strip().splitlines()[-1])
     report = json.loads(done.stdout)
     statuses = [r["status"] for r in report["results"]]

@@ -55,20 +55,24 @@ def server(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     base = f"http://127.0.0.1:{number}"
     env = {**os.environ, "OZG_DATA_DIR": str(data_dir), "OZG_PUBLIC_BASE_URL": base,
            "OZG_LOG_LEVEL": "WARNING"}  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port", str(number)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    log = data_dir.with_name(data_dir.name + ".log")
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port",
+             str(number)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600  # the first start makes the demo authorities' keys
         while True:
             try:
-                httpx.get(base + "/healthz", timeout=1)
+                httpx.get(base + "/healthz", timeout=5)
                 break
             except httpx.HTTPError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    err = process.stderr.read().decode()[-2000:] if process.stderr else ""
-                    raise SystemExit(f"the server did not start: {err}") from None
+                    process.kill()
+                    tail = log.read_text(errors="replace")[-2000:]
+                    raise SystemExit(f"the server did not start: {tail}") from None
                 time.sleep(0.3)
         yield base, process
     finally:

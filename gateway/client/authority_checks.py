@@ -22,6 +22,7 @@ log lives on the server in plaintext.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,13 +167,18 @@ def announced_attachments(
 
 
 def decrypt_attachment(
-    cipher: Path, plain: Path, key: rsa.RSAPrivateKey, attachment_id: str, meta: dict[str, Any]
+    blocks: Iterable[bytes],
+    plain: Path,
+    key: rsa.RSAPrivateKey,
+    attachment_id: str,
+    meta: dict[str, Any],
 ) -> Part:
-    """Decrypt the downloaded JWE ``cipher`` into ``plain`` (streaming) and check its
-    sha512; ``cipher`` is removed, and ``plain`` too unless the checks pass."""
+    """Decrypt the JWE arriving in ``blocks`` into the file ``plain`` on the way (one
+    pass, constant memory) and check its sha512; ``plain`` is removed unless the checks
+    pass."""
     try:
-        with cipher.open("rb") as source, plain.open("wb") as out:
-            result = decrypt_stream(source, out, key)
+        with plain.open("wb") as out:
+            result = decrypt_stream(blocks, out, key)
     except InvalidJwe:
         plain.unlink(missing_ok=True)  # unauthenticated bytes: discard
         raise reject(
@@ -180,8 +186,6 @@ def decrypt_attachment(
             "the attachment cannot be decrypted with the destination's key",
             f"attachment:{attachment_id}",
         ) from None
-    finally:
-        cipher.unlink(missing_ok=True)
     if result.plaintext_sha512 != meta["hash"]["content"].lower():
         plain.unlink(missing_ok=True)
         raise reject(

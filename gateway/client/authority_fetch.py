@@ -264,15 +264,13 @@ class Fetcher:
     def _attachments(
         self, submission: dict[str, Any], metadata: dict[str, Any], work: Path
     ) -> list[Part]:
-        """Download each announced attachment into ``work`` and decrypt it there."""
+        """Decrypt each announced attachment into ``work`` while it downloads."""
         parts = []
         for attachment_id, meta in announced_attachments(submission, metadata).items():
-            cipher = work / f"{attachment_id}.jwe"
-            self.client.download_attachment(submission["submissionId"], attachment_id, cipher)
             plain = work / f"{attachment_id}.plain"
-            parts.append(
-                decrypt_attachment(cipher, plain, self.encryption_key, attachment_id, meta)
-            )
+            with self.client.attachment(submission["submissionId"], attachment_id) as blocks:
+                part = decrypt_attachment(blocks, plain, self.encryption_key, attachment_id, meta)
+            parts.append(part)
         return parts
 
     def _flow_for(self, submission: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
