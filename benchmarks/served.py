@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,7 @@ class Applicant:
     form: dict[str, Any]
     authority: AuthorityKeys
     destination_id: str
+    since: float = field(default_factory=time.monotonic)  # of the token
 
     @classmethod
     def sign_up(cls, base: str, data_dir: Path) -> Applicant:
@@ -105,8 +106,16 @@ class Applicant:
         return cls(client, key, client.flow("employment"), example_form(), authority,
                    route["destinationId"])  # fmt: skip
 
+    def fresh_token(self) -> None:
+        """A new development IdP token every few minutes (they last five)."""
+        if time.monotonic() - self.since > 180:
+            http = self.client.http
+            http.headers["Authorization"] = f"Bearer {token(http, 'demo-applicant')}"
+            self.since = time.monotonic()
+
     def prepare_case(self) -> tuple[str, str]:
         """A case ready to submit, as the applicant's client makes it: (case id, payment)."""
+        self.fresh_token()
         client = self.client
         case_id = client.start_case("employment")["id"]
         client.save_draft(case_id, self.form, self.key)
