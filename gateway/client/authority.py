@@ -35,6 +35,7 @@ MIN_RSA_BITS = 4096
 ENCRYPTION_SUFFIX = "-encryption.key.pem"
 SIGNING_SUFFIX = "-signing.key.pem"
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+DOWNLOAD_BLOCK = 1024 * 1024
 LANGUAGES = ("de", "en")
 
 
@@ -258,19 +259,15 @@ class AuthorityClient:
         )
         return body
 
-    def download_attachment(self, submission_id: str, attachment_id: str, out: Path) -> int:
-        """Stream the attachment's JWE to ``out`` (constant memory); returns its length."""
-        size = 0
-        with (
-            self.stream(
-                f"/fit-connect/v1/submissions/{submission_id}/attachments/{attachment_id}",
-                f"attachment {attachment_id}",
-            ) as response,
-            out.open("wb") as handle,
-        ):
-            for block in response.iter_raw(1024 * 1024):
-                size += handle.write(block)
-        return size
+    @contextmanager
+    def attachment(self, submission_id: str, attachment_id: str) -> Iterator[Iterator[bytes]]:
+        """The attachment's JWE as it arrives, in blocks (constant memory: decrypt it on
+        the way with :func:`gateway.fitconnect.decrypt_stream`)."""
+        with self.stream(
+            f"/fit-connect/v1/submissions/{submission_id}/attachments/{attachment_id}",
+            f"attachment {attachment_id}",
+        ) as response:
+            yield response.iter_raw(DOWNLOAD_BLOCK)
 
     def post_event(self, case_id: str, token: str) -> int:
         """Post a signed SET to the case's event log; returns the HTTP status (204, or 409

@@ -1,23 +1,7 @@
 """``ozg-commons authority fetch``: download the destination's new submissions, decrypt them
-on the authority's machine, check them, write one folder per case and acknowledge each with
-a signed ``accept-submission`` or ``reject-submission`` (docs/authority.md).
-
-Checks, in order (the first failing group rejects the submission with FIT-Connect problems):
-
-1. metadata: decrypts (``EncryptionIssue``), is JSON (``SyntaxViolation``), is valid for its
-   FIT-Connect metadata version (``SchemaViolation``, ``UnsupportedMetadataSchema``);
-2. data and attachments: present as announced (``MissingData``, ``MissingAttachments``,
-   ``AttachmentsMismatch``), decrypt (``EncryptionIssue``), sha512 of each plaintext equals
-   the metadata's hash (``HashMismatch``); attachments are streamed in constant memory;
-3. the ozg-commons manifest, when there is one: authority, flow, every part with its
-   document type and plaintext size (``AttachmentsMismatch``, ``SchemaViolation``);
-4. the form: JSON (``SyntaxViolation``), valid for the flow's schema (``DataSchemaViolation``);
-5. PDFs: re-checked with the vault's sanitizer; active content (JavaScript, actions, embedded
-   files, XFA, media) rejects the submission (``SyntaxViolation``) and the PDF is kept in
-   ``quarantine/`` for the authority's IT security; passive metadata is only reported.
-
-Problem details name paths, ids and rules, never a form value or a file's content: the event
-log lives on the server in plaintext.
+on the authority's machine, check them (:mod:`gateway.client.authority_checks`, in the
+order given there), write one folder per case and acknowledge each with a signed
+``accept-submission`` or ``reject-submission`` (docs/authority.md).
 """
 
 from __future__ import annotations
@@ -44,17 +28,21 @@ from gateway.client.authority import (
     key_kid,
     write_private,
 )
-from gateway.client.flowdata import summary_pdf, validate, xauslaender
-from gateway.fitconnect import (
-    InvalidJwe,
-    InvalidMetadata,
-    decrypt,
-    decrypt_stream,
-    issue_event,
-    problem,
-    validate_metadata,
+from gateway.client.authority_checks import (
+    Part,
+    Rejected,
+    announced_attachments,
+    check_data,
+    check_flow,
+    check_form,
+    check_manifest,
+    check_metadata,
+    check_pdfs,
+    decrypt_attachment,
+    reject,
 )
-from vault import PASSIVE_FINDINGS, SanitizeError, detect_type, inspect_pdf
+from gateway.client.flowdata import summary_pdf, xauslaender
+from gateway.fitconnect import issue_event
 
 STATE_FILE = ".ozg-authority-state.json"
 STATE_FORMAT = "ozg-authority-state/1"
@@ -62,7 +50,6 @@ FETCH_FORMAT = "ozg-authority-fetch/1"
 RESERVED = frozenset(
     {"form.json", "metadata.json", "summary.pdf", "xauslaender.json", "fetch.json"}
 )
-MANIFEST_RESERVED_TYPES = frozenset({"form", "summary", "fit-connect-metadata"})
 _EXTENSIONS = {
     "application/pdf": ".pdf",
     "image/jpeg": ".jpg",
@@ -74,21 +61,6 @@ _EXTENSIONS = {
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 MAX_NAME = 120
-
-
-class Rejected(Exception):
-    """The submission fails a check: reject it with these FIT-Connect problems."""
-
-    def __init__(
-        self, problems: list[dict[str, Any]], quarantine: list[_Part] | None = None
-    ) -> None:
-        super().__init__(", ".join(p["type"].rsplit("/", 1)[-1] for p in problems))
-        self.problems = problems
-        self.quarantine = quarantine or []
-
-
-def _reject(kind: str, detail: str, instance: str | None = None) -> Rejected:
-    return Rejected([problem(kind, detail=detail, instance=instance)])
 
 
 # --------------------------------------------------------------------------- file names
@@ -178,18 +150,6 @@ class FetchReport:
         return [r for r in self.results if r.status == "rejected"]
 
 
-@dataclass
-class _Part:
-    """A decrypted attachment in the work folder."""
-
-    attachment_id: str
-    meta: dict[str, Any]
-    path: Path
-    size: int
-    tag: str
-    media: str | None
-
-
 # --------------------------------------------------------------------------- the fetcher
 @dataclass
 class Fetcher:
@@ -254,19 +214,21 @@ class Fetcher:
         self.progress(f"submission {sid} (case {case_id})")
         submission = self.client.submission(sid)
         tags: dict[str, Any] = {}
-        parts: list[_Part] = []
+        parts: list[Part] = []
         findings: list[str] = []
         try:
-            metadata, tags["metadata"], metadata_size = self._metadata(submission)
-            form_bytes, data_tag = self._data(submission, metadata)
+            key = self.encryption_key
+            metadata, tags["metadata"], metadata_size = check_metadata(submission, key)
+            form_bytes, data_tag = check_data(submission, metadata, key)
             if data_tag is not None:
                 tags["data"] = data_tag
             parts = self._attachments(submission, metadata, work)
             tags["attachments"] = {p.attachment_id: p.tag for p in parts}
             flow = self._flow_for(submission, metadata)
-            self._manifest(submission, metadata_size, form_bytes, parts, flow)
-            form = self._form(form_bytes, flow)
-            findings = self._pdfs(parts)
+            manifest = submission.get("ozgManifest")
+            check_manifest(manifest, self.authority, metadata_size, form_bytes, parts, flow)
+            form = check_form(form_bytes, flow, self.lang)
+            findings = check_pdfs(parts)
         except Rejected as rejection:
             folder = self._write_rejected(case_id, sid, rejection)
             token = self._event(
@@ -299,124 +261,16 @@ class Fetcher:
         self._acknowledge(state, sid, case_id)
         return CaseResult(sid, case_id, "accepted", folder, [], findings)
 
-    def _metadata(self, submission: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
-        compact = submission.get("encryptedMetadata")
-        if not isinstance(compact, str):
-            raise _reject(
-                "SyntaxViolation", "the submission holds no encrypted metadata", "metadata"
-            )
-        try:
-            decrypted = decrypt(compact, self.encryption_key)
-        except InvalidJwe:
-            raise _reject(
-                "EncryptionIssue",
-                "the metadata cannot be decrypted with the destination's key",
-                "metadata",
-            ) from None
-        try:
-            doc = json.loads(decrypted.plaintext)
-        except ValueError:
-            raise _reject("SyntaxViolation", "the metadata is not JSON", "metadata") from None
-        if not isinstance(doc, dict):
-            raise _reject("SyntaxViolation", "the metadata is not a JSON object", "metadata")
-        try:
-            validate_metadata(doc)
-        except InvalidMetadata as exc:
-            path = exc.extensions.get("path")
-            raise _reject(
-                "SchemaViolation",
-                "the metadata breaks the FIT-Connect metadata schema"
-                + (f" at {path}" if path else " ($schema)"),
-                "metadata",
-            ) from None
-        except ValueError:
-            raise _reject(
-                "UnsupportedMetadataSchema",
-                "the metadata names a version this destination does not support",
-                "metadata",
-            ) from None
-        return doc, decrypted.tag, len(decrypted.plaintext)
-
-    def _data(
-        self, submission: dict[str, Any], metadata: dict[str, Any]
-    ) -> tuple[bytes | None, str | None]:
-        announced = metadata["contentStructure"].get("data")
-        compact = submission.get("encryptedData")
-        if announced is None:
-            if compact is not None:
-                raise _reject(
-                    "MissingData", "encrypted data was sent but the metadata announces none", "data"
-                )
-            return None, None
-        if not isinstance(compact, str):
-            raise _reject("MissingData", "the metadata announces data but none was sent", "data")
-        try:
-            decrypted = decrypt(compact, self.encryption_key)
-        except InvalidJwe:
-            raise _reject(
-                "EncryptionIssue", "the data cannot be decrypted with the destination's key", "data"
-            ) from None
-        if decrypted.plaintext_sha512 != announced["hash"]["content"].lower():
-            raise _reject(
-                "HashMismatch", "the sha512 of the data differs from the metadata's", "data"
-            )
-        return decrypted.plaintext, decrypted.tag
-
     def _attachments(
         self, submission: dict[str, Any], metadata: dict[str, Any], work: Path
-    ) -> list[_Part]:
-        announced = {
-            a["attachmentId"].lower(): a
-            for a in metadata["contentStructure"].get("attachments", [])
-        }
-        uploaded = {a.lower() for a in submission.get("attachments", [])}
-        problems = [
-            problem(
-                "MissingAttachments",
-                detail="the metadata announces this attachment but it was not sent",
-                instance=f"attachment:{a}",
-            )
-            for a in sorted(set(announced) - uploaded)
-        ]
-        problems += [
-            problem(
-                "AttachmentsMismatch",
-                detail="this attachment was sent but the metadata does not announce it",
-                instance=f"attachment:{a}",
-            )
-            for a in sorted(uploaded - set(announced))
-        ]
-        if problems:
-            raise Rejected(problems)
+    ) -> list[Part]:
+        """Decrypt each announced attachment into ``work`` while it downloads."""
         parts = []
-        for attachment_id, meta in announced.items():
-            cipher = work / f"{attachment_id}.jwe"
+        for attachment_id, meta in announced_attachments(submission, metadata).items():
             plain = work / f"{attachment_id}.plain"
-            self.client.download_attachment(submission["submissionId"], attachment_id, cipher)
-            try:
-                with cipher.open("rb") as source, plain.open("wb") as out:
-                    result = decrypt_stream(source, out, self.encryption_key)
-            except InvalidJwe:
-                plain.unlink(missing_ok=True)  # unauthenticated bytes: discard
-                raise _reject(
-                    "EncryptionIssue",
-                    "the attachment cannot be decrypted with the destination's key",
-                    f"attachment:{attachment_id}",
-                ) from None
-            finally:
-                cipher.unlink(missing_ok=True)
-            if result.plaintext_sha512 != meta["hash"]["content"].lower():
-                plain.unlink(missing_ok=True)
-                raise _reject(
-                    "HashMismatch",
-                    "the sha512 of the attachment differs from the metadata's",
-                    f"attachment:{attachment_id}",
-                )
-            with plain.open("rb") as handle:
-                media = detect_type(handle.read(1024))
-            parts.append(
-                _Part(attachment_id, meta, plain, result.plaintext_length, result.tag, media)
-            )
+            with self.client.attachment(submission["submissionId"], attachment_id) as blocks:
+                part = decrypt_attachment(blocks, plain, self.encryption_key, attachment_id, meta)
+            parts.append(part)
         return parts
 
     def _flow_for(self, submission: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
@@ -424,26 +278,13 @@ class Fetcher:
         manifest = submission.get("ozgManifest")
         service = metadata.get("publicServiceType", {}).get("identifier")
         if isinstance(manifest, dict) and isinstance(manifest.get("flow"), str):
-            flow = self._flow(manifest["flow"])
-            if flow is None:
-                raise _reject(
-                    "SchemaViolation",
-                    "the manifest names a flow this deployment does not offer",
-                    "ozgManifest/flow",
-                )
-            if service != flow.get("leika"):
-                raise _reject(
-                    "SchemaViolation",
-                    "publicServiceType.identifier is not the LeiKa key of the manifest's flow",
-                    "metadata",
-                )
-            return flow
+            return check_flow(self._flow(manifest["flow"]), service)
         if self._catalogue is None:
             self._catalogue = self.client.flows()
         for entry in self._catalogue:
             if entry.get("leika") == service and (flow := self._flow(entry["id"])) is not None:
                 return flow
-        raise _reject(
+        raise reject(
             "DataSchemaViolation",
             "no flow of this destination serves the public service the metadata names",
             "metadata",
@@ -460,127 +301,6 @@ class Fetcher:
                 self._flows[flow_id] = None
         return self._flows[flow_id]
 
-    def _manifest(
-        self,
-        submission: dict[str, Any],
-        metadata_size: int,
-        form_bytes: bytes | None,
-        parts: list[_Part],
-        flow: dict[str, Any],
-    ) -> None:
-        manifest = submission.get("ozgManifest")
-        if manifest is None:
-            return
-        if manifest.get("authority") != self.authority:
-            raise _reject(
-                "SchemaViolation", "the manifest names another authority", "ozgManifest/authority"
-            )
-        types = {d["type"].replace("_", "-") for d in flow.get("documents", [])}
-        sizes = {p.attachment_id: p for p in parts}
-        problems = []
-        seen: set[str] = set()
-        for item in manifest.get("parts", []):
-            key = item.get("attachmentId") or item.get("part")
-            seen.add(str(key))
-            kind = str(item.get("documentType", ""))
-            if key == "data":
-                actual: int | None = None if form_bytes is None else len(form_bytes)
-            elif key == "metadata":
-                actual = metadata_size
-            elif key in sizes:
-                actual = sizes[key].size
-            else:
-                problems.append(
-                    problem(
-                        "AttachmentsMismatch",
-                        detail="the manifest names a part the metadata does not",
-                        instance=f"ozgManifest:{key}",
-                    )
-                )
-                continue
-            if actual != item.get("size"):
-                problems.append(
-                    problem(
-                        "AttachmentsMismatch",
-                        detail="the plaintext size differs from the manifest's",
-                        instance=f"ozgManifest:{key}",
-                    )
-                )
-            if key in sizes and kind.replace("_", "-") not in types | MANIFEST_RESERVED_TYPES:
-                problems.append(
-                    problem(
-                        "AttachmentsMismatch",
-                        detail=f"document type {kind!r} is not one of the flow's",
-                        instance=f"ozgManifest:{key}",
-                    )
-                )
-        missing = set(sizes) - seen
-        if form_bytes is not None and "data" not in seen:
-            missing.add("data")
-        problems += [
-            problem(
-                "AttachmentsMismatch",
-                detail="this part is missing from the manifest",
-                instance=f"ozgManifest:{m}",
-            )
-            for m in sorted(missing)
-        ]
-        if problems:
-            raise Rejected(problems)
-
-    def _form(self, form_bytes: bytes | None, flow: dict[str, Any]) -> Any:
-        if form_bytes is None:
-            raise _reject("MissingData", "the submission carries no form data", "data")
-        try:
-            form = json.loads(form_bytes)
-        except ValueError:
-            raise _reject("SyntaxViolation", "the form data is not JSON", "data") from None
-        errors = validate(flow, form, self.lang)
-        if errors:
-            raise Rejected(
-                [
-                    problem("DataSchemaViolation", detail=e.message, instance=f"data:{e.pointer}")
-                    for e in errors[:50]
-                ]
-            )
-        return form
-
-    def _pdfs(self, parts: list[_Part]) -> list[str]:
-        """Re-check every PDF with the sanitizer: active content rejects (the PDFs are
-        quarantined), passive metadata is reported."""
-        problems, quarantined, findings = [], [], []
-        for part in parts:
-            declared = part.meta.get("mimeType")
-            if part.media != "application/pdf" and declared != "application/pdf":
-                continue
-            try:
-                report = inspect_pdf(part.path)
-            except SanitizeError as exc:
-                problems.append(
-                    problem(
-                        "SyntaxViolation",
-                        detail=f"the PDF is refused: {exc}",
-                        instance=f"attachment:{part.attachment_id}",
-                    )
-                )
-                quarantined.append(part)
-                continue
-            active = sorted(k for k in report.removed if k not in PASSIVE_FINDINGS)
-            passive = sorted(k for k in report.removed if k in PASSIVE_FINDINGS)
-            findings += [f"attachment:{part.attachment_id}: {k}" for k in passive]
-            if active:
-                problems.append(
-                    problem(
-                        "SyntaxViolation",
-                        detail="the PDF carries active content: " + ", ".join(active),
-                        instance=f"attachment:{part.attachment_id}",
-                    )
-                )
-                quarantined.append(part)
-        if problems:
-            raise Rejected(problems, quarantined)
-        return findings
-
     # -- writing
     def _write_case(
         self,
@@ -590,7 +310,7 @@ class Fetcher:
         metadata: dict[str, Any],
         form: Any,
         flow: dict[str, Any],
-        parts: list[_Part],
+        parts: list[Part],
         tags: dict[str, Any],
         findings: list[str],
     ) -> Path:
@@ -656,7 +376,7 @@ class Fetcher:
         final.chmod(0o700)
         return final
 
-    def _document_type(self, submission: dict[str, Any], part: _Part) -> str | None:
+    def _document_type(self, submission: dict[str, Any], part: Part) -> str | None:
         manifest = submission.get("ozgManifest") or {}
         for item in manifest.get("parts", []):
             if item.get("attachmentId") == part.attachment_id:

@@ -12,8 +12,11 @@ Memory: :func:`encrypt` and :func:`decrypt` hold everything in memory and refuse
 :data:`MAX_IN_MEMORY` bytes of plaintext. Attachments (up to 500 MB) use
 :func:`encrypt_stream` and :func:`decrypt_stream`, which work in chunks of
 :data:`CHUNK_SIZE` with constant memory: base64url is written in multiples of 3 bytes and
-read in multiples of 4 characters, and AES-GCM is incremental. Both in-memory functions are
-the streaming ones run over ``io.BytesIO``, so there is one parser.
+read in whole quanta of 4 characters (:func:`commons.encoding.b64url_decode_quanta`, SIMD
+when ``pybase64`` is installed), and AES-GCM is incremental. :func:`decrypt_stream` reads
+its source once, front to back, and checks the tag at the end (``finalize_with_tag``), so
+an attachment is decrypted while it downloads. Both in-memory functions are the streaming
+ones run over ``io.BytesIO``, so there is one parser.
 
 :func:`decrypt_stream` writes plaintext to ``out`` *before* the tag at the end has been
 checked (GCM cannot do otherwise without a second pass): when it raises, whatever it wrote
@@ -23,23 +26,27 @@ the call returns.
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import io
 import json
 import os
 import re
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from commons.encoding import b64url_decode, b64url_encode
+from commons.encoding import (
+    b64url_decode,
+    b64url_decode_quanta,
+    b64url_encode,
+    b64url_encode_bulk,
+)
 from gateway.fitconnect.errors import InvalidJwe
 from gateway.fitconnect.keys import destination_public_key
 
@@ -164,11 +171,11 @@ def encrypt_stream(
         digest.update(chunk)
         pending += encryptor.update(chunk)
         cut = len(pending) - len(pending) % 3
-        written += out.write(b64url_encode(pending[:cut]).encode("ascii"))
+        written += out.write(b64url_encode_bulk(pending[:cut]))
         pending = pending[cut:]
     pending += encryptor.finalize()
     tag = b64url_encode(encryptor.tag)
-    written += out.write(f"{b64url_encode(pending)}.{tag}".encode("ascii"))
+    written += out.write(b64url_encode_bulk(pending) + b"." + tag.encode("ascii"))
     return EncryptedStream(
         tag=tag,
         kid=kid,
@@ -204,62 +211,59 @@ def decrypt(
 
 
 def decrypt_stream(
-    source: BinaryIO,
+    source: BinaryIO | Iterable[bytes],
     out: BinaryIO,
     private_key: rsa.RSAPrivateKey,
     *,
     max_plaintext: int = MAX_STREAM,
     chunk_chars: int = CHUNK_SIZE // 3 * 4,
 ) -> DecryptedStream:
-    """Decrypt the compact JWE in the seekable ``source`` into ``out``.
+    """Decrypt the compact JWE read from ``source`` into ``out``, in one sequential pass.
 
-    Raises :class:`InvalidJwe` for every failure; then ``out`` holds unauthenticated bytes
-    that must be discarded (see the module docstring).
+    ``source`` is a binary file (read ``chunk_chars`` at a time, never seeked: a socket or
+    a pipe will do) or an iterable of byte blocks of any size, such as an HTTP response's
+    body as it arrives. Raises :class:`InvalidJwe` for every failure; then ``out`` holds
+    unauthenticated bytes that must be discarded (see the module docstring).
     """
     if chunk_chars <= 0 or chunk_chars % 4:
         raise ValueError("chunk_chars must be a positive multiple of 4")
+    if hasattr(source, "read"):
+        reader = cast(BinaryIO, source)
+        blocks: Iterator[bytes] = iter(lambda: reader.read(chunk_chars), b"")
+    else:
+        blocks = iter(source)
     try:
-        return _decrypt_stream(source, out, private_key, max_plaintext, chunk_chars)
+        return _decrypt_stream(blocks, out, private_key, max_plaintext)
     except InvalidJwe:
         raise
     except (ValueError, TypeError, KeyError, OverflowError, zlib.error, InvalidTag) as exc:
         raise InvalidJwe() from exc
 
 
+_HEAD_LIMIT = MAX_HEADER_CHARS + MAX_KEY_CHARS + 32 + 3
+
+
 def _decrypt_stream(
-    source: BinaryIO,
+    blocks: Iterator[bytes],
     out: BinaryIO,
     private_key: rsa.RSAPrivateKey,
     max_plaintext: int,
-    chunk_chars: int,
 ) -> DecryptedStream:
-    head = source.read(MAX_HEADER_CHARS + MAX_KEY_CHARS + 32 + 3)
-    parts = head.split(b".", 3)
-    if len(parts) != 4:
-        raise InvalidJwe()
-    header_b64, ek_b64, iv_b64 = (p.decode("ascii") for p in parts[:3])
+    head = b""
+    while head.count(b".") < 3:  # header.key.iv.
+        if len(head) > _HEAD_LIMIT:
+            raise InvalidJwe()
+        block = next(blocks, b"")
+        if not block:
+            raise InvalidJwe()
+        head += block
+    header_part, ek_part, iv_part, pending = head.split(b".", 3)
+    header_b64, ek_b64, iv_b64 = (p.decode("ascii") for p in (header_part, ek_part, iv_part))
     if len(header_b64) > MAX_HEADER_CHARS or len(ek_b64) > MAX_KEY_CHARS:
         raise InvalidJwe()
     header = _parse_header(header_b64)
     wrapped, iv = b64url_decode(ek_b64), b64url_decode(iv_b64)
     if len(iv) != IV_LEN or len(wrapped) != (private_key.key_size + 7) // 8:
-        raise InvalidJwe()
-
-    body_start = len(header_b64) + len(ek_b64) + len(iv_b64) + 3
-    end = source.seek(0, io.SEEK_END)
-    tail_len = min(end - body_start, 32)
-    source.seek(end - tail_len)
-    tail = source.read(tail_len)
-    dot = tail.rfind(b".")
-    if dot < 0:
-        raise InvalidJwe()
-    tag = b64url_decode(tail[dot + 1 :].decode("ascii"))
-    if len(tag) != TAG_LEN:
-        raise InvalidJwe()
-    body_end = end - tail_len + dot
-    if body_end < body_start or (body_end - body_start) % 4 == 1:
-        raise InvalidJwe()
-    if (body_end - body_start) * 3 // 4 > max_plaintext + 8:
         raise InvalidJwe()
 
     # RFC 7516 §11.5: on a failed unwrap go on with a random key, so that a wrong key and a
@@ -270,11 +274,11 @@ def _decrypt_stream(
         cek = os.urandom(CEK_LEN)
     if len(cek) != CEK_LEN:
         cek = os.urandom(CEK_LEN)
-    decryptor = Cipher(algorithms.AES(cek), modes.GCM(iv, tag)).decryptor()
+    decryptor = Cipher(algorithms.AES(cek), modes.GCM(iv)).decryptor()
     decryptor.authenticate_additional_data(header_b64.encode("ascii"))
     inflater = zlib.decompressobj(-15) if header.get("zip") == ZIP_ACCEPTED else None
     digest = hashlib.sha512()
-    written = 0
+    written = body_chars = 0
 
     def emit(data: bytes) -> None:
         nonlocal written
@@ -286,15 +290,45 @@ def _decrypt_stream(
         digest.update(data)
         out.write(data)
 
-    source.seek(body_start)
-    remaining = body_end - body_start
-    while remaining:
-        text = source.read(min(chunk_chars, remaining))
-        if not text:
+    def body(text: bytes, *, last: bool) -> None:
+        nonlocal body_chars
+        body_chars += len(text)
+        if body_chars * 3 // 4 > max_plaintext + 8:
             raise InvalidJwe()
-        remaining -= len(text)
-        emit(decryptor.update(_decode_body(text, last=not remaining)))
-    emit(decryptor.finalize())
+        emit(decryptor.update(_decode_body(text, last=last)))
+
+    # The ciphertext runs to the fourth dot (base64url has none); until it shows, every
+    # whole number of quanta is decoded as it arrives and at most 3 characters wait.
+    tag_text: bytes | None = None
+    while True:
+        if tag_text is None:
+            dot = pending.find(b".")
+            if dot >= 0:
+                text, tag_text = pending[:dot], pending[dot + 1 :]
+                whole = len(text) - len(text) % 4
+                if whole:
+                    body(text[:whole], last=False)
+                body(text[whole:], last=True)
+            else:
+                whole = len(pending) - len(pending) % 4
+                if whole:
+                    body(pending[:whole], last=False)
+                    pending = pending[whole:]
+        elif len(tag_text) > 32:
+            raise InvalidJwe()
+        block = next(blocks, b"")
+        if not block:
+            break
+        if tag_text is None:
+            pending += block
+        else:
+            tag_text += block
+    if tag_text is None:
+        raise InvalidJwe()
+    tag = b64url_decode(tag_text.decode("ascii"))
+    if len(tag) != TAG_LEN:
+        raise InvalidJwe()
+    emit(decryptor.finalize_with_tag(tag))
     if inflater is not None:
         if not inflater.eof or inflater.unused_data:
             raise InvalidJwe()
@@ -320,22 +354,13 @@ def _inflate(inflater: Any, data: bytes, budget: int) -> bytes:
             return produced
 
 
-_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-
-
 def _decode_body(text: bytes, *, last: bool) -> bytes:
     """Base64url of one step of the ciphertext. A step before the last is a whole number of
-    quanta: canonical by construction once it holds only the alphabet (no ``=``, ``+``,
-    ``/``; ``strict_mode`` refuses everything else), so it skips the re-encoding check that
-    the last step, which may end in a partial quantum, needs."""
-    if not last:
-        if len(text) % 4 or b"=" in text or b"+" in text or b"/" in text:
-            raise InvalidJwe()
-        try:
-            return binascii.a2b_base64(text.translate(_TO_STANDARD), strict_mode=True)
-        except binascii.Error:
-            raise InvalidJwe() from None
+    quanta (canonical by construction once it holds only the alphabet); the last, which
+    may end in a partial quantum, also needs the re-encoding check."""
     try:
+        if not last:
+            return b64url_decode_quanta(text)
         return b64url_decode(text.decode("ascii"))
     except ValueError:
         raise InvalidJwe() from None

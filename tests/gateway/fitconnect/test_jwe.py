@@ -65,6 +65,40 @@ def test_round_trip_property(pki: Pki, plaintext: bytes, chunk: int) -> None:
     assert got.plaintext_sha512 == sent.plaintext_sha512
 
 
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(plaintext=st.binary(max_size=3000), cuts=st.lists(st.integers(1, 700), max_size=12))
+def test_decrypts_blocks_as_they_arrive(pki: Pki, plaintext: bytes, cuts: list[int]) -> None:
+    """A non-seekable source in blocks of any size (an HTTP body as it arrives) decrypts
+    like the file."""
+    compact = jwe.encrypt(plaintext, pki.authority.encryption_jwk, CTY).compact.encode()
+    blocks, rest = [], compact
+    for cut in cuts:
+        blocks.append(rest[:cut])
+        rest = rest[cut:]
+    blocks.append(rest)
+    back = io.BytesIO()
+    got = jwe.decrypt_stream(iter(blocks), back, pki.authority.encryption_key)
+    assert back.getvalue() == plaintext
+    assert got.tag == compact.rsplit(b".", 1)[1].decode()
+
+
+@pytest.mark.parametrize("where", ["header", "tag", "body", "end"])
+def test_blocks_refuse_truncation_and_tampering(pki: Pki, where: str) -> None:
+    compact = jwe.encrypt(b"x" * 5000, pki.authority.encryption_jwk, CTY).compact.encode()
+    head, tag = compact.split(b".")[0], compact.rsplit(b".", 1)[1]
+    bad = {
+        "header": compact[: len(head) - 3],
+        "tag": compact[: -len(tag)],
+        "body": compact[:200] + compact[201:],
+        "end": compact + b".AAAA",
+    }[where]
+    with pytest.raises(InvalidJwe):
+        jwe.decrypt_stream(iter([bad[i : i + 97] for i in range(0, len(bad), 97)]),
+                           io.BytesIO(), pki.authority.encryption_key)  # fmt: skip
+
+
 def test_ours_decrypted_by_jwcrypto(pki: Pki) -> None:
     result = jwe.encrypt(b"hello authority", pki.authority.encryption_jwk, "text/plain")
     token = jw_jwe.JWE()
