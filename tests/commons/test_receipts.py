@@ -267,3 +267,16 @@ def test_issued_at_defaults_to_the_injected_clock() -> None:
     signer = ReceiptSigner(Ed25519PrivateKey.generate(), ISSUER, clock=clock)
     clock.advance(timedelta(hours=1))
     assert verify(signer.sign("erasure", {}), signer.jwks()).issued_at == T0 + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_deeply_nested_json_is_an_invalid_receipt(part: int) -> None:
+    """Found by fuzzing (tests/fuzz): a header of 5,000 nested arrays raised RecursionError
+    (before any signature check); a payload so nested, signed, did the same."""
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    parts = [b64url_encode(b'{"alg":"EdDSA"}'), b64url_encode(b"{}")]
+    parts[part] = b64url_encode(b"[" * 5000 + b"]" * 5000)
+    signing_input = ".".join(parts)
+    token = f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
+    with pytest.raises(InvalidReceipt):
+        verify(token, _signer().jwks())

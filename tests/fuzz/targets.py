@@ -1,0 +1,97 @@
+"""The fuzz targets: each parser that reads bytes from outside, with the one error (or the few
+errors) it documents.
+
+A target turns the fuzzer's bytes into a call of the parser and returns the outcome: the name
+of the documented error it refused the input with, or ``"accepted"``. Anything else it raises
+(``IndexError``, ``RecursionError``, ``UnicodeError``, ``OverflowError``, an ``AssertionError``
+of a target's own check on what was accepted, ...) is a bug in the parser.
+
+Signed formats are fuzzed twice over, chosen by the first input byte: as the bytes arrive
+(an attacker without the key: the pre-signature parsing) and **re-signed** (the rest of the
+input is the header and payload JSON, which the target signs with its test key: the parsing
+after the signature, which a buggy or hostile issuer reaches). The targets are built once
+per process (``build``); keys and seeds are made then.
+
+Used by ``tests/fuzz/test_parsers.py`` (short runs in the suite) and
+``benchmarks/fuzz_parsers.py`` (``make fuzz``: atheris, 10^6 executions each).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    description: str
+    run: Callable[[bytes], str]
+    """Parse one input; the outcome (``"accepted"`` or the documented error's class name)."""
+    seeds: Sequence[bytes]
+    tokens: Sequence[bytes] = ()
+    """Byte strings the mutator and libFuzzer's dictionary insert (format keywords)."""
+    max_len: int = 16384
+    short_runs: int = 2000
+    """Executions of the run in the test suite (the whole suite's share stays < 60 s)."""
+
+
+def refused(call: Callable[[], object], *errors: type[Exception]) -> str:
+    """Run ``call``; the name of the documented error it raised, or ``"accepted"``."""
+    try:
+        call()
+    except errors as exc:
+        return type(exc).__name__
+    return "accepted"
+
+
+def text(data: bytes) -> str:
+    """The input as a ``str`` that may hold anything a ``str`` from JSON or HTTP can: every
+    code point, and lone surrogates (``surrogateescape`` maps undecodable bytes to them)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+@functools.cache
+def rsa_key(bits: int) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(65537, bits)
+
+
+def _builders() -> dict[str, Callable[[], Target]]:
+    from tests.fuzz import files, signed
+
+    return {
+        "envelope": files.envelope,
+        "bearer-token": signed.bearer_token,
+        "receipt": signed.receipt,
+        "fitconnect-jwe": signed.fitconnect_jwe,
+        "fitconnect-set": signed.fitconnect_set,
+        "checkpoint": signed.checkpoint,
+        "pdf": files.pdf,
+        "image": files.image,
+        "webhook": signed.webhook,
+    }
+
+
+NAMES: tuple[str, ...] = (
+    "envelope",
+    "bearer-token",
+    "receipt",
+    "fitconnect-jwe",
+    "fitconnect-set",
+    "checkpoint",
+    "pdf",
+    "image",
+    "webhook",
+)
+
+
+@functools.cache
+def build(name: str) -> Target:
+    """The target ``name`` (keys and seeds made on first use, then cached)."""
+    return _builders()[name]()
