@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.fuzz.targets import Target, refused, rsa_key
+from tests.fuzz.targets import WORKDIRS, Target, refused, rsa_key
 
 
 # --------------------------------------------------------------------------- envelope
@@ -98,7 +98,9 @@ def _sanitize_run(workdir: Path) -> Callable[[bytes], str]:
 
 def _workdir(name: str) -> Path:
     base = Path("/dev/shm") if Path("/dev/shm").is_dir() else None  # noqa: S108  (RAM, not disk)
-    return Path(tempfile.mkdtemp(prefix=f"ozg-fuzz-{name}-", dir=base))
+    path = Path(tempfile.mkdtemp(prefix=f"ozg-fuzz-{name}-", dir=base))
+    WORKDIRS.append(path)
+    return path
 
 
 def _pdf_seeds() -> list[bytes]:

@@ -18,14 +18,25 @@ Used by ``tests/fuzz/test_parsers.py`` (short runs in the suite) and
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+WORKDIRS: list[Path] = []
+"""Scratch directories of the targets (the sanitizers write files), removed by :func:`cleanup`."""
+
+
+@atexit.register
+def cleanup() -> None:
+    while WORKDIRS:
+        shutil.rmtree(WORKDIRS.pop(), ignore_errors=True)
 
 
 @dataclass(frozen=True)
