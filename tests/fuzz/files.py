@@ -19,10 +19,10 @@ from tests.fuzz.targets import WORKDIRS, Target, refused, rsa_key
 def envelope() -> Target:
     from vault import envelope as env
     from vault.errors import InvalidEnvelope
-    from vault.recipients import Stanza
+    from vault.recipients import PublicKey, Stanza
 
     identity = ec.generate_private_key(ec.SECP256R1())
-    recipients = [identity.public_key(), rsa_key(3072).public_key()]
+    recipients: list[PublicKey] = [identity.public_key(), rsa_key(3072).public_key()]
 
     def structure(data: bytes) -> str:
         src = io.BytesIO(data)
