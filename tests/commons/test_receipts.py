@@ -280,3 +280,23 @@ def test_deeply_nested_json_is_an_invalid_receipt(part: int) -> None:
     token = f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
     with pytest.raises(InvalidReceipt):
         verify(token, _signer().jwks())
+
+
+def test_a_legacy_receipt_nested_nearly_too_deeply_is_an_invalid_receipt() -> None:
+    """Found by fuzzing: claims that ``json.loads`` still takes (980 levels, at the top of the
+    stack) made the legacy verifier's ``json.dumps`` raise RecursionError."""
+    from commons.receipts import legacy
+
+    nested: list[Any] = []
+    for _ in range(980):
+        nested = [nested]
+    document = {"receipt": {"format": legacy.ERASURE_FORMAT, "x": nested}, "signature": "AA"}
+
+    def deeper(levels: int) -> None:
+        if levels:
+            deeper(levels - 1)
+            return
+        with pytest.raises(InvalidReceipt):
+            legacy.verify_legacy(document, [Ed25519PrivateKey.generate().public_key()])
+
+    deeper(40)
