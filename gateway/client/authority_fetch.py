@@ -36,6 +36,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from commons.encoding import parse_json
 from gateway.client.authority import (
     AuthorityClient,
     AuthorityClientError,
@@ -314,7 +315,7 @@ class Fetcher:
                 "metadata",
             ) from None
         try:
-            doc = json.loads(decrypted.plaintext)
+            doc = parse_json(decrypted.plaintext)
         except ValueError:
             raise _reject("SyntaxViolation", "the metadata is not JSON", "metadata") from None
         if not isinstance(doc, dict):
@@ -532,7 +533,7 @@ class Fetcher:
         if form_bytes is None:
             raise _reject("MissingData", "the submission carries no form data", "data")
         try:
-            form = json.loads(form_bytes)
+            form = parse_json(form_bytes)
         except ValueError:
             raise _reject("SyntaxViolation", "the form data is not JSON", "data") from None
         errors = validate(flow, form, self.lang)

@@ -464,3 +464,48 @@ def webhook() -> Target:
         max_len=4096,
         short_runs=3000,
     )
+
+
+# --------------------------------------------------------------------------- FIT-Connect metadata
+def fitconnect_metadata() -> Target:
+    """The authority's client reads a submission's decrypted metadata: JSON, then the
+    FIT-Connect metadata schema (gateway.client.authority_fetch)."""
+    from commons.encoding import parse_json
+    from gateway.fitconnect import metadata
+    from gateway.fitconnect.errors import InvalidMetadata
+
+    def run(data: bytes) -> str:
+        try:
+            doc = parse_json(data)
+        except ValueError:
+            return "not-json"
+        if not isinstance(doc, dict):
+            return "not-an-object"
+        # ValueError: a version this destination does not support (UnsupportedMetadataSchema)
+        return refused(lambda: metadata.validate_metadata(doc), InvalidMetadata, ValueError)
+
+    attachment = metadata.Attachment(
+        attachment_id="0b9a8e4c-8a36-4d1f-9a55-2f6de1b0c003",
+        sha512="0" * 128,
+        mime_type="application/pdf",
+        purpose="attachment",
+        filename="Reisepass.pdf",
+    )
+    doc = metadata.build_metadata(
+        "1.0.0",
+        data_hash="0" * 128,
+        data_schema_uri="https://schema.fim.fitko.net/schema/S1234",
+        data_mime="application/json",
+        attachments=[attachment],
+        public_service={"identifier": "urn:de:fim:leika:leistung:99010003001006", "name": "AE"},
+        reply_channel={"eMail": {"address": "ada@example.org"}},
+    )
+    return Target(
+        "fitconnect-metadata",
+        "gateway.fitconnect.metadata.validate_metadata of parsed JSON (the authority's client)",
+        run,
+        [metadata.dumps_metadata(doc), metadata.dumps_metadata({**doc, "$schema": "x"})],
+        tokens=(b'"contentStructure"', b'"attachments"', b'"hash"', b'"$schema"', b'"sha512"'),
+        max_len=16384,
+        short_runs=800,
+    )
