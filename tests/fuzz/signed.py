@@ -7,39 +7,29 @@ Mode byte (the input's first byte, odd or even) as described in :mod:`tests.fuzz
 from __future__ import annotations
 
 import base64
-import io
 import json
-import os
-import zlib
-from collections.abc import Mapping
-from typing import Any, cast
+from typing import cast
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from commons.clock import FixedClock
-from commons.encoding import b64url_encode
-from tests.fuzz.targets import NOW, Target, refused, rsa_key, text
+from tests.fuzz.targets import (
+    NOW,
+    Target,
+    b64,
+    header_and_payload,
+    json_bytes,
+    refused,
+    rsa_key,
+    text,
+)
 
 _ISS = "https://id.ozg.example/realms/ozg"
 _AUD = "ozg-api"
 _JOSE_TOKENS = (b'"alg"', b'"kid"', b'"typ"', b'"exp"', b'"iat"', b'"nbf"', b'"aud"', b'"iss"')
-
-
-def _b64(raw: bytes) -> str:
-    return b64url_encode(raw)
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def _split(rest: bytes) -> tuple[bytes, bytes]:
-    header, _, payload = rest.partition(b"\n")
-    return header, payload
 
 
 # --------------------------------------------------------------------------- bearer tokens
@@ -62,13 +52,13 @@ def bearer_token() -> Target:
     now = int(NOW.timestamp())
 
     def es256(header: bytes, payload: bytes) -> str:
-        signing_input = f"{_b64(header)}.{_b64(payload)}"
+        signing_input = f"{b64(header)}.{b64(payload)}"
         der = ec_key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
         r, s = decode_dss_signature(der)
-        return f"{signing_input}.{_b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+        return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
     def run(data: bytes) -> str:
-        token = es256(*_split(data[1:])) if data[:1] and data[0] & 1 else text(data[1:])
+        token = es256(*header_and_payload(data[1:])) if data[:1] and data[0] & 1 else text(data[1:])
         try:
             claims = verifier.verify(token)
         except InvalidToken as exc:
@@ -93,10 +83,10 @@ def bearer_token() -> Target:
         "given_name": "Erika",
     }
     seeds = [
-        b"\x00" + es256(_json(header), _json(claims)).encode(),
-        b"\x01" + _json(header) + b"\n" + _json(claims),
-        b"\x01" + _json(header) + b"\n" + _json({**claims, "exp": now - 999}),
-        b"\x01" + _json({**header, "alg": "none"}) + b"\n" + _json(claims),
+        b"\x00" + es256(json_bytes(header), json_bytes(claims)).encode(),
+        b"\x01" + json_bytes(header) + b"\n" + json_bytes(claims),
+        b"\x01" + json_bytes(header) + b"\n" + json_bytes({**claims, "exp": now - 999}),
+        b"\x01" + json_bytes({**header, "alg": "none"}) + b"\n" + json_bytes(claims),
     ]
     return Target(
         "bearer-token",
@@ -118,8 +108,8 @@ def receipt() -> Target:
     legacy_keys = [key.public_key()]
 
     def resign(header: bytes, payload: bytes) -> str:
-        signing_input = f"{_b64(header)}.{_b64(payload)}"
-        return f"{signing_input}.{_b64(key.sign(signing_input.encode()))}"
+        signing_input = f"{b64(header)}.{b64(payload)}"
+        return f"{signing_input}.{b64(key.sign(signing_input.encode()))}"
 
     def legacy_document(rest: bytes, sign: bool) -> str:
         try:
@@ -136,14 +126,14 @@ def receipt() -> Target:
                 )
             except (ValueError, TypeError, RecursionError):
                 return "unsignable"
-            document["signature"] = _b64(key.sign(message))
+            document["signature"] = b64(key.sign(message))
         return refused(lambda: legacy.verify_legacy(document, legacy_keys), InvalidReceipt)
 
     def run(data: bytes) -> str:
         mode, rest = (data[0] % 4 if data else 0), data[1:]
         if mode == 2 or mode == 3:
             return legacy_document(rest, sign=mode == 3)
-        token = resign(*_split(rest)) if mode == 1 else text(rest)
+        token = resign(*header_and_payload(rest)) if mode == 1 else text(rest)
         return refused(lambda: verify(token, jwks), InvalidReceipt)
 
     claims = {"account": "acc-1", "erased_at": "2026-12-01T12:00:00Z", "n": [1, 2.5, None]}
@@ -156,7 +146,7 @@ def receipt() -> Target:
     }
     erasure_doc = {
         "receipt": erasure,
-        "signature": _b64(key.sign(legacy._dump(erasure, ascii_only=False))),
+        "signature": b64(key.sign(legacy._dump(erasure, ascii_only=False))),
     }
     seeds = [
         b"\x00" + token.encode(),
@@ -166,10 +156,10 @@ def receipt() -> Target:
         + b"\n"
         # the payload as canonical JSON: the receipt format insists on it
         + base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)),
-        b"\x02" + _json(erasure_doc),
-        b"\x03" + _json({"receipt": {**erasure, "format": legacy.ERASURE_FORMAT}}),
+        b"\x02" + json_bytes(erasure_doc),
+        b"\x03" + json_bytes({"receipt": {**erasure, "format": legacy.ERASURE_FORMAT}}),
         b"\x03"
-        + _json(
+        + json_bytes(
             {"receipt": {"type": legacy.VAULT_TYPE, "deleted_at": "2026-12-01"}, "alg": "Ed25519"}
         ),
     ]
@@ -179,156 +169,6 @@ def receipt() -> Target:
         run,
         seeds,
         tokens=(*_JOSE_TOKENS, b'"EdDSA"', b'"kind"', b'"v"', b'"receipt"', b'"signature"'),
-    )
-
-
-# --------------------------------------------------------------------------- FIT-Connect JWE
-_OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
-
-
-def _jwe(plaintext: bytes, header: bytes, public: rsa.RSAPublicKey) -> bytes:
-    header_b64 = _b64(header)
-    cek, iv = os.urandom(32), os.urandom(12)
-    sealed = AESGCM(cek).encrypt(iv, plaintext, header_b64.encode())
-    parts = (header_b64, _b64(public.encrypt(cek, _OAEP)), _b64(iv))
-    return ".".join((*parts, _b64(sealed[:-16]), _b64(sealed[-16:]))).encode()
-
-
-def fitconnect_jwe() -> Target:
-    from gateway.delivery.errors import InvalidAttachment
-    from gateway.delivery.jose import inspect_stream, inspect_text
-    from gateway.fitconnect.errors import InvalidJwe
-    from gateway.fitconnect.jwe import decrypt, decrypt_stream, parse_protected_header
-
-    private = rsa_key(2048)
-    public = private.public_key()
-
-    def run(data: bytes) -> str:
-        raw = data[1:]
-        if data[:1] and data[0] & 1:  # a sender that encrypts whatever header it likes
-            header, plaintext = _split(raw)
-            raw = _jwe(plaintext, header, public)
-        compact = text(raw)
-        refused(lambda: parse_protected_header(compact.split(".", 1)[0]), InvalidJwe)
-        refused(lambda: inspect_text(compact, kid="k1", modulus_bytes=256), InvalidAttachment)
-        refused(
-            lambda: inspect_stream(io.BytesIO(raw), kid="k1", modulus_bytes=256), InvalidAttachment
-        )
-        if len(raw) % 2:  # one RSA decryption per input: streaming in tiny steps, or not
-            out = io.BytesIO()
-            stream = io.BytesIO(raw)
-            return refused(
-                lambda: decrypt_stream(stream, out, private, max_plaintext=4096, chunk_chars=8),
-                InvalidJwe,
-            )
-        return refused(lambda: decrypt(compact, private, max_plaintext=4096), InvalidJwe)
-
-    header = {"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": "k1", "cty": "application/json"}
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
-    zipped = deflate.compress(b'{"a":' + b"1" * 300 + b"}") + deflate.flush()
-    seeds = [
-        b"\x00" + _jwe(b'{"data":"x"}', _json(header), public),
-        b"\x00" + _jwe(zipped, _json({**header, "zip": "DEF"}), public),
-        b"\x00" + _jwe(b"", _json(header), public),
-        b"\x01" + _json(header) + b"\n" + b'{"data":"x"}',
-        b"\x01" + _json({**header, "zip": "DEF"}) + b"\n" + zipped,
-    ]
-    return Target(
-        "fitconnect-jwe",
-        "gateway.fitconnect.jwe.decrypt/decrypt_stream/parse_protected_header, "
-        "gateway.delivery.jose.inspect_text/inspect_stream",
-        run,
-        seeds,
-        tokens=(b'"RSA-OAEP-256"', b'"A256GCM"', b'"zip"', b'"DEF"', b'"crit"', b'"cty"'),
-        max_len=8192,
-        short_runs=1500,
-    )
-
-
-# --------------------------------------------------------------------------- FIT-Connect SET
-class _AnySignature:
-    """A 4096-bit "key" whose every signature verifies: the re-signed mode of the SET target
-    (a real PS512 signature per input would cost milliseconds)."""
-
-    key_size = 4096
-
-    def verify(self, *_args: object) -> None:
-        return None
-
-
-rsa.RSAPublicKey.register(_AnySignature)
-
-
-def fitconnect_set() -> Target:
-    from gateway.fitconnect import events
-    from gateway.fitconnect.errors import InvalidEventToken, TagMismatch
-
-    signing = rsa_key(4096)
-    real = {"sig-1": signing.public_key()}
-    anything = cast(Mapping[str, rsa.RSAPublicKey], {"sig-1": _AnySignature()})
-    sub, case, att = (
-        "0b9a8e4c-8a36-4d1f-9a55-2f6de1b0c001",
-        "0b9a8e4c-8a36-4d1f-9a55-2f6de1b0c002",
-        "0b9a8e4c-8a36-4d1f-9a55-2f6de1b0c003",
-    )
-    tag = _b64(bytes(16))
-    sent = events.AuthenticationTags(tag, tag, {att: tag})
-
-    def run(data: bytes) -> str:
-        if data[:1] and data[0] & 1:
-            header, payload = _split(data[1:])
-            token, keys = f"{_b64(header)}.{_b64(payload)}.{_b64(b'sig')}", anything
-        else:
-            token, keys = text(data[1:]), real
-        try:
-            event = events.verify_event(token, keys, issuer="dest-1", now=NOW)
-        except InvalidEventToken as exc:
-            return type(exc).__name__
-        assert isinstance(event.problems, list)
-        event.authentication_tags  # noqa: B018  (a property that parses the payload)
-        return refused(lambda: events.check_tags(event, sent), TagMismatch)
-
-    def issue(name: str, **payload: Any) -> str:
-        return events.issue_event(
-            name,
-            submission_id=sub,
-            case_id=case,
-            issuer="dest-1",
-            signing_key=signing,
-            kid="sig-1",
-            now=NOW,
-            payload=payload,
-        )
-
-    accept = issue("accept-submission", authenticationTags=sent.as_json())
-    problem = events.problem("TechnicalError", detail="x")
-    seeds = [
-        b"\x00" + accept.encode(),
-        b"\x00" + issue("reject-submission", problems=[problem]).encode(),
-    ]
-    for token in (accept, issue("create-submission"), issue("withdraw-submission")):
-        header_b64, payload_b64, _ = token.split(".")
-        header, payload = (
-            base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)) for p in (header_b64, payload_b64)
-        )
-        seeds.append(b"\x01" + header + b"\n" + payload)
-    return Target(
-        "fitconnect-set",
-        "gateway.fitconnect.events.verify_event and check_tags",
-        run,
-        seeds,
-        tokens=(
-            b'"PS512"',
-            b'"secevent+jwt"',
-            b'"events"',
-            b'"authenticationTags"',
-            b'"problems"',
-            b'"submission:',
-            b'"case:',
-            b'"iat"',
-            b'"jti"',
-        ),
-        max_len=16384,
     )
 
 
@@ -445,14 +285,14 @@ def webhook() -> Target:
     }
     refund = {"kind": "refund", "event_id": "evt-2", "transaction_id": "tx-1", "refund_cents": 500}
     seeds = [
-        b"\x01" + now.encode() + b"\n\n" + _json(status),
-        b"\x01" + now.encode() + b"\n\n" + _json(refund),
+        b"\x01" + now.encode() + b"\n\n" + json_bytes(status),
+        b"\x01" + now.encode() + b"\n\n" + json_bytes(refund),
         b"\x00"
         + now.encode()
         + b"\n"
-        + timestamped_hmac.signature(secret.encode(), int(now), _json(status)).encode()
+        + timestamped_hmac.signature(secret.encode(), int(now), json_bytes(status)).encode()
         + b"\n"
-        + _json(status),
+        + json_bytes(status),
     ]
     return Target(
         "webhook",
@@ -463,49 +303,4 @@ def webhook() -> Target:
         tokens=(b'"kind"', b'"status"', b'"refund"', b'"refund_cents"', b'"payment_method"'),
         max_len=4096,
         short_runs=3000,
-    )
-
-
-# --------------------------------------------------------------------------- FIT-Connect metadata
-def fitconnect_metadata() -> Target:
-    """The authority's client reads a submission's decrypted metadata: JSON, then the
-    FIT-Connect metadata schema (gateway.client.authority_fetch)."""
-    from commons.encoding import parse_json
-    from gateway.fitconnect import metadata
-    from gateway.fitconnect.errors import InvalidMetadata
-
-    def run(data: bytes) -> str:
-        try:
-            doc = parse_json(data)
-        except ValueError:
-            return "not-json"
-        if not isinstance(doc, dict):
-            return "not-an-object"
-        # ValueError: a version this destination does not support (UnsupportedMetadataSchema)
-        return refused(lambda: metadata.validate_metadata(doc), InvalidMetadata, ValueError)
-
-    attachment = metadata.Attachment(
-        attachment_id="0b9a8e4c-8a36-4d1f-9a55-2f6de1b0c003",
-        sha512="0" * 128,
-        mime_type="application/pdf",
-        purpose="attachment",
-        filename="Reisepass.pdf",
-    )
-    doc = metadata.build_metadata(
-        "1.0.0",
-        data_hash="0" * 128,
-        data_schema_uri="https://schema.fim.fitko.net/schema/S1234",
-        data_mime="application/json",
-        attachments=[attachment],
-        public_service={"identifier": "urn:de:fim:leika:leistung:99010003001006", "name": "AE"},
-        reply_channel={"eMail": {"address": "ada@example.org"}},
-    )
-    return Target(
-        "fitconnect-metadata",
-        "gateway.fitconnect.metadata.validate_metadata of parsed JSON (the authority's client)",
-        run,
-        [metadata.dumps_metadata(doc), metadata.dumps_metadata({**doc, "$schema": "x"})],
-        tokens=(b'"contentStructure"', b'"attachments"', b'"hash"', b'"$schema"', b'"sha512"'),
-        max_len=16384,
-        short_runs=800,
     )

@@ -12,19 +12,23 @@ input is the header and payload JSON, which the target signs with its test key: 
 after the signature, which a buggy or hostile issuer reaches). The targets are built once
 per process (``build``); keys and seeds are made then.
 
-Used by ``tests/fuzz/test_parsers.py`` (short runs in the suite) and
-``benchmarks/fuzz_parsers.py`` (``make fuzz``: atheris, 10^6 executions each).
+This module imports no ozg-commons code at its top (the targets import what they fuzz when
+they are built), so that atheris can instrument it. Used by ``tests/fuzz/test_parsers.py``
+(short runs in the suite) and ``benchmarks/fuzz_parsers.py`` (``make fuzz``: atheris, 10^6
+executions each).
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
+import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -68,21 +72,39 @@ def text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+def b64(raw: bytes) -> str:
+    # Imported here: the runner imports this module before atheris instruments ozg-commons.
+    from commons.encoding import b64url_encode
+
+    return b64url_encode(raw)
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def header_and_payload(rest: bytes) -> tuple[bytes, bytes]:
+    """The re-signed modes' input: header JSON, a line feed, payload JSON."""
+    header, _, payload = rest.partition(b"\n")
+    return header, payload
+
+
 @functools.cache
 def rsa_key(bits: int) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(65537, bits)
 
 
 def _builders() -> dict[str, Callable[[], Target]]:
-    from tests.fuzz import files, signed
+    from tests.fuzz import files, fitconnect, signed
 
     return {
         "envelope": files.envelope,
         "bearer-token": signed.bearer_token,
         "receipt": signed.receipt,
-        "fitconnect-jwe": signed.fitconnect_jwe,
-        "fitconnect-set": signed.fitconnect_set,
-        "fitconnect-metadata": signed.fitconnect_metadata,
+        "fitconnect-jwe": fitconnect.fitconnect_jwe,
+        "fitconnect-set": fitconnect.fitconnect_set,
+        "fitconnect-metadata": fitconnect.fitconnect_metadata,
+        "destination-signature": fitconnect.destination_signature,
         "checkpoint": signed.checkpoint,
         "pdf": files.pdf,
         "image": files.image,
@@ -97,6 +119,7 @@ NAMES: tuple[str, ...] = (
     "fitconnect-jwe",
     "fitconnect-set",
     "fitconnect-metadata",
+    "destination-signature",
     "checkpoint",
     "pdf",
     "image",

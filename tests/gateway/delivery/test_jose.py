@@ -20,3 +20,13 @@ def test_a_deeply_nested_header_is_an_invalid_attachment() -> None:
         inspect_text(compact, kid="k", modulus_bytes=512)
     with pytest.raises(InvalidAttachment):
         inspect_stream(io.BytesIO(compact.encode()), kid="k", modulus_bytes=512)
+
+
+def test_the_sender_refuses_an_event_header_nested_too_deeply() -> None:
+    """Found by fuzzing: the sender reads each event token's ``kid`` before verifying it; a
+    header of 2,000 nested arrays raised RecursionError."""
+    from gateway.delivery.sender import _header
+    from gateway.fitconnect.errors import InvalidEventToken
+
+    with pytest.raises(InvalidEventToken):
+        _header(b64url_encode(b"[" * 2000 + b"]" * 2000) + ".e30.AA")
