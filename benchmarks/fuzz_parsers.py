@@ -5,10 +5,9 @@
 
 Targets: tests/fuzz/targets.py (envelope, bearer-token, receipt, fitconnect-jwe, fitconnect-set,
 fitconnect-metadata, destination-signature, checkpoint, pdf, image, webhook), each in its own
-process: atheris
-(coverage-guided libFuzzer over the instrumented Python of ozg-commons, seeded with valid
-inputs) when it is installed (``pip install -e '.[fuzz]'``), else with the mutation engine
-of tests/fuzz/mutate.py. ``--runs`` defaults to ``OZG_FUZZ_RUNS`` or 1,000,000;
+process: atheris (coverage-guided libFuzzer over the instrumented Python of ozg-commons,
+seeded with valid inputs) when it is installed (``pip install -e '.[fuzz]'``), else the
+mutation engine of tests/fuzz/mutate.py. ``--runs`` defaults to ``OZG_FUZZ_RUNS`` or 1,000,000;
 ``--seconds`` (``OZG_FUZZ_SECONDS``) caps each target's time.
 
 Per target it prints the executions, the time and what was raised: the documented errors
