@@ -60,6 +60,7 @@ def envelope() -> Target:
         seeds,
         tokens=(b"OZGV\x01", b"\x00\x10\x00", b"\x00\x01", b"\x02\x2b", b'"size"', b'"filename"'),
         max_len=32768,
+        short_runs=1500,
     )
 
 

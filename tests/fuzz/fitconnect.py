@@ -275,5 +275,5 @@ def destination_signature() -> Target:
         [b"\x00" + token.encode(), b"\x01" + header + b"\n" + json_bytes(claims)],
         tokens=(b'"services"', b'"gebietIDs"', b'"leistungIDs"', b'"destinationId"', b'"PS512"'),
         max_len=8192,
-        short_runs=500,
+        short_runs=300,
     )

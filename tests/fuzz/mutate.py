@@ -70,6 +70,7 @@ class Mutator:
             self._insert_token,
             self._insert_token,
             self._repeat_token,
+            self._nest_json,
             self._splice,
             self._truncate,
         ]
@@ -127,6 +128,17 @@ class Mutator:
         i = self._pos(data)
         token = self.rng.choice((b"[", b"{", b'{"a":', b"[[", self.rng.choice(self.tokens)))
         data[i:i] = token * self.rng.choice((2, 16, 600, 1500, 5000))
+
+    def _nest_json(self, data: bytearray) -> None:
+        """Insert a value nested hundreds of levels deep where JSON takes a value (after a
+        ``:`` or a ``[``), so that the document stays valid JSON: what ``json.loads`` accepts
+        but the code after it may not."""
+        places = [i + 1 for i, byte in enumerate(data) if byte in b":["]
+        at = self.rng.choice(places) if places else 0
+        opener, closer = self.rng.choice(((b"[", b"]"), (b'{"a":', b"}")))
+        depth = self.rng.choice((300, 600, 990, 1500))
+        follow = b',"zz":' if at and data[at - 1] == ord(":") else b","
+        data[at:at] = opener * depth + b"0" + closer * depth + follow
 
     def _splice(self, data: bytearray) -> None:
         other = self.rng.choice(self.seeds)
