@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import os
 import shutil
@@ -68,7 +69,7 @@ def _child(name: str, runs: int, seconds: float, engine: str, report: Path) -> N
 
     if engine == "mutate":
         inputs = Mutator(target.seeds, tokens=target.tokens, max_len=target.max_len)
-        for data in [*target.seeds, *inputs]:
+        for data in itertools.chain(target.seeds, inputs):
             stats.execute(target, data)
             if stats.executions >= runs or time.perf_counter() - start > seconds:
                 break

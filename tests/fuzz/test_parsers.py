@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fuzz import targets
-from tests.fuzz.engine import failure_report, mutation_run
+from tests.fuzz.engine import Stats, failure_report, mutation_run
 
 
 @pytest.mark.parametrize("name", targets.NAMES)
@@ -29,3 +29,14 @@ def test_seeds_are_accepted() -> None:
     for name in ("bearer-token", "receipt", "fitconnect-jwe", "checkpoint", "envelope"):
         target = targets.build(name)
         assert target.run(target.seeds[0]) == "accepted", name
+
+
+def test_an_undocumented_exception_is_counted_with_its_input() -> None:
+    target = targets.Target("t", "decodes ASCII", lambda data: data.decode("ascii"), [b"ok"])
+    stats = Stats("t", "test")
+    for data in (b"ok", b"\xff"):
+        stats.execute(target, data)
+    assert stats.outcomes == {"ok": 1}
+    assert stats.unexpected == {"UnicodeDecodeError": 1}
+    assert stats.samples["UnicodeDecodeError"]["input_hex"] == "ff"
+    assert "UnicodeDecodeError" in failure_report(stats)
