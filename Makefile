@@ -11,7 +11,7 @@ ASSETS := gateway/portal/assets
 VENDOR := gateway/portal/static/vendor/.installed
 PORT   ?= 8000
 
-.PHONY: run test lint format bench clean chromium
+.PHONY: run test lint format bench fuzz clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,16 @@ bench: $(STAMP)
 	  [ -e "$$b" ] || { echo "no benchmarks yet"; break; }; \
 	  echo "== $$b"; $(BIN)/python "$$b"; \
 	done
+
+## Fuzz every parser, FUZZ_RUNS executions each (default 10^6; atheris, docs/security.md)
+FUZZ_RUNS ?= 1000000
+FUZZ_STAMP := $(VENV)/.installed-fuzz
+$(FUZZ_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]'
+	touch $(FUZZ_STAMP)
+
+fuzz: $(FUZZ_STAMP)
+	OZG_FUZZ_RUNS=$(FUZZ_RUNS) $(BIN)/python benchmarks/fuzz_parsers.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(ASSETS)/node_modules gateway/portal/static/vendor

@@ -4,7 +4,8 @@
 trailing bits), for formats we define and verify; ``b64url_decode_lenient`` keeps the
 permissive behaviour (padding optional, stray characters ignored) of the decoders that read
 third-party input before a signature check rejects it anyway. ``canonical_json`` is
-RFC 8785 (JSON Canonicalization Scheme).
+RFC 8785 (JSON Canonicalization Scheme). ``parse_json`` is ``json.loads`` for input from
+outside, with one error for everything that is not JSON.
 
 ``b64url_encode_bulk`` and ``b64url_decode_quanta`` are the same base64url for bulk data
 (the ciphertext of a JWE, megabytes at a time), bytes in and out. They use ``pybase64``'s
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib
+import json
 import re
 from typing import Any
 
@@ -87,3 +89,15 @@ def canonical_json(value: Any) -> bytes:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError) as exc:
         raise ValueError(f"not canonicalizable JSON: {exc}") from None
+    except RecursionError:  # a value nested deeper than the writer's recursion allows
+        raise ValueError("not canonicalizable JSON: nested too deeply") from None
+
+
+def parse_json(text: str | bytes, **options: Any) -> Any:
+    """``json.loads`` for untrusted text: ``ValueError`` for everything that is not JSON,
+    including nesting deeper than the parser can recurse (``[[[[…`` raises
+    ``RecursionError`` in ``json.loads``, which no caller of a parser expects)."""
+    try:
+        return json.loads(text, **options)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None

@@ -35,6 +35,7 @@ ALG_ED25519 = 0x01
 ALG_COSIGNATURE_V1 = 0x04
 DASH = "\u2014"
 CHECKPOINT_VERSION = 1  # of our leaf format and API; the checkpoint text itself is C2SP's
+MAX_TREE_SIZE = 2**64 - 1  # C2SP tlog-checkpoint: the tree size is a decimal uint64
 
 
 def _valid_name(name: str) -> bool:
@@ -163,6 +164,10 @@ class SignatureLine:
 def _check_text(text: str) -> None:
     if not text.endswith("\n") or "\n\n" in text or "\r" in text:
         raise InvalidNote()
+    try:  # a note is UTF-8: a str from JSON may hold a lone surrogate, which has no bytes
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidNote() from None
 
 
 def parse_signature_line(line: str) -> SignatureLine:
@@ -216,7 +221,11 @@ class Checkpoint:
             root_ = base64.b64decode(root_b64, validate=True)
         except (IndexError, ValueError, binascii.Error):
             raise InvalidNote() from None
-        if not origin or not size_s.isdigit() or (size_s != "0" and size_s.startswith("0")):
+        # ASCII digits only: str.isdigit also accepts "²" (which int() refuses) and "٣"
+        # (which it reads as 3), and a uint64 has at most 20 of them.
+        if not origin or not size_s.isascii() or not size_s.isdigit() or len(size_s) > 20:
+            raise InvalidNote()
+        if (size_s != "0" and size_s.startswith("0")) or int(size_s) > MAX_TREE_SIZE:
             raise InvalidNote()
         if len(root_) != 32 or not text.endswith("\n"):
             raise InvalidNote()

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from commons.encoding import parse_json
 from vault import recipients as rcpt
 from vault.errors import InvalidEnvelope
 from vault.recipients import PrivateKey, PublicKey, RandomBytes, Stanza
@@ -86,7 +87,7 @@ class Metadata:
             (length,) = struct.unpack_from(">H", data, 0)
             if length > METADATA_LEN - 2 or any(data[2 + length :]):
                 raise InvalidEnvelope()
-            doc = json.loads(bytes(data[2 : 2 + length]).decode("utf-8"))
+            doc = parse_json(bytes(data[2 : 2 + length]).decode("utf-8"))
             meta = cls(
                 filename=doc["filename"],
                 media_type=doc["media_type"],

@@ -7,7 +7,6 @@ receipt has one byte form, and the verifier insists on it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from commons.clock import Clock, ensure_utc, system_clock
-from commons.encoding import b64url_decode, b64url_encode, canonical_json
+from commons.encoding import b64url_decode, b64url_encode, canonical_json, parse_json
 from commons.receipts.keys import ALG, parse_public_jwk, public_jwk, thumbprint
 
 VERSION = 1
@@ -124,7 +123,7 @@ def _reject_constant(name: str) -> Any:
 
 def _canonical_object(segment: str) -> dict[str, Any]:
     raw = b64url_decode(segment)
-    value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    value = parse_json(raw.decode("utf-8"), parse_constant=_reject_constant)
     if not isinstance(value, dict) or canonical_json(value) != raw:
         raise ValueError("not a canonical JSON object")
     return value

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from commons.encoding import b64url_decode, b64url_encode
+from commons.encoding import b64url_decode, b64url_encode, parse_json
 from commons.errors import OzgError
 from commons.flows import LEIKA_PREFIX
 from commons.settings import Settings
@@ -214,8 +214,8 @@ def verify_destination_signature(
     claims; raises :class:`InvalidDestinationSignature` (one message) on any failure."""
     try:
         head_b64, claims_b64, sig_b64 = token.split(".")
-        header = json.loads(b64url_decode(head_b64))
-        claims = json.loads(b64url_decode(claims_b64))
+        header = parse_json(b64url_decode(head_b64))
+        claims = parse_json(b64url_decode(claims_b64))
         if set(header) != {"alg", "typ", "kid"} or header["alg"] != "PS512":
             raise ValueError
         jwk = next(k for k in keys if k.get("kid") == header["kid"])
@@ -240,6 +240,7 @@ def verify_destination_signature(
             ok = ok or (want in service["leistungIDs"] and region_ok)
         if not ok:
             raise ValueError
-    except (ValueError, KeyError, TypeError, StopIteration, InvalidSignature):
+    # AttributeError: a signed region or service that is no string (``1 .removeprefix``)
+    except (ValueError, KeyError, TypeError, AttributeError, StopIteration, InvalidSignature):
         raise InvalidDestinationSignature() from None
     return dict(claims)

@@ -21,7 +21,6 @@ log lives on the server in plaintext.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from commons.encoding import parse_json
 from gateway.client.flowdata import validate
 from gateway.fitconnect import (
     InvalidJwe,
@@ -87,7 +87,7 @@ def check_metadata(
             "metadata",
         ) from None
     try:
-        doc = json.loads(decrypted.plaintext)
+        doc = parse_json(decrypted.plaintext)
     except ValueError:
         raise reject("SyntaxViolation", "the metadata is not JSON", "metadata") from None
     if not isinstance(doc, dict):
@@ -271,7 +271,7 @@ def check_form(form_bytes: bytes | None, flow: dict[str, Any], lang: str) -> Any
     if form_bytes is None:
         raise reject("MissingData", "the submission carries no form data", "data")
     try:
-        form = json.loads(form_bytes)
+        form = parse_json(form_bytes)
     except ValueError:
         raise reject("SyntaxViolation", "the form data is not JSON", "data") from None
     errors = validate(flow, form, lang)

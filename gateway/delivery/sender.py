@@ -26,7 +26,6 @@ checked like the encryption key, with ``purpose="verify"``). Anything else is re
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -292,10 +291,10 @@ def _chunks(handle: Any, size: int = 1024 * 1024) -> Any:
 
 
 def _header(token: str) -> dict[str, Any]:
-    from commons.encoding import b64url_decode
+    from commons.encoding import b64url_decode, parse_json
 
     try:
-        value = json.loads(b64url_decode(token.split(".", 1)[0]))
+        value = parse_json(b64url_decode(token.split(".", 1)[0]))
     except (ValueError, AttributeError):
         raise InvalidEventToken() from None
     if not isinstance(value, dict):

@@ -28,7 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from commons.encoding import b64url_decode, b64url_encode
+from commons.encoding import b64url_decode, b64url_encode, parse_json
 from gateway.fitconnect.errors import InvalidEventToken, TagMismatch
 
 EVENT_BASE = "https://schema.fitko.de/fit-connect/events/"
@@ -199,7 +199,15 @@ def verify_event(
         return _verify(token, keys, issuer, now)
     except InvalidEventToken:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, InvalidSignature) as exc:
+    # OverflowError: an ``iat`` past what ``datetime`` can represent
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+        InvalidSignature,
+    ) as exc:
         raise InvalidEventToken() from exc
 
 
@@ -266,7 +274,7 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _decode(part: str) -> dict[str, Any]:
-    value = json.loads(b64url_decode(part), object_pairs_hook=_unique_object)
+    value = parse_json(b64url_decode(part), object_pairs_hook=_unique_object)
     if not isinstance(value, dict):
         raise InvalidEventToken()
     return value

@@ -46,6 +46,7 @@ from commons.encoding import (
     b64url_decode_quanta,
     b64url_encode,
     b64url_encode_bulk,
+    parse_json,
 )
 from gateway.fitconnect.errors import InvalidJwe
 from gateway.fitconnect.keys import destination_public_key
@@ -391,7 +392,7 @@ def parse_protected_header(header_b64: str) -> dict[str, Any]:
 
 
 def _parse_header(header_b64: str) -> dict[str, Any]:
-    header = json.loads(b64url_decode(header_b64), object_pairs_hook=_unique_object)
+    header = parse_json(b64url_decode(header_b64), object_pairs_hook=_unique_object)
     if not isinstance(header, dict):
         raise InvalidJwe()
     if header.get("alg") != ALG or header.get("enc") != ENC:

@@ -129,9 +129,11 @@ def validate_metadata(doc: Mapping[str, Any], version: str | None = None) -> str
         raise InvalidMetadata(f"$schema does not name metadata {version}")
     try:
         normalized = money.loads(money.dumps(doc))
+        error = best_match(_validator(version).iter_errors(normalized))
     except (TypeError, ValueError) as exc:
         raise InvalidMetadata("the metadata is not JSON") from exc
-    error = best_match(_validator(version).iter_errors(normalized))
+    except RecursionError:  # a sender's document nested deeper than we can walk
+        raise InvalidMetadata("the metadata is nested too deeply") from None
     if error is not None:
         path = "/" + "/".join(str(p) for p in error.absolute_path)
         raise InvalidMetadata(f"{path}: {error.message}", path=path)

@@ -20,7 +20,6 @@ cash office.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
+from commons.encoding import parse_json
 from compliance import ProcessingActivity
 from payments import money, signing
 from payments.errors import InvalidNotification, ProviderError
@@ -185,7 +185,7 @@ class XBezahldienstePaymentProvider:
         secret = self.settings.notification_secret.get_secret_value().encode()
         signing.verify(secret, headers, body, now=self.context.clock.now())
         try:
-            data = json.loads(body)
+            data = parse_json(body)
             event_id = str(data["eventId"])
             transaction_id = str(data["transactionId"])
         except (ValueError, KeyError, TypeError):

@@ -267,3 +267,36 @@ def test_issued_at_defaults_to_the_injected_clock() -> None:
     signer = ReceiptSigner(Ed25519PrivateKey.generate(), ISSUER, clock=clock)
     clock.advance(timedelta(hours=1))
     assert verify(signer.sign("erasure", {}), signer.jwks()).issued_at == T0 + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("part", [0, 1])
+def test_deeply_nested_json_is_an_invalid_receipt(part: int) -> None:
+    """Found by fuzzing (tests/fuzz): a header of 5,000 nested arrays raised RecursionError
+    (before any signature check); a payload so nested, signed, did the same."""
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    parts = [b64url_encode(b'{"alg":"EdDSA"}'), b64url_encode(b"{}")]
+    parts[part] = b64url_encode(b"[" * 5000 + b"]" * 5000)
+    signing_input = ".".join(parts)
+    token = f"{signing_input}.{b64url_encode(key.sign(signing_input.encode()))}"
+    with pytest.raises(InvalidReceipt):
+        verify(token, _signer().jwks())
+
+
+def test_a_legacy_receipt_nested_nearly_too_deeply_is_an_invalid_receipt() -> None:
+    """Found by fuzzing: claims that ``json.loads`` still takes (980 levels, at the top of the
+    stack) made the legacy verifier's ``json.dumps`` raise RecursionError."""
+    from commons.receipts import legacy
+
+    nested: list[Any] = []
+    for _ in range(980):
+        nested = [nested]
+    document = {"receipt": {"format": legacy.ERASURE_FORMAT, "x": nested}, "signature": "AA"}
+
+    def deeper(levels: int) -> None:
+        if levels:
+            deeper(levels - 1)
+            return
+        with pytest.raises(InvalidReceipt):
+            legacy.verify_legacy(document, [Ed25519PrivateKey.generate().public_key()])
+
+    deeper(40)

@@ -97,3 +97,23 @@ def test_cosignature_v1_witness_signatures_verify() -> None:
     sig = key.sign(f"cosignature/v1\ntime {ts}\n".encode() + text.encode())
     assert verifier.verifies(text, struct.pack(">Q", ts) + sig)
     assert not verifier.verifies(text, struct.pack(">Q", ts + 1) + sig)
+
+
+@pytest.mark.parametrize("size", ["\u00b2", "\u0663", "1" * 21, str(2**64)])
+def test_a_tree_size_is_ascii_digits_within_uint64(size: str) -> None:
+    """Found by fuzzing (tests/fuzz): ``str.isdigit`` let "²" through to int(), a
+    ValueError, and read "٣" as 3."""
+    root = base64.b64encode(bytes(32)).decode()
+    with pytest.raises(InvalidNote):
+        note.Checkpoint.parse(f"log\n{size}\n{root}\n")
+    assert note.Checkpoint.parse(f"log\n{2**64 - 1}\n{root}\n").size == 2**64 - 1
+
+
+def test_a_note_text_with_a_lone_surrogate_is_an_invalid_note() -> None:
+    """Found by fuzzing: a str note (from JSON) with a lone surrogate whose signature line
+    names the log's key raised UnicodeEncodeError in the signature check."""
+    signer = note.Signer.generate("log")
+    signed = signer.sign(note.Checkpoint("log", 1, bytes(32)).text())
+    tampered = "log\ud800" + signed[3:]
+    with pytest.raises(InvalidNote):
+        note.verify_checkpoint(tampered, note.Verifier.from_string(signer.verifier_key))

@@ -319,3 +319,33 @@ def test_a_non_ascii_digit_timestamp_is_refused(
     )
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_signed_notification_nested_too_deeply_is_refused(harness: Harness) -> None:
+    """Found by fuzzing (tests/fuzz): ``json.loads`` of a signed body of 2,000 nested arrays
+    raised RecursionError in both providers' parsers, a 500."""
+    body = b"[" * 2000 + b"]" * 2000
+    headers = signing.signed_headers(harness.secret(), int(time.time()), body)
+    response = harness.send((headers, body))
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_sandbox_payment_method_that_is_no_string_is_refused(
+    client: TestClient, act_as: ActAs, runtime: PaymentsRuntime, database: Database
+) -> None:
+    """Found by fuzzing: ``payment_method`` was passed on as whatever JSON value it was."""
+    harness = Harness("sandbox", client, act_as, runtime, database, None)
+    reference = harness.reference(harness.payment())
+    body = json.dumps(
+        {
+            "kind": "status",
+            "event_id": "evt-m",
+            "transaction_id": reference,
+            "status": "BOOKED",
+            "payment_method": {"card": [1, 2]},
+        }
+    ).encode()
+    headers = signing.signed_headers(harness.secret(), int(time.time()), body)
+    assert harness.send((headers, body)).status_code == 401
+    assert harness.notifications() == 0

@@ -323,3 +323,12 @@ def test_mangled_envelopes_only_ever_raise_invalid_envelope(
         return
     with pytest.raises(InvalidEnvelope):
         envelope.open(io.BytesIO(mangled), io.BytesIO(), EC_KEY)
+
+
+def test_a_metadata_record_nested_too_deeply_is_an_invalid_envelope() -> None:
+    """Found by fuzzing (tests/fuzz): the decrypted metadata record is JSON from the sender;
+    2,000 nested arrays raised RecursionError in the authority's or applicant's client."""
+    doc = b"[" * 2000 + b"]" * 2000
+    record = struct.pack(">H", len(doc)) + doc
+    with pytest.raises(InvalidEnvelope):
+        envelope.Metadata.decode(record + bytes(envelope.METADATA_LEN - len(record)))

@@ -16,6 +16,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, SecretStr
 
+from commons.encoding import parse_json
 from commons.ids import new_id_str
 from compliance import ProcessingActivity
 from payments import signing
@@ -133,15 +134,18 @@ class SandboxPaymentProvider:
     def handle_notification(self, headers: Mapping[str, str], body: bytes) -> ProviderNotification:
         signing.verify(self._secret, headers, body, now=self.context.clock.now())
         try:
-            data = json.loads(body)
+            data = parse_json(body)
             kind = data["kind"]
             if kind == "status":
+                method = data.get("payment_method")
+                if method is not None and not isinstance(method, str):
+                    raise ValueError("payment_method is a string")
                 return ProviderNotification(
                     event_id=str(data["event_id"]),
                     provider_reference=str(data["transaction_id"]),
                     kind="status",
                     status=_status(data["status"]),
-                    payment_method=data.get("payment_method"),
+                    payment_method=method,
                 )
             if kind == "refund":
                 cents = data["refund_cents"]

@@ -175,6 +175,17 @@ def test_form_data_that_is_not_json_is_a_syntax_violation(
     assert problems[0]["type"].endswith("/syntax-violation")
 
 
+def test_form_data_nested_too_deeply_is_a_syntax_violation(
+    send: Send, authority_client: AuthorityClient, act_as: ActAs, keys: Keys, tmp_path: Path
+) -> None:
+    """Found by fuzzing (tests/fuzz): 5,000 nested arrays made json.loads raise
+    RecursionError, which stopped the authority's client instead of rejecting the case."""
+    form = b"[" * 5000 + b"]" * 5000
+    send(form=form, summary=False, docs=[Doc("p.pdf", clean_pdf(), "passport")])
+    problems = _rejected(run_fetch(authority_client, act_as, keys, tmp_path / "out"))
+    assert problems[0]["type"].endswith("/syntax-violation")
+
+
 def test_a_hostile_pdf_is_rejected_and_quarantined(
     send: Send, authority_client: AuthorityClient, act_as: ActAs, keys: Keys, tmp_path: Path
 ) -> None:

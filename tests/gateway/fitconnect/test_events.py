@@ -224,3 +224,16 @@ def test_non_accept_event_cannot_confirm_tags(pki: Pki) -> None:
     event = events.verify_event(_issue(pki, "submit-submission"), _keys(pki))
     with pytest.raises(TagMismatch):
         events.check_tags(event, _tags(pki))
+
+
+def test_deep_nesting_and_an_iat_past_the_year_9999_are_refused(pki: Pki) -> None:
+    """Found by fuzzing (tests/fuzz): a header of 2,000 nested arrays raised RecursionError
+    before the signature was checked; a signed ``iat`` of 10**20, verified without ``now``
+    (as the applicant's client does), raised OverflowError in ``datetime.fromtimestamp``."""
+    good = _issue(pki, authenticationTags=_tags(pki).as_json())
+    header, claims, _ = _parts(good)
+    _, p, s = good.split(".")
+    nested = f"{b64url_encode(b'[' * 2000 + b']' * 2000)}.{p}.{s}"
+    for token in (nested, _resign(pki, header, dict(claims, iat=10**20))):
+        with pytest.raises(InvalidEventToken):
+            events.verify_event(token, _keys(pki))

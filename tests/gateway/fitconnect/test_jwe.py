@@ -246,3 +246,19 @@ def test_no_zip_on_send_and_kid_defaults_to_thumbprint(pki: Pki) -> None:
     header = _header(result.compact)
     assert "zip" not in header
     assert header["kid"] == pki.authority.encryption_jwk["kid"]
+
+
+def test_a_deeply_nested_header_is_an_invalid_jwe(pki: Pki) -> None:
+    """Found by fuzzing (tests/fuzz): a protected header of 2,000 nested arrays raised
+    RecursionError in decrypt, parse_protected_header and the delivery service's check."""
+    from gateway.delivery.errors import InvalidAttachment
+    from gateway.delivery.jose import inspect_text
+
+    header = b64url_encode(b"[" * 2000 + b"]" * 2000)
+    compact = f"{header}.{'A' * 683}.{'A' * 16}.AAAA.{'A' * 22}"
+    with pytest.raises(InvalidJwe):
+        jwe.decrypt(compact, pki.authority.encryption_key)
+    with pytest.raises(InvalidJwe):
+        jwe.parse_protected_header(header)
+    with pytest.raises(InvalidAttachment):
+        inspect_text(compact, kid="k", modulus_bytes=512)

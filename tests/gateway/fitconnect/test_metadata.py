@@ -194,3 +194,15 @@ def test_builder_property(
     assert [a["attachmentId"] for a in again["contentStructure"]["attachments"]] == [
         a.attachment_id for a in attachments
     ]
+
+
+def test_metadata_nested_too_deeply_is_invalid_metadata() -> None:
+    """Found by fuzzing (tests/fuzz): 600 nested arrays, which ``json.loads`` takes, made
+    the money-aware re-serialization recurse past the limit: a RecursionError that stopped
+    the authority's client at a hostile submission."""
+    nested: list[Any] = []
+    for _ in range(600):
+        nested = [nested]
+    doc = {**_build("1.0.0"), "replyChannel": {"eMail": {"address": "a@b.de", "x": nested}}}
+    with pytest.raises(InvalidMetadata):
+        metadata.validate_metadata(doc)
