@@ -207,26 +207,31 @@ def canary_form(flow: dict[str, Any], canary: str) -> tuple[dict[str, Any], list
 
 
 # --------------------------------------------------------------------------- the searches
-def database_bytes(deployment: Deployment) -> bytes:
-    """Every byte the database holds: SQLite's files (main, WAL, journal), or ``pg_dump`` of
-    the database (a SELECT of every table cast to text where pg_dump is missing)."""
+def database_bytes(deployment: Deployment) -> dict[str, bytes]:
+    """Every byte the database holds: SQLite's files (main, WAL, journal); on PostgreSQL
+    ``pg_dump`` of the database (where it is installed and matches the server) and a SELECT
+    of every table cast to text, each searched."""
     url = deployment.settings.effective_database_url
     if url.startswith("sqlite"):
         path = Path(make_url(url).database or "")
         files = sorted(path.parent.glob(path.name + "*"))
         assert files, "the SQLite database file is missing"
-        return b"".join(f.read_bytes() for f in files)
+        return {f.name: f.read_bytes() for f in files}
+    rows = rows_as_text(deployment)
+    out = {"select": b"\n".join(row.encode() for lines in rows.values() for row in lines)}
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     if shutil.which("pg_dump"):
         dumped = subprocess.run(
-            ["pg_dump", "--no-owner", dsn],
-            capture_output=True,
-            check=False,
-            timeout=120,
+            ["pg_dump", "--no-owner", dsn], capture_output=True, check=False, timeout=120
         )
         if dumped.returncode == 0:
-            return dumped.stdout
-    return b"\n".join(row.encode() for rows in rows_as_text(deployment).values() for row in rows)
+            out["pg_dump"] = dumped.stdout
+    return out
+
+
+def found_in_database(deployment: Deployment, canary: str) -> dict[str, list[str]]:
+    hits = {name: found(data, canary) for name, data in database_bytes(deployment).items()}
+    return {name: where for name, where in hits.items() if where}
 
 
 def rows_as_text(deployment: Deployment) -> dict[str, list[str]]:
@@ -320,9 +325,17 @@ def test_erasure_leaves_no_canary_anywhere(
             headers=applicant,
         )  # fmt: skip
         assert put.status_code == 200, put.text
-        assert found(database_bytes(deployment), canary), "the search does not see the data"
-        objects_before = object_store_bytes(deployment)
-        assert any("blobs" in name or name.startswith("s3://") for name, _ in objects_before)
+        before = found_in_database(deployment, canary)
+        dumps = set(database_bytes(deployment))
+        assert set(before) & dumps, "the search does not see what the database holds"
+        if not settings.effective_database_url.startswith("sqlite"):
+            assert set(before) == dumps, before  # pg_dump (if installed) and the SELECT
+        objects_before = [name for name, _ in object_store_bytes(deployment)]
+        if settings.object_store == "s3":
+            assert any(n.startswith("s3://delivery/") for n in objects_before), objects_before
+            assert any(n.startswith("s3://vault/") for n in objects_before), objects_before
+        else:
+            assert any(n.startswith("delivery/blobs/") for n in objects_before), objects_before
 
         erased = http.request("DELETE", "/v1/me", json=ERASE, headers=applicant)
         assert erased.status_code == 200, erased.text
@@ -334,10 +347,11 @@ def test_erasure_leaves_no_canary_anywhere(
     captured = capfd.readouterr()
 
     # No canary, in any encoding, in the raw bytes of anything the deployment wrote.
-    assert found(database_bytes(deployment), canary) == []
+    assert found_in_database(deployment, canary) == {}
     for name, data in object_store_bytes(deployment):
         assert found(data, canary) == [], name
     logs = log_bytes(deployment, caplog, captured.out + captured.err)
+    assert deployment.log_file.stat().st_size > 0, "the server's log file stayed empty"
     assert logs.strip(), "no log output was captured"
     assert found(logs, canary) == []
 
