@@ -100,7 +100,9 @@ def test_erasure_keeps_a_delivery_record_without_content_or_sender(
             row = session.get(Submission, created["submissionId"])
             assert row is not None
             assert (row.state, row.sender, row.sender_client) == (state, "erased", None)
-            assert row.encrypted_metadata is row.encrypted_data is row.manifest is None
+            assert row.encrypted_metadata is None
+            assert row.encrypted_data is None
+            assert row.manifest is None
             assert row.receipt is row.region is None
             assert row.submitted_at is not None
             retained = next(r for r in report.retained if r.record_id == row.id)
