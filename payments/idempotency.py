@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,6 +68,37 @@ def replayed_result(
     if row.params_hash != _params_hash(params):
         raise IdempotencyConflict()
     return row.result_id
+
+
+def payment_scope(subject: str) -> str:
+    """The scope of a client's payment-creation keys."""
+    return f"payment.create:{subject}"
+
+
+def refund_scope(payment_id: str) -> str:
+    """The scope of the refund keys of one payment."""
+    return f"refund.create:{payment_id}"
+
+
+def forget_keys_of(session: Session, subject: str, payment_ids: Collection[str]) -> int:
+    """Erasure: the subject's own payment-creation keys (their scope names the subject) and
+    every key whose result or scope is one of ``payment_ids`` (the link to a booking that
+    is kept unlinked). Returns how many were deleted."""
+    deleted = _delete_keys(session, IdempotencyKey.scope == payment_scope(subject))
+    ids = list(payment_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        refund_scopes = [refund_scope(payment_id) for payment_id in chunk]
+        deleted += _delete_keys(
+            session,
+            or_(IdempotencyKey.result_id.in_(chunk), IdempotencyKey.scope.in_(refund_scopes)),
+        )
+    return deleted
+
+
+def _delete_keys(session: Session, where: ColumnElement[bool]) -> int:
+    result = session.execute(delete(IdempotencyKey).where(where))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def remember_result(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from commons.components import RetainedRecord, ShredReport
 from payments.declarations import BOOKING_RETENTION, BOOKING_RETENTION_BASIS
+from payments.idempotency import forget_keys_of
 from payments.models import Payment, Quote, Refund, Transition, Waiver
 from payments.runtime import PaymentsRuntime
 from payments.states import PAID_STATES, PaymentState
@@ -118,6 +119,7 @@ def shred_personal_data(session: Session, subject: str, runtime: PaymentsRuntime
             session.delete(payment)
             report.deleted += 1
     session.flush()
+    report.deleted += forget_keys_of(session, subject, [p.id for p in payments])
     for quote_id in quote_ids:
         quote = session.get(Quote, quote_id)
         if quote is None:
@@ -129,6 +131,7 @@ def shred_personal_data(session: Session, subject: str, runtime: PaymentsRuntime
             report.deleted += 1
         else:
             quote.data_subject = None
+            quote.created_by = "shredded"
             quote.case_reference = None
             quote.case_hash = None
             quote.explanation = None

@@ -13,6 +13,7 @@ from payments.errors import PaymentConflict, PaymentNotFound
 from payments.idempotency import (
     check_idempotency_key,
     key_digest,
+    refund_scope,
     remember_result,
     replayed_result,
 )
@@ -61,7 +62,7 @@ def refund_payment(
         session, runtime, principal, payment_id, for_update=True, audit_action=None
     )
     require_caseworker_of(principal, payment.authority)
-    scope = f"refund.create:{payment.id}"
+    scope = refund_scope(payment.id)
     params = {"amount_cents": amount_cents, "reason": reason}
     previous = replayed_result(session, runtime, scope, idempotency_key, params)
     if previous is not None:

@@ -18,7 +18,12 @@ from commons.ids import new_id_str
 from payments.access import audit, record_refusal, visible_to
 from payments.declarations import BOOKING_RETENTION
 from payments.errors import PaymentConflict, PaymentForbidden, PaymentNotFound, ProviderError
-from payments.idempotency import check_idempotency_key, remember_result, replayed_result
+from payments.idempotency import (
+    check_idempotency_key,
+    payment_scope,
+    remember_result,
+    replayed_result,
+)
 from payments.models import Payment, Transition
 from payments.providers.base import BookingItem, PaymentRequest, ProviderStatusCode
 from payments.quotes import amount_due, paid_attempt, visible_quote
@@ -100,7 +105,7 @@ def create_payment(
     idempotency_key: str,
 ) -> Payment:
     check_idempotency_key(idempotency_key)
-    scope = f"payment.create:{principal.subject}"
+    scope = payment_scope(principal.subject)
     params = {"quote_id": quote_id, "return_url": return_url}
     previous = replayed_result(session, runtime, scope, idempotency_key, params)
     if previous is not None:

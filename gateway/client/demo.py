@@ -15,7 +15,7 @@ import io
 import json
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -51,6 +51,7 @@ OTHER_DOCUMENTS = (
     ("rental_contract", "mietvertrag.pdf", "Mietvertrag / rental contract (demo)"),
 )
 EXTRA_DOCUMENT = "payslip"
+EXTRA_TEXT = "Gehaltsnachweis / payslip (demo)"
 
 
 class StepFailed(Exception):
@@ -239,6 +240,8 @@ def run_story(
     document_name: str = "reisepass.pdf",
     document_text: str = "Reisepass / passport (demo)",
     extra_name: str = "gehaltsnachweis.pdf",
+    extra_text: str = EXTRA_TEXT,
+    other_documents: Sequence[tuple[str, str, str]] = OTHER_DOCUMENTS,
     anchors: list[Any] | None = None,
     crls: list[Any] | None = None,
     allow_self_signed: bool = False,
@@ -248,9 +251,9 @@ def run_story(
     settle: Callable[[], object] | None = None,
 ) -> StoryResult:
     """The twelve steps of the README's story; raises :class:`StepFailed` on the first
-    that fails. ``settle``: called before the DPO verifies, for an in-process app whose
-    audit-log sequencer does not run (tests); a running server sequences by itself, and
-    the DPO waits up to :data:`CHECKPOINT_WAIT` seconds for its checkpoint."""
+    that fails. ``form``, the documents' names and texts (``other_documents``: document
+    type, file name, text) can be replaced, e.g. by canaries (the erasure test).
+    ``settle``: see :func:`verify_audit_log`."""
     result = StoryResult()
     form = dict(form or example_form())
     state: dict[str, Any] = {}
@@ -288,7 +291,7 @@ def run_story(
             doc_id, report = client.vault.put(path, state["key"])
             state["passport"] = doc_id
             state["others"] = []
-            for doc_type, name, text in OTHER_DOCUMENTS:
+            for doc_type, name, text in other_documents:
                 other = workdir / name
                 other.write_bytes(minimal_pdf(text))
                 state["others"].append(Document(client.vault.put(other, state["key"])[0], doc_type))
@@ -367,7 +370,7 @@ def run_story(
         def answer() -> str:
             client: ApplicantClient = state["applicant"]
             path = workdir / extra_name
-            path.write_bytes(minimal_pdf("Gehaltsnachweis / payslip (demo)"))
+            path.write_bytes(minimal_pdf(extra_text))
             client.answer_request(
                 result.case_id, state["authority"], [(path, EXTRA_DOCUMENT)],
                 state["key"],
@@ -398,13 +401,7 @@ def run_story(
             return f"decision letter opened ({len(letter)} bytes); {states}; {proofs}"
 
         def dpo() -> str:
-            dpo_token = token(http, "demo-dpo")
-            if settle is not None:
-                settle()
-            _await_checkpoint(http, dpo_token)
-            log = HttpLog(http, "", dpo_token)
-            report = verify_server(log, verifier_key=None, state_file=None)
-            return f"the whole audit log verifies ({report.size} entries)"
+            return f"the whole audit log verifies ({verify_audit_log(http, settle)} entries)"
 
         steps: list[tuple[str, Callable[[], str]]] = [
             ("an applicant logs in", login),
@@ -423,6 +420,20 @@ def run_story(
         for n, (what, work) in enumerate(steps, start=1):
             step(n, what, work)
     return result
+
+
+def verify_audit_log(http: httpx.Client, settle: Callable[[], object] | None = None) -> int:
+    """The DPO verifies the whole audit log over HTTP (every entry, the tree, the signed
+    checkpoint) and gets its size. ``settle``: called first, for an in-process app whose
+    audit-log sequencer does not run (tests); a running server sequences by itself, and
+    the DPO waits up to :data:`CHECKPOINT_WAIT` seconds for its checkpoint."""
+    dpo_token = token(http, "demo-dpo")
+    if settle is not None:
+        settle()
+    _await_checkpoint(http, dpo_token)
+    report = verify_server(HttpLog(http, "", dpo_token), verifier_key=None, state_file=None)
+    size: int = report.size
+    return size
 
 
 def _await_checkpoint(http: httpx.Client, dpo_token: str) -> None:
@@ -475,4 +486,5 @@ __all__ = [
     "demo_authority_keys",
     "example_form",
     "run_story",
+    "verify_audit_log",
 ]

@@ -33,6 +33,9 @@ REJECTED = "rejected"
 DELETED = "deleted"
 OPEN_STATES = (SUBMITTED, FORWARDED)
 
+ERASED_SENDER = "erased"
+"""The sender of a delivery record kept after its applicant's erasure (the link is gone)."""
+
 
 class Denied(SubmissionNotFound):
     """Raised by :func:`visible_submission` for a submission that exists but is not the
@@ -84,7 +87,9 @@ def audit_system(
 
 
 def _data_subject(submission: Submission) -> str | None:
-    return submission.sender if submission.sender_role == Role.APPLICANT.value else None
+    if submission.sender_role != Role.APPLICANT.value or submission.sender == ERASED_SENDER:
+        return None
+    return submission.sender
 
 
 # --------------------------------------------------------------------------- who may

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from commons.components import CliGroup, Component
+from commons.components import CliGroup, Component, ShredReport
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from pydantic_settings import BaseSettings
+    from sqlalchemy.orm import Session
 
     from commons.settings import Settings
 
@@ -46,6 +47,16 @@ class DeliveryComponent(Component):
         from gateway.delivery import declarations
 
         return declarations
+
+    def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
+        from gateway.delivery.personal_data import export_personal_data
+
+        return export_personal_data(session, subject)
+
+    def shred(self, app: FastAPI, session: Session, subject: str) -> ShredReport:
+        from gateway.delivery.personal_data import shred_personal_data
+
+        return shred_personal_data(session, subject, app.state.delivery)
 
     def models(self) -> Sequence[str]:
         return ("gateway.delivery.models",)

@@ -7,10 +7,22 @@ payment id, document types and sizes).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from compliance import ActionType, ProcessingActivity, RetentionPolicy
+from sqlalchemy.orm import Session
+
+from compliance import ActionType, ProcessingActivity, RetentionExecutor, RetentionPolicy
 from gateway.delivery.access import LEGAL_BASIS
+
+# The delivery record erasure keeps (gateway/delivery/personal_data.py); defined here, where
+# the register reads it, and used by the shredder.
+RECORD_TYPE = "delivery.delivery_record"
+RECORD_RETENTION = timedelta(days=3 * 365)  # § 195 BGB regular limitation period
+RECORD_BASIS = (
+    "Art. 17(3)(b), (e) GDPR: proof that and when the application reached the authority "
+    "(§ 81(3), (4) AufenthG attach legal effects to the time of application), kept for the "
+    "regular limitation period (§ 195 BGB)"
+)
 
 CATEGORY = "application (end-to-end encrypted)"
 
@@ -86,7 +98,9 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
         recipients=("the immigration authority the applicant chose",),
         legal_basis=LEGAL_BASIS,
         retention="Incomplete submissions 1 day; ciphertext until acknowledged, unfetched "
-        "submissions 14 days; the event log with the case.",
+        "submissions 14 days; the event log with the case. After the applicant's erasure: "
+        "a delivery record without content or sender (ids, states, times, event log) for "
+        "3 years after the submission.",
     ),
 )
 
@@ -105,4 +119,22 @@ RETENTION: tuple[RetentionPolicy, ...] = (
         description="A submission its authority never fetched; rejected and its ciphertext "
         "deleted by `ozg-commons delivery tick`.",
     ),
+    RetentionPolicy(
+        record_type=RECORD_TYPE,
+        keep_for=RECORD_RETENTION,
+        legal_basis=RECORD_BASIS,
+        description="What erasure keeps of a submission that reached the authority: ids, "
+        "destination, authority, service, states and their times, and the case's event log "
+        "(signed tokens: ids, authentication tags, problems), without ciphertext, manifest, "
+        "receipt, region or sender; counted from the submission.",
+    ),
 )
+
+
+def _expire_records(session: Session, cutoff: datetime) -> list[str]:
+    from gateway.delivery.personal_data import delete_expired_records
+
+    return delete_expired_records(session, cutoff)
+
+
+RETENTION_EXECUTORS: dict[str, RetentionExecutor] = {RECORD_TYPE: _expire_records}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from commons.components import Component, ShredReport
@@ -34,6 +35,11 @@ class PortalComponent(Component):
         from gateway.portal.runtime import configure
 
         configure(app, settings)
+
+    def declarations(self) -> ModuleType:
+        from gateway.portal import declarations
+
+        return declarations
 
     def export(self, app: FastAPI, session: Session, subject: str) -> dict[str, Any]:
         """The subject's signed-in browser sessions: when they began and were last used

@@ -38,6 +38,7 @@ from gateway.portal.oidc import OidcClient, OidcError
 
 if TYPE_CHECKING:
     from fastapi import Request, Response
+    from sqlalchemy.orm import Session
 
     from account import Principal
     from commons.db import Database
@@ -295,14 +296,20 @@ class SessionStore:
     def purge_expired(self) -> int:
         """Delete sessions past their absolute end (idle ones go when next touched)."""
         with self.database.transaction() as session:
-            result = session.execute(
-                delete(PortalSession).where(PortalSession.expires_at <= self.clock.now())
-            )
-        return int(getattr(result, "rowcount", 0) or 0)
+            return len(delete_expired_sessions(session, self.clock.now()))
 
     def subjects(self) -> list[str]:  # for tests and diagnostics
         with self.database.transaction() as session:
             return list(session.scalars(select(PortalSession.subject)))
+
+
+def delete_expired_sessions(session: Session, now: datetime) -> list[str]:
+    """Sessions past their absolute end (retention ``portal.session``); returns the row ids
+    (SHA-256 of the cookie: no personal data, and not a usable cookie)."""
+    ids = list(session.scalars(select(PortalSession.id).where(PortalSession.expires_at <= now)))
+    for start in range(0, len(ids), 500):
+        session.execute(delete(PortalSession).where(PortalSession.id.in_(ids[start : start + 500])))
+    return ids
 
 
 def _keep(tokens: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from commons.db import Database
 from gateway.cli import app as cli_app
 from gateway.migrations import upgrade
-from payments.models import Payment, Quote, Refund, SandboxTransaction
+from payments.models import IdempotencyKey, Payment, Quote, Refund, SandboxTransaction
 from payments.reconcile import reconcile
 from payments.runtime import PaymentsRuntime
 from tests.payments.conftest import ActAs, new_payment
@@ -142,8 +142,11 @@ def test_export_and_erasure_keep_only_what_the_cash_office_needs(
         )
         exported = handler.export(session, "applicant-subject-1")
         assert exported == {"quotes": [], "payments": []}
+        # the idempotency keys that led to the kept booking (result id) go too
+        assert session.scalars(select(IdempotencyKey.id)).all() == []
+        assert quote.created_by == "shredded"
         # privacy canary: nothing in payments tables still names the subject or the case
-        for model in (Payment, Quote, Refund):
+        for model in (Payment, Quote, Refund, IdempotencyKey):
             dump = repr(session.execute(select(model.__table__)).fetchall())
             assert "applicant-subject-1" not in dump
             assert "case-0001" not in dump
