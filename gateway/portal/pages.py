@@ -33,7 +33,6 @@ def N_(message: str) -> str:
 
 #: Pages of the applicant's portal that the next steps build (envelope crypto in the browser).
 COMING_NEXT = {
-    "/apply": N_("Apply for a residence permit"),
     "/documents": N_("My documents"),
     "/cases": N_("My applications"),
     "/access-log": N_("Who accessed my data"),

@@ -126,7 +126,7 @@ def configure(app: FastAPI, settings: Settings) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from account import install_session_authentication
-    from gateway.portal import docs, login, pages
+    from gateway.portal import apply, docs, login, pages
     from gateway.portal.i18n import Catalogues, template_environment
     from gateway.portal.oidc import oidc_client
     from gateway.portal.security import SecurityHeadersMiddleware, content_security_policy
@@ -156,6 +156,7 @@ def configure(app: FastAPI, settings: Settings) -> None:
     install_session_authentication(app, sessions)
     app.include_router(pages.router)
     app.include_router(login.router)
+    app.include_router(apply.router)
     docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
