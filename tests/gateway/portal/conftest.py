@@ -20,9 +20,16 @@ AXE = ROOT / "gateway" / "portal" / "assets" / "node_modules" / "axe-core" / "ax
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port; within ``OZG_TEST_PORTS`` (``first-last``) when that is set."""
+    first, _, last = os.environ.get("OZG_TEST_PORTS", "0-0").partition("-")
+    for port in range(int(first), int(last) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError(f"no free port in OZG_TEST_PORTS={first}-{last}")
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +44,7 @@ def portal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts the server slowly
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

@@ -162,7 +162,12 @@ export function showErrors(form, summary, errors, labelOf) {
   list.replaceChildren();
   const shown = [];
   const byTarget = new Map();
-  for (const error of errors) {
+  const order = [...form.querySelectorAll("[data-pointer], [data-object], [data-list]")];
+  const place = (error) => {
+    const target = targetOf(form, error.pointer);
+    return target ? order.indexOf(target) : order.length;
+  };
+  for (const error of [...errors].sort((a, b) => place(a) - place(b))) {
     const target = targetOf(form, error.pointer);
     const key = target || error.pointer;
     if (byTarget.has(key)) continue; // one message per field: the first
@@ -172,7 +177,7 @@ export function showErrors(form, summary, errors, labelOf) {
     const link = document.createElement("a");
     link.className = "kern-link";
     link.href = target && target.id ? `#${target.id}` : "#apply-form";
-    link.dataset.pointer = error.pointer;
+    link.dataset.errorFor = error.pointer;
     link.textContent = `${labelOf(error.pointer)}: ${error.message}`;
     li.append(link);
     list.append(li);

@@ -97,11 +97,11 @@ async function forward() {
 }
 
 summary.addEventListener("click", (event) => {
-  const link = event.target.closest("a[data-pointer]");
+  const link = event.target.closest("a[data-error-for]");
   if (!link) return;
   event.preventDefault();
-  show(stepOf(link.dataset.pointer), false);
-  const target = targetOf(form, link.dataset.pointer);
+  show(stepOf(link.dataset.errorFor), false);
+  const target = targetOf(form, link.dataset.errorFor);
   (target?.matches("input, select") ? target : target?.querySelector("input, select, button"))?.focus();
 });
 
@@ -169,7 +169,8 @@ async function saveDraft(announce = true) {
     if (!response.ok) throw new Error(`draft: ${response.status}`);
     if (announce) say(T.saved);
     return true;
-  } catch {
+  } catch (error) {
+    console.warn("draft:", error.message);
     say(T.failed);
     return false;
   }
@@ -248,7 +249,8 @@ async function getQuote() {
     quote.hidden = false;
     document.getElementById("pay").hidden = state.quote.amount_due_cents === 0;
     say(quote.textContent);
-  } catch {
+  } catch (error) {
+    console.warn("fee quote:", error.message);
     say(T.failed);
   }
 }

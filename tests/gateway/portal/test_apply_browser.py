@@ -1,0 +1,235 @@
+"""Applying in Debian's Chromium against a real server: choose the employment route, fill
+the form with errors shown and fixed, save the sealed draft, reload and resume, see the fee
+facts, pay in the sandbox and come back; axe-core on every step and state, and the form
+walked with the keyboard alone."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.gateway.portal.test_browser import axe_violations, sign_in
+
+pytestmark = pytest.mark.browser
+
+FORM = json.loads(
+    (Path(__file__).resolve().parents[3] / "gateway/client/demo_employment.json").read_text()
+)
+PASSPHRASE = "correct horse battery staple 42"
+SEED_KEY = """async (passphrase) => {
+  const keys = await import('/static/js/keys.js');
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const made = await keys.createVaultKey(passphrase, {params: keys.ARGON2_MINIMUM});
+  const put = await fetch('/v1/vault/keys/me', {method: 'PUT', credentials: 'same-origin',
+    headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+    body: JSON.stringify(made.register)});
+  if (!put.ok) throw new Error('register: ' + put.status + ' ' + await put.text());
+  const stored = await (await fetch('/v1/vault/keys/me', {credentials: 'same-origin'})).json();
+  await keys.unlock(stored, {passphrase, store: new keys.IndexedDbKeyStore()});
+  return made.kid;
+}"""
+
+
+@pytest.fixture
+def context(browser: Browser, portal_server: str, axe_source: str) -> Iterator[BrowserContext]:
+    context = browser.new_context(
+        base_url=portal_server, viewport={"width": 1280, "height": 900}, locale="en-GB"
+    )
+    context.add_init_script(script=axe_source)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    yield page
+    assert [p for p in problems if "Content Security Policy" in p or "Refused" in p] == []
+    assert [p for p in problems if "Error" in p and "404" not in p] == []
+
+
+def leaves(data: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(data, dict):
+        for name, value in data.items():
+            yield from leaves(value, f"{pointer}/{name}")
+    else:
+        yield pointer, data
+
+
+def fill_step(page: Page, step: str, overrides: dict[str, Any] | None = None) -> None:
+    values = dict(leaves(FORM[step], f"/{step}")) | (overrides or {})
+    for pointer, value in values.items():
+        field = page.locator(f'[data-pointer="{pointer}"]')
+        kind = field.get_attribute("data-type")
+        if kind == "boolean":
+            field.set_checked(bool(value))
+        elif kind == "enum":
+            field.select_option(str(value))
+        else:
+            field.fill(str(value))
+
+
+def ready(page: Page) -> None:
+    expect(page.locator("#apply-form")).to_have_attribute("data-ready", "true", timeout=20_000)
+
+
+def next_step(page: Page) -> None:
+    page.locator("#step-next").click()
+
+
+def test_the_whole_story_in_the_browser(page: Page) -> None:
+    page.goto("/apply")
+    expect(page.locator("#route-employment")).to_contain_text("Employment contract")
+    assert axe_violations(page) == []
+    page.locator("#route-employment").get_by_role("link").click()
+    sign_in(page)
+    expect(page).to_have_url(re.compile(r"/apply/employment$"))
+    ready(page)
+    expect(page.locator("#apply-locked")).to_be_visible()  # no vault key on this device yet
+    assert axe_violations(page) == []
+    page.evaluate(SEED_KEY, PASSPHRASE)
+    page.reload()
+    ready(page)
+    expect(page.locator("#apply-locked")).to_be_hidden()
+
+    # errors shown, in the page language, at the fields and in the summary, then fixed
+    next_step(page)
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    expect(summary.locator("li").first).to_have_text("Family name: Please fill in this field.")
+    expect(page.locator("#f-applicant-family_name-error")).to_have_text(
+        "Please fill in this field."
+    )
+    expect(page.locator("#f-applicant-family_name")).to_have_attribute("aria-invalid", "true")
+    assert axe_violations(page) == []
+    fill_step(page, "applicant", {"/applicant/email": "not an e-mail"})
+    next_step(page)
+    expect(summary.locator("li")).to_have_count(1)
+    expect(summary).to_contain_text("E-mail")
+    summary.locator("a").click()
+    expect(page.locator("#f-applicant-email")).to_be_focused()
+    page.locator("#f-applicant-email").fill(FORM["applicant"]["email"])
+    next_step(page)
+    expect(summary).to_be_hidden()
+    expect(page.locator("#step-progress")).to_have_text("Step 2 of 8")
+    assert axe_violations(page) == []
+
+    # saved sealed, resumed after a reload
+    fill_step(page, "address")
+    page.locator("#save-draft").click()
+    expect(page.locator("#apply-status")).to_have_text(re.compile("draft is saved"), timeout=30_000)
+    expect(page).to_have_url(re.compile(r"\?case="))
+    page.goto("/apply/employment")
+    ready(page)
+    expect(page.locator("#apply-status")).to_have_text(re.compile("saved draft is loaded"))
+    expect(page.locator("#f-applicant-family_name")).to_have_value("Yılmaz")
+    expect(page.locator("#f-address-ars")).to_have_value("120720232232")
+
+    # the rest of the steps, each checked by axe
+    for step in ("applicant", "address", "passport", "employment", "fee", "declarations"):
+        if step not in ("applicant", "address"):
+            fill_step(page, step)
+        next_step(page)
+        expect(page.locator("#error-summary")).to_be_hidden()
+        assert axe_violations(page) == []
+    expect(page.get_by_role("heading", name="Check your answers")).to_be_visible()
+    expect(page.locator("#review")).to_contain_text("Fläming Solartechnik GmbH")
+    expect(page.locator("#review")).to_contain_text("Nationality" + "Türkiye")
+    next_step(page)
+
+    # the fee facts, shown before they are sent; the quote; the sandbox payment
+    facts = page.locator("#fee-facts")
+    expect(facts).to_contain_text('nationality = "TUR"')
+    expect(facts).to_contain_text("duration_months = 48")
+    expect(facts).not_to_contain_text("Yılmaz")
+    assert axe_violations(page) == []
+    page.locator("#get-quote").click()
+    expect(page.locator("#fee-quote")).to_have_text(
+        re.compile(r"The fee is \d+ euros\."), timeout=30_000
+    )
+    assert axe_violations(page) == []
+    page.locator("#pay").click()
+    page.get_by_role("button", name="Pay (success)").click()
+    expect(page).to_have_url(re.compile(r"/apply/employment\?.*paid=1"))
+    ready(page)
+    expect(page.locator("#fee-quote")).to_have_text("The fee is paid.", timeout=30_000)
+    assert axe_violations(page) == []
+
+
+def test_the_form_works_with_the_keyboard_alone(page: Page) -> None:
+    page.goto("/login?next=/apply/employment")
+    sign_in(page)
+    ready(page)
+    page.locator("#f-applicant-heading").focus()
+    typed = {
+        "f-applicant-family_name": "Yılmaz",
+        "f-applicant-given_names": "Ayşe",
+        "f-applicant-birth_place": "İzmir",
+    }
+    seen = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.id")
+        seen.append(focused)
+        if focused in typed:
+            page.keyboard.type(typed[focused])
+        if focused == "step-next":
+            break
+    assert "f-applicant-birth_date" in seen
+    assert "f-applicant-sex" in seen
+    page.keyboard.press("Enter")
+    expect(page.locator("#error-summary")).to_be_focused()
+    expect(page.locator("#error-summary")).not_to_contain_text("Family name")
+    expect(page.locator("#error-summary")).to_contain_text("Date of birth")
+    # from the summary to the field, by keyboard
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.dataset.pointer").startswith("/applicant/")
+
+
+def test_list_entries_are_added_removed_and_renumbered(page: Page) -> None:
+    page.goto("/login?next=/apply/family")
+    sign_in(page)
+    ready(page)
+    page.evaluate(
+        "document.querySelectorAll('.apply-step')"
+        ".forEach(s => { s.hidden = s.dataset.step !== '/family_members'; })"
+    )
+    add = page.get_by_role("button", name="Add an entry")
+    add.click()
+    expect(page.locator('[data-pointer="/family_members/0/given_names"]')).to_be_focused()
+    add.click()
+    page.locator('[data-pointer="/family_members/1/given_names"]').fill("Elif")
+    assert axe_violations(page) == []
+    page.locator(".apply-list__item").first.get_by_role("button", name="Remove this entry").click()
+    expect(add).to_be_focused()
+    expect(page.locator(".apply-list__item")).to_have_count(1)
+    expect(page.locator('[data-pointer="/family_members/0/given_names"]')).to_have_value("Elif")
+    assert page.locator('label[for="f-family_members-0-given_names"]').count() == 1
+    data = page.evaluate(
+        "async () => (await import('/static/js/apply-dom.js'))"
+        ".collect(document.getElementById('apply-form'))"
+    )
+    assert data["family_members"] == [{"given_names": "Elif"}]
+
+
+def test_the_form_reflows_at_320_px(browser: Browser, portal_server: str) -> None:
+    context = browser.new_context(base_url=portal_server, viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    page.goto("/login?next=/apply/employment")
+    sign_in(page)
+    ready(page)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.goto("/apply")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()
