@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-from markupsafe import escape
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from gateway.client.flowdata.validation import DEFAULT_MESSAGES
 from gateway.portal.apply import build, steps
@@ -73,7 +73,8 @@ def test_the_form_is_empty_and_labelled_from_the_schema(client: TestClient) -> N
         html.index('<form id="apply-form"') : html.index("</form>", html.index("apply-form"))
     ]
     assert " value=" not in form.replace('<option value="', "")  # no answer is rendered
-    assert " selected" not in form and " checked" not in form
+    assert " selected" not in form
+    assert " checked" not in form
     config = _config(html)
     assert config["flow"] == "employment"
     assert config["lang"] == "de"
@@ -108,8 +109,9 @@ def test_the_field_tree_follows_the_schema() -> None:
     a, n, items = root.children
     assert (a.kind, a.label, a.required) == ("text", "A-en", True)
     assert (n.kind, n.required, n.attrs) == ("integer", False, {"minimum": 1})
-    assert items.kind == "list" and items.attrs == {"maxItems": 3}
-    assert items.item is not None and items.item.pointer == "/list/__i__"
+    assert (items.kind, items.attrs) == ("list", {"maxItems": 3})
+    assert items.item is not None
+    assert items.item.pointer == "/list/__i__"
     assert items.item.options == [("x", "x")]
     assert [s.pointer for s in steps(schema, "de")] == ["/a", "/n", "/list"]
     assert steps(schema, "de")[0].attrs == {"wrapper": True}

@@ -72,12 +72,20 @@ export function validate(schema, data, lang, defaults) {
       message: message(schemaAt(schema, pointer), error.keyword, lang, defaults),
     });
   }
-  return [...found.values()].sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0));
+  // by pointer, then in the order the field's schema names its keywords (as jsonschema does)
+  const rank = (e) => Object.keys(schemaAt(schema, e.pointer) || {}).indexOf(e.keyword);
+  return [...found.values()].sort((a, b) =>
+    a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : rank(a) - rank(b));
 }
 
 // ------------------------------------------------------------------------ fee facts
 function age(born, today) {
-  const [y, m, d] = born.split("-").map(Number);
+  const parsed = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(born));
+  const when = parsed && new Date(`${born}T00:00:00Z`);
+  if (!when || Number.isNaN(when.getTime()) || when.getUTCDate() !== Number(parsed[3])) {
+    throw new Error(`Invalid isoformat string: ${JSON.stringify(born)}`);
+  }
+  const [y, m, d] = parsed.slice(1).map(Number);
   const before = today.getUTCMonth() + 1 < m || (today.getUTCMonth() + 1 === m && today.getUTCDate() < d);
   return today.getUTCFullYear() - y - (before ? 1 : 0);
 }

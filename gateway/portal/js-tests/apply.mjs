@@ -1,0 +1,21 @@
+// Drives the apply page's form logic (../static/js/apply-schema.js) under Node 20 for the
+// parity tests with gateway/client/flowdata (tests/gateway/portal/test_apply_node.py):
+//   node apply.mjs <request.json>   ->  one JSON object on stdout
+// request: {flow, messages, today, cases: [{data, lang}]}; answer: {results: [{errors, facts}]}
+
+import { readFile } from "node:fs/promises";
+import { feeFacts, validate } from "../static/js/apply-schema.js";
+
+const req = JSON.parse(await readFile(process.argv[2], "utf8"));
+const today = new Date(req.today + "T12:00:00Z");
+const results = req.cases.map(({ data, lang }) => {
+  const errors = validate(req.flow.schema, data, lang, req.messages).map((e) => [e.pointer, e.message]);
+  let facts;
+  try {
+    facts = feeFacts(req.flow, data, today);
+  } catch (error) {
+    facts = { error: String(error.message) };
+  }
+  return { errors, facts };
+});
+process.stdout.write(JSON.stringify({ results }));

@@ -1,0 +1,96 @@
+"""The apply page's validation and fee facts (static/js/apply-schema.js, under Node 20) give
+exactly what the Python reference gives (gateway/client/flowdata): the same pointers and
+messages for every broken form, the same fee facts."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from gateway.client import flowdata
+from gateway.client.applicant import ApplicantClient
+from gateway.client.flowdata.validation import DEFAULT_MESSAGES
+from tests.gateway.portal.jsharness import NODE, ROOT, require_node
+
+HARNESS = ROOT / "gateway" / "portal" / "js-tests" / "apply.mjs"
+DEMO = json.loads((ROOT / "gateway/client/demo_employment.json").read_text(encoding="utf-8"))
+TODAY = date(2026, 12, 1)
+
+
+def _broken(form: dict[str, Any]) -> list[dict[str, Any]]:
+    """The demo form, whole and broken in every way a browser form can be."""
+
+    def changed(change: Any) -> dict[str, Any]:
+        doc = copy.deepcopy(form)
+        change(doc)
+        return doc
+
+    return [
+        form,
+        {},
+        {"applicant": {}, "address": {}, "passport": {}, "employment": {}, "fee": {}},
+        changed(lambda d: d["applicant"].pop("family_name")),
+        changed(lambda d: d["applicant"].update(family_name="", email="not an e-mail")),
+        changed(lambda d: d["applicant"].update(birth_date="17.05.1994", sex="other")),
+        changed(lambda d: d["address"].update(postcode="1494", ars="12")),
+        changed(lambda d: d["passport"].update(valid_until="2032-13-40")),
+        changed(lambda d: d["employment"].update(gross_annual_salary_eur="viel")),
+        changed(lambda d: d["employment"].update(weekly_hours=-1, contract_months=0)),
+        changed(lambda d: d["declarations"].update(truthful=False)),
+        changed(lambda d: d.update(extra={"x": 1})),
+        changed(lambda d: d["fee"].update(express=True, benefits="citizens_income")),
+        changed(lambda d: d["applicant"].update(birth_date="2010-12-02")),
+        changed(lambda d: d["applicant"].update(birth_date="2008-12-01")),
+    ]
+
+
+@pytest.fixture
+def client(app: FastAPI) -> TestClient:
+    return TestClient(app, base_url="http://127.0.0.1:8000")
+
+
+def _run(request: dict[str, Any], tmp_path: Path) -> list[dict[str, Any]]:
+    require_node()
+    path = tmp_path / "apply-request.json"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    proc = subprocess.run(
+        [NODE, str(HARNESS), str(path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    results: list[dict[str, Any]] = json.loads(proc.stdout)["results"]
+    return results
+
+
+@pytest.mark.parametrize("flow_id", ["employment", "family", "extension", "training"])
+def test_the_browser_validates_and_derives_fee_facts_like_the_python_client(
+    client: TestClient, tmp_path: Path, flow_id: str
+) -> None:
+    flow = client.get(f"/v1/flows/{flow_id}").json()
+    forms = _broken(DEMO)
+    if flow_id == "family":
+        forms.append({**DEMO, "family_members": [{"given_names": "Elif"}, {"family_name": 3}, "x"]})
+    cases = [{"data": f, "lang": lang} for f in forms for lang in ("de", "en")]
+    request = {"flow": flow, "messages": DEFAULT_MESSAGES, "today": TODAY.isoformat(),
+               "cases": cases}  # fmt: skip
+    results = _run(request, tmp_path)
+    assert len(results) == len(cases)
+    for case, result in zip(cases, results, strict=True):
+        expected = [
+            [e.pointer, e.message] for e in flowdata.validate(flow, case["data"], case["lang"])
+        ]
+        assert result["errors"] == expected, case
+        try:
+            facts: dict[str, Any] = ApplicantClient.fee_facts(flow, case["data"], TODAY)
+        except ValueError as exc:
+            facts = {"error": str(exc)}
+        if "error" not in facts or "error" not in result["facts"]:
+            assert result["facts"] == facts, case
+    assert results[0]["errors"] == [] or flow_id != "employment"
