@@ -29,6 +29,7 @@ BROWSER_TEXTS = {
     "step": N_("Step %(n)s of %(total)s"),
     "saved": N_("Your draft is saved, encrypted with your vault key."),
     "resumed": N_("Your saved draft is loaded."),
+    "unreadable": N_("Your saved draft cannot be opened with this vault key."),
     "locked": N_("Unlock your vault key to save or resume your application."),
     "failed": N_("That did not work. Please try again."),
     "yes": N_("yes"),

@@ -234,3 +234,22 @@ def test_the_form_reflows_at_320_px(browser: Browser, portal_server: str) -> Non
     page.goto("/apply")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     context.close()
+
+
+@pytest.mark.parametrize("language", ["de", "ar-XB"])
+def test_the_form_and_its_errors_pass_axe_in_every_language(
+    context: BrowserContext, page: Page, portal_server: str, language: str
+) -> None:
+    context.add_cookies([{"name": "ozg_lang", "value": language, "url": portal_server}])
+    page.goto("/login?next=/apply/employment")
+    sign_in(page)
+    ready(page)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    assert axe_violations(page) == []
+    next_step(page)
+    expect(page.locator("#error-summary")).to_be_visible()
+    if language == "de":
+        expect(page.locator("#error-summary li").first).to_have_text(
+            "Familienname: Bitte füllen Sie dieses Feld aus."
+        )
+    assert axe_violations(page) == []

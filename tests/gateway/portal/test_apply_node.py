@@ -77,7 +77,9 @@ def test_the_browser_validates_and_derives_fee_facts_like_the_python_client(
     forms = _broken(DEMO)
     if flow_id == "family":
         forms.append({**DEMO, "family_members": [{"given_names": "Elif"}, {"family_name": 3}, "x"]})
-    cases = [{"data": f, "lang": lang} for f in forms for lang in ("de", "en")]
+    cases: list[dict[str, Any]] = [
+        {"data": f, "lang": lang} for f in forms for lang in ("de", "en")
+    ]
     request = {"flow": flow, "messages": DEFAULT_MESSAGES, "today": TODAY.isoformat(),
                "cases": cases}  # fmt: skip
     results = _run(request, tmp_path)

@@ -188,9 +188,14 @@ async function resume() {
   if (!state.caseId) return;
   const response = await api(`/v1/cases/${state.caseId}/draft`);
   if (!response.ok) return;
-  const sealed = new Uint8Array(await response.arrayBuffer());
-  const { plaintext } = await openBytes(sealed, state.identity);
-  fill(form, JSON.parse(fromUtf8(plaintext)));
+  try {
+    const sealed = new Uint8Array(await response.arrayBuffer());
+    const { plaintext } = await openBytes(sealed, state.identity);
+    fill(form, JSON.parse(fromUtf8(plaintext)));
+  } catch (error) {
+    console.warn("draft:", error.message);
+    return say(T.unreadable);
+  }
   const url = new URL(location.href);
   url.searchParams.set("case", state.caseId);
   history.replaceState(null, "", url);
@@ -309,6 +314,7 @@ document.getElementById("pay").addEventListener("click", pay);
 
 async function start() {
   const response = await fetch(`/v1/flows/${encodeURIComponent(config.flow)}`);
+  if (!response.ok) throw new Error(`flow: ${response.status}`);
   state.flow = await response.json();
   state.identity = await unlocked(new IndexedDbKeyStore());
   document.getElementById("apply-locked").hidden = state.identity !== null;
@@ -318,4 +324,7 @@ async function start() {
   form.dataset.ready = "true";
 }
 
-start();
+start().catch((error) => {
+  console.warn("apply:", error.message);
+  say(T.failed);
+});
