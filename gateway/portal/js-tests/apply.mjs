@@ -2,11 +2,19 @@
 // parity tests with gateway/client/flowdata (tests/gateway/portal/test_apply_node.py):
 //   node apply.mjs <request.json>   ->  one JSON object on stdout
 // request: {flow, messages, today, cases: [{data, lang}]}; answer: {results: [{errors, facts}]}
+// or {metadata: {version, dataText, ...build_metadata's arguments}}; answer: {metadata}
 
 import { readFile } from "node:fs/promises";
 import { feeFacts, validate } from "../static/js/apply-schema.js";
+import { buildMetadata, sha512Hex } from "../static/js/apply-metadata.js";
 
 const req = JSON.parse(await readFile(process.argv[2], "utf8"));
+if (req.metadata) {
+  const { version, dataText, ...rest } = req.metadata;
+  const dataHash = await sha512Hex(new TextEncoder().encode(dataText));
+  process.stdout.write(JSON.stringify({ metadata: buildMetadata(version, { ...rest, dataHash }) }));
+  process.exit(0);
+}
 const today = new Date(req.today + "T12:00:00Z");
 const results = req.cases.map(({ data, lang }) => {
   const errors = validate(req.flow.schema, data, lang, req.messages).map((e) => [e.pointer, e.message]);

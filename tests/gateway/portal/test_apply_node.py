@@ -5,6 +5,7 @@ messages for every broken form, the same fee facts."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import subprocess
 from datetime import date
@@ -96,3 +97,57 @@ def test_the_browser_validates_and_derives_fee_facts_like_the_python_client(
         if "error" not in facts or "error" not in result["facts"]:
             assert result["facts"] == facts, case
     assert results[0]["errors"] == [] or flow_id != "employment"
+
+
+def test_the_browser_builds_the_metadata_the_python_client_builds(tmp_path: Path) -> None:
+    from gateway.fitconnect import Attachment, build_metadata, validate_metadata
+    from gateway.fitconnect.metadata import versions
+
+    data = json.dumps(DEMO, ensure_ascii=False, sort_keys=True)
+    attachments = [
+        Attachment("0b8a7f3e-8f1d-4c55-9f53-5a0b0f7f1a01", "ab" * 64, "application/pdf",
+                   purpose="report", filename="summary.pdf", description="summary"),
+        Attachment("0b8a7f3e-8f1d-4c55-9f53-5a0b0f7f1a02", "cd" * 64, "image/jpeg",
+                   filename="passport.jpg", description="passport"),
+    ]  # fmt: skip
+    common = {
+        "data_schema_uri": "urn:ozg-commons:flow:employment:1.0.0:schema",
+        "data_mime": "application/json",
+        "public_service": {"identifier": "urn:de:fim:leika:leistung:99010003001000",
+                           "name": "Aufenthaltserlaubnis"},
+        "additional_reference_info": {"senderReference": "01a2318d-f4f7-72d1-99ba-d12f8b0d8b09"},
+    }  # fmt: skip
+    expected = build_metadata(
+        "1.0.0",
+        data_hash=hashlib.sha512(data.encode("utf-8")).hexdigest(),
+        attachments=attachments,
+        **common,  # type: ignore[arg-type]
+    )
+    entry = versions()["1.0.0"]
+    request = {
+        "metadata": {
+            "version": {"version": entry.version, "schemaUri": entry.schema_uri,
+                        "dollarSchema": entry.dollar_schema},
+            "dataText": data,
+            "dataSchemaUri": common["data_schema_uri"],
+            "dataMime": common["data_mime"],
+            "publicService": common["public_service"],
+            "additionalReferenceInfo": common["additional_reference_info"],
+            "attachments": [
+                {"attachmentId": a.attachment_id, "sha512": a.sha512, "mimeType": a.mime_type,
+                 "purpose": a.purpose, "filename": a.filename, "description": a.description}
+                for a in attachments
+            ],
+        }
+    }  # fmt: skip
+    require_node()
+    path = tmp_path / "metadata-request.json"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    proc = subprocess.run(
+        [NODE, str(HARNESS), str(path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    built = json.loads(proc.stdout)["metadata"]
+    assert built == expected
+    assert list(built) == list(expected)
+    assert validate_metadata(built) == "1.0.0"
