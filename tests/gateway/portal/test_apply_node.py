@@ -1,13 +1,16 @@
 """The apply page's validation and fee facts (static/js/apply-schema.js, under Node 20) give
 exactly what the Python reference gives (gateway/client/flowdata): the same pointers and
-messages for every broken form, the same fee facts."""
+messages for every broken form, the same fee facts; the same FIT-Connect metadata; a PDF
+summary that shows the same lines."""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import json
+import re
 import subprocess
+import zlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -151,3 +154,52 @@ def test_the_browser_builds_the_metadata_the_python_client_builds(tmp_path: Path
     assert built == expected
     assert list(built) == list(expected)
     assert validate_metadata(built) == "1.0.0"
+
+
+def _pdf_texts(pdf: bytes) -> list[str]:
+    """The strings a pdf-lib PDF shows (its content streams are Flate, text as hex)."""
+    shown = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            content = zlib.decompress(stream)
+        except zlib.error:
+            continue
+        for hex_text in re.findall(rb"<([0-9A-Fa-f]*)> Tj", content):
+            shown.append(bytes.fromhex(hex_text.decode()).decode("cp1252"))
+    return shown
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_browser_summary_pdf_says_what_the_python_summary_says(
+    client: TestClient, tmp_path: Path, lang: str
+) -> None:
+    from gateway.client.flowdata import summary  # the private line layout, for comparison
+
+    flow = client.get("/v1/flows/employment").json()
+    attachments = [["passport", "pass-ayşe.pdf"], ["biometric_photo", "foto.jpg"]]
+    out = tmp_path / "summary.pdf"
+    request = {"summary": {"flow": flow, "data": DEMO, "lang": lang,
+                           "attachments": attachments, "out": str(out)}}  # fmt: skip
+    require_node()
+    path = tmp_path / "summary-request.json"
+    path.write_text(json.dumps(request), encoding="utf-8")
+    proc = subprocess.run(
+        [NODE, str(HARNESS), str(path)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    pairs = [tuple(p) for p in attachments]
+    expected = summary._lines(flow, DEMO, lang, pairs)  # type: ignore[arg-type]
+    assert [tuple(line) for line in json.loads(proc.stdout)["lines"]] == expected
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    python_pages = summary._pages(expected)
+    shown = _pdf_texts(pdf)
+    wanted = [
+        "".join(summary._printable(c) for c in text)
+        for page in python_pages
+        for _style, _y, text in page
+    ]
+    assert [s for s in shown if not s.startswith(("Seite ", "Page "))] == wanted
+    assert f"1 von {len(python_pages)}" in shown[-1] or f"1 of {len(python_pages)}" in "".join(
+        shown
+    )
