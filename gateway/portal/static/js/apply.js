@@ -24,7 +24,6 @@ const format = (text, values) => text.replace(/%\((\w+)\)s/g, (_m, k) => String(
 const euros = (cents) => (cents % 100 === 0 ? String(cents / 100) : (cents / 100).toFixed(2).replace(".", lang === "de" ? "," : "."));
 
 const state = { flow: null, identity: null, caseId: params.get("case"), step: 0, quote: null };
-export const applyState = state; // the browser tests read it
 
 function say(text) {
   status.textContent = "";
@@ -261,13 +260,13 @@ async function getQuote() {
 }
 
 async function pay() {
-  const back = new URL(location.href);
-  back.searchParams.set("case", state.caseId);
-  back.searchParams.set("paid", "1");
+  const returnUrl = new URL(location.href);
+  returnUrl.searchParams.set("case", state.caseId);
+  returnUrl.searchParams.set("paid", "1");
   const response = await api("/v1/payments", {
     method: "POST",
     headers: { "Content-Type": "application/json", "Idempotency-Key": `case-${state.caseId}-${state.quote.id}` },
-    body: JSON.stringify({ quote_id: state.quote.id, return_url: back.href }),
+    body: JSON.stringify({ quote_id: state.quote.id, return_url: returnUrl.href }),
   });
   if (!response.ok) return say(T.failed);
   const payment = await response.json();
@@ -277,6 +276,9 @@ async function pay() {
 
 async function paymentCameBack() {
   const id = sessionStorage.getItem(`ozg-apply-payment-${state.caseId}`);
+  const url = new URL(location.href);
+  url.searchParams.delete("paid"); // a later reload does not link the payment again
+  history.replaceState(null, "", url);
   if (!id) return;
   const response = await api(`/v1/payments/${id}`);
   const payment = response.ok ? await response.json() : null;
