@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from gateway.client.flowdata.validation import DEFAULT_MESSAGES  # the same messages
 from gateway.portal import i18n
@@ -40,6 +40,12 @@ BROWSER_TEXTS = {
     "quote": N_("The fee is %(amount)s euros."),
     "paid": N_("The fee is paid."),
     "not_paid": N_("The payment did not go through. You can try again."),
+    "missing": N_("Choose a document for: %(type)s"),
+    "no_documents": N_("Your vault has no documents yet. Upload them first."),
+    "submitting": N_("Your application is being encrypted and sent…"),
+    "submitted": N_("Your application is submitted. Keep the receipt."),
+    "bad_key": N_("The authority's key could not be verified, so nothing was sent."),
+    "receipt_mismatch": N_("The receipt does not attest what this device sent."),
 }
 
 
@@ -144,6 +150,22 @@ def choose(request: Request) -> Response:
     return render(
         request, "apply/choose.html", flows=flows, fees=fees, euros=euros, text_in=_text_in
     )
+
+
+@router.get("/apply/trust.json")
+def trust(request: Request) -> Response:
+    """The pinned roots and CRLs (PEM) the browser validates a destination key's x5c chain
+    with: the same the authorities registry validates them with."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from gateway.authorities import registry_trust
+
+    pinned = registry_trust(request.app.state.settings)
+    body = {
+        "anchors": [c.public_bytes(Encoding.PEM).decode() for c in pinned.anchors],
+        "crls": [c.public_bytes(Encoding.PEM).decode() for c in pinned.revocation.crls],
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/apply/{flow_id}", response_class=HTMLResponse)

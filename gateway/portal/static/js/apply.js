@@ -8,6 +8,7 @@ import { openBytes, sealBytes } from "./envelope.js";
 import { fromUtf8, utf8 } from "./b64url.js";
 import { feeFacts, schemaAt, tokens, validate } from "./apply-schema.js";
 import { addItem, collect, fill, removeItem, showErrors, targetOf } from "./apply-dom.js";
+import { receipt, route, submit, vaultDocuments } from "./apply-submit.js";
 
 const config = JSON.parse(document.getElementById("apply-config").textContent);
 const form = document.getElementById("apply-form");
@@ -296,8 +297,72 @@ async function paymentCameBack() {
   quote.textContent = T.paid;
   quote.hidden = false;
   document.getElementById("get-quote").hidden = true;
-  document.dispatchEvent(new CustomEvent("apply:paid", { detail: { paymentId: id } }));
   say(T.paid);
+  await offerDocuments();
+}
+
+// ------------------------------------------------------------------------ submit
+const selects = () => [...document.querySelectorAll("[data-document-type]")];
+
+async function offerDocuments() {
+  const panel = document.getElementById("submit-panel");
+  panel.hidden = false;
+  state.documents = await vaultDocuments(state.identity);
+  for (const select of selects()) {
+    for (const doc of state.documents) {
+      const option = document.createElement("option");
+      option.value = doc.id;
+      option.textContent = doc.filename;
+      select.append(option);
+    }
+  }
+  if (!state.documents.length) say(T.no_documents);
+}
+
+async function sendApplication() {
+  const missing = selects().filter((s) => s.dataset.required === "true" && !s.value);
+  if (missing.length) {
+    const label = document.querySelector(`label[for="${missing[0].id}"]`).textContent.trim();
+    missing[0].focus();
+    return say(format(T.missing, { type: label }));
+  }
+  const go = document.getElementById("submit-go");
+  go.disabled = true;
+  say(T.submitting);
+  try {
+    const data = collect(form);
+    const chosen = await route(state.flow, data.address?.ars);
+    const byId = new Map(state.documents.map((d) => [d.id, d]));
+    const sent = await submit({
+      caseId: state.caseId, flow: state.flow, form: data, lang, paymentId: state.paymentId,
+      destinationId: chosen.destinationId, authority: chosen.customParameters?.authorityId,
+      documents: selects().filter((s) => s.value).map((s) => ({ document: byId.get(s.value), type: s.dataset.documentType })),
+    });
+    showReceipt(await receipt(state.caseId, sent.parts), sent);
+    go.hidden = true;
+    say(T.submitted);
+  } catch (error) {
+    console.warn("submit:", error.message);
+    go.disabled = false;
+    say(error.name === "InvalidDestinationKey" ? T.bad_key : error.step === "receipt" ? T.receipt_mismatch : T.failed);
+  }
+}
+
+function showReceipt(signed, sent) {
+  const facts = document.getElementById("receipt-facts");
+  facts.replaceChildren();
+  for (const [name, value] of [["submission", sent.submissionId], ["sha512", signed.claims.submission_sha512]]) {
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    const code = document.createElement("code");
+    code.textContent = value;
+    dd.append(code);
+    facts.append(dt, dd);
+  }
+  const link = document.getElementById("receipt-download");
+  link.href = URL.createObjectURL(new Blob([JSON.stringify(signed, null, 2)], { type: "application/json" }));
+  document.getElementById("receipt").hidden = false;
 }
 
 // ------------------------------------------------------------------------ start
@@ -313,6 +378,7 @@ next.addEventListener("click", forward);
 save.addEventListener("click", () => saveDraft(true));
 document.getElementById("get-quote").addEventListener("click", getQuote);
 document.getElementById("pay").addEventListener("click", pay);
+document.getElementById("submit-go").addEventListener("click", sendApplication);
 
 async function start() {
   const response = await fetch(`/v1/flows/${encodeURIComponent(config.flow)}`);
