@@ -11,10 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from gateway.client.authority import AuthorityClient
+from gateway.client.authority_fetch import fetch
+from gateway.client.demo import OTHER_DOCUMENTS, demo_authority_keys, minimal_pdf, token
 from tests.gateway.portal.test_browser import axe_violations, sign_in
+from vault.client import VaultClient
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +63,38 @@ def page(context: BrowserContext) -> Iterator[Page]:
     assert [p for p in problems if "Error" in p and "404" not in p] == []
 
 
+DOCUMENTS = (("passport", "reisepass.pdf", "Reisepass / passport (demo)"), *OTHER_DOCUMENTS)
+
+
+def seed_documents(base: str, workdir: Path) -> None:
+    """The applicant's vault documents, put through the Python client with the key the
+    browser made (unwrapped here with the same passphrase)."""
+    with httpx.Client(base_url=base, timeout=60) as http:
+        vault = VaultClient(base, token(http, "demo-applicant"), http=http)
+        key = vault.unlock(PASSPHRASE)
+        for _type, name, text in DOCUMENTS:
+            path = workdir / name
+            path.write_bytes(minimal_pdf(text))
+            vault.put(path, key)
+
+
+def authority_fetches(base: str, data_dir: Path, out: Path) -> Any:
+    """What the authority's own client (ozg-commons authority fetch) makes of it."""
+    with httpx.Client(base_url=base, timeout=60) as http:
+        keys, _anchors, _crls = demo_authority_keys(http, data_dir, "tf")
+        client = AuthorityClient(base, token=token(http, "demo-caseworker-tf"))
+        try:
+            return fetch(
+                client,
+                authority="tf",
+                encryption_key=keys.encryption_key,
+                signing_key=keys.signing_key,
+                out_dir=out,
+            )
+        finally:
+            client.close()
+
+
 def leaves(data: Any, pointer: str = "") -> Iterator[tuple[str, Any]]:
     if isinstance(data, dict):
         for name, value in data.items():
@@ -87,7 +124,9 @@ def next_step(page: Page) -> None:
     page.locator("#step-next").click()
 
 
-def test_the_whole_story_in_the_browser(page: Page) -> None:
+def test_the_whole_story_in_the_browser(
+    page: Page, portal_server: str, portal_database: Path, tmp_path: Path
+) -> None:
     page.goto("/apply")
     expect(page.locator("#route-employment")).to_contain_text("Employment contract")
     assert axe_violations(page) == []
@@ -98,6 +137,7 @@ def test_the_whole_story_in_the_browser(page: Page) -> None:
     expect(page.locator("#apply-locked")).to_be_visible()  # no vault key on this device yet
     assert axe_violations(page) == []
     page.evaluate(SEED_KEY, PASSPHRASE)
+    seed_documents(portal_server, tmp_path)
     page.reload()
     ready(page)
     expect(page.locator("#apply-locked")).to_be_hidden()
@@ -166,6 +206,40 @@ def test_the_whole_story_in_the_browser(page: Page) -> None:
     expect(page.locator("#fee-quote")).to_have_text("The fee is paid.", timeout=30_000)
     assert "paid=" not in page.url  # a reload does not link the payment twice
     assert axe_violations(page) == []
+
+    # the documents, chosen from the vault (names decrypted here), then submitted
+    panel = page.locator("#submit-panel")
+    expect(panel).to_be_visible()
+    passport = page.get_by_label("Passport (every page with entries)")
+    expect(passport.locator("option")).to_have_count(len(DOCUMENTS) + 1, timeout=30_000)
+    page.locator("#submit-go").click()  # nothing chosen yet: said, nothing sent
+    expect(page.locator("#apply-status")).to_have_text(
+        re.compile("Choose a document for: Passport")
+    )
+    expect(passport).to_be_focused()
+    for doc_type, name, _text in DOCUMENTS:
+        page.locator(f"#doc-{doc_type}").select_option(label=name)
+    assert axe_violations(page) == []
+    page.locator("#submit-go").click()
+    expect(page.locator("#apply-status")).to_have_text(
+        "Your application is submitted. Keep the receipt.", timeout=60_000
+    )
+    expect(page.locator("#receipt-facts")).to_contain_text("sha512")
+    assert axe_violations(page) == []
+    with page.expect_download() as download:
+        page.locator("#receipt-download").click()
+    signed = json.loads(Path(download.value.path()).read_text())
+    assert signed["kind"] == "submission"
+    assert signed["claims"]["case_id"] == page.url.split("case=")[1].split("&")[0]
+
+    # the authority's client decrypts, checks hashes, metadata, manifest and form: accepted
+    report = authority_fetches(portal_server, portal_database.parent, tmp_path / "cases")
+    assert [r.status for r in report.results] == ["accepted"], report.results
+    folder = report.accepted[0].folder
+    assert folder is not None
+    written = {p.name for p in folder.rglob("*") if p.is_file()}
+    assert {name for _type, name, _text in DOCUMENTS} <= written
+    assert json.loads((folder / "form.json").read_text())["applicant"]["family_name"] == NAME
 
 
 def test_the_form_works_with_the_keyboard_alone(page: Page) -> None:

@@ -28,7 +28,12 @@ export function parseTrust({ anchors = [], crls = [] }) {
   return { anchors: anchors.map((p) => new X.X509Certificate(p)), crls: crls.map((p) => new X.X509Crl(p)) };
 }
 
-const within = (cert, now) => cert.notBefore <= now && now <= cert.notAfter;
+const KEY_USAGE = "2.5.29.15";
+const same = (a, b) => {
+  const x = new Uint8Array(a.rawData);
+  const y = new Uint8Array(b.rawData);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+};
 
 async function signedBy(cert, issuer) {
   if (cert.issuer !== issuer.subject) return false;
@@ -78,18 +83,81 @@ export async function validateDestinationKey(jwk, { authority, expectedKid, trus
   const X = lib();
   const chain = jwk.x5c.map((b64) => new X.X509Certificate(b64));
   if (!(await sameKey(chain[0], jwk))) fail("the first x5c certificate does not certify this key");
-  for (let i = 0; i + 1 < chain.length; i++) {
-    if (!(await signedBy(chain[i], chain[i + 1]))) fail(`x5c[${i}] is not issued by x5c[${i + 1}]`);
+  for (const cert of chain) {
+    if (cert.notBefore > now) fail("a certificate in the chain is not yet valid");
+    if (cert.notAfter < now) fail("a certificate in the chain has expired");
   }
+  const usage = chain[0].getExtension(KEY_USAGE);
+  if (usage && !(usage.usages & X.KeyUsageFlags.keyEncipherment)) fail("the certificate's key usage does not allow key encipherment");
+  for (let i = 0; i + 1 < chain.length; i++) {
+    if (!(await signedBy(chain[i], chain[i + 1]))) fail("the x5c chain is broken (a certificate is not issued by the next)");
+  }
+  const isAnchor = (cert) => trust.anchors.some((a) => same(a, cert));
   const last = chain.at(-1);
-  let root = null;
-  for (const anchor of trust.anchors) if (await signedBy(last, anchor)) root = anchor;
-  if (!root) fail("the x5c chain does not lead to a pinned root");
-  for (const cert of [...chain, root]) if (!within(cert, now)) fail(`the certificate ${cert.subject} is not valid now`);
-  const issuers = [...chain.slice(1), root];
-  for (let i = 0; i < chain.length; i++) await checkRevocation(chain[i], issuers[i], trust.crls, now);
+  let root = trust.anchors.find((a) => same(a, last)) || null;
+  if (!root) {
+    for (const anchor of trust.anchors) if (!root && (await signedBy(last, anchor))) root = anchor;
+    if (!root) fail("the chain does not lead to a trusted CA");
+    if (!(root.notBefore <= now && now <= root.notAfter)) fail("the trust anchor is not valid now");
+  }
+  for (let i = 0; i < chain.length && !isAnchor(chain[i]); i++) {
+    await checkRevocation(chain[i], chain[i + 1] || root, trust.crls, now);
+  }
   const named = namedAuthorities(chain[0]);
   if (named.length !== 1) fail(`the certificate must name exactly one authority (${named.length} found)`);
   if (named[0] !== AUTHORITY_URN_PREFIX + authority) fail("the certificate names another authority");
   return jwk;
+}
+
+// ------------------------------------------------------------------------ the route
+// A route's destinationSignature (gateway/authorities/routing.py): a compact JWS, header
+// exactly {alg: PS512, typ, kid}, signed with the deployment's routing key (GET
+// /v1/routes/keys), naming the destination, the LeiKa key, a region holding the ARS, this
+// host and this issuer.
+export const LEIKA_PREFIX = "urn:de:fim:leika:leistung:";
+export const ARS_URN_PREFIX = "urn:de:bund:destatis:bevoelkerungsstatistik:schluessel:rs:";
+const ARS_LEVELS = [2, 3, 5, 9, 12];
+
+function significant(code) {
+  for (const level of ARS_LEVELS) if (level <= code.length && /^0*$/.test(code.slice(level))) return code.slice(0, level);
+  return code;
+}
+
+function inRegion(ars, region) {
+  if (region.length === 8) return ars.length === 12 && ars.slice(0, 5) + ars.slice(9) === region;
+  return ars.startsWith(significant(region));
+}
+
+export class InvalidDestinationSignature extends Error {
+  constructor() {
+    super("the route's destinationSignature does not verify");
+    this.name = "InvalidDestinationSignature";
+  }
+}
+
+const b64 = (text) => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+
+/** Verify `token` against the routing JWKS `keys`; returns the claims or throws. */
+export async function verifyDestinationSignature(token, keys, { destinationId, leika, ars, submissionHost, issuer }) {
+  try {
+    const [head, body, signature] = token.split(".");
+    const header = JSON.parse(new TextDecoder().decode(b64(head)));
+    const claims = JSON.parse(new TextDecoder().decode(b64(body)));
+    if (Object.keys(header).sort().join() !== "alg,kid,typ" || header.alg !== "PS512") throw new Error();
+    const jwk = keys.find((k) => k.kid === header.kid);
+    if (!jwk || jwk.kty !== "RSA" || rsaBits(jwk) < 4096) throw new Error();
+    const key = await crypto.subtle.importKey("jwk", { kty: "RSA", n: jwk.n, e: jwk.e, ext: true },
+      { name: "RSA-PSS", hash: "SHA-512" }, false, ["verify"]);
+    const ok = await crypto.subtle.verify({ name: "RSA-PSS", saltLength: 64 }, key, b64(signature),
+      new TextEncoder().encode(`${head}.${body}`));
+    if (!ok || claims.destinationId !== destinationId) throw new Error();
+    if (claims.submissionHost !== submissionHost || claims.iss !== issuer) throw new Error();
+    const want = leika.startsWith(LEIKA_PREFIX) ? leika : LEIKA_PREFIX + leika;
+    const served = claims.services.some((s) => s.leistungIDs.includes(want)
+      && s.gebietIDs.some((g) => inRegion(ars, g.replace(ARS_URN_PREFIX, ""))));
+    if (!served) throw new Error();
+    return claims;
+  } catch {
+    throw new InvalidDestinationSignature();
+  }
 }

@@ -11,7 +11,7 @@ import { utf8 } from "./b64url.js";
 import { encrypt } from "./jwe.js";
 import { buildMetadata, sha512Hex } from "./apply-metadata.js";
 import { summaryPdf } from "./apply-summary.js";
-import { parseTrust, validateDestinationKey } from "./apply-destination.js";
+import { parseTrust, validateDestinationKey, verifyDestinationSignature } from "./apply-destination.js";
 
 const FIT = "/fit-connect/v1";
 const PDF = "application/pdf";
@@ -62,7 +62,14 @@ export async function route(flow, ars) {
   const leika = flow.leika.split(":").at(-1);
   const found = await json("route", await api(`/v1/routes?leikaKey=${encodeURIComponent(leika)}&ars=${encodeURIComponent(ars || "")}`));
   if (!found.routes?.length) throw new StepFailed("route", 404);
-  return found.routes[0];
+  const chosen = found.routes[0];
+  if (chosen.destinationSignature) {
+    const { keys } = await json("routing keys", await api("/v1/routes/keys"));
+    await verifyDestinationSignature(chosen.destinationSignature, keys, {
+      destinationId: chosen.destinationId, leika, ars, submissionHost: location.host, issuer: location.origin,
+    });
+  }
+  return chosen;
 }
 
 /** The destination and its validated encryption key. */

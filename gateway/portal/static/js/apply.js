@@ -344,7 +344,7 @@ async function sendApplication() {
   } catch (error) {
     console.warn("submit:", error.message);
     go.disabled = false;
-    say(error.name === "InvalidDestinationKey" ? T.bad_key : error.step === "receipt" ? T.receipt_mismatch : T.failed);
+    say(["InvalidDestinationKey", "InvalidDestinationSignature"].includes(error.name) ? T.bad_key : error.step === "receipt" ? T.receipt_mismatch : T.failed);
   }
 }
 
