@@ -49,7 +49,7 @@ export async function vaultDocuments(identity) {
     if (!response.ok) continue;
     try {
       const { metadata, plaintext } = await openBytes(new Uint8Array(await response.arrayBuffer()), identity);
-      opened.push({ id: doc.id, filename: metadata.filename, mediaType: metadata.mediaType, plaintext });
+      opened.push({ id: doc.id, filename: metadata.filename, mediaType: metadata.media_type, plaintext });
     } catch (error) {
       console.warn("vault document:", error.message); // not this key's: not offered
     }
