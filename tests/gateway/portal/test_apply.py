@@ -115,3 +115,31 @@ def test_the_field_tree_follows_the_schema() -> None:
     assert items.item.options == [("x", "x")]
     assert [s.pointer for s in steps(schema, "de")] == ["/a", "/n", "/list"]
     assert steps(schema, "de")[0].attrs == {"wrapper": True}
+
+
+def test_the_pinned_roots_and_crls_are_served_for_the_browser(
+    client: TestClient, app: FastAPI
+) -> None:
+    """/apply/trust.json: the anchors and CRLs the registry checks destination keys with."""
+    from cryptography import x509
+
+    from gateway.authorities import registry_trust
+
+    answer = client.get("/apply/trust.json")
+    assert answer.status_code == 200
+    body = answer.json()
+    pinned = registry_trust(app.state.settings)
+    anchors = [x509.load_pem_x509_certificate(p.encode()) for p in body["anchors"]]
+    assert anchors == pinned.anchors
+    assert anchors  # the demo CA in development
+    crls = [x509.load_pem_x509_crl(p.encode()) for p in body["crls"]]
+    assert [c.issuer for c in crls] == [anchors[0].subject]
+
+
+def test_the_form_offers_a_document_choice_per_flow_document(client: TestClient) -> None:
+    sign_in(client)
+    html = client.get("/apply/employment").text
+    for doc_type in ("passport", "biometric_photo", "employment_contract"):
+        assert f'id="doc-{doc_type}" data-document-type="{doc_type}" data-required="true"' in html
+    assert 'src="/static/js/reflect-metadata.js"' in html
+    assert html.index("reflect-metadata.js") < html.index("vendor/x509/x509.js")

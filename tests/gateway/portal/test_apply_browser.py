@@ -58,7 +58,6 @@ def page(context: BrowserContext) -> Iterator[Page]:
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("console", lambda m: print("CONSOLE", m.type, m.text))  # DEBUG-PSUBMIT
     yield page
     assert [p for p in problems if "Content Security Policy" in p or "Refused" in p] == []
     assert [p for p in problems if "Error" in p and "404" not in p] == []

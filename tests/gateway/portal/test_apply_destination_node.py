@@ -106,8 +106,8 @@ def test_the_browser_accepts_and_refuses_destination_keys_as_python_does(
             python = str(exc)
         assert (browser is None) == (python is None), (name, browser, python)
     assert results[0] is None
-    assert "revoked" in results[2]
-    assert "another authority" in results[1]
+    assert "revoked" in (results[2] or "")
+    assert "another authority" in (results[1] or "")
 
 
 def test_without_a_current_crl_nothing_is_accepted(pki: Pki, tmp_path: Path) -> None:
