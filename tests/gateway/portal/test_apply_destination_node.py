@@ -11,9 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.fitconnect import InvalidDestinationKey, validate_destination_key
+from gateway.fitconnect.demo import make_demo_authority
 from gateway.fitconnect.keys import authority_urn
 from tests.gateway.fitconnect.conftest import AUTHORITY, NOW, Pki
 from tests.gateway.portal.jsharness import NODE, ROOT, require_node
@@ -21,6 +24,14 @@ from vault import RevocationChecker
 from vault.pki import issue_authority_key, make_ca, make_crl
 
 HARNESS = ROOT / "gateway" / "portal" / "js-tests" / "destination.mjs"
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    """A test CA and an authority's keys under it, as tests/gateway/fitconnect makes them."""
+    ca_key, ca_cert = make_ca("FIT-Connect test CA", NOW)
+    authority = make_demo_authority(ca_key, ca_cert, AUTHORITY, NOW)
+    return Pki(ca_key, ca_cert, authority, rsa.generate_private_key(65537, 4096))
 
 
 def _pem(item: Any) -> str:
