@@ -254,6 +254,7 @@ async function getQuote() {
     quote.hidden = false;
     document.getElementById("pay").hidden = state.quote.amount_due_cents === 0;
     say(quote.textContent);
+    if (state.quote.amount_due_cents === 0) await offerDocuments(); // nothing to pay
   } catch (error) {
     console.warn("fee quote:", error.message);
     say(T.failed);
@@ -309,6 +310,7 @@ async function offerDocuments() {
   panel.hidden = false;
   state.documents = await vaultDocuments(state.identity);
   for (const select of selects()) {
+    select.replaceChildren(select.options[0]); // "(none)"; offered again, not twice
     for (const doc of state.documents) {
       const option = document.createElement("option");
       option.value = doc.id;
