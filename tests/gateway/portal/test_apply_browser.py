@@ -1,6 +1,8 @@
 """Applying in Debian's Chromium against a real server: choose the employment route, fill
 the form with errors shown and fixed, save the sealed draft, reload and resume, see the fee
-facts, pay in the sandbox and come back; axe-core on every step and state, and the form
+facts, pay in the sandbox and come back, choose the vault documents (put through the Python
+client), submit and download the receipt; then the authority's client fetches, decrypts,
+checks and accepts what the browser sent. axe-core on every step and state, and the form
 walked with the keyboard alone."""
 
 from __future__ import annotations
