@@ -30,12 +30,14 @@ if TYPE_CHECKING:
         verify_destination_signature,
     )
     from gateway.authorities.service import require_authority
+    from gateway.authorities.vaultlink import registry_trust
 
 _LAZY = {
     "authorities": "gateway.authorities.api",
     "InvalidDestinationSignature": "gateway.authorities.routing",
     "verify_destination_signature": "gateway.authorities.routing",
     "require_authority": "gateway.authorities.service",
+    "registry_trust": "gateway.authorities.vaultlink",
 }
 
 
@@ -58,6 +60,7 @@ __all__ = [
     "Text",
     "UnknownAuthority",
     "authorities",
+    "registry_trust",
     "require_authority",
     "verify_destination_signature",
 ]

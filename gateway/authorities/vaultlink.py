@@ -101,6 +101,19 @@ def vault_trust(settings: Settings) -> Trust:
     return Trust(anchors, RevocationChecker(crls, anchors))
 
 
+def registry_trust(settings: Settings) -> Trust:
+    """The anchors and CRLs the registry validates destination keys with: the vault's as
+    configured with an authorities file, else the demo CA's (the embedded default). Clients
+    pin the same roots (the portal serves them at ``/apply/trust.json``)."""
+    from gateway.authorities.runtime import AuthoritiesSettings
+
+    if settings.section(AuthoritiesSettings).file is not None:
+        return vault_trust(settings)
+    if settings.is_production:
+        raise ValueError("OZG_AUTHORITIES_FILE is not set")
+    return demo_trust(settings)
+
+
 def register_for_sharing(
     session: Session, settings: Settings, authority: str, jwk: dict[str, Any], clock: Clock
 ) -> bool:
@@ -122,6 +135,7 @@ __all__ = [
     "demo_ca",
     "demo_trust",
     "register_for_sharing",
+    "registry_trust",
     "vault_trust",
     "vault_trusts_demo_ca",
 ]

@@ -31,12 +31,6 @@ def N_(message: str) -> str:
     return message
 
 
-#: Pages of the applicant's portal that the next steps build (envelope crypto in the browser).
-COMING_NEXT = {
-    "/apply": N_("Apply for a residence permit"),
-}
-
-
 def _current_path(request: Request) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
@@ -59,7 +53,6 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
         current_path=_current_path(request),
         here=quote(_current_path(request), safe=""),
         portal=runtime.section,
-        coming_next=COMING_NEXT,
         **context,
     )
     headers = {
@@ -208,18 +201,6 @@ def account_hoch(request: Request) -> Response:
     if not isinstance(live, LiveSession):
         return live
     return render(request, "account.html", live=live, stepped_up=True)
-
-
-def _coming_next(path: str) -> Any:
-    def page(request: Request) -> Response:
-        return render(request, "coming_next.html", title=COMING_NEXT[path])
-
-    page.__name__ = f"coming_next_{path.strip('/').replace('-', '_')}"
-    return page
-
-
-for _path in COMING_NEXT:
-    router.add_api_route(_path, _coming_next(_path), methods=["GET"], response_class=HTMLResponse)
 
 
 @router.get("/language/{code}")

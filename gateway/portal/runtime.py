@@ -126,7 +126,7 @@ def configure(app: FastAPI, settings: Settings) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from account import install_session_authentication
-    from gateway.portal import cases, docs, documents, dpo, login, mydata, pages
+    from gateway.portal import apply, cases, docs, documents, dpo, login, mydata, pages
     from gateway.portal.i18n import Catalogues, template_environment
     from gateway.portal.oidc import oidc_client
     from gateway.portal.security import SecurityHeadersMiddleware, content_security_policy
@@ -160,6 +160,7 @@ def configure(app: FastAPI, settings: Settings) -> None:
     app.include_router(mydata.router)
     app.include_router(cases.router)
     app.include_router(documents.router)
+    app.include_router(apply.router)
     docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
