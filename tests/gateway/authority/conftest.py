@@ -6,6 +6,7 @@ encrypted with ``gateway.fitconnect``, an ozg-commons manifest, PDF attachments)
 from __future__ import annotations
 
 import io
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -79,7 +80,10 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
 
 
 @pytest.fixture
-def app(tmp_path: Path, database_url: str, database: Database, keys: Keys) -> FastAPI:
+def app(
+    tmp_path: Path, database_url: str, database: Database, keys: Keys, demo_data_dir: Path
+) -> FastAPI:
+    shutil.copytree(demo_data_dir, tmp_path / "var", dirs_exist_ok=True)  # keys made once
     settings = Settings(
         data_dir=tmp_path / "var",
         database_url=database_url,

@@ -3,6 +3,7 @@ an app whose delivery service knows two destinations (``tf`` and ``ee``) and a f
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -75,7 +76,12 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def delivery_settings(tmp_path: Path, database_url: str, keys: Keys) -> Settings:
+def delivery_settings(
+    tmp_path: Path, database_url: str, keys: Keys, demo_data_dir: Path
+) -> Settings:
+    # the demo authorities' keys made once per run (tests/conftest.py), not six RSA-4096
+    # keys per test
+    shutil.copytree(demo_data_dir, tmp_path / "var")
     return Settings(
         data_dir=tmp_path / "var",
         database_url=database_url,
