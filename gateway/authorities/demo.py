@@ -20,6 +20,7 @@ never holds an authority's private keys.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import tempfile
@@ -166,9 +167,16 @@ def _pem(key: rsa.RSAPrivateKey) -> bytes:
 
 
 def _load_private(path: Path) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return _parse_private(path.read_bytes(), path.name)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_private(pem: bytes, name: str) -> rsa.RSAPrivateKey:
+    """Parse (and check) a demo key once per process: checking an RSA-4096 key costs tens of
+    milliseconds, and every app start of a process (tests, workers) reads the same six."""
+    key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError(f"{path.name} is not an RSA private key")
+        raise ValueError(f"{name} is not an RSA private key")
     return key
 
 
