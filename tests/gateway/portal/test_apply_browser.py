@@ -208,6 +208,9 @@ def test_the_whole_story_in_the_browser(
     expect(page.locator("#fee-quote")).to_have_text("The fee is paid.", timeout=30_000)
     assert "paid=" not in page.url  # a reload does not link the payment twice
     assert axe_violations(page) == []
+    page.reload()  # a paid case, reloaded: paid, and the submission is offered again
+    ready(page)
+    expect(page.locator("#fee-quote")).to_have_text("The fee is paid.", timeout=30_000)
 
     # the documents, chosen from the vault (names decrypted here), then submitted
     panel = page.locator("#submit-panel")

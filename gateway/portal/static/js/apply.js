@@ -293,13 +293,28 @@ async function paymentCameBack() {
     body: JSON.stringify({ payment_id: id }),
   });
   if (!linked.ok) return say(T.failed);
-  state.paymentId = id;
+  await showPaid(id);
+}
+
+/** The fee step once the case's payment is linked: paid, and on to the documents. */
+async function showPaid(paymentId) {
+  state.paymentId = paymentId;
   const quote = document.getElementById("fee-quote");
   quote.textContent = T.paid;
   quote.hidden = false;
   document.getElementById("get-quote").hidden = true;
   say(T.paid);
   await offerDocuments();
+}
+
+/** A reload of a case whose fee was paid before: the submission step is offered again. */
+async function resumePaid() {
+  const response = await api(`/v1/cases/${state.caseId}`);
+  if (!response.ok) return;
+  const found = await response.json();
+  if (found.state !== "draft" || !found.payment_id) return;
+  show(sections.findIndex((s) => s.dataset.step === "fee")); // what is left: the submission
+  await showPaid(found.payment_id);
 }
 
 // ------------------------------------------------------------------------ submit
@@ -391,6 +406,7 @@ async function start() {
   show(0, false);
   if (state.identity) await resume();
   if (params.get("paid") && state.caseId) await paymentCameBack();
+  else if (state.identity && state.caseId) await resumePaid();
   form.dataset.ready = "true";
 }
 
