@@ -2,24 +2,12 @@
 // and test_documents_sanitize.py: `node documents.mjs COMMAND request.json`, JSON on stdout.
 //   sanitize  {"files": [{"name", "path"}], "out": dir}: each sanitized file to out/<index>;
 //             {"ok": true, "results": [{"mediaType", "removed"} | {"error": code} | null]}
-//   authority {"cases": [{"jwk", "authority"}]}: {"ok": true, "results": [null | message]}
 import { readFile, writeFile } from "node:fs/promises";
 import { SanitizeError, sanitize } from "../static/js/documents-sanitize.js";
-import { checkAuthorityKey } from "../static/js/documents-authority.js";
 
 const [command, path] = process.argv.slice(2);
 const request = JSON.parse(await readFile(path, "utf8"));
 const results = [];
-if (command === "authority") {
-  for (const { jwk, authority } of request.cases) {
-    try {
-      await checkAuthorityKey(jwk, authority);
-      results.push(null);
-    } catch (e) {
-      results.push(e.message);
-    }
-  }
-}
 for (const [index, file] of command === "sanitize" ? request.files.entries() : []) {
   const bytes = new Uint8Array(await readFile(file.path));
   try {

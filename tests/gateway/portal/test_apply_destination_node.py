@@ -1,7 +1,8 @@
-"""The apply page's destination-key check (static/js/apply-destination.js with the vendored
-@peculiar/x509, under Node 20) accepts and refuses exactly what the Python reference
-(gateway.fitconnect.validate_destination_key) does: the chain to the pinned roots, the CRL,
-the binding to the authority and the JWK members."""
+"""The portal's one authority-key check (static/js/authority-key.js with the vendored
+@peculiar/x509, under Node 20) accepts and refuses exactly what the Python references do:
+for a submission's destination key gateway.fitconnect.validate_destination_key, for sharing a
+document vault.pki.validate_authority_jwk with the vault's revocation check (the chain to the
+pinned roots, the CRL, the binding to the authority and the JWK members)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from gateway.fitconnect.keys import authority_urn
 from tests.gateway.fitconnect.conftest import AUTHORITY, NOW, Pki
 from tests.gateway.portal.jsharness import NODE, ROOT, require_node
 from vault import RevocationChecker
-from vault.pki import issue_authority_key, make_ca, make_crl
+from vault.errors import InvalidKey
+from vault.pki import issue_authority_key, make_ca, make_crl, validate_authority_jwk
+from vault.recipients import MIN_RSA_BITS
 
 HARNESS = ROOT / "gateway" / "portal" / "js-tests" / "destination.mjs"
 
@@ -133,6 +136,39 @@ def test_without_a_current_crl_nothing_is_accepted(pki: Pki, tmp_path: Path) -> 
     [result] = _browser(request, tmp_path)
     assert result is not None
     assert "revocation list" in result
+
+
+def test_sharing_a_document_checks_the_key_as_the_vault_does(pki: Pki, tmp_path: Path) -> None:
+    """documents-list.js shares only to a key the vault would register: the same chain, CRL
+    and binding checks, with the vault's minimum key size (3072 bits, not 4096)."""
+    require_node()
+    cases = _cases(pki)
+    cases["3072 bits"] = (
+        issue_authority_key(pki.ca_key, pki.ca_cert, AUTHORITY, NOW, bits=3072)[1],
+        AUTHORITY,
+    )
+    revoked_serial = _serial(cases["revoked"][0])
+    crl = make_crl(pki.ca_key, pki.ca_cert, [revoked_serial], NOW)
+    revocation = RevocationChecker(crls=[crl], anchors=[pki.ca_cert])
+    request = {
+        "trust": {"anchors": [_pem(pki.ca_cert)], "crls": [_pem(crl)]},
+        "now": NOW.isoformat(),
+        "cases": [
+            {"jwk": jwk, "authority": who, "minBits": MIN_RSA_BITS} for jwk, who in cases.values()
+        ],
+    }
+    results = _browser(request, tmp_path)
+    for (name, (jwk, who)), browser in zip(cases.items(), results, strict=True):
+        try:
+            validated = validate_authority_jwk(jwk, [pki.ca_cert], NOW, authority=who)
+            revocation.check_chain(validated.chain, NOW)
+            python = None
+        except (InvalidKey, ValueError) as exc:
+            python = str(exc)
+        assert (browser is None) == (python is None), (name, browser, python)
+    assert results[-1] is None  # 3072 bits: enough to share, not for a submission
+    assert "revoked" in (results[2] or "")
+    assert "another authority" in (results[1] or "")
 
 
 def _serial(jwk: dict[str, Any]) -> int:

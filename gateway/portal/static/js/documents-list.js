@@ -9,7 +9,7 @@ import { api } from "./session.js";
 import { b64Encode } from "./b64url.js";
 import { createSHA256 } from "./keys.js";
 import { TAG_LEN, TRAILER_LEN, bytesOf, decodeMetadata, openStream, readHeader, unlockHeader, wrapFor } from "./envelope.js";
-import { checkAuthorityKey } from "./documents-authority.js";
+import { parseTrust, validateDestinationKey } from "./authority-key.js";
 import { $, saveFile, showError, showStatus, texts } from "./documents-ui.js";
 
 const MAC_LEN = 32;
@@ -94,6 +94,16 @@ async function confirmDelete() {
   $("receipt-heading").focus();
 }
 
+let pinned = null; // the pinned roots and CRLs, fetched once per page
+async function trust() {
+  if (!pinned) {
+    const response = await fetch("/apply/trust.json");
+    if (!response.ok) throw new Error(`trust: ${response.status}`);
+    pinned = parseTrust(await response.json());
+  }
+  return pinned;
+}
+
 async function share(doc, authority) {
   showStatus(texts.working);
   const keyResponse = await api(`/v1/vault/authorities/${encodeURIComponent(authority)}/key`);
@@ -104,7 +114,8 @@ async function share(doc, authority) {
   const active = await keyResponse.json();
   let stanza;
   try {
-    await checkAuthorityKey(active.jwk, authority); // the key's certificate names this authority
+    // the chain to the pinned roots, the CRLs, and the certificate naming this authority
+    await validateDestinationKey(active.jwk, { authority, trust: await trust(), minBits: 3072 });
     const key = await unlockHeader(await headerOf(doc), identity);
     stanza = await wrapFor(key, active.jwk);
   } catch {
