@@ -1,6 +1,7 @@
 // The audit log's formats, verified on the device (docs/audit-log.md §1 and §3):
-// RFC 9162 tree hashing and consistency proofs, C2SP signed notes and checkpoints with
-// Ed25519 (WebCrypto), verifier keys, and the signature line a DPO co-signs with.
+// RFC 9162 tree hashing, inclusion and consistency proofs, C2SP signed notes and checkpoints
+// with Ed25519 (WebCrypto), verifier keys, and the signature line a DPO co-signs with. The
+// DPO console uses it directly, the applicant's access log through auditproof.js.
 // Every failed check throws InvalidLog with one fixed message, whatever check failed
 // (docs/style: fail closed, one opaque error); `what` says which step, for the page only.
 import { b64Decode, b64Encode, concat, equalBytes, utf8 } from "./b64url.js";
@@ -25,6 +26,33 @@ async function sha256(...parts) {
 export const leafHash = (leaf) => sha256(Uint8Array.of(0), leaf);
 /** SHA-256(0x01 || left || right). */
 export const nodeHash = (left, right) => sha256(Uint8Array.of(1), left, right);
+
+/** RFC 9162 §2.1.3.2: `leafHashValue` is at `index` of the tree of `size` with `root`. */
+export async function verifyInclusion(index, size, leafHashValue, proof, root) {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) {
+    fail("inclusion index");
+  }
+  let fn = index;
+  let sn = size - 1;
+  let r = leafHashValue;
+  for (const p of proof) {
+    if (!(p instanceof Uint8Array) || p.length !== 32 || sn === 0) fail("inclusion proof");
+    if (odd(fn) || fn === sn) {
+      r = await nodeHash(p, r);
+      if (!odd(fn)) {
+        while (!odd(fn) && fn !== 0) {
+          fn = half(fn);
+          sn = half(sn);
+        }
+      }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  if (sn !== 0 || !equalBytes(r, root)) fail("inclusion root");
+}
 
 const isPow2 = (n) => n > 0 && Number.isInteger(Math.log2(n)) && 2 ** Math.log2(n) === n;
 const half = (n) => Math.floor(n / 2);
@@ -84,7 +112,7 @@ const NAME = /^[^\s+\u2014]+$/;
 /** Parse `<name>+<8 hex>+<b64(0x01 || key)>` (Go's note verifier key) and check its hash. */
 export async function parseVerifierKey(text) {
   // name and hash contain no "+"; the base64 key may
-  const m = typeof text === "string" ? /^([^+]*)\+([^+]*)\+(.*)$/s.exec(text) : null;
+  const m = typeof text === "string" ? /^([^+]*)\+([^+]*)\+(.*)$/s.exec(text.trim()) : null;
   const parts = m ? m.slice(1) : [];
   if (parts.length !== 3 || !NAME.test(parts[0]) || !/^[0-9a-f]{8}$/.test(parts[1])) {
     fail("verifier key format");
@@ -108,7 +136,7 @@ const hashHex = (bytes) => [...bytes].map((b) => b.toString(16).padStart(2, "0")
 /** Split a signed note into its text (up to and including the last "\n" before the blank
  * line) and its signature lines `— <name> <b64(key hash || signature)>`. */
 export function parseNote(note) {
-  if (typeof note !== "string" || !note.endsWith("\n")) fail("note format");
+  if (typeof note !== "string" || !note.endsWith("\n") || note.includes("\r")) fail("note format");
   const at = note.lastIndexOf("\n\n");
   if (at < 0) fail("note format");
   const text = note.slice(0, at + 1);
@@ -142,13 +170,13 @@ async function signedBy(text, signatures, verifier) {
   return false;
 }
 
-/** Verify a checkpoint note signed by `verifier` (from parseVerifierKey) for `origin`;
- * returns {origin, size, root (bytes), text, signatures}. */
-export async function verifyCheckpoint(note, verifier, origin) {
+/** Verify a checkpoint note signed by `verifier` (from parseVerifierKey) for `origin` (any
+ * origin when null); returns {origin, size, root (bytes), text, signatures}. */
+export async function verifyCheckpoint(note, verifier, origin = null) {
   const { text, signatures } = parseNote(note);
   if (!(await signedBy(text, signatures, verifier))) fail("checkpoint signature");
   const lines = text.split("\n");
-  if (lines.length < 4 || lines[0] !== origin) fail("checkpoint origin");
+  if (lines.length < 4 || !lines[0] || (origin !== null && lines[0] !== origin)) fail("checkpoint origin");
   if (!/^(0|[1-9][0-9]*)$/.test(lines[1])) fail("checkpoint size");
   const size = Number(lines[1]);
   if (!Number.isSafeInteger(size)) fail("checkpoint size");
@@ -159,7 +187,7 @@ export async function verifyCheckpoint(note, verifier, origin) {
     fail("checkpoint root");
   }
   if (root.length !== 32) fail("checkpoint root");
-  return { origin, size, root, text, signatures };
+  return { origin: lines[0], size, root, text, signatures };
 }
 
 /** Whether a co-signature line (a witness's or a DPO's plain Ed25519 note signature)
