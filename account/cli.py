@@ -36,6 +36,7 @@ def expire(ctx: typer.Context) -> None:
                 admin=state.identity_admin,
                 signer=state.receipt_signer,
                 secret=settings.secret_key.get_secret_value(),
+                journal=state.erasure_journal,
                 notifier=state.mail_notifier,
             )
     finally:
