@@ -19,6 +19,7 @@ def expire(ctx: typer.Context) -> None:
     """Notify dormant accounts; erase those still unused after the grace period."""
     from account.dormancy import expire_dormant
     from account.runtime import AccountSettings
+    from commons.clock import system_clock
     from commons.settings import Settings
 
     settings = Settings()
@@ -41,4 +42,6 @@ def expire(ctx: typer.Context) -> None:
             )
     finally:
         state.database.dispose()
+    # The journal keeps an erasure as long as its receipt (docs/backup-restore.md).
+    state.erasure_journal.prune(system_clock.now())
     err.print(f"dormant accounts: {noticed} notified, {erased} erased")

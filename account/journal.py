@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
@@ -88,35 +88,53 @@ class JournalEntry:
 
 class ErasureJournal:
     """The journal's directory: appended to by every erasure, read by ``serve`` and
-    ``restore``. Appends are serialised with an exclusive ``flock`` (several workers) and
-    reach the disk (``fsync``) before the erasure's transaction commits."""
+    ``restore``. Every access holds an exclusive ``flock`` on ``erasures.lock`` (several
+    workers, and :meth:`prune` replacing the file); appends reach the disk (``fsync``) before
+    the erasure's transaction commits."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / JOURNAL_FILE
 
     @contextmanager
-    def _locked(self, mode: str) -> Iterator[IO[str]]:
+    def _locked(self) -> Iterator[None]:
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-            handle = os.fdopen(fd, mode, encoding="ascii")
+            fd = os.open(self.directory / "erasures.lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             log.error("the erasure journal cannot be opened: %s", exc.strerror)
             raise JournalUnavailable(
                 f"the erasure journal cannot be opened ({exc.strerror})"
             ) from None
-        with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield handle
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _text(self) -> str:
+        try:
+            return self.path.read_text(encoding="ascii") if self.path.exists() else ""
+        except (OSError, UnicodeDecodeError):
+            raise JournalUnavailable("the erasure journal cannot be read") from None
 
     def append(self, entry: JournalEntry) -> None:
         """Write ``entry`` and make it durable; raise :class:`JournalUnavailable` if not."""
-        with self._locked("a") as handle:
+        with self._locked():
             try:
-                handle.write(entry.to_json() + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+                with os.fdopen(fd, "r+b") as handle:
+                    size = handle.seek(0, os.SEEK_END)
+                    if size:
+                        handle.seek(size - 1)
+                        if handle.read(1) != b"\n":
+                            # The tail of an append that crashed midway (its erasure rolled
+                            # back): cut it off, so that this entry starts a line of its own.
+                            handle.seek(0)
+                            handle.truncate(handle.read().rfind(b"\n") + 1)
+                    handle.write(entry.to_json().encode("ascii") + b"\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
             except OSError as exc:
                 log.error("the erasure journal cannot be written: %s", exc.strerror)
                 raise JournalUnavailable(
@@ -132,21 +150,48 @@ class ErasureJournal:
         """
         if not self.path.exists():
             return []
-        with self._locked("r") as handle:
-            handle.seek(0)
-            text = handle.read()
-        lines = text.split("\n")
-        if lines[-1]:
-            log.warning("the erasure journal ends in an incomplete entry; it is ignored")
-        out: list[JournalEntry] = []
-        for number, line in enumerate(lines[:-1], start=1):
+        with self._locked():
+            return _parse(self._text())
+
+    def prune(self, now: datetime) -> int:
+        """Drop the entries past their receipt's deletion date (the retention run deletes
+        the receipt then; no backup is kept that long). Rewrites the file atomically; a
+        damaged journal is refused as by :meth:`entries`. Returns how many were dropped."""
+        if not self.path.exists():
+            return 0
+        with self._locked():
+            entries = _parse(self._text())
+            kept = [e for e in entries if e.delete_after > now]
+            if len(kept) == len(entries):
+                return 0
+            spare = self.path.with_suffix(".tmp")
             try:
-                out.append(JournalEntry.from_json(line))
-            except (ValueError, KeyError, TypeError):
+                with spare.open("w", encoding="ascii") as out:
+                    out.writelines(e.to_json() + "\n" for e in kept)
+                    out.flush()
+                    os.fsync(out.fileno())
+                spare.chmod(0o600)
+                spare.replace(self.path)
+            except OSError as exc:
                 raise JournalUnavailable(
-                    f"the erasure journal is damaged at line {number} of {JOURNAL_FILE}"
+                    f"the erasure journal cannot be rewritten ({exc.strerror})"
                 ) from None
-        return out
+        return len(entries) - len(kept)
+
+
+def _parse(text: str) -> list[JournalEntry]:
+    lines = text.split("\n")
+    if lines[-1]:
+        log.warning("the erasure journal ends in an incomplete entry; it is ignored")
+    out: list[JournalEntry] = []
+    for number, line in enumerate(lines[:-1], start=1):
+        try:
+            out.append(JournalEntry.from_json(line))
+        except (ValueError, KeyError, TypeError):
+            raise JournalUnavailable(
+                f"the erasure journal is damaged at line {number} of {JOURNAL_FILE}"
+            ) from None
+    return out
 
 
 def pending(session: Session, entries: Iterable[JournalEntry], now: datetime) -> list[JournalEntry]:

@@ -60,13 +60,16 @@ def replay(settings: Settings, *, vacuum: bool = True) -> RestoreReport:
     every component's shredder (object stores included: blobs restored with a backup of
     the store are deleted too). Then, on PostgreSQL, ``VACUUM FULL`` rewrites the tables so
     that no dead tuple of an erased row stays in the data files (``vacuum=False`` skips it);
-    on SQLite ``secure_delete`` and the WAL checkpoint do that as after every erasure."""
+    on SQLite ``secure_delete`` and the WAL checkpoint do that as after every erasure.
+    Last, the journal drops the entries past their receipt's deletion date."""
     from account.erasure import replay_journal
     from account.journal import ErasureJournal
     from account.runtime import erasure_journal_dir
+    from commons.clock import system_clock
     from gateway.app import create_app
 
-    entries = ErasureJournal(erasure_journal_dir(settings)).entries()
+    journal = ErasureJournal(erasure_journal_dir(settings))
+    entries = journal.entries()
     app = create_app(settings)
     database = app.state.database
     try:
@@ -84,4 +87,5 @@ def replay(settings: Settings, *, vacuum: bool = True) -> RestoreReport:
                 conn.execute(text("VACUUM FULL"))
     finally:
         database.dispose()
+    journal.prune(system_clock.now())
     return RestoreReport(len(entries), replayed, erased)
