@@ -116,3 +116,18 @@ def test_production_names_the_journal_explicitly(tmp_path: Path) -> None:
     assert not any("ERASURE_JOURNAL" in p for p in config_problems(named))
     development = Settings(data_dir=tmp_path)
     assert not any("ERASURE_JOURNAL" in p for p in config_problems(development))
+
+
+def test_every_subject_column_names_a_real_column() -> None:
+    from commons.db import Base
+    from gateway.declarations import installed_components
+    from gateway.migrations import import_all_models
+
+    import_all_models()
+    named = [c for component in installed_components() for c in component.subject_columns]
+    assert "account_account.subject" in named
+    assert "compliance_access_personal.data_subject" in named
+    for qualified in named:
+        table, _, column = qualified.partition(".")
+        assert table in Base.metadata.tables, qualified
+        assert column in Base.metadata.tables[table].columns, qualified
