@@ -131,3 +131,26 @@ def test_every_subject_column_names_a_real_column() -> None:
         table, _, column = qualified.partition(".")
         assert table in Base.metadata.tables, qualified
         assert column in Base.metadata.tables[table].columns, qualified
+
+
+def test_serve_and_restore_refuse_a_damaged_journal_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from gateway.cli import app as cli
+
+    started: list[bool] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append(True))
+    journal = ErasureJournal(tmp_path / "var" / "erasure-journal")
+    journal.append(entry("r-1"))
+    with journal.path.open("a", encoding="ascii") as handle:
+        handle.write("garbage\n")
+    env = {"OZG_DATA_DIR": str(tmp_path / "var")}
+    for command in (["serve"], ["restore"]):
+        result = CliRunner().invoke(cli, command, env=env)
+        assert result.exit_code == 2, result.output
+        errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+        assert errors == ["error: the erasure journal is damaged at line 2 of erasures.jsonl"]
+    assert not started
