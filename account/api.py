@@ -230,6 +230,7 @@ def erase(
         signer=request.app.state.receipt_signer,
         secret=settings.secret_key.get_secret_value(),
         reason="request",
+        journal=request.app.state.erasure_journal,
     )
 
 

@@ -19,6 +19,7 @@ def expire(ctx: typer.Context) -> None:
     """Notify dormant accounts; erase those still unused after the grace period."""
     from account.dormancy import expire_dormant
     from account.runtime import AccountSettings
+    from commons.clock import system_clock
     from commons.settings import Settings
 
     settings = Settings()
@@ -36,8 +37,11 @@ def expire(ctx: typer.Context) -> None:
                 admin=state.identity_admin,
                 signer=state.receipt_signer,
                 secret=settings.secret_key.get_secret_value(),
+                journal=state.erasure_journal,
                 notifier=state.mail_notifier,
             )
     finally:
         state.database.dispose()
+    # The journal keeps an erasure as long as its receipt (docs/backup-restore.md).
+    state.erasure_journal.prune(system_clock.now())
     err.print(f"dormant accounts: {noticed} notified, {erased} erased")

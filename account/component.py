@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class AccountComponent(Component):
     name = "account"
     summary = "The applicant's account: identity, trust levels, consents, mailbox, erasure."
+    subject_columns = ("account_account.subject",)
     depends_on = ("compliance",)
     cli_groups = (CliGroup("accounts", "Applicant accounts.", "account.cli:cli"),)
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from account.erasure import IdentityAdmin, erase_subject
+from account.journal import ErasureJournal
 from account.models import Account, Message, ProfileAttribute
 from commons.clock import Clock, system_clock
 from commons.components import PersonalDataRegistry
@@ -38,6 +39,7 @@ def expire_dormant(
     admin: IdentityAdmin | None,
     signer: ReceiptSigner,
     secret: str,
+    journal: ErasureJournal | None,
     notifier: Any = None,
     clock: Clock = system_clock,
     limit: int = 1000,
@@ -66,6 +68,7 @@ def expire_dormant(
             admin=admin,
             signer=signer,
             secret=secret,
+            journal=journal,
             reason="dormant account (storage limitation, Art. 5(1)(e) GDPR)",
             clock=clock,
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,12 +23,13 @@ from typing import Any, Protocol
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from account.journal import ErasureJournal, JournalEntry, held_subjects, pending
 from account.models import Erasure
 from account.personal_data import export_personal_data, shred_personal_data
 from account.principal import Principal
 from account.service import LOCAL_ISSUER
 from commons.clock import Clock, system_clock
-from commons.components import PersonalDataRegistry, RetainedRecord
+from commons.components import PersonalDataRegistry, RetainedRecord, ShredReport
 from commons.db import purge_after_commit
 from commons.ids import new_id_str
 from commons.receipts import ReceiptSigner
@@ -111,25 +113,26 @@ def erase_subject(
     signer: ReceiptSigner,
     secret: str,
     reason: str,
+    journal: ErasureJournal | None,
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
-    """Run every shredder, log out and disable at the IdP, keep and return a signed receipt:
-    ``{"receipt": <compact JWS>, "kind": "erasure", "claims": <what it attests>}``."""
+    """Run every shredder, log out and disable at the IdP, journal the erasure, keep and
+    return a signed receipt: ``{"receipt": <compact JWS>, "kind": "erasure", "claims": <what
+    it attests>}``. ``journal`` is the app's erasure journal (``None`` only where no backup
+    of the database can exist: tests of a single domain)."""
     now = clock.now()
-    # Once committed, the erased rows are purged from the database's files (the SQLite WAL).
-    purge_after_commit(session)
-    reports = [shred_personal_data(session, subject)]
-    reports += [h.shred(session, subject) for h in registry if h.component != "account"]
+    reports = shred_everywhere(session, subject, registry)
     receipt_id = new_id_str(clock)
     retained: list[RetainedRecord] = [
         RetainedRecord(
             "account_erasure", receipt_id, "Art. 5(2), Art. 17 GDPR", now + RECEIPT_RETENTION
         )
     ]
+    digest = subject_digest(secret, issuer, subject)
     claims = {
         "receipt_id": receipt_id,
         "identity_issuer": issuer,
-        "subject_digest": subject_digest(secret, issuer, subject),
+        "subject_digest": digest,
         "erased_at": now.isoformat(),
         "reason": reason,
         "domains": [
@@ -153,7 +156,7 @@ def erase_subject(
     session.add(
         Erasure(
             id=receipt_id,
-            subject_digest=claims["subject_digest"],
+            subject_digest=digest,
             erased_at=now,
             delete_after=now + RECEIPT_RETENTION,
             receipt=signed,
@@ -172,11 +175,88 @@ def erase_subject(
         clock=clock,
     )
     if admin is not None:
-        # Last, after everything else succeeded in this transaction; an IdP failure rolls
-        # the erasure back, so it can be retried as a whole.
+        # After everything else succeeded in this transaction; an IdP failure rolls the
+        # erasure back, so it can be retried as a whole.
         admin.logout_all_sessions(subject)
         admin.disable_user(subject)
+    if journal is not None:
+        # Last, durable before the commit: a restored backup of the database cannot bring
+        # the subject back (ADR 0007). A journal that cannot be written rolls it all back.
+        journal.append(
+            JournalEntry(
+                receipt_id=receipt_id,
+                identity_issuer=issuer,
+                subject_digest=digest,
+                erased_at=now,
+                delete_after=now + RECEIPT_RETENTION,
+                receipt=signed,
+            )
+        )
     return signed
+
+
+def shred_everywhere(
+    session: Session, subject: str, registry: PersonalDataRegistry
+) -> list[ShredReport]:
+    """Run the account's shredder, then every other registered domain's, for ``subject``;
+    once committed, the erased rows are purged from the database's files (the SQLite WAL)."""
+    purge_after_commit(session)
+    reports = [shred_personal_data(session, subject)]
+    reports += [h.shred(session, subject) for h in registry if h.component != "account"]
+    return reports
+
+
+REPLAY_ACTOR = Actor(subject="system:restore", role="system")
+
+
+def replay_journal(
+    session: Session,
+    entries: Iterable[JournalEntry],
+    *,
+    columns: Iterable[str],
+    registry: PersonalDataRegistry,
+    secret: str,
+    clock: Clock = system_clock,
+) -> tuple[int, int]:
+    """Erase again, in a database restored from a backup, every subject the journal says
+    was erased after that backup (``ozg-commons restore``, docs/backup-restore.md).
+
+    For each entry the database has not seen (:func:`account.journal.pending`): every
+    shredder runs for the subjects its digest names, the audit trail records it, and the
+    entry's receipt goes back into ``account_erasure`` (so older tokens stay refused and the
+    entry counts as seen). The identity provider is not called again: its state is not
+    part of the database's backup. Returns (entries replayed, subjects erased).
+    """
+    todo = pending(session, entries, clock.now())
+    held = held_subjects(session, todo, columns, secret)
+    erased = 0
+    for entry in todo:
+        for subject in held.get(entry.receipt_id, []):
+            shred_everywhere(session, subject, registry)
+            record_access(
+                session,
+                AccessEvent(
+                    actor=REPLAY_ACTOR,
+                    data_subject=subject,
+                    action="account.data.erase",
+                    resource=f"erasure:{entry.receipt_id}",
+                    purpose="the erasure of this receipt, again after a restore from a backup",
+                    legal_basis=ERASURE_BASIS,
+                ),
+                clock=clock,
+            )
+            erased += 1
+        session.add(
+            Erasure(
+                id=entry.receipt_id,
+                subject_digest=entry.subject_digest,
+                erased_at=entry.erased_at,
+                delete_after=entry.delete_after,
+                receipt=entry.receipt,
+            )
+        )
+    session.flush()
+    return len(todo), erased
 
 
 def delete_expired_receipts(session: Session, cutoff: datetime) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from commons.errors import Forbidden, OzgError, Unauthorized
+from commons.errors import Forbidden, OzgError, ServiceUnavailable, Unauthorized
 
 if TYPE_CHECKING:
     from account.principal import TrustLevel
@@ -179,6 +179,15 @@ class CsrfTokenInvalid(Forbidden):
             "a request authenticated by the session cookie that changes something needs the "
             "session's CSRF token in the X-CSRF-Token header"
         )
+
+
+class JournalUnavailable(ServiceUnavailable):
+    """The erasure journal (``account/journal.py``) cannot be opened, written or read. An
+    erasure that cannot be journaled rolls back and can be retried; a journal that cannot be
+    read stops ``serve`` and ``restore``: neither guesses."""
+
+    code = "erasure-journal-unavailable"
+    title = "Erasure journal unavailable"
 
 
 # --------------------------------------------------------------------------- development IdP

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr
@@ -56,6 +57,18 @@ class AccountSettings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: SecretStr = SecretStr("")
+    erasure_journal_dir: Path | None = Field(
+        default=None,
+        description="The erasure journal's directory, kept and backed up apart from the "
+        "database (docs/backup-restore.md). Default: data_dir/erasure-journal; production "
+        "must set it.",
+    )
+
+
+def erasure_journal_dir(settings: Settings) -> Path:
+    """Where the erasure journal lives (``OZG_ACCOUNT_ERASURE_JOURNAL_DIR``)."""
+    configured = settings.section(AccountSettings).erasure_journal_dir
+    return configured if configured is not None else settings.data_dir / "erasure-journal"
 
 
 def config_problems(settings: Settings) -> list[str]:
@@ -73,6 +86,11 @@ def config_problems(settings: Settings) -> list[str]:
         problems.append(
             f"OZG_ACCOUNT_RECENT_AUTH_MINUTES is {section.recent_auth_minutes}; erasure needs a "
             f"recent authentication, at most {MAX_RECENT_AUTH_MINUTES} minutes"
+        )
+    if settings.is_production and section.erasure_journal_dir is None:
+        problems.append(
+            "OZG_ACCOUNT_ERASURE_JOURNAL_DIR must be set: the erasure journal, on storage of "
+            "its own and backed up apart from the database (docs/backup-restore.md)"
         )
     return problems
 
@@ -158,13 +176,14 @@ def configure(
     app: FastAPI, settings: Settings, *, identity_admin: IdentityAdmin | None = None
 ) -> None:
     """Authentication (``app.state.authenticator``), the dev IdP when configured, the
-    identity admin and the mail notifier. Erasure receipts are signed with
-    ``app.state.receipt_signer``, which the gateway configures first."""
+    identity admin, the mail notifier and the erasure journal. Erasure receipts are signed
+    with ``app.state.receipt_signer``, which the gateway configures first."""
     from account import mailbox
     from account.authn import BearerAuthenticator, Introspector, RejectionCounter
     from account.claims import ClaimsMapping
     from account.devidp import API_CLIENT as DEV_API_CLIENT
     from account.devidp import UnsafeDevIdentityProvider
+    from account.journal import ErasureJournal
     from account.tokens import JwksCache, TokenVerifier
 
     rejections = RejectionCounter(app.state.metrics.registry)
@@ -199,5 +218,6 @@ def configure(
         verifier, mapping, rejections, introspect=introspect
     )
     app.state.identity_admin = admin
+    app.state.erasure_journal = ErasureJournal(erasure_journal_dir(settings))
     config = settings.section(AccountSettings)
     app.state.mail_notifier = mailbox.SmtpNotifier(config) if config.smtp_host else None

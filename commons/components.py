@@ -127,6 +127,10 @@ class Component:
     depends_on: ClassVar[tuple[str, ...]] = ()
     #: Command groups added to ``ozg-commons``.
     cli_groups: ClassVar[tuple[CliGroup, ...]] = ()
+    #: Every ``"table.column"`` of the component that names a data subject whose rows its
+    #: shredder removes. ``ozg-commons restore`` reads them to find, in a database restored
+    #: from a backup, the subjects erased after the backup was taken (docs/backup-restore.md).
+    subject_columns: ClassVar[tuple[str, ...]] = ()
 
     # -- HTTP ---------------------------------------------------------------------------
     def routers(self) -> Sequence[APIRouter]:

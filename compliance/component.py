@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 class ComplianceComponent(Component):
     name = "compliance"
     summary = "The tamper-evident audit trail of every access to personal data."
+    subject_columns = ("compliance_access_personal.data_subject",)
     cli_groups = (
         CliGroup("audit", "The tamper-evident audit log.", "compliance.cli:audit"),
         CliGroup("retention", "Retention of personal data.", "compliance.cli:retention_app"),

@@ -195,6 +195,7 @@ def serve(
     else:
         migrations.upgrade(settings.effective_database_url)
         log.warning("development mode: embedded defaults, not for production use")
+    _refuse_unreplayed_erasures(settings)
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,
@@ -204,6 +205,64 @@ def serve(
         access_log=False,
         log_config=None,
         server_header=False,
+    )
+
+
+def _refuse_unreplayed_erasures(settings: Settings) -> None:
+    """Exit 2 with one line while the erasure journal names subjects the database still
+    holds (a restored backup older than their erasure): ``restore`` must run first."""
+    from account.errors import JournalUnavailable
+    from gateway.restore import unreplayed
+
+    try:
+        held = unreplayed(settings)
+    except JournalUnavailable as exc:
+        _err().print(f"[bold red]error:[/] {exc.detail}", highlight=False, markup=True)
+        raise typer.Exit(2) from None
+    if held:
+        _err().print(
+            f"[bold red]error:[/] the database holds {held} erasure(s) of the erasure journal "
+            "it has not seen (restored from an older backup?): run `ozg-commons restore` "
+            "before serving",
+            highlight=False,
+            markup=True,
+        )
+        raise typer.Exit(2)
+
+
+@app.command()
+def restore(
+    vacuum: Annotated[
+        bool, typer.Option(help="PostgreSQL: VACUUM FULL after erasing (dead tuples).")
+    ] = True,
+) -> None:
+    """After restoring the database from a backup, before serving: erase again everyone the
+    erasure journal says was erased since (docs/backup-restore.md)."""
+    from account.errors import JournalUnavailable
+    from commons.db import make_engine
+    from commons.logging import configure_logging
+    from gateway import migrations
+    from gateway.restore import replay
+
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    _reach_database(settings)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        migrations.ensure_current(engine)
+    except migrations.SchemaNotCurrent as exc:
+        _err().print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    try:
+        report = replay(settings, vacuum=vacuum)
+    except JournalUnavailable as exc:
+        _err().print(f"[bold red]error:[/] {exc.detail}", highlight=False, markup=True)
+        raise typer.Exit(2) from None
+    _err().print(
+        f"erasure journal: {report.journal_entries} entries, {report.replayed} not yet in the "
+        f"database, {report.subjects_erased} subject(s) erased again"
     )
 
 

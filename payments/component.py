@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 class PaymentsComponent(Component):
     name = "payments"
     summary = "AufenthV fees, payment provider plug-ins, notifications, refunds and receipts."
+    subject_columns = (
+        "payments_payment.data_subject",
+        "payments_quote.data_subject",
+    )
     depends_on = ("account", "compliance")
     cli_groups = (
         CliGroup("payments", "Payments: reconciliation for the cash office.", "payments.cli:cli"),

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 class VaultComponent(Component):
     name = "vault"
     summary = "Documents encrypted on the applicant's device; the server stores ciphertext."
+    subject_columns = (
+        "vault_applicant_key.subject",
+        "vault_document.owner_subject",
+        "vault_upload.owner_subject",
+    )
     depends_on = ("account", "compliance")
     cli_groups = (
         CliGroup("vault", "End-to-end encrypted documents.", "vault.cli:cli"),

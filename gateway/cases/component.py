@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class CasesComponent(Component):
     name = "cases"
     summary = "Cases: lifecycle, sealed drafts, manifest checks, status timeline, authority steps."
+    subject_columns = ("cases_case.subject",)
     depends_on = ("account", "vault", "payments", "compliance", "delivery")
 
     def routers(self) -> Sequence[APIRouter]:

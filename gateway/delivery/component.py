@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class DeliveryComponent(Component):
     name = "delivery"
     summary = "FIT-Connect Submission API v1: destinations, submissions, event log, callbacks."
+    subject_columns = ("delivery_submission.sender",)
     depends_on = ("account", "compliance", "vault")
     cli_groups = (
         CliGroup(

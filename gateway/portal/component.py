@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class PortalComponent(Component):
     name = "portal"
     summary = "The applicants' web portal: pages, login and session, offline API docs."
+    subject_columns = ("portal_session.subject",)
     depends_on = ("account", "payments", "flows")
 
     def settings_model(self) -> type[BaseSettings]:

@@ -53,6 +53,7 @@ def test_notice_then_erasure_unless_used(database: Database) -> None:
                 admin=None,
                 signer=signer,
                 secret="x" * 40,
+                journal=None,
                 notifier=notifier,
                 clock=clock,
             )

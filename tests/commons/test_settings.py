@@ -31,6 +31,7 @@ GOOD_PRODUCTION: dict[str, Any] = {
         '{"crv":"Ed25519","d":"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc","kid":"--6IM5l0OosLj9yWskISYhUA3n_3CURQkmrYMSha_ck","kty":"OKP","x":"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw"}'
     ),
     "sections": {
+        "account": {"erasure_journal_dir": "/srv/ozg-erasure-journal"},
         "payments": {"providers": ["xbezahldienste"]},
         "delivery": {"signing_key": SecretStr(_DELIVERY_SIGNING_KEY)},
         "compliance": {
@@ -171,7 +172,10 @@ def test_safe_variants_of_the_new_checks_start() -> None:
         "s3_access_key": "k",
         "s3_secret_key": SecretStr("a-real-s3-secret"),
         "oidc_acr_map": {"1": "basis", "urn:eid:hoch": "hoch", "hoch": "substantiell"},
-        "sections": {**GOOD_PRODUCTION["sections"], "account": {"recent_auth_minutes": 60}},
+        "sections": {
+            **GOOD_PRODUCTION["sections"],
+            "account": {**GOOD_PRODUCTION["sections"]["account"], "recent_auth_minutes": 60},
+        },
     }
     settings = Settings(**{**GOOD_PRODUCTION, **fine})
     assert settings.production_problems() == []
