@@ -63,7 +63,10 @@ def _chained() -> BaseException:
         (OSError(errno.ENOENT, "No such file"), None),
         (ValueError("a bug"), None),
         (_chained(), "storage"),
-        (ExceptionGroup("task group", [ValueError("x"), _sqlite("database is locked")]), "database"),
+        (
+            ExceptionGroup("task group", [ValueError("x"), _sqlite("database is locked")]),
+            "database",
+        ),
     ],
 )
 def test_what_counts_as_a_dependency_being_down(
