@@ -78,6 +78,22 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr = SecretStr(DEV_S3_SECRET)
     s3_bucket: str = "ozg-commons"
     s3_region: str = "us-east-1"
+    s3_connect_timeout_seconds: float = Field(
+        default=5, gt=0, le=300, description="How long a connection to S3 may take to open."
+    )
+    s3_read_timeout_seconds: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="How long S3 may stay silent on an open connection before the request "
+        "fails (the API then answers 503 instead of holding the client).",
+    )
+    retry_after_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description="The Retry-After of a 503 while the database or the object store is down.",
+    )
 
     identity_provider: Literal["dev", "keycloak"] = "dev"
     keycloak_server_url: str | None = Field(default=None, description="e.g. https://id.example/")

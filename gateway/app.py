@@ -126,5 +126,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_json_bytes=settings.max_json_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
     )
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        retry_after=settings.retry_after_seconds,
+    )
     return app

@@ -40,4 +40,10 @@ async def readyz(request: Request) -> Any:
             results[name] = "unavailable"
     if all(v == "ok" for v in results.values()):
         return JSONResponse({"status": "ready", "checks": results})
-    return problem_response(503, detail="A dependency is not reachable.", checks=results)
+    retry_after = str(request.app.state.settings.retry_after_seconds)
+    return problem_response(
+        503,
+        detail="A dependency is not reachable.",
+        headers={"Retry-After": retry_after},
+        checks=results,
+    )

@@ -3,7 +3,8 @@ how each operation authenticates, and an example of every body.
 
 :func:`install` wraps ``app.openapi``:
 
-- each operation gets, as ``application/problem+json`` (schema ``Problem``), 422 and 500;
+- each operation gets, as ``application/problem+json`` (schema ``Problem``), 422, 500 and
+  503 (a dependency is down, with ``Retry-After``: ``gateway.problems``);
   401 and 403 if it authenticates; 404 if its path has a parameter; 408 and 413 if it takes
   a body. A route adds its own with ``responses=commons.web.problem_responses(409, ...)``; a
   422 that FastAPI describes as ``application/json`` is replaced, since the gateway always
@@ -45,6 +46,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "request_id": {"type": "string"},
+        "dependency": {
+            "type": "string",
+            "description": "On a 503: the dependency that is not available "
+            "(database, object store, storage); retry after Retry-After seconds.",
+        },
         "errors": {
             "type": "array",
             "items": {
@@ -193,7 +199,7 @@ def install(app: FastAPI) -> None:
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 auth = operations_auth.get((path, method), _Auth())
-                statuses = [422, 500]
+                statuses = [422, 500, 503]
                 if auth.authenticated:
                     statuses += [401, 403]
                 if "{" in path:

@@ -250,7 +250,9 @@ _PROBLEMS: dict[int, OzgError] = {
     408: RequestTimeout("the request body did not arrive in time"),
     409: Conflict("the case was submitted; only a draft can be changed"),
     413: PayloadTooLarge("the request body exceeds the limit"),
-    503: ServiceUnavailable("the identity provider cannot be reached"),
+    503: ServiceUnavailable(
+        "the database is not available at the moment; retry later", dependency="database"
+    ),
 }
 
 

@@ -7,6 +7,8 @@ may be personal data or a secret.
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
@@ -16,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from commons.context import current_request_id
-from commons.errors import OzgError
+from commons.errors import OzgError, ServiceUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -86,6 +88,79 @@ class EdgeProblem(StarletteHTTPException):
     def __init__(self, response: JSONResponse) -> None:
         super().__init__(status_code=response.status_code)
         self.response = response
+
+
+# --------------------------------------------------------------------------- dependencies down
+# Errors that say a dependency is down, full or too slow, not that the request or the code is
+# wrong: the database (connection refused or lost, a restart, a pool that cannot give a
+# connection in time, SQLite busy or full), the object store (no connection, a timeout, an
+# S3 error answer, a non-S3 answer) and the filesystem store's disk (full, read-only, I/O).
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database file",
+)
+
+
+def unavailable_dependency(exc: BaseException) -> str | None:
+    """The dependency that ``exc`` (or what caused it) says is unavailable: ``"database"``,
+    ``"object store"`` or ``"storage"``; ``None`` for every other error (a bug stays a 500)."""
+    for error in _chain(exc):
+        found = _classify(error)
+        if found:
+            return found
+    return None
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        error = todo.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        yield error
+        if isinstance(error, BaseExceptionGroup):
+            todo.extend(error.exceptions)
+        todo.extend(e for e in (error.__cause__, error.__context__) if e is not None)
+
+
+def _classify(error: BaseException) -> str | None:
+    from minio.error import MinioException
+    from sqlalchemy import exc as sa
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    if isinstance(error, sa.DBAPIError):
+        if error.connection_invalidated or isinstance(error, sa.InterfaceError):
+            return "database"
+        if isinstance(error, sa.OperationalError):
+            if not type(error.orig).__module__.startswith("sqlite3"):
+                return "database"  # PostgreSQL: connection, shutdown, cancel, resources
+            message = str(error.orig).lower()  # SQLite's: also "no such table", a bug
+            return "database" if any(p in message for p in _SQLITE_UNAVAILABLE) else None
+        return None
+    if isinstance(error, sa.TimeoutError | sa.DisconnectionError):
+        return "database"
+    if isinstance(error, MinioException | Urllib3Error):
+        return "object store"
+    if isinstance(error, OSError) and error.errno in _STORAGE_ERRNOS:
+        return "storage"
+    return None
+
+
+def unavailable_problem(dependency: str, retry_after: int) -> JSONResponse:
+    """The 503 of a request that met an unavailable dependency: a problem document naming
+    the dependency (never the driver's message) and ``Retry-After``."""
+    return problem_for(
+        ServiceUnavailable(
+            f"the {dependency} is not available at the moment; retry later",
+            headers={"Retry-After": str(retry_after)},
+            dependency=dependency,
+        )
+    )
 
 
 async def _ozg_error(_request: Request, exc: Exception) -> JSONResponse:

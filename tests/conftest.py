@@ -30,7 +30,7 @@ from commons.settings import Settings
 from gateway.app import create_app
 from gateway.migrations import upgrade
 
-INTEGRATION_MARKERS = ("postgres", "s3", "oidc", "node", "browser")
+INTEGRATION_MARKERS = ("postgres", "s3", "oidc", "node", "browser", "faults")
 REQUIRE_SERVICES = os.environ.get("OZG_TEST_REQUIRE_SERVICES") == "1"
 
 
