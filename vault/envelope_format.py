@@ -257,8 +257,9 @@ def open_metadata(header: Header, key: DocumentKey, trailer: bytes, envelope_siz
     the body: a listing reads the header and the trailer only (docs/envelope.md §6).
 
     The record is bound to the header and to the number of chunks, which follows from
-    ``envelope_size``; a wrong size, a trailer of another envelope or a changed byte raise
-    :class:`InvalidEnvelope`. The body is not authenticated by this: opening the document
+    ``envelope_size``; a size with another number of chunks, a trailer of another envelope
+    or a changed byte raise :class:`InvalidEnvelope` (the plaintext size is the record's own
+    ``size``, authenticated with it). The body is not authenticated by this: opening the document
     still checks every chunk and that the size matches.
     """
     from cryptography.exceptions import InvalidTag
