@@ -283,6 +283,7 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=err(),
         transient=True,
+        disable=not err().is_terminal,  # nothing for a log file or a pipe
     )
 
 
