@@ -290,6 +290,7 @@ def test_a_caseworker_is_told_about_the_key_file(run: Run, act_as: ActAs, tmp_pa
     out = tmp_path / "out.pdf"
     advice = run("vault", "get", doc_id, "-o", str(out), code=2)
     assert "--key-file" in advice
+    assert "--key-file" in run("vault", "unlock", code=2)
     assert "vault unlock` is for applicants" in advice
     missing = run("vault", "get", doc_id, "-o", str(out), "--key-file", "nope.pem", code=2)
     assert _errors(missing) == ["error: --key-file nope.pem: no such file"]

@@ -383,15 +383,21 @@ def unlock(
         bool, typer.Option(help="Use the recovery code, set a new passphrase.")
     ] = False,
 ) -> None:
-    """Fetch your wrapped key and unwrap it here with your passphrase."""
+    """Fetch your wrapped key and unwrap it here with your passphrase (applicants; a
+    caseworker gives --key-file to the commands instead)."""
     client = connect(server)
     with reporting_errors():
-        if recovery:
-            code = typer.prompt("Recovery code", hide_input=True)
-            key = client.unlock(recovery_code=code)
-            client.change_passphrase(key, _passphrase(confirm=True))
-        else:
-            key = client.unlock(passphrase=_passphrase())
+        try:
+            if recovery:
+                code = typer.prompt("Recovery code", hide_input=True)
+                key = client.unlock(recovery_code=code)
+                client.change_passphrase(key, _passphrase(confirm=True))
+            else:
+                key = client.unlock(passphrase=_passphrase())
+        except ClientError as exc:
+            if exc.status == 403:  # not an applicant: no applicant key to unlock
+                raise fail(msg.CASEWORKER_KEY_FILE, 2) from None
+            raise
     _save_key(key)
     err().print("vault unlocked")
 
