@@ -79,3 +79,16 @@ PositiveCents = Annotated[StrictInt, Field(gt=0, le=MAX_CENTS)]
 
 Int64 = Annotated[int, Field(ge=0, le=MAX_INT64)]
 """A non-negative integer that fits a signed 64-bit column (path and query numbers)."""
+
+
+def human_bytes(n: int) -> str:
+    """``n`` bytes for people: ``512 bytes``, ``1.5 MB``, ``2 GB`` (decimal units, as the
+    size limits are given in the documentation); error details of limits use it."""
+    if n < 1000:
+        return f"{n} bytes"
+    units = ("kB", "MB", "GB", "TB", "PB")
+    power = 1
+    while power < len(units) and n >= 1000 ** (power + 1):
+        power += 1
+    text = f"{n / 1000**power:.1f}".removesuffix(".0")
+    return f"{text} {units[power - 1]}"

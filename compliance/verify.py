@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from commons.cli_messages import unreachable
 from compliance import leaf as leaf_format
 from compliance import merkle, note
 from compliance.errors import InvalidNote, InvalidProof, VerificationFailed
@@ -72,7 +73,7 @@ class HttpLog:
                 self.base + path, params=params, headers=self.headers
             )
         except httpx.HTTPError as exc:
-            raise VerificationFailed(f"cannot fetch {path}: {type(exc).__name__}") from None
+            raise VerificationFailed(f"cannot fetch {path}: {unreachable(exc)}") from None
         if response.status_code in (401, 403):
             raise VerificationFailed(
                 f"GET {path} answered HTTP {response.status_code}: reading the audit log needs "

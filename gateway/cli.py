@@ -171,7 +171,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the HTTP API. Development applies migrations first; production requires
-    ``ozg-commons migrate`` to have run."""
+    that "ozg-commons migrate" has run."""
     import uvicorn
 
     from commons.db import make_engine

@@ -102,7 +102,7 @@ async def upload(request: Request, principal: StreamingApplicant) -> schemas.Doc
     announced = request.headers.get("content-length", "")
     if announced.isdigit():  # refuse early what is bound to fail
         if int(announced) > limit:
-            raise DocumentTooLarge("the document exceeds the size limit")
+            raise DocumentTooLarge(state.config.max_document_bytes)
 
         def early_quota() -> None:
             with database.transaction() as session:
@@ -119,7 +119,7 @@ async def upload(request: Request, principal: StreamingApplicant) -> schemas.Doc
         async for block in request.stream():
             size += len(block)
             if size > limit:
-                raise DocumentTooLarge("the document exceeds the size limit")
+                raise DocumentTooLarge(state.config.max_document_bytes)
             if prefix is not None:
                 # refuse a malformed header, or a document id already taken, before
                 # receiving the body (a header is at most about 82 kB)

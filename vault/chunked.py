@@ -63,7 +63,7 @@ def create(
     """Open an upload of ``size`` envelope bytes (refused early: too large, over quota, too
     many open uploads)."""
     if size > uploads.max_envelope_size(limits.max_document_bytes):
-        raise DocumentTooLarge("the document exceeds the size limit")
+        raise DocumentTooLarge(limits.max_document_bytes)
     now = clock.now()
     open_uploads = session.scalars(
         select(Upload).where(Upload.owner_subject == principal.subject, Upload.expires_at > now)

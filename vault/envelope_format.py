@@ -39,6 +39,7 @@ METADATA_LEN = 4096  # plaintext of the metadata record, padded
 TRAILER_LEN = METADATA_LEN + TAG_LEN
 DEFAULT_MAX_SIZE = 500_000_000  # FIT-Connect's per-attachment limit (500 MB)
 MAX_FILENAME_CHARS = 255
+MAX_PLAINTEXT = 2**32 * MAX_CHUNK_SIZE  # the format's own ceiling: the chunk index is a u32
 
 _INFO_PAYLOAD = b"ozg-vault v1 payload"
 _INFO_METADATA = b"ozg-vault v1 metadata"
@@ -249,3 +250,30 @@ def unlock(header: Header, identity: PrivateKey, stanza: Stanza | None = None) -
 def wrap_for(key: DocumentKey, recipient: PublicKey, random: RandomBytes = os.urandom) -> Stanza:
     """A detached stanza giving ``recipient`` access (sharing); the envelope is unchanged."""
     return key.wrap(recipient, random)
+
+
+def open_metadata(header: Header, key: DocumentKey, trailer: bytes, envelope_size: int) -> Metadata:
+    """Decrypt the metadata record (the envelope's last :data:`TRAILER_LEN` bytes) without
+    the body: a listing reads the header and the trailer only (docs/envelope.md §6).
+
+    The record is bound to the header and to the number of chunks, which follows from
+    ``envelope_size``; a size with another number of chunks, a trailer of another envelope
+    or a changed byte raise :class:`InvalidEnvelope` (the plaintext size is the record's own
+    ``size``, authenticated with it). The body is not authenticated by this: opening the document
+    still checks every chunk and that the size matches.
+    """
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    header_len = len(header.encode())
+    rest = envelope_size - header_len
+    if len(trailer) != TRAILER_LEN or not body_is_well_formed(header, rest, MAX_PLAINTEXT):
+        raise InvalidEnvelope()
+    chunks = -(-(rest - TRAILER_LEN) // (header.chunk_size + TAG_LEN))
+    try:
+        plain = AESGCM(key.metadata_key).decrypt(
+            bytes(12), trailer, metadata_aad(header.fixed, chunks)
+        )
+    except InvalidTag as exc:
+        raise InvalidEnvelope() from exc
+    return Metadata.decode(plain)

@@ -11,6 +11,7 @@ from commons.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from commons.text import human_bytes
 
 
 class VaultError(OzgError):
@@ -42,15 +43,37 @@ class DocumentNotFound(VaultError, NotFound):
 
 
 class DocumentTooLarge(VaultError, PayloadTooLarge):
+    """More bytes than a limit allows; the detail and the problem's ``limit_bytes`` member
+    say the limit (of the document, or of one piece of a chunked upload)."""
+
     status = 413
     code = "document-too-large"
     title = "Document too large"
 
+    def __init__(self, limit_bytes: int, what: str = "the document") -> None:
+        super().__init__(
+            f"{what} exceeds the size limit of {human_bytes(limit_bytes)} ({limit_bytes} bytes)",
+            limit_bytes=limit_bytes,
+        )
+
 
 class QuotaExceeded(VaultError, PayloadTooLarge):
+    """An upload that would take the applicant over their storage quota; the detail and the
+    problem's members say the quota, how much is used and how much the upload needs."""
+
     status = 413
     code = "quota-exceeded"
     title = "Storage quota exceeded"
+
+    def __init__(self, quota_bytes: int, used_bytes: int, incoming_bytes: int) -> None:
+        super().__init__(
+            f"this upload ({human_bytes(incoming_bytes)}) would exceed your storage quota: "
+            f"{human_bytes(used_bytes)} of {human_bytes(quota_bytes)} used, "
+            f"{human_bytes(max(0, quota_bytes - used_bytes))} free",
+            quota_bytes=quota_bytes,
+            used_bytes=used_bytes,
+            incoming_bytes=incoming_bytes,
+        )
 
 
 class UploadNotFound(VaultError, NotFound):

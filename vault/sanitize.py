@@ -67,6 +67,8 @@ def sanitize_file(src: Path, dest: Path) -> Report:
     """Write a sanitized copy of ``src`` to ``dest``; raise :class:`SanitizeError`."""
     with src.open("rb") as handle:
         head = handle.read(1024)
+    if not head:
+        raise SanitizeError("the file is empty")
     media_type = detect_type(head)
     if media_type is None:
         raise SanitizeError("unsupported file type: only PDF, JPEG and PNG are accepted")

@@ -106,7 +106,7 @@ async def put_piece(
     offset = _offset(request)
     announced = request.headers.get("content-length", "")
     if announced.isdigit() and int(announced) > limits.piece_bytes:
-        raise DocumentTooLarge(f"one piece may carry at most {limits.piece_bytes} bytes")
+        raise DocumentTooLarge(limits.piece_bytes, "one piece")
 
     def claim() -> tuple[int, bool]:
         with database.transaction() as session:
@@ -129,9 +129,7 @@ async def put_piece(
             async for block in request.stream():
                 written += len(block)
                 if written > limits.piece_bytes:
-                    raise DocumentTooLarge(
-                        f"one piece may carry at most {limits.piece_bytes} bytes"
-                    )
+                    raise DocumentTooLarge(limits.piece_bytes, "one piece")
                 if offset + written > size:
                     raise UploadConflict(
                         f"the piece ends after the announced size of {size} bytes", offset=offset

@@ -13,7 +13,7 @@ from account import Principal
 from commons.clock import Clock, system_clock
 from commons.ids import new_id_str
 from vault import envelope
-from vault.errors import InvalidEnvelope, QuotaExceeded, RangeNotSatisfiable
+from vault.errors import DocumentTooLarge, InvalidEnvelope, QuotaExceeded, RangeNotSatisfiable
 from vault.models import Document
 from vault.service import record
 
@@ -31,6 +31,8 @@ def check_envelope(spool: IO[bytes], size: int, max_size: int) -> CheckedEnvelop
     header = envelope.read_header(spool)
     rest = size - len(header.encode())
     if not envelope.body_is_well_formed(header, rest, max_size):
+        if envelope.body_is_well_formed(header, rest, envelope.MAX_PLAINTEXT):
+            raise DocumentTooLarge(max_size)  # well formed, only too long: say the limit
         raise InvalidEnvelope()
     spool.seek(0)
     return CheckedEnvelope(str(header.document_id), size, new_id_str())
@@ -107,8 +109,9 @@ def used_bytes(session: Session, subject: str) -> int:
 
 
 def check_quota(session: Session, subject: str, incoming: int, quota: int) -> None:
-    if used_bytes(session, subject) + incoming > quota:
-        raise QuotaExceeded("this upload would exceed your storage quota")
+    used = used_bytes(session, subject)
+    if used + incoming > quota:
+        raise QuotaExceeded(quota, used, incoming)
 
 
 def check_id_free(session: Session, document_id: str) -> None:

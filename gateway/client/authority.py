@@ -25,6 +25,7 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from commons.cli_messages import unreachable
 from commons.clock import Clock, SystemClock
 from commons.encoding import b64url_encode
 from commons.errors import OzgError
@@ -194,7 +195,7 @@ class AuthorityClient:
                 method, path, headers=self.headers(kw.pop("headers", None)), **kw
             )
         except httpx.HTTPError as exc:
-            raise AuthorityClientError(f"{what}: cannot reach the server ({exc})") from None
+            raise AuthorityClientError(f"{what}: {unreachable(exc, self.http.base_url)}") from None
         if response.status_code not in ok:
             raise ServerError(what, response)
         return response
@@ -211,7 +212,7 @@ class AuthorityClient:
                     raise ServerError(what, response)
                 yield response
         except httpx.HTTPError as exc:
-            raise AuthorityClientError(f"{what}: cannot reach the server ({exc})") from None
+            raise AuthorityClientError(f"{what}: {unreachable(exc, self.http.base_url)}") from None
 
     # -- the FIT-Connect Submission API
     def destination_of(self, authority: str) -> str:

@@ -14,11 +14,14 @@ Authentication: the authority's subscriber client (``--client-id``/``--client-se
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -76,6 +79,9 @@ Token = Annotated[
 ]
 
 
+CONNECTION: Any = None  # filled in by @connected: the command never sees the six options
+
+
 def _err(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
 
@@ -104,6 +110,59 @@ def _reporting() -> Iterator[None]:
     except (OzgError, LoginError) as exc:
         _err(str(exc))
         raise typer.Exit(2) from None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach the server and whom to log in as: the options every command that talks
+    to the server takes (given once here, accepted after any of those commands)."""
+
+    server: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    keycloak_url: str | None = None
+    realm: str | None = None
+    token: str | None = None
+
+    def connect(self) -> AuthorityClient:
+        return _connect(
+            self.server,
+            self.client_id,
+            self.client_secret,
+            self.keycloak_url,
+            self.realm,
+            self.token,
+        )
+
+
+_CONNECTION_OPTIONS: dict[str, Any] = {
+    "server": Server,
+    "client_id": ClientId,
+    "client_secret": ClientSecret,
+    "keycloak_url": KeycloakUrl,
+    "realm": Realm,
+    "token": Token,
+}
+
+
+def connected(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` (which takes ``connection: Connection``) the six connection options
+    as its own, so that ``--server`` and the rest stay where the command lines put them."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "connection"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        for name, kind in _CONNECTION_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        options = {name: kwargs.pop(name, None) for name in _CONNECTION_OPTIONS}
+        command(*args, connection=Connection(**options), **kwargs)
+
+    run.__signature__ = signature.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+    run.__annotations__ = {k: v for k, v in command.__annotations__.items() if k != "connection"}
+    return run
 
 
 def _connect(
@@ -143,6 +202,7 @@ def _connect(
 
 
 @cli.command()
+@connected
 def fetch(
     authority: Annotated[str, typer.Option("--authority", help="The authority's id (tf, ...).")],
     key_file: Annotated[
@@ -163,12 +223,7 @@ def fetch(
     ] = None,
     lang: Annotated[str, typer.Option(help="Language of problem details: de or en.")] = "en",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    server: Server = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    keycloak_url: KeycloakUrl = None,
-    realm: Realm = None,
-    token: Token = None,
+    connection: Connection = CONNECTION,
 ) -> None:
     """Download new submissions, decrypt and check them here, write one folder per case and
     acknowledge each (accept-submission, or reject-submission with problems)."""
@@ -187,7 +242,7 @@ def fetch(
         if signing_path is None:
             raise KeyFileError("give --signing-key-file (the authority's PS512 event-signing key)")
         signing_key = load_rsa_private_key(signing_path, "signing key file")
-        client = _connect(server, client_id, client_secret, keycloak_url, realm, token)
+        client = connection.connect()
         try:
             report = run_fetch(
                 client,
@@ -234,21 +289,17 @@ def fetch(
 
 
 @cli.command()
+@connected
 def cases(
     state: Annotated[
         str | None, typer.Option(help="Only cases in this state (received, processing, ...).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    server: Server = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    keycloak_url: KeycloakUrl = None,
-    realm: Realm = None,
-    token: Token = None,
+    connection: Connection = CONNECTION,
 ) -> None:
     """The authority's cases (never another authority's), oldest submission first."""
     with _reporting():
-        client = _connect(server, client_id, client_secret, keycloak_url, realm, token)
+        client = connection.connect()
         listed = client.cases(state)
     if as_json:
         _say(json.dumps(listed, indent=2))
@@ -275,18 +326,14 @@ def _show(case: dict[str, Any]) -> None:
 
 
 @case_cli.command("show")
+@connected
 def case_show(
     ctx: typer.Context,
-    server: Server = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    keycloak_url: KeycloakUrl = None,
-    realm: Realm = None,
-    token: Token = None,
+    connection: Connection = CONNECTION,
 ) -> None:
     """The case with its timeline."""
     with _reporting():
-        client = _connect(server, client_id, client_secret, keycloak_url, realm, token)
+        client = connection.connect()
         case = client.case(ctx.meta["case_id"])
     _show(case)
     for step in case.get("timeline", []):
@@ -296,22 +343,19 @@ def case_show(
 
 
 @case_cli.command("processing")
+@connected
 def case_processing(
     ctx: typer.Context,
-    server: Server = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    keycloak_url: KeycloakUrl = None,
-    realm: Realm = None,
-    token: Token = None,
+    connection: Connection = CONNECTION,
 ) -> None:
     """The authority works on the case (from received, or back from action required)."""
     with _reporting():
-        client = _connect(server, client_id, client_secret, keycloak_url, realm, token)
+        client = connection.connect()
         _show(client.processing(ctx.meta["case_id"]))
 
 
 @case_cli.command("request-documents")
+@connected
 def case_request_documents(
     ctx: typer.Context,
     message: Annotated[str, typer.Option("--message", help="The message to the applicant.")],
@@ -319,20 +363,16 @@ def case_request_documents(
         list[str], typer.Option("--document-type", help="A document type asked for (repeat).")
     ],
     lang: Annotated[str, typer.Option(help="The applicant's language: de or en.")] = "de",
-    server: Server = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    keycloak_url: KeycloakUrl = None,
-    realm: Realm = None,
-    token: Token = None,
+    connection: Connection = CONNECTION,
 ) -> None:
     """Ask for more documents; the message is sealed here to the applicant's vault key."""
     with _reporting():
-        client = _connect(server, client_id, client_secret, keycloak_url, realm, token)
+        client = connection.connect()
         _show(client.request_documents(ctx.meta["case_id"], document_type, message, lang))
 
 
 @case_cli.command("decide")
+@connected
 def case_decide(
     ctx: typer.Context,
     outcome: Annotated[str, typer.Argument(help="approved or rejected")],
@@ -341,12 +381,7 @@ def case_decide(
         typer.Option("--letter", help="The decision letter (PDF); default: a simple letter."),
     ] = None,
     lang: Annotated[str, typer.Option(help="Language of the default letter: de or en.")] = "de",
-    server: Server = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    keycloak_url: KeycloakUrl = None,
-    realm: Realm = None,
-    token: Token = None,
+    connection: Connection = CONNECTION,
 ) -> None:
     """Decide the case; the decision letter is sealed here to the applicant's vault key."""
     with _reporting():
@@ -355,7 +390,7 @@ def case_decide(
         if outcome not in ("approved", "rejected"):
             raise AuthorityClientError("the outcome is approved or rejected")
         case_id = ctx.meta["case_id"]
-        client = _connect(server, client_id, client_secret, keycloak_url, realm, token)
+        client = connection.connect()
         if letter is not None:
             try:
                 data = letter.read_bytes()
@@ -373,15 +408,11 @@ def case_decide(
 
 
 @case_cli.command("waiver")
+@connected
 def case_waiver(
     ctx: typer.Context,
     decision: Annotated[str, typer.Argument(help="granted or refused")],
-    server: Server = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    keycloak_url: KeycloakUrl = None,
-    realm: Realm = None,
-    token: Token = None,
+    connection: Connection = CONNECTION,
 ) -> None:
     """Decide the hardship fee waiver requested with the application."""
     with _reporting():
@@ -389,5 +420,5 @@ def case_waiver(
 
         if decision not in ("granted", "refused"):
             raise AuthorityClientError("the waiver decision is granted or refused")
-        client = _connect(server, client_id, client_secret, keycloak_url, realm, token)
+        client = connection.connect()
         _show(client.decide_waiver(ctx.meta["case_id"], decision))

@@ -170,7 +170,7 @@ def test_cli_end_to_end_and_the_server_never_sees_plaintext(
 
     act_as(owner)
     run("vault", "unshare", doc_id, "--with", "tf")
-    receipt = json.loads(run("vault", "rm", doc_id, stdout_only=True))
+    receipt = json.loads(run("vault", "rm", doc_id, "--yes", stdout_only=True))
     assert receipt["claims"]["document_id"] == doc_id
     assert "error" in run("vault", "get", doc_id, "-o", str(tmp_path / "x"), code=1)
     assert not (tmp_path / "x").exists()

@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from commons import cli_messages as msg
 from vault.errors import (
     ClientError,
+    DocumentTooLarge,
     InvalidEnvelope,
     InvalidKey,
     RevocationUnknown,
@@ -43,6 +45,10 @@ if TYPE_CHECKING:
 cli = typer.Typer(help="End-to-end encrypted documents.", no_args_is_help=True)
 
 Server = Annotated[str | None, typer.Option("--server", help="Server URL (OZG_SERVER_URL).")]
+KeyFile = Annotated[
+    Path | None,
+    typer.Option("--key-file", help="A caseworker's authority private key (PEM or JWK)."),
+]
 
 
 def _default_http(url: str) -> httpx.Client:
@@ -57,18 +63,22 @@ http_factory: Callable[[str], httpx.Client] = _default_http
 
 @functools.cache
 def out() -> Console:
-    """The console for results (stdout)."""
+    """The console for results (stdout): as wide as the terminal, or wide enough for a
+    whole table line when the output goes to a file or a pipe."""
+    import sys
+
     from rich.console import Console
 
-    return Console()
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(width=200 if piped else None)
 
 
 @functools.cache
 def err() -> Console:
-    """The console for messages and errors (stderr)."""
+    """The console for messages and errors (stderr); an error stays one line."""
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)
 
 
 def client_dir() -> Path:
@@ -94,6 +104,9 @@ def login_store() -> LoginStore:
     return LoginStore(client_dir())
 
 
+_tried: dict[str, str] = {}  # the server the last connect() was for (errors name it)
+
+
 def connect(server: str | None) -> VaultClient:
     """A client for ``server`` with the stored token and this device's trust anchors and
     CRLs (``OZG_VAULT_TRUST_ANCHORS``, ``OZG_VAULT_CRL_FILES``); exit 2 if not logged in."""
@@ -102,6 +115,7 @@ def connect(server: str | None) -> VaultClient:
     from vault.pki import load_anchors
 
     url = server_url(server)
+    _tried["url"] = url
     try:
         token = login_store().bearer()
     except LoginError as exc:
@@ -132,14 +146,58 @@ def device_crls() -> list[Any] | None:
         raise typer.Exit(2) from None
 
 
-def _key() -> PrivateKey:
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` as the one error line; the exit to raise."""
+    from rich.text import Text
+
+    err().print(Text.assemble(("error:", "red"), " ", message))
+    return typer.Exit(code)
+
+
+def _stored_key() -> PrivateKey | None:
     from vault.recipients import load_private_key
 
     path = client_dir() / "vault-key.pem"
-    if not path.exists():
-        err().print("[red]error:[/] the vault is locked: run `ozg-commons vault unlock`")
-        raise typer.Exit(2)
-    return load_private_key(path.read_bytes())
+    return load_private_key(path.read_bytes()) if path.exists() else None
+
+
+def _key(client: VaultClient | None = None) -> PrivateKey:
+    """The unlocked applicant key; exit 2 with the advice for who is asking if the vault is
+    locked (a caseworker, whom the server gives no applicant key, is told about
+    --key-file)."""
+    key = _stored_key()
+    if key is not None:
+        return key
+    if client is not None and _is_caseworker(client):
+        raise fail(msg.CASEWORKER_KEY_FILE, 2)
+    raise fail(msg.VAULT_LOCKED, 2)
+
+
+def _is_caseworker(client: VaultClient) -> bool:
+    """Whether the server refuses this login an applicant key (403: not an applicant)."""
+    import httpx
+
+    try:
+        return client.http.get(f"{client.api}/keys/me").status_code == 403
+    except httpx.HTTPError:
+        return False
+
+
+def authority_key(path: Path) -> PrivateKey:
+    """The authority's private key from ``--key-file``; one line and exit 2 if it is
+    missing, unreadable or no key."""
+    from vault.recipients import load_private_key
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise fail(msg.KEY_FILE_MISSING.format(path=path), 2) from None
+    except OSError as exc:
+        raise fail(msg.KEY_FILE_UNREADABLE.format(path=path, reason=exc.strerror), 2) from None
+    try:
+        return load_private_key(data)
+    except (ValueError, TypeError, KeyError, InvalidKey):
+        raise fail(msg.KEY_FILE_INVALID.format(path=path), 2) from None
 
 
 def _save_key(key: PrivateKey) -> None:
@@ -153,12 +211,24 @@ def _save_key(key: PrivateKey) -> None:
     write_secret(client_dir() / "vault-key.pem", pem)
 
 
-def _passphrase(confirm: bool = False) -> str:
-    value = os.environ.get("OZG_VAULT_PASSPHRASE")
-    if value:
-        return value
-    text: str = typer.prompt("Vault passphrase", hide_input=True, confirmation_prompt=confirm)
-    return text
+def _passphrase(
+    confirm: bool = False, prompt: str = "Vault passphrase", from_env: bool = True
+) -> str:
+    """The passphrase (OZG_VAULT_PASSPHRASE, else asked); a new one (``confirm``) must be
+    hard to guess, or the command exits 2 with zxcvbn's advice."""
+    value = os.environ.get("OZG_VAULT_PASSPHRASE") if from_env else None
+    if not value:
+        value = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    if confirm:
+        from vault.client.strength import weakness
+
+        advice = weakness(value)
+        if advice is not None:
+            err().print(f"[red]error:[/] {msg.WEAK_PASSPHRASE}", highlight=False)
+            for line in advice:
+                err().print(f"  - {line}", highlight=False, markup=False)
+            raise typer.Exit(2)
+    return value
 
 
 @contextmanager
@@ -171,8 +241,12 @@ def reporting_errors() -> Iterator[None]:
     except ClientError as exc:
         err().print(f"[red]error:[/] the server refused ({exc.status}): {exc.detail}")
         if exc.status == 401:
-            err().print("log in again with: ozg-commons login")
+            err().print(msg.LOG_IN_AGAIN)
         raise typer.Exit(1) from None
+    except FileExistsError as exc:
+        raise fail(msg.OUTPUT_EXISTS.format(path=exc.filename), 2) from None
+    except DocumentTooLarge as exc:
+        raise fail(exc.detail) from None
     except SanitizeError as exc:
         err().print(f"[red]error:[/] {exc.detail}")
         raise typer.Exit(1) from None
@@ -186,24 +260,30 @@ def reporting_errors() -> Iterator[None]:
         err().print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
     except httpx.TransportError as exc:
-        try:
-            where = f" at {exc.request.url.copy_with(query=None)}"
-        except RuntimeError:  # no request attached
-            where = ""
-        err().print(f"[red]error:[/] cannot reach the server{where}")
-        raise typer.Exit(1) from None
+        raise fail(msg.unreachable(exc, _tried.get("url", "?"))) from None
 
 
 def _progress() -> Progress:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    """Bytes done of the total, the percentage, the speed and the time left."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TaskProgressColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
     return Progress(
         "[progress.description]{task.description}",
         BarColumn(),
+        TaskProgressColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
+        TimeRemainingColumn(),
         console=err(),
         transient=True,
+        disable=not err().is_terminal,  # nothing for a log file or a pipe
     )
 
 
@@ -303,15 +383,21 @@ def unlock(
         bool, typer.Option(help="Use the recovery code, set a new passphrase.")
     ] = False,
 ) -> None:
-    """Fetch your wrapped key and unwrap it here with your passphrase."""
+    """Fetch your wrapped key and unwrap it here with your passphrase (applicants; a
+    caseworker gives --key-file to the commands instead)."""
     client = connect(server)
     with reporting_errors():
-        if recovery:
-            code = typer.prompt("Recovery code", hide_input=True)
-            key = client.unlock(recovery_code=code)
-            client.change_passphrase(key, _passphrase(confirm=True))
-        else:
-            key = client.unlock(passphrase=_passphrase())
+        try:
+            if recovery:
+                code = typer.prompt("Recovery code", hide_input=True)
+                key = client.unlock(recovery_code=code)
+                client.change_passphrase(key, _passphrase(confirm=True))
+            else:
+                key = client.unlock(passphrase=_passphrase())
+        except ClientError as exc:
+            if exc.status == 403:  # not an applicant: no applicant key to unlock
+                raise fail(msg.CASEWORKER_KEY_FILE, 2) from None
+            raise
     _save_key(key)
     err().print("vault unlocked")
 
@@ -319,8 +405,9 @@ def unlock(
 @cli.command()
 def passwd(server: Server = None) -> None:
     """Change the vault passphrase: re-wraps your key here; documents are untouched."""
-    client, key = connect(server), _key()
-    new: str = typer.prompt("New vault passphrase", hide_input=True, confirmation_prompt=True)
+    client = connect(server)
+    key = _key(client)
+    new = _passphrase(confirm=True, prompt="New vault passphrase", from_env=False)
     with reporting_errors():
         client.change_passphrase(key, new)
     err().print("passphrase changed")
@@ -339,10 +426,16 @@ def put(
     server: Server = None,
 ) -> None:
     """Sanitize, encrypt and upload a PDF, JPEG or PNG."""
-    client, key = connect(server), _key()
+    client = connect(server)
+    key = _key(client)
     with reporting_errors(), _progress() as progress:
         task = progress.add_task("uploading", total=None)
-        doc_id, report = client.put(file, key, progress=lambda n: progress.advance(task, n))
+        doc_id, report = client.put(
+            file,
+            key,
+            progress=lambda n: progress.advance(task, n),
+            total=lambda n: progress.update(task, total=n),
+        )
     if report and report.removed:
         err().print("removed before encryption: " + "; ".join(report.summary()))
     out().print(doc_id)
@@ -350,26 +443,25 @@ def put(
 
 @cli.command("ls")
 def list_documents(
-    server: Server = None, as_json: Annotated[bool, typer.Option("--json")] = False
+    server: Server = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    key_file: KeyFile = None,
 ) -> None:
-    """Your documents (or, as a caseworker, those shared with your authority)."""
-    from rich.table import Table
+    """Your documents (or, as a caseworker, those shared with your authority): name, type,
+    size and date, decrypted here from each document's metadata record, and the
+    authorities it is shared with."""
+    from vault.client.listing import describe, print_table
 
+    client = connect(server)
+    key = authority_key(key_file) if key_file else _stored_key()
     with reporting_errors():
-        docs = connect(server).ls()
+        docs = describe(client, key, as_authority=key_file is not None)
     if as_json:
         out().print_json(json.dumps(docs))
-        return
-    table = Table("size", "created", "shared with")
-    table.add_column("id", no_wrap=True, min_width=36)
-    for doc in docs:
-        table.add_row(
-            str(doc["envelope_size"]),
-            doc["created_at"][:19],
-            ", ".join(doc["shared_with"]),
-            doc["id"],
-        )
-    out().print(table)
+    else:
+        print_table(out(), docs)
+    if key is None and docs:
+        err().print(msg.NAMES_NEED_KEY, highlight=False, markup=False)
 
 
 @cli.command()
@@ -377,15 +469,18 @@ def get(
     doc_id: str,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the file.")],
     server: Server = None,
-    key_file: Annotated[
-        Path | None, typer.Option(help="Authority private key (PEM or JWK).")
-    ] = None,
+    key_file: KeyFile = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the output file if it exists.")
+    ] = False,
 ) -> None:
-    """Download and decrypt a document (as an authority: with --key-file)."""
-    from vault.recipients import load_private_key
-
+    """Download and decrypt a document (as a caseworker: with --key-file). An existing
+    output file is kept unless --force is given; the file appears only once decrypted and
+    verified."""
+    if output.exists() and not force:
+        raise fail(msg.OUTPUT_EXISTS.format(path=output), 2)
     client = connect(server)
-    key = load_private_key(key_file.read_bytes()) if key_file else _key()
+    key = authority_key(key_file) if key_file else _key(client)
     with reporting_errors(), _progress() as progress:
         task = progress.add_task("downloading", total=None)
         meta = client.get(
@@ -393,7 +488,9 @@ def get(
             output,
             key,
             as_authority=key_file is not None,
+            overwrite=force,
             progress=lambda n: progress.advance(task, n),
+            total=lambda n: progress.update(task, total=n),
         )
     err().print(f"{meta.filename} ({meta.media_type}, {meta.size} bytes) -> {output}")
 
@@ -411,8 +508,9 @@ def share(
     if client.trust_anchors is None:
         err().print("[yellow]warning:[/] OZG_VAULT_TRUST_ANCHORS is not set; the authority key "
                     "is trusted on the server's word")  # fmt: skip
+    key = _key(client)
     with reporting_errors():
-        client.share(doc_id, authority, _key())
+        client.share(doc_id, authority, key)
     err().print(f"shared with {authority}")
 
 
@@ -426,9 +524,26 @@ def unshare(
     err().print(f"no longer shared with {authority}")
 
 
+def interactive() -> bool:
+    """Whether a person can answer a question on this terminal (tests replace it)."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
 @cli.command()
-def rm(doc_id: str, server: Server = None) -> None:
-    """Delete (crypto-shred) a document; prints the signed deletion receipt."""
+def rm(
+    doc_id: str,
+    server: Server = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete (crypto-shred) a document for good; prints the signed deletion receipt. Asks
+    first, unless --yes is given."""
+    if not yes:
+        if not interactive():
+            raise fail(msg.NOT_INTERACTIVE.format(what="vault rm"), 2)
+        if not typer.confirm(msg.CONFIRM_DELETE.format(doc_id=doc_id), default=False, err=True):
+            raise fail(msg.NOT_DELETED, 1)
     with reporting_errors():
         receipt = connect(server).rm(doc_id)
     out().print_json(json.dumps(receipt))

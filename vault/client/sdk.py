@@ -9,6 +9,7 @@ unless ``login`` runs a password grant against the identity provider itself.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import os
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 from cryptography import x509
@@ -26,9 +27,9 @@ from commons.errors import OzgError
 from vault import envelope, sanitize
 from vault.client import keys
 from vault.envelope import Metadata
-from vault.errors import ClientError, InvalidEnvelope
+from vault.errors import ClientError, DocumentTooLarge, InvalidEnvelope, InvalidKey
 from vault.pki import check_jwk_binding, validate_authority_jwk
-from vault.recipients import PrivateKey
+from vault.recipients import PrivateKey, Stanza, key_id
 from vault.revocation import RevocationChecker
 
 Progress = Callable[[int], None]
@@ -37,14 +38,18 @@ _BLOCK = 256 * 1024
 CHUNKED_ABOVE = 64 * 1024 * 1024
 _PIECE = 8 * 1024 * 1024  # bytes per PUT of a chunked upload (at most the server's piece_bytes)
 _RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits before re-sending a piece
+_FIRST_READ = 8192  # a header with a few stanzas; read more only if needed (as the portal)
+_MAX_HEADER = 90_000  # 34 + 64 stanzas of at most 1283 bytes + 32
 
 
 class _ResponseReader(io.RawIOBase):
-    """A file-like view of a streamed response body (for parsing without buffering)."""
+    """A file-like view of a streamed response body (for parsing without buffering);
+    ``progress`` is told the bytes as they arrive."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, progress: Progress | None = None) -> None:
         self._it = response.iter_bytes(_BLOCK)
         self._buf = memoryview(b"")
+        self._progress = progress
 
     def readable(self) -> bool:
         return True
@@ -55,6 +60,8 @@ class _ResponseReader(io.RawIOBase):
             if nxt is None:
                 return 0
             self._buf = memoryview(nxt)
+            if self._progress is not None:
+                self._progress(len(nxt))
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
@@ -125,8 +132,6 @@ class VaultClient:
     ) -> None:
         from cryptography.hazmat.primitives.asymmetric import ec
 
-        from vault.recipients import key_id
-
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise TypeError("applicant keys are P-256 keys")
         wrapped = keys.wrap_with_passphrase(key, new_passphrase, params)
@@ -148,9 +153,14 @@ class VaultClient:
         *,
         do_sanitize: bool = True,
         progress: Progress | None = None,
+        total: Progress | None = None,
         max_size: int = envelope.DEFAULT_MAX_SIZE,
     ) -> tuple[str, sanitize.Report | None]:
-        """Sanitize (PDF, JPEG, PNG), encrypt to the applicant's own key and upload."""
+        """Sanitize (PDF, JPEG, PNG), encrypt to the applicant's own key and upload.
+
+        ``total`` is told the number of bytes to send once it is known (after sanitizing),
+        ``progress`` each part of them as it is sealed. A file over ``max_size`` raises
+        :class:`DocumentTooLarge` naming the limit before anything is sent."""
         report: sanitize.Report | None = None
         with tempfile.TemporaryDirectory(prefix="ozg-vault-") as tmp:
             source = path
@@ -162,13 +172,18 @@ class VaultClient:
             # Sealed while it is sent: no envelope file, memory a few MiB at any size. The
             # length is known in advance; a file that changes size meanwhile fails the put.
             with source.open("rb", buffering=0) as fin:
+                size = os.fstat(fin.fileno()).st_size
+                if size > max_size:
+                    raise DocumentTooLarge(max_size)
+                if total is not None:
+                    total(size)
                 reader = envelope.SealingReader(
                     fin,
                     [key.public_key()],
                     filename=path.name[-255:],
                     media_type=media_type,
                     content_hash=content_hash,
-                    size=os.fstat(fin.fileno()).st_size,
+                    size=size,
                     max_size=max_size,
                     progress=progress,
                 )
@@ -238,8 +253,46 @@ class VaultClient:
         return registered
 
     def ls(self) -> list[dict[str, Any]]:
+        """The documents as the server knows them: ids, envelope sizes, dates, shares."""
         docs: list[dict[str, Any]] = self._check(self.http.get(f"{self.api}/documents")).json()
         return docs
+
+    def metadata(
+        self, doc: dict[str, Any], key: PrivateKey, *, stanza: bytes | None = None
+    ) -> Metadata:
+        """The name, media type and size of ``doc`` (an entry of :meth:`ls`), decrypted here
+        from its metadata record without downloading the body.
+
+        The server has no metadata-only read, so this reads two byte ranges of the
+        envelope, the header and the trailer (one read when the envelope is small), as the
+        portal does; the server records each ranged read like a download."""
+        size = int(doc["envelope_size"])
+        url = f"{self.api}/documents/{doc['id']}/content"
+        first = self._range(url, 0, min(_FIRST_READ, size) - 1)
+        try:
+            header = envelope.read_header(io.BytesIO(first))
+        except InvalidEnvelope:
+            if len(first) >= size or len(first) < _FIRST_READ:
+                raise
+            first = self._range(url, 0, min(_MAX_HEADER, size) - 1)
+            header = envelope.read_header(io.BytesIO(first))
+        doc_key = envelope.unlock(header, key, Stanza.decode(stanza) if stanza else None)
+        if len(first) >= size:
+            trailer = first[-envelope.TRAILER_LEN :]
+        else:
+            trailer = self._range(url, size - envelope.TRAILER_LEN, size - 1)
+        return envelope.open_metadata(header, doc_key, trailer, size)
+
+    def _range(self, url: str, first: int, last: int) -> bytes:
+        response = self._check(self.http.get(url, headers={"Range": f"bytes={first}-{last}"}))
+        if response.status_code == 200:  # a server that ignores ranges: the slice asked for
+            return response.content[first : last + 1]
+        return response.content
+
+    def stanza(self, doc_id: str) -> bytes:
+        """The caseworker's authority's wrapped key of ``doc_id`` (a detached stanza)."""
+        wrapped = self._check(self.http.get(f"{self.api}/documents/{doc_id}/key")).json()
+        return base64.b64decode(wrapped["stanza"])
 
     def get(
         self,
@@ -248,28 +301,46 @@ class VaultClient:
         key: PrivateKey,
         *,
         as_authority: bool = False,
+        overwrite: bool = False,
         progress: Progress | None = None,
+        total: Progress | None = None,
     ) -> Metadata:
         """Download and decrypt; ``out`` appears only if everything verified. An authority
-        (``as_authority``) fetches its detached stanza and re-validates PDFs."""
-        stanza = None
-        if as_authority:
-            wrapped = self._check(self.http.get(f"{self.api}/documents/{doc_id}/key")).json()
-            stanza = base64.b64decode(wrapped["stanza"])
-        partial = out.with_name(f".{out.name}.partial")
+        (``as_authority``) fetches its detached stanza and re-validates PDFs.
+
+        An existing ``out`` is never replaced unless ``overwrite`` (:class:`FileExistsError`,
+        before anything is downloaded, and again at the end if it appeared meanwhile): the
+        plaintext goes to a temporary file beside it, renamed into place once verified.
+        ``total`` is told the envelope's size, ``progress`` the bytes as they arrive."""
+        if out.exists() and not overwrite:
+            raise FileExistsError(errno.EEXIST, "the file exists", str(out))
+        stanza = self.stanza(doc_id) if as_authority else None
+        if stanza is not None and Stanza.decode(stanza).kid != key_id(key.public_key()):
+            raise InvalidKey("this key is not the one the document was shared with")
+        fd, name = tempfile.mkstemp(prefix=f".{out.name[:200]}.", suffix=".partial",
+                                    dir=out.parent)  # fmt: skip
+        partial = Path(name)
         try:
             with self.http.stream("GET", f"{self.api}/documents/{doc_id}/content") as response:
                 self._check(response)
-                reader = _ResponseReader(response)
-                with partial.open("wb") as fout:
-                    writer = _ProgressWriter(fout, progress)
+                length = response.headers.get("content-length", "")
+                if total is not None and length.isdigit():
+                    total(int(length))
+                reader = _ResponseReader(response, progress)
+                with os.fdopen(fd, "wb") as fout:
+                    fd = -1
                     # No write-behind here: with httpx reading the socket in this thread, a
                     # writer thread gained nothing consistent over a loopback download.
-                    meta = envelope.open(reader, writer, key, stanza=stanza, max_size=2**62)
+                    meta = envelope.open(reader, fout, key, stanza=stanza, max_size=2**62)
             if as_authority and meta.media_type == "application/pdf":
                 sanitize.revalidate_pdf(partial)
-            partial.replace(out)
+            if overwrite:
+                partial.replace(out)
+            else:
+                _move_without_replacing(partial, out)
         finally:
+            if fd >= 0:
+                os.close(fd)
             partial.unlink(missing_ok=True)
         return meta
 
@@ -290,7 +361,7 @@ class VaultClient:
             recipient = check_jwk_binding(active["jwk"], authority)
         with self.http.stream("GET", f"{self.api}/documents/{doc_id}/content") as response:
             self._check(response)
-            header = envelope.read_header(_ResponseReader(response))
+            header = envelope.read_header(_ResponseReader(response))  # the header only
         doc_key = envelope.unlock(header, key)
         stanza = envelope.wrap_for(doc_key, recipient)
         body = {"stanza": base64.b64encode(stanza.encode()).decode()}
@@ -309,19 +380,19 @@ class VaultClient:
         return receipt
 
 
-class _ProgressWriter:
-    def __init__(self, out: IO[bytes], progress: Progress | None) -> None:
-        self._out = out
-        self._progress = progress
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data)
-        while view:  # an unbuffered file may write less than asked
-            n = self._out.write(view) or 0
-            if self._progress:
-                self._progress(n)
-            view = view[n:]
-        return len(data)
+def _move_without_replacing(src: Path, dest: Path) -> None:
+    """Give ``src`` the name ``dest`` unless ``dest`` exists (:class:`FileExistsError`):
+    a hard link where the file system has them, else the name is claimed exclusively first
+    and then replaced by ``src`` in one rename."""
+    try:
+        os.link(src, dest)
+        return
+    except FileExistsError:
+        raise
+    except OSError:
+        pass
+    os.close(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    src.replace(dest)
 
 
 def _fill(reader: envelope.SealingReader, buf: bytearray) -> int:

@@ -122,3 +122,22 @@ def test_case_commands_through_the_command_line(
     _one_line_error(again, 1, "HTTP 409")
     shown = invoke("case", case_id, "show")
     assert "documents-requested" in shown.stdout
+
+
+def test_an_unreachable_server_is_named_in_one_line() -> None:
+    result = invoke("cases", "--server", "http://127.0.0.1:9", "--token", "t")
+    _one_line_error(result, 2, "cannot reach the server at http://127.0.0.1:9/v1/")
+
+
+def test_the_connection_options_are_taken_after_every_command() -> None:
+    """The six options are declared once (``connected``) and still follow each command."""
+    from gateway.client import authority_cli
+
+    for command in ("fetch", "cases"):
+        result = invoke(command, "--help")
+        for option in ("--server", "--client-id", "--client-secret", "--keycloak-url",
+                       "--realm", "--token"):  # fmt: skip
+            assert option in result.output, (command, option)
+    result = invoke("case", "X", "waiver", "--help")
+    assert "--client-secret" in result.output
+    assert authority_cli.Connection(server="http://a").server == "http://a"

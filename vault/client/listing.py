@@ -1,0 +1,79 @@
+"""``vault ls``: the server's facts about each document plus what only the device can read.
+
+The server knows a document's id, envelope size, upload time and the authorities it is
+shared with; the file name, media type and plaintext size travel encrypted in the
+envelope's metadata record. :func:`describe` decrypts them here with the unlocked key (an
+applicant) or the authority's key (a caseworker, through the authority's wrapped key of each
+document). The server has no metadata-only read: each document costs two ranged reads of
+its envelope (one for a small envelope), which the server records like downloads, and for
+a caseworker also the read of the wrapped key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from commons import cli_messages as msg
+from commons.text import human_bytes
+from vault.errors import ClientError, InvalidEnvelope
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from vault.client.sdk import VaultClient
+    from vault.recipients import PrivateKey
+
+
+def describe(
+    client: VaultClient, key: PrivateKey | None, *, as_authority: bool = False
+) -> list[dict[str, Any]]:
+    """Every listed document as a dict: the server's fields (``id``, ``envelope_size``,
+    ``created_at``, ``shared_with``) and, decrypted here, ``filename``, ``media_type``,
+    ``size`` and ``content_hash`` (``None`` without a key). A document this key cannot
+    open says so in ``error`` and the others are still listed."""
+    docs = client.ls()
+    for doc in docs:
+        doc.update(filename=None, media_type=None, size=None, content_hash=None)
+        if key is None:
+            continue
+        try:
+            stanza = client.stanza(doc["id"]) if as_authority else None
+            meta = client.metadata(doc, key, stanza=stanza)
+        except InvalidEnvelope:
+            doc["error"] = msg.UNREADABLE_DOCUMENT
+            continue
+        except ClientError as exc:
+            if exc.status != 404:  # deleted meanwhile: listed without its name
+                raise
+            doc["error"] = exc.detail
+            continue
+        doc.update(
+            filename=meta.filename,
+            media_type=meta.media_type,
+            size=meta.size,
+            content_hash=meta.content_hash,
+        )
+    return docs
+
+
+def print_table(console: Console, docs: list[dict[str, Any]]) -> None:
+    """The documents as a table, newest last, with the id in full (commands take it)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("name", "type", "size", "uploaded (UTC)", "shared with", "id")
+    for doc in docs:
+        name = doc["filename"] if doc["filename"] is not None else doc.get("error", "-")
+        size = doc["size"]
+        cells = (
+            name,
+            doc["media_type"] or "-",
+            human_bytes(size) if size is not None else "-",
+            str(doc["created_at"])[:19].replace("T", " "),
+            ", ".join(doc["shared_with"]) or "-",
+            doc["id"],
+        )
+        table.add_row(*(Text(str(c)) for c in cells))  # a file name is text, never markup
+    table.columns[-1].no_wrap = True
+    table.columns[-1].min_width = 36
+    console.print(table)
