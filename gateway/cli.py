@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -195,6 +196,12 @@ def serve(
     else:
         migrations.upgrade(settings.effective_database_url)
         log.warning("development mode: embedded defaults, not for production use")
+        if "OZG_PUBLIC_BASE_URL" not in os.environ:
+            # The URL the demo's routes and receipts name is the one being served
+            # (`make run PORT=8080`), unless the deployment says otherwise.
+            shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+            shown = f"[{shown}]" if ":" in shown else shown
+            os.environ["OZG_PUBLIC_BASE_URL"] = f"http://{shown}:{port}"
     _refuse_unreplayed_erasures(settings)
     uvicorn.run(
         "gateway.app:create_app",

@@ -34,6 +34,14 @@ def demo(
     authority: Annotated[str, typer.Option(help="The demo authority acting as caseworker.")] = (
         "tf"
     ),
+    stop_after: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=12,
+            help="Stop after this step; 6 leaves the submitted application to the caseworker.",
+        ),
+    ] = 12,
 ) -> None:
     """Run the whole story (log in, vault key, upload, form, fee, submit, the authority
     fetches and decides, mailbox, audit log) and print it step by step."""
@@ -55,10 +63,16 @@ def demo(
             typer.echo(f"error: the demo authority {authority!r} is not available: {exc}", err=True)
             raise typer.Exit(2) from None
         try:
-            run_story(http, keys, say=typer.echo, anchors=anchors, crls=crls, public_url=public_url)
+            result = run_story(
+                http, keys, say=typer.echo, anchors=anchors, crls=crls, public_url=public_url,
+                last_step=stop_after,
+            )  # fmt: skip
         except StepFailed as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
+    if stop_after < 12:
+        typer.echo(f"Stopped after step {stop_after}, as asked: case {result.case_id}.")
+        return
     typer.echo("The whole story ran.")
 
 

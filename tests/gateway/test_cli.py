@@ -104,6 +104,12 @@ def test_serve_in_development_migrates_and_answers_healthz(tmp_path: Path) -> No
                 time.sleep(0.2)
         assert response.status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["status"] == "ready"
+        # the public URL is the one served (make run PORT=...): tokens, routes and the
+        # portal's redirects name it, not the default port 8000
+        discovery = (
+            f"http://127.0.0.1:{port}/dev-idp/realms/ozg-dev/.well-known/openid-configuration"
+        )
+        assert httpx.get(discovery).json()["issuer"].startswith(f"http://127.0.0.1:{port}/")
     finally:
         proc.terminate()
         output, _ = proc.communicate(timeout=15)
