@@ -381,6 +381,9 @@ def revalidate_pdf(path: Path) -> None:
 
 # --------------------------------------------------------------------------- images
 _JPEG_DROP = {0xE1, 0xED, 0xFE} | set(range(0xE3, 0xED)) | {0xEF}  # EXIF/XMP, IPTC, COM, APPn
+# kept: SOF0-15, DHT, DAC (0xC0-0xCF), DQT, DNL, DRI, DHP, EXP (0xDB-0xDF), SOS, JFIF (APP0),
+# ICC profile (APP2), Adobe (APP14)
+_JPEG_KEEP = set(range(0xC0, 0xD0)) | set(range(0xDB, 0xE0)) | {0xDA, 0xE0, 0xE2, 0xEE}
 _PNG_KEEP = {
     b"IHDR",
     b"PLTE",
@@ -401,6 +404,10 @@ _PNG_KEEP = {
 
 
 def _strip_jpeg(data: bytes, report: Report) -> bytes:
+    """The JPEG's marker segments by an allow-list (frame, tables, restart interval, JFIF,
+    ICC profile, Adobe), the scans' entropy-coded data as it is, and nothing after EOI. A
+    metadata segment between scans is dropped too; a marker JPEG does not define is refused.
+    """
     out = bytearray(b"\xff\xd8")
     pos = 2
     try:
@@ -408,24 +415,44 @@ def _strip_jpeg(data: bytes, report: Report) -> bytes:
             if data[pos] != 0xFF:
                 raise SanitizeError("the JPEG is malformed")
             marker = data[pos + 1]
-            if marker == 0xFF:
+            if marker == 0xFF:  # fill byte
                 pos += 1
                 continue
-            if marker == 0xDA or marker == 0xD9:  # start of scan / end: copy the rest
-                out += data[pos:]
+            if marker == 0xD9:  # end of image: what follows is not the image's
+                out += b"\xff\xd9"
                 return bytes(out)
+            if marker not in _JPEG_KEEP and marker not in _JPEG_DROP:
+                raise SanitizeError("the JPEG is malformed")
             (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
             segment = data[pos : pos + 2 + length]
-            if len(segment) != 2 + length:
+            if length < 2 or len(segment) != 2 + length:
                 raise SanitizeError("the JPEG is truncated")
+            pos += 2 + length
             if marker in _JPEG_DROP:
                 report.removed["EXIF/XMP/IPTC/comment segment"] += 1
-            else:
-                out += segment
-            pos += 2 + length
+                continue
+            out += segment
+            if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker
+                end = _scan_end(data, pos)
+                out += data[pos:end]
+                pos = end
     except (struct.error, IndexError) as exc:
         raise SanitizeError("the JPEG is truncated") from exc
-    raise SanitizeError("the JPEG has no image data")
+    raise SanitizeError("the JPEG has no end of image")
+
+
+def _scan_end(data: bytes, pos: int) -> int:
+    """Where the entropy-coded data from ``pos`` ends: at the first marker that is not a
+    stuffed zero or a restart marker (RST0-7)."""
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0:
+            raise SanitizeError("the JPEG is truncated")
+        follower = data[pos + 1]
+        if follower == 0x00 or 0xD0 <= follower <= 0xD7:
+            pos += 2
+            continue
+        return pos
 
 
 def _strip_png(data: bytes, report: Report) -> bytes:

@@ -278,3 +278,32 @@ def test_damaged_images_never_crash_the_client(
     except SanitizeError:
         return
     assert CANARY not in (tmp / "out").read_bytes()
+
+
+def _hidden_in_jpeg(where: str) -> bytes:
+    """A decodable JPEG with the canary where a marker walk that keeps unknown markers, or
+    copies everything from the first scan on, would keep it."""
+    plain = io.BytesIO()
+    Image.new("RGB", (16, 16), "green").save(plain, "JPEG")
+    data = plain.getvalue()
+    comment = b"\xff\xfe" + (len(CANARY) + 2).to_bytes(2, "big") + CANARY
+    eoi = data.rindex(b"\xff\xd9")
+    if where == "unknown marker":  # a COM segment whose marker byte was damaged to 0x00
+        return data[:2] + b"\xff\x00" + comment[2:] + data[2:]
+    if where == "after the scan":  # a comment between the scan data and EOI
+        return data[:eoi] + comment + data[eoi:]
+    return data + CANARY  # after the end of the image
+
+
+@pytest.mark.parametrize("where", ["unknown marker", "after the scan", "after the end"])
+def test_jpeg_metadata_outside_the_header_is_not_kept(tmp_path: Path, where: str) -> None:
+    src = tmp_path / "photo.jpg"
+    src.write_bytes(_hidden_in_jpeg(where))
+    try:
+        sanitize.sanitize_file(src, tmp_path / "out")
+    except SanitizeError:
+        return  # refused: nothing kept either
+    out = (tmp_path / "out").read_bytes()
+    assert CANARY not in out
+    with Image.open(io.BytesIO(out)) as image:
+        image.load()

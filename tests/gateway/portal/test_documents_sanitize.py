@@ -198,3 +198,24 @@ def test_encrypted_damaged_mismatched_and_image_files(tmp_path: Path) -> None:
         assert cleaned == (tmp_path / "py").read_bytes()  # the same bytes, losslessly
         assert fixtures.CANARY not in cleaned
     assert results[5] is None  # not a type the sanitizer knows: sealed as it is
+
+
+@pytest.mark.parametrize("where", ["unknown marker", "after the scan", "after the end"])
+def test_jpeg_metadata_outside_the_header_is_not_kept_in_the_browser_either(
+    tmp_path: Path, where: str
+) -> None:
+    """The browser walks a JPEG as vault/sanitize.py does: the same bytes out, or refused."""
+    src = tmp_path / "photo.jpg"
+    src.write_bytes(fixtures._hidden_in_jpeg(where))
+    [result] = run_sanitizer([("photo.jpg", src)], tmp_path / "out")
+    try:
+        sanitize.sanitize_file(src, tmp_path / "py")
+    except SanitizeError:
+        assert result is not None
+        assert result["error"] == "damaged"
+        return
+    assert result is not None
+    assert "error" not in result
+    cleaned = (tmp_path / "out" / "0").read_bytes()
+    assert cleaned == (tmp_path / "py").read_bytes()
+    assert fixtures.CANARY not in cleaned

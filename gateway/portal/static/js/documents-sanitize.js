@@ -333,6 +333,24 @@ export async function sanitizePdf(bytes) {
 const JPEG_DROP = new Set([0xe1, 0xed, 0xfe, 0xef, ...Array.from({ length: 10 }, (_, i) => 0xe3 + i)]);
 const PNG_KEEP = new Set(["IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "sBIT", "pHYs", "bKGD", "acTL", "fcTL", "fdAT"]);
 
+// The same walk as vault/sanitize.py _strip_jpeg: marker segments by an allow-list, the scans'
+// entropy-coded data as it is (metadata between scans dropped), nothing after EOI.
+const JPEG_KEEP = new Set([
+  ...Array.from({ length: 16 }, (_, i) => 0xc0 + i), // SOF0-15, DHT, DAC
+  0xdb, 0xdc, 0xdd, 0xde, 0xdf, // DQT, DNL, DRI, DHP, EXP
+  0xda, 0xe0, 0xe2, 0xee, // SOS, JFIF, ICC profile, Adobe
+]);
+
+function scanEnd(data, pos) {
+  for (;;) {
+    pos = data.indexOf(0xff, pos);
+    if (pos < 0 || pos + 1 >= data.length) throw new SanitizeError("damaged", "the JPEG is truncated");
+    const follower = data[pos + 1];
+    if (follower === 0x00 || (follower >= 0xd0 && follower <= 0xd7)) pos += 2;
+    else return pos;
+  }
+}
+
 export function stripJpeg(data, report) {
   const parts = [data.subarray(0, 2)];
   let pos = 2;
@@ -343,18 +361,28 @@ export function stripJpeg(data, report) {
       pos += 1;
       continue;
     }
-    if (marker === 0xda || marker === 0xd9) {
-      parts.push(data.subarray(pos));
+    if (marker === 0xd9) {
+      parts.push(Uint8Array.of(0xff, 0xd9));
       return concatAll(parts);
     }
+    if (!JPEG_KEEP.has(marker) && !JPEG_DROP.has(marker)) throw new SanitizeError("damaged", "the JPEG is malformed");
     if (pos + 4 > data.length) throw new SanitizeError("damaged", "the JPEG is truncated");
     const length = (data[pos + 2] << 8) | data[pos + 3];
-    if (pos + 2 + length > data.length) throw new SanitizeError("damaged", "the JPEG is truncated");
-    if (JPEG_DROP.has(marker)) report.add("EXIF/XMP/IPTC/comment segment");
-    else parts.push(data.subarray(pos, pos + 2 + length));
+    if (length < 2 || pos + 2 + length > data.length) throw new SanitizeError("damaged", "the JPEG is truncated");
+    const segment = data.subarray(pos, pos + 2 + length);
     pos += 2 + length;
+    if (JPEG_DROP.has(marker)) {
+      report.add("EXIF/XMP/IPTC/comment segment");
+      continue;
+    }
+    parts.push(segment);
+    if (marker === 0xda) {
+      const end = scanEnd(data, pos);
+      parts.push(data.subarray(pos, end));
+      pos = end;
+    }
   }
-  throw new SanitizeError("damaged", "the JPEG has no image data");
+  throw new SanitizeError("damaged", "the JPEG has no end of image");
 }
 
 export function stripPng(data, report) {
