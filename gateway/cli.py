@@ -90,6 +90,13 @@ GATEWAY_GROUPS = (
         "gateway.client.authority_cli:cli",
     ),
     CliGroup("demo", "Run the whole story step by step (development).", "gateway.demo_cli:demo"),
+    CliGroup(
+        "me",
+        "Your account: profile, consents, export, erasure, who accessed your data.",
+        "gateway.me_cli:me",
+    ),
+    CliGroup("mailbox", "Your mailbox: list, read, archive.", "gateway.me_cli:mailbox"),
+    CliGroup("fees", "Fees: a quote from the fee catalogue.", "gateway.fees_cli:fees"),
 )
 
 

@@ -50,6 +50,8 @@ def test_messages_come_from_the_portals_catalogue(monkeypatch: pytest.MonkeyPatc
     assert _("error:") == "Fehler:"
     assert _("production problem: {problem}", problem="x") == "Problem im Betrieb: x"
     assert _("a message nobody translated: {n}", n=3) == "a message nobody translated: 3"
+    assert ngettext("{n} entry", "{n} entries", 1) == "1 Eintrag"
+    assert ngettext("{n} entry", "{n} entries", 2) == "2 Einträge"
     assert ngettext("{n} thing", "{n} things", 2) == "2 things"  # untranslated: English
 
 
