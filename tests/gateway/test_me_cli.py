@@ -76,6 +76,15 @@ def test_profile_consents_and_the_export_file(
     assert bundle["domains"].keys() == served["domains"].keys()
     assert bundle["domains"]["account"]["accounts"][0]["account_consent"][0]["id"] == consent_id
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    # the readable part: what is held, why and for how long, in English and German
+    about = {
+        lang: {p["id"]: p for p in bundle["about"][lang]["processing"]} for lang in ("en", "de")
+    }
+    assert bundle["about"]["de"]["title"] == "Was wir über Sie speichern, warum und wie lange"
+    assert about["en"]["account"]["why"].startswith("Tie the applicant")
+    assert about["de"]["account"]["how_long"].startswith("bis zur Löschung auf Ihren Wunsch")
+    assert "compliance.audit-trail" in about["de"]
+    assert bundle["about"] == served["about"]
     out.write_text("mine")
     again = run("me", "export", "-o", str(out), code=2)
     assert "exists; give --force to replace it" in again.stderr
@@ -206,3 +215,20 @@ def test_a_fee_quote_itemised_in_both_languages(run: Run, act_as: ActAs) -> None
     assert "YYYY-MM-DD" in run(*args, "--decision-date", "28.11.2026", code=2).stderr
     act_as(factories.applicant())
     assert "403" in run(*args, code=1).stderr
+
+
+def test_every_processing_activity_about_applicants_says_it_in_german() -> None:
+    """The export's readable part has nothing in English only, but a flow's own texts
+    (its flow.json is English; its title is German)."""
+    from gateway.declarations import all_declarations
+
+    about = [
+        a for a in all_declarations().activities if any("applicant" in s for s in a.data_subjects)
+    ]
+    assert len(about) >= 8
+    for a in about:
+        assert a.name_de, a.id
+        if not a.id.startswith("flow."):
+            assert a.purpose_de, a.id
+            assert a.retention_de, a.id
+            assert len(a.data_categories_de) == len(a.data_categories), a.id
