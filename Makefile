@@ -11,7 +11,7 @@ ASSETS := gateway/portal/assets
 VENDOR := gateway/portal/static/vendor/.installed
 PORT   ?= 8000
 
-.PHONY: run test lint format bench fuzz clean chromium
+.PHONY: run test lint format bench fuzz clean chromium messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,14 @@ $(FUZZ_STAMP): $(STAMP)
 
 fuzz: $(FUZZ_STAMP)
 	OZG_FUZZ_RUNS=$(FUZZ_RUNS) $(BIN)/python benchmarks/fuzz_parsers.py
+
+## Extract the messages of the portal and the command line into the catalogues (docs/portal.md)
+MESSAGE_SOURCES := commons account vault payments compliance gateway
+LOCALES := gateway/portal/locales
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F gateway/portal/babel.cfg -k N_ --no-location --sort-output \
+	  --omit-header -o $(LOCALES)/messages.pot $(MESSAGE_SOURCES)
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(ASSETS)/node_modules gateway/portal/static/vendor

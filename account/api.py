@@ -201,7 +201,9 @@ def archive_message(message_id: str, principal: Applicant, session: DbSession) -
 def export(principal: Applicant, session: DbSession, request: Request) -> dict[str, Any]:
     """Everything held about the caller, from every domain (GDPR Art. 15/20), as JSON."""
     registry: PersonalDataRegistry = request.app.state.personal_data
-    return erasure.export_bundle(session, principal, registry)
+    declarations = getattr(request.app.state, "declarations", None)
+    activities = declarations.activities if declarations is not None else ()
+    return erasure.export_bundle(session, principal, registry, activities=activities)
 
 
 @router.delete("/me")

@@ -104,6 +104,18 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
         legal_basis="Art. 6(1)(e) GDPR with § 3, § 9 OZG; consents Art. 6(1)(a) GDPR",
         retention="until erasure on request, or erasure after dormancy "
         "(OZG_ACCOUNT_DORMANT_AFTER_DAYS + OZG_ACCOUNT_DORMANT_GRACE_DAYS)",
+        name_de="Nutzerkonto und Postfach",
+        purpose_de="Ihr Konto mit Ihren Anträgen, Dokumenten und Zahlungen verbinden; "
+        "Nachrichten der Ausländerbehörde zustellen; Ihre Einwilligungen belegen.",
+        data_categories_de=(
+            "Kennung",
+            "Profil",
+            "Einwilligungen",
+            "Nachrichten",
+            "Anmeldeverlauf",
+        ),
+        retention_de="bis zur Löschung auf Ihren Wunsch oder nach langer Nichtnutzung "
+        "(OZG_ACCOUNT_DORMANT_AFTER_DAYS + OZG_ACCOUNT_DORMANT_GRACE_DAYS)",
     ),
 )
 

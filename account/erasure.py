@@ -33,7 +33,13 @@ from commons.components import PersonalDataRegistry, RetainedRecord, ShredReport
 from commons.db import purge_after_commit
 from commons.ids import new_id_str
 from commons.receipts import ReceiptSigner
-from compliance import AccessEvent, Actor, record_access
+from compliance import (
+    AccessEvent,
+    Actor,
+    ProcessingActivity,
+    about_the_data_subject,
+    record_access,
+)
 
 RECEIPT_KIND = "erasure"
 RECEIPT_RETENTION = timedelta(days=3 * 365)  # § 195 BGB regular limitation period
@@ -75,9 +81,12 @@ def export_bundle(
     principal: Principal,
     registry: PersonalDataRegistry,
     *,
+    activities: Iterable[ProcessingActivity] = (),
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
-    """The Art. 15/20 bundle: the account's part first, then every registered domain's."""
+    """The Art. 15/20 bundle: the account's part first, then every registered domain's, and
+    ``about``: what is held, why and for how long, in English and German (from the
+    ``activities`` of the deployment's register)."""
     parts: dict[str, Any] = {"account": export_personal_data(session, principal.subject)}
     for handler in registry:
         if handler.component != "account":
@@ -98,6 +107,7 @@ def export_bundle(
         "format": "ozg-personal-data-export/1",
         "subject": principal.subject,
         "exported_at": clock.now().isoformat(),
+        "about": about_the_data_subject(activities),
         "domains": parts,
     }
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         ProcessingActivity,
         RetentionExecutor,
         RetentionPolicy,
+        about_the_data_subject,
         register_json,
     )
     from compliance.verify import HttpLog, verify_server
@@ -43,6 +44,7 @@ __all__ = [
     "ProcessingActivity",
     "RetentionExecutor",
     "RetentionPolicy",
+    "about_the_data_subject",
     "caller",
     "record_access",
     "record_accesses",
@@ -63,6 +65,7 @@ __getattr__ = lazy_face(
         "ProcessingActivity": "compliance.register",
         "RetentionExecutor": "compliance.register",
         "RetentionPolicy": "compliance.register",
+        "about_the_data_subject": "compliance.register",
         "caller": "compliance.api",
         "record_access": "compliance.recorder",
         "record_accesses": "compliance.recorder",

@@ -50,6 +50,16 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
         recipients=("data-protection officers", "the data subject (own entries)"),
         legal_basis="Art. 5(2), 6(1)(c), 30, 32 GDPR",
         retention="personal fields 2 years, then crypto-shredded; non-personal leaves kept",
+        name_de="Datenschutz-Protokoll aller Zugriffe",
+        purpose_de="Jeden Zugriff auf personenbezogene Daten nachweisen (Rechenschaftspflicht), "
+        "Ihnen zeigen, wer wann und warum auf Ihre Daten zugegriffen hat, und "
+        "Datenschutzbeauftragten die Prüfung ermöglichen",
+        data_categories_de=(
+            "Kennungen der betroffenen Personen und der Bediensteten",
+            "Angaben zum Zugriff",
+        ),
+        retention_de="personenbezogene Felder 2 Jahre, danach kryptografisch gelöscht; "
+        "Einträge ohne Personenbezug bleiben erhalten",
     ),
 )
 

@@ -40,7 +40,11 @@ class ActionType:
 
 @dataclass(frozen=True, slots=True)
 class ProcessingActivity:
-    """One entry of the record of processing activities (GDPR Art. 30(1))."""
+    """One entry of the record of processing activities (GDPR Art. 30(1)).
+
+    The ``*_de`` fields say the name, purpose, data categories and retention in German, for
+    the readable part of the data subject's export (:func:`about_the_data_subject`); the
+    register itself is in English."""
 
     id: str
     name: str
@@ -50,6 +54,10 @@ class ProcessingActivity:
     recipients: tuple[str, ...]
     legal_basis: str
     retention: str
+    name_de: str = ""
+    purpose_de: str = ""
+    data_categories_de: tuple[str, ...] = ()
+    retention_de: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +121,7 @@ def register_json(
         "controller": None if controller is None else asdict(controller),
         "processing_activities": [
             {
-                **asdict(a),
+                **{k: v for k, v in asdict(a).items() if not k.endswith("_de")},
                 "data_categories": list(a.data_categories),
                 "data_subjects": list(a.data_subjects),
                 "recipients": list(a.recipients),
@@ -130,6 +138,40 @@ def register_json(
             for r in declarations.retention
         ],
         "actions": [asdict(a) for a in declarations.actions],
+    }
+
+
+ABOUT_TITLE = {
+    "en": "What we hold about you, why, and for how long",
+    "de": "Was wir über Sie speichern, warum und wie lange",
+}
+
+
+def about_the_data_subject(activities: Iterable[ProcessingActivity]) -> dict[str, Any]:
+    """The readable part of an applicant's export (GDPR Art. 15(1)(a)-(d)): for each
+    processing activity about applicants, what is held, why, on which legal basis, who
+    receives it and for how long, in English and German (English where a German text is
+    missing)."""
+    about = [a for a in activities if any("applicant" in s for s in a.data_subjects)]
+    return {
+        lang: {
+            "title": ABOUT_TITLE[lang],
+            "processing": [
+                {
+                    "id": a.id,
+                    "name": (a.name_de if lang == "de" else "") or a.name,
+                    "what": list(
+                        (a.data_categories_de if lang == "de" else ()) or a.data_categories
+                    ),
+                    "why": (a.purpose_de if lang == "de" else "") or a.purpose,
+                    "legal_basis": a.legal_basis,
+                    "recipients": list(a.recipients),
+                    "how_long": (a.retention_de if lang == "de" else "") or a.retention,
+                }
+                for a in about
+            ],
+        }
+        for lang in ("en", "de")
     }
 
 

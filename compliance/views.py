@@ -259,13 +259,29 @@ def entry_json(row: Row, proof: list[bytes] | None, *, personal: bool = True) ->
     return out
 
 
+YOU = "you"
+"""``who`` of the applicant's own actions in their access log (the portal and the command
+line show it as "you" / "Sie")."""
+SYSTEM = "ozg-commons"
+"""``who`` of what neither an authority nor a client did: the operator's own system."""
+
+
+def actor_name(actor_role: str, actor_authority: str | None, actor_client_id: str | None) -> str:
+    """Who did it, as the applicant's access log names them: :data:`YOU` for the applicant's
+    own actions, else the authority, the client or :data:`SYSTEM`. Only fields of the
+    entry's leaf decide, so a device can check it against the verified leaf."""
+    if actor_role == "applicant":
+        return YOU
+    return actor_authority or actor_client_id or SYSTEM
+
+
 def plain_language(
     row: Row, actions: Mapping[str, ActionType], proof: list[bytes] | None
 ) -> dict[str, Any]:
     """One entry of the applicant's access log, in German and English."""
     e = row.entry
     kind = actions.get(e.action)
-    who = e.actor_authority or e.actor_client_id or "ozg-commons"
+    who = actor_name(e.actor_role, e.actor_authority, e.actor_client_id)
     outcome_en = {"success": "done", "denied": "refused", "error": "failed"}.get(
         e.outcome, e.outcome
     )

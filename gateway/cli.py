@@ -12,12 +12,15 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from commons import i18n
 from commons.components import CliContext, CliGroup
+from commons.i18n import _, print_error, print_warning
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -26,6 +29,9 @@ if TYPE_CHECKING:
     from commons.settings import Settings
 
 log = logging.getLogger("ozg.cli")
+
+# The command line speaks the portal's languages, from the portal's catalogues (LANG=de_DE...).
+i18n.use_catalogues(Path(__file__).resolve().parent / "portal" / "locales")
 
 
 def _registry() -> Registry:
@@ -85,6 +91,13 @@ GATEWAY_GROUPS = (
         "gateway.client.authority_cli:cli",
     ),
     CliGroup("demo", "Run the whole story step by step (development).", "gateway.demo_cli:demo"),
+    CliGroup(
+        "me",
+        "Your account: profile, consents, export, erasure, who accessed your data.",
+        "gateway.me_cli:me",
+    ),
+    CliGroup("mailbox", "Your mailbox: list, read, archive.", "gateway.me_cli:mailbox"),
+    CliGroup("fees", "Fees: a quote from the fee catalogue.", "gateway.fees_cli:fees"),
 )
 
 
@@ -129,12 +142,6 @@ def _root(ctx: typer.Context) -> None:
     ctx.obj = CliContext(create_app=_create_app, registry=_registry, declarations=_declarations)
 
 
-def _err() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True, soft_wrap=True)
-
-
 def _load_settings() -> Settings:
     """Read and check the settings; on a refusal print what to set and exit 2."""
     from commons.errors import ConfigurationError
@@ -145,10 +152,10 @@ def _load_settings() -> Settings:
         settings = Settings()
         check_startup(settings)
     except ConfigurationError as exc:
-        _err().print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     except ValueError as exc:  # pydantic ValidationError: a malformed value
-        _err().print(f"[bold red]error:[/] invalid settings:\n{exc}", highlight=False)
+        print_error(_("invalid settings:") + f"\n{exc}")
         raise typer.Exit(2) from None
     return settings
 
@@ -161,7 +168,7 @@ def _reach_database(settings: Settings) -> None:
     try:
         check_reachable(settings.effective_database_url)
     except DatabaseUnreachable as exc:
-        _err().print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        print_error(str(exc))
         raise typer.Exit(1) from None
 
 
@@ -189,7 +196,7 @@ def serve(
         try:
             migrations.ensure_current(engine)
         except migrations.SchemaNotCurrent as exc:
-            _err().print(f"[bold red]error:[/] {exc}", highlight=False)
+            print_error(str(exc))
             raise typer.Exit(2) from None
         finally:
             engine.dispose()
@@ -285,7 +292,7 @@ def migrate() -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     _reach_database(settings)
     migrations.upgrade(settings.effective_database_url)
-    _err().print("database schema is current")
+    sys.stderr.write(_("database schema is current") + "\n")
 
 
 @config_app.command("show")
@@ -314,18 +321,18 @@ def config_show(
             for key, value in mask_secrets(settings.section(model)).items():
                 shown[prefix + key.upper()] = value
     except ValueError as exc:
-        _err().print(f"[bold red]error:[/] invalid settings:\n{exc}", highlight=False)
+        print_error(_("invalid settings:") + f"\n{exc}")
         raise typer.Exit(2) from None
     if as_json:
         sys.stdout.write(json.dumps(shown, indent=2, default=str) + "\n")
     else:
-        table = Table("setting", "value", title="ozg-commons settings")
+        table = Table(_("setting"), _("value"), title=_("ozg-commons settings"))
         for key, value in shown.items():
             table.add_row(key, str(value))
         Console().print(table)
     if settings.is_production:
         for problem in startup_problems(settings):
-            _err().print(f"[yellow]production problem:[/] {problem}", highlight=False)
+            print_warning(_("production problem: {problem}", problem=problem))
 
 
 def main() -> None:

@@ -356,6 +356,38 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                     "format": "ozg-personal-data-export/1",
                     "subject": SUBJECT,
                     "exported_at": AT,
+                    "about": {
+                        lang: {
+                            "title": title,
+                            "processing": [
+                                {
+                                    "id": "account",
+                                    "name": name,
+                                    "what": ["identifier", "profile", "consent", "message"],
+                                    "why": why,
+                                    "legal_basis": "Art. 6(1)(e) GDPR with § 3, § 9 OZG",
+                                    "recipients": ["immigration authority (messages it sent)"],
+                                    "how_long": how_long,
+                                }
+                            ],
+                        }
+                        for lang, title, name, why, how_long in (
+                            (
+                                "en",
+                                "What we hold about you, why, and for how long",
+                                "Applicant account and mailbox",
+                                "Deliver the authority's messages",
+                                "until erasure on request, or after dormancy",
+                            ),
+                            (
+                                "de",
+                                "Was wir über Sie speichern, warum und wie lange",
+                                "Nutzerkonto und Postfach",
+                                "Nachrichten der Behörde zustellen",
+                                "bis zur Löschung auf Ihren Wunsch oder nach langer Nichtnutzung",
+                            ),
+                        )
+                    },
                     "domains": {"account": {}, "cases": {}},
                 }
             }

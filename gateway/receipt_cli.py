@@ -124,8 +124,15 @@ def verify_command(
     signature: Annotated[
         Path | None, typer.Option(help="Legacy payment receipts: the .sig (default FILE.sig).")
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(help="Trust the keys this server publishes (SERVER/v1/receipts/keys)."),
+    ] = None,
 ) -> None:
-    """Check a receipt offline and print what it attests; a failure exits 1."""
+    """Check a receipt offline and print what it attests; a failure exits 1. Erasure
+    receipts (ozg-commons me erase) are checked like every other kind."""
+    if server is not None and keys is None:
+        keys = f"{server.rstrip('/')}/v1/receipts/keys"
     try:
         secret = None
         if keys is None:

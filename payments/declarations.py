@@ -96,6 +96,15 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
         ),
         legal_basis=FEE_BASIS,
         retention="Fee facts until erasure of the application; bookings 10 years (⚠).",
+        name_de="Berechnung und Zahlung der Gebühren für Aufenthaltstitel",
+        purpose_de="Die Gebühr nach der AufenthV berechnen, über eine Zahlungsplattform "
+        "einziehen, in der Kasse der Behörde buchen und erstatten, wo sie zurückzuzahlen ist.",
+        data_categories_de=(
+            "Angaben für die Gebühr (Alter, Staatsangehörigkeit/Assoziationsrecht, Bezug von "
+            "Leistungen, Flüchtlingsstatus)",
+            "Zahlungsangaben (Kassenzeichen, Referenz des Anbieters, Betrag, Stand)",
+        ),
+        retention_de="Angaben für die Gebühr bis zur Löschung des Antrags; Buchungen 10 Jahre (⚠).",
     ),
 )
 

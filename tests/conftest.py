@@ -78,10 +78,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests build their own Settings; a developer's OZG_* variables must not leak in."""
+    """Tests build their own Settings; a developer's OZG_* variables must not leak in, nor
+    their language (the command line follows LANG: tests that want German set it)."""
     for key in list(os.environ):
         if key.startswith("OZG_") and not key.startswith("OZG_TEST_"):
             monkeypatch.delenv(key)
+    for key in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(key, raising=False)
 
 
 # --------------------------------------------------------------------------- database

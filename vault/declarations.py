@@ -88,6 +88,14 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
         recipients=("immigration authorities the applicant shares a document with",),
         legal_basis="Art. 6(1)(e) GDPR with § 3 OZG",
         retention="until the applicant deletes the document or the account",
+        name_de="Verschlüsselte Ablage Ihrer Dokumente",
+        purpose_de="Ihre Nachweise für Ihre Anträge aufbewahren und auf Ihre Anweisung mit "
+        "der zuständigen Behörde teilen.",
+        data_categories_de=(
+            "Dokumente (Ende-zu-Ende verschlüsselt)",
+            "Schlüssel (öffentlich oder verschlüsselt)",
+        ),
+        retention_de="bis Sie das Dokument oder Ihr Konto löschen",
     ),
 )
 

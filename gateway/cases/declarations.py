@@ -135,6 +135,19 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
         legal_basis=CASE_BASIS,
         retention="Drafts: the flow's draft retention after their last change (default 30 "
         "days); cases: until the applicant's erasure. The authority's copy is the authority's.",
+        name_de="Anträge auf Aufenthaltstitel: Vorgänge, Entwürfe, Stand und Schritte der Behörde",
+        purpose_de="Ihnen ermöglichen, einen Antrag vorzubereiten (verschlüsselte Entwürfe), zu "
+        "senden und zu verfolgen, und der zuständigen Behörde, ihn zu bearbeiten, Dokumente "
+        "nachzufordern und zu entscheiden.",
+        data_categories_de=(
+            "Angaben zum Vorgang (Verfahren, Behörde, Stand und Zeitpunkte)",
+            "Angaben für die Gebühr, die das Verfahren meldet (Alter, Staatsangehörigkeit/"
+            "Assoziationsrecht, Bezug von Leistungen, Schutzstatus)",
+            "Entwürfe und Nachrichten der Behörde, verschlüsselt mit Ihrem Schlüssel (für den "
+            "Betreiber nicht lesbar)",
+        ),
+        retention_de="Entwürfe: die Frist des Verfahrens nach der letzten Änderung (üblich 30 "
+        "Tage); Vorgänge: bis zu Ihrer Löschung. Die Kopie der Behörde gehört der Behörde.",
     ),
 )
 

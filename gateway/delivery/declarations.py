@@ -101,6 +101,19 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
         "submissions 14 days; the event log with the case. After the applicant's erasure: "
         "a delivery record without content or sender (ids, states, times, event log) for "
         "3 years after the submission.",
+        name_de="Zustellung von Anträgen an Ausländerbehörden (FIT-Connect)",
+        purpose_de="Einen Antrag Ende-zu-Ende verschlüsselt zur zuständigen Ausländerbehörde "
+        "bringen, bis die Behörde ihn abgeholt und bestätigt hat.",
+        data_categories_de=(
+            "Absender (Kennung des Kontos oder des Verfahrens)",
+            "verschlüsselte Antragsdaten, Metadaten und Dokumente (für den Betreiber nicht lesbar)",
+            "Inhaltsverzeichnis der Einreichung (Verfahren, Behörde, Zahlungskennung, Art und "
+            "Größe der Dokumente)",
+        ),
+        retention_de="Unvollständige Einreichungen 1 Tag; verschlüsselte Inhalte bis zur "
+        "Bestätigung, nicht abgeholte Einreichungen 14 Tage; das Ereignisprotokoll mit dem "
+        "Vorgang. Nach Ihrer Löschung: ein Zustellnachweis ohne Inhalt und Absender "
+        "(Kennungen, Stand, Zeitpunkte, Ereignisprotokoll) für 3 Jahre nach der Einreichung.",
     ),
 )
 

@@ -48,6 +48,7 @@ def declarations_for(definition: FlowDefinition) -> ModuleType:
             recipients=processing.recipients,
             legal_basis=processing.legal_basis,
             retention=processing.retention,
+            name_de=f"{title.de} ({definition.legal_basis})",
         ),
     )
     module.RETENTION = (  # type: ignore[attr-defined]

@@ -4,3 +4,8 @@ English, WCAG 2.1 AA), the OIDC login with a server-side session, and the offlin
 Everything the browser loads is served by the gateway itself (``/static/...``); see
 ``docs/portal.md``. The component is :class:`gateway.portal.component.PortalComponent`.
 """
+
+from pathlib import Path
+
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+"""The message catalogues of the portal and of the command line (``commons.i18n``)."""

@@ -30,6 +30,18 @@ ACTIVITIES: tuple[ProcessingActivity, ...] = (
         legal_basis=SESSION_BASIS,
         retention="Until logout, 30 minutes without a request (when next touched) or 12 hours "
         "after the login (OZG_PORTAL_SESSION_*); erased with the account.",
+        name_de="Angemeldete Browser-Sitzungen im Portal",
+        purpose_de="Sie zwischen den Seitenaufrufen angemeldet halten, die Tokens des "
+        "Identitätsanbieters erneuern und Formulare vor websiteübergreifenden Anfragen "
+        "schützen.",
+        data_categories_de=(
+            "Kennung des Kontos und Vertrauensniveau",
+            "Tokens des Identitätsanbieters (verschlüsselt mit einem aus OZG_SECRET_KEY "
+            "abgeleiteten Schlüssel)",
+            "Zeitpunkte der Sitzung",
+        ),
+        retention_de="Bis zur Abmeldung, 30 Minuten ohne Anfrage oder 12 Stunden nach der "
+        "Anmeldung (OZG_PORTAL_SESSION_*); mit dem Konto gelöscht.",
     ),
 )
 

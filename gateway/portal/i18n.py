@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -23,13 +22,12 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 
-LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+from commons.i18n import DOMAIN, compile_catalogue, read_catalogue
+from gateway.portal import LOCALES_DIR as LOCALES_DIR
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-DOMAIN = "messages"
 DEFAULT_LANGUAGE = "de"
 PSEUDO_RTL = "ar-XB"
 LANGUAGE_COOKIE = "ozg_lang"
@@ -43,13 +41,6 @@ class Language:
     name: str  # its own name (endonym), for the language switch
     direction: str  # "ltr" or "rtl"
     translations: NullTranslations
-
-
-def _compile(catalog: Catalog) -> Translations:
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(fp=buffer, domain=DOMAIN)
 
 
 def _direction(code: str) -> str:
@@ -99,16 +90,20 @@ class Catalogues:
         english: Catalog | None = None
         for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
             code = po.parts[-3].replace("_", "-")
-            with po.open("rb") as handle:
-                catalog = read_po(handle, locale=code.replace("-", "_"), domain=DOMAIN)
+            catalog = read_catalogue(po, code)
             if code == "en":
                 english = catalog
-            found.append(Language(code, _endonym(code), _direction(code), _compile(catalog)))
+            found.append(
+                Language(code, _endonym(code), _direction(code), compile_catalogue(catalog))
+            )
         found.sort(key=lambda lang: (lang.code != DEFAULT_LANGUAGE, lang.code))
         if pseudo and english is not None:
             found.append(
                 Language(
-                    PSEUDO_RTL, "Pseudo-RTL (ar-XB)", "rtl", _compile(_pseudo_catalog(english))
+                    PSEUDO_RTL,
+                    "Pseudo-RTL (ar-XB)",
+                    "rtl",
+                    compile_catalogue(_pseudo_catalog(english)),
                 )
             )
         if not any(lang.code == DEFAULT_LANGUAGE for lang in found):

@@ -59,6 +59,11 @@ SCRIPT_STRINGS = {
     "empty": N_("(none)"),
     "erased": N_("Your account has been erased. Keep the receipt below as proof."),
     "receipt_valid": N_("Signature of the receipt checked: valid."),
+    "about_what": N_("What"),
+    "about_why": N_("Why"),
+    "about_legal_basis": N_("Legal basis"),
+    "about_recipients": N_("Who receives it"),
+    "about_how_long": N_("How long"),
 }
 
 

@@ -91,6 +91,15 @@ class XBezahldienstePaymentProvider:
         legal_basis="Art. 6(1)(e) GDPR with § 69 AufenthG; platform as processor of the authority",
         retention="the platform keeps bookings under the budget law's retention; "
         "ozg-commons sends no name, no case reference, no permit type",
+        name_de="Zahlung der Gebühr über eine XBezahldienste-Plattform",
+        purpose_de="Die Gebühr einziehen und von der Kasse der Behörde buchen lassen.",
+        data_categories_de=(
+            "pseudonymes Kassenzeichen und Verwendungszweck",
+            "Betrag",
+            "Zahlungsdaten, die Sie auf der Seite der Plattform selbst eingeben",
+        ),
+        retention_de="die Plattform bewahrt Buchungen nach dem Haushaltsrecht auf; "
+        "ozg-commons sendet keinen Namen, kein Aktenzeichen, keine Art des Aufenthaltstitels",
     )
 
     def __init__(self, settings: BaseModel, context: ProviderContext) -> None:

@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from account.principal import Principal
 from commons.clock import FixedClock
 from commons.db import Database
 from commons.settings import Settings
-from compliance import merkle, note, record_access, views
+from compliance import Actor, merkle, note, record_access, views
 from compliance.errors import VerificationFailed
 from compliance.note import Signer
 from compliance.sequencer import sequence_all
@@ -206,6 +207,22 @@ def test_exports_carry_their_checkpoint_and_verify(
         .decode()
         .startswith(app.state.audit.identity.origin)
     )
+
+
+def test_the_applicants_own_actions_are_by_you(
+    app: FastAPI, client: TestClient, database: Database, act_as: ActAs
+) -> None:
+    """The applicant's own actions read "you" (the portal and the command line say so in
+    their language), not the operator's name; the operator's own system stays itself."""
+    me = applicant()
+    own = replace(event(me.subject), actor=Actor(subject=me.subject, role="applicant"))
+    system = replace(own, actor=Actor(subject="ozg-commons", role="admin"))
+    _record(database, own, system, event(me.subject))
+    _sequence(app, database)
+    act_as(me)
+    entries = client.get("/v1/me/access-log").json()["entries"]
+    assert sorted(e["who"] for e in entries) == ["ozg-commons", "tf", "you"]
+    assert views.actor_name("applicant", None, None) == views.YOU == "you"
 
 
 def test_applicant_sees_own_entries_newest_first_with_proofs_and_restrictions(

@@ -72,6 +72,10 @@ class SandboxPaymentProvider:
         recipients=("none: the sandbox runs inside ozg-commons",),
         legal_basis="none needed: no real personal data (development only)",
         retention="until the payment's data is shredded (its shred deletes the row)",
+        name_de="Test-Zahlungsanbieter (nur in der Entwicklung)",
+        purpose_de="Eine Zahlungsplattform in Entwicklung und Tests nachbilden.",
+        data_categories_de=("Verwendungszweck mit Kassenzeichen", "Betrag", "Stand"),
+        retention_de="bis die Daten der Zahlung gelöscht werden",
     )
     _warned: ClassVar[set[str]] = set()
 

@@ -19,6 +19,7 @@ import pytest
 from compliance import merkle
 from compliance.leaf import LeafData, commitment, format_time
 from compliance.note import Signer
+from compliance.views import actor_name
 from tests.gateway.portal.jsharness import NODE, ROOT, require_node
 
 pytestmark = pytest.mark.node
@@ -187,7 +188,7 @@ def _log(count: int = 11) -> tuple[Signer, str, list[dict[str, Any]]]:
     entries = [
         {
             "at": format_time(leaf.at),
-            "who": leaf.actor_authority or leaf.actor_client_id or "ozg-commons",
+            "who": actor_name(leaf.actor_role, leaf.actor_authority, leaf.actor_client_id),
             "role": leaf.actor_role,
             "data_category": "documents",
             "what": {"en": "Your encrypted document was downloaded.", "de": "…"},

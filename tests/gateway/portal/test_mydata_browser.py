@@ -102,7 +102,11 @@ def test_consents_profile_notices_and_the_readable_export(page: Page) -> None:
     page.get_by_role("button", name="Meine Daten anzeigen").click()
     view = page.locator("#export-view")
     expect(view).to_contain_text(CANARY)
-    expect(view.locator("h3").first).to_have_text("account")
+    # what is held, why and for how long first (Art. 15(1)), then each domain's records
+    expect(view.locator("h3").first).to_have_text("Was wir über Sie speichern, warum und wie lange")
+    expect(view.locator("h4", has_text="Nutzerkonto und Postfach")).to_be_visible()
+    expect(view.locator("dt", has_text="Wie lange").first).to_be_visible()
+    expect(view.locator("h3").nth(1)).to_have_text("account")
     assert axe_violations(page) == []
     shoot(page, "my-data")
     with page.expect_download() as download:
@@ -115,6 +119,7 @@ def test_consents_profile_notices_and_the_readable_export(page: Page) -> None:
     html = Path(download.value.path()).read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
     assert CANARY in html
+    assert "Wie lange" in html
     assert "<script" not in html
 
 

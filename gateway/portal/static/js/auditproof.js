@@ -105,7 +105,8 @@ export async function verifyEntry(entry, checkpoint) {
   }
   const leaf = decodeB64(entry.leaf);
   const fields = decodeLeaf(leaf);
-  const who = fields.actor_authority || fields.actor_client_id || "ozg-commons";
+  // compliance.views.actor_name: "you" for the applicant's own actions
+  const who = fields.actor_role === "applicant" ? "you" : fields.actor_authority || fields.actor_client_id || "ozg-commons";
   const shown = [
     [entry.at, fields.at],
     [entry.role, fields.actor_role],

@@ -86,7 +86,7 @@ async function entryItem(entry, checkpoint) {
   }
   // What is shown is the verified leaf's; an unverified entry is shown as the server sent it.
   const shown = fields || {
-    at: entry.at, actor_role: entry.role, actor_authority: entry.who === "ozg-commons" ? null : entry.who,
+    at: entry.at, actor_role: entry.role, actor_authority: ["ozg-commons", "you"].includes(entry.who) ? null : entry.who,
     actor_client_id: null, action: entry.action, purpose: entry.why.purpose,
     legal_basis: entry.why.legal_basis, outcome: entry.outcome.code,
   };

@@ -79,6 +79,21 @@ function render(value) {
 function renderBundle(bundle) {
   const view = el("div", {});
   view.append(el("p", {}, fmt(T.exported_at, { at: when(bundle.exported_at) }), " · ", el("code", {}, bundle.format)));
+  const about = bundle.about && (bundle.about[lang] || bundle.about.en);
+  if (about) {
+    // what we hold about you, why and for how long (Art. 15(1)), from the server's register
+    const section = el("section", { "aria-labelledby": "export-about", class: "register-section" });
+    section.append(el("h3", { class: "kern-heading-small", id: "export-about" }, about.title));
+    for (const p of about.processing) {
+      const dl = el("dl", { class: "facts" });
+      for (const [key, value] of [["what", p.what.join("; ")], ["why", p.why], ["legal_basis", p.legal_basis],
+        ["recipients", p.recipients.join("; ") || T.empty], ["how_long", p.how_long]]) {
+        dl.append(el("dt", {}, T[`about_${key}`]), el("dd", {}, value));
+      }
+      section.append(el("h4", { class: "kern-heading-x-small" }, p.name), dl);
+    }
+    view.append(section);
+  }
   for (const [domain, part] of Object.entries(bundle.domains || {})) {
     const id = `export-${domain}`;
     const section = el("section", { "aria-labelledby": id, class: "register-section" });
