@@ -231,15 +231,15 @@ def _refuse_unreplayed_erasures(settings: Settings) -> None:
     try:
         held = unreplayed(settings)
     except JournalUnavailable as exc:
-        _err().print(f"[bold red]error:[/] {exc.detail}", highlight=False, markup=True)
+        print_error(exc.detail)
         raise typer.Exit(2) from None
     if held:
-        _err().print(
-            f"[bold red]error:[/] the database holds {held} erasure(s) of the erasure journal "
-            "it has not seen (restored from an older backup?): run `ozg-commons restore` "
-            "before serving",
-            highlight=False,
-            markup=True,
+        print_error(
+            _(
+                "the database holds {held} erasure(s) of the erasure journal it has not seen "
+                "(restored from an older backup?): run `ozg-commons restore` before serving",
+                held=held,
+            )
         )
         raise typer.Exit(2)
 
@@ -265,18 +265,24 @@ def restore(
     try:
         migrations.ensure_current(engine)
     except migrations.SchemaNotCurrent as exc:
-        _err().print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
     try:
         report = replay(settings, vacuum=vacuum)
     except JournalUnavailable as exc:
-        _err().print(f"[bold red]error:[/] {exc.detail}", highlight=False, markup=True)
+        print_error(exc.detail)
         raise typer.Exit(2) from None
-    _err().print(
-        f"erasure journal: {report.journal_entries} entries, {report.replayed} not yet in the "
-        f"database, {report.subjects_erased} subject(s) erased again"
+    typer.echo(
+        _(
+            "erasure journal: {entries} entries, {replayed} not yet in the database, "
+            "{erased} subject(s) erased again",
+            entries=report.journal_entries,
+            replayed=report.replayed,
+            erased=report.subjects_erased,
+        ),
+        err=True,
     )
 
 
