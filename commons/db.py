@@ -15,6 +15,7 @@ in ``<db>-wal``. (PostgreSQL's dead tuples and WAL are the operator's: see docs/
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -81,6 +82,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_before_statement)
+        event.listen(engine, "commit", _sqlite_on_end)
+        event.listen(engine, "rollback", _sqlite_on_end)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -97,10 +101,64 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# SQLite transactions: a read takes no lock, a write takes the write lock before it starts.
+#
+# A unit of work opens no transaction until its first statement. If that is a read, it is a
+# deferred ``BEGIN``: readers never wait for each other or for the writer (WAL). The first
+# statement that writes (INSERT, UPDATE, DELETE, a SAVEPOINT, a SELECT ... FOR UPDATE, which
+# SQLite's dialect compiles without the clause) needs the write lock. A deferred transaction
+# that has read cannot wait for it: SQLite fails the upgrade at once with SQLITE_BUSY (its
+# busy handler is not called), and for good if another writer committed after our snapshot.
+# So the transaction, which has written nothing, is ended there (COMMIT, which also keeps any
+# open cursor of it readable) and begun again with ``BEGIN IMMEDIATE``: that waits for the
+# lock (busy_timeout) and reads the newest data from then on. A unit of work that writes
+# first takes the lock at once, as before.
+#
+# What a unit of work read before its first write may be older than what it writes with:
+# PostgreSQL's READ COMMITTED (its default, which the code is written for) allows the same,
+# and what must not change between a read and a write is read ``FOR UPDATE`` there, which
+# here takes the write lock first. So a read-only request (``GET /v1/vault/documents`` plus
+# its audit entry) holds the write lock only for the audit entry's inserts and the commit.
+_SQLITE_TX = "commons.db.sqlite_transaction"  # in the connection's info: what it holds
+_PENDING, _READING, _WRITING = "pending", "reading", "writing"
+_READ_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES")
+_WRITE_WORDS = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front: concurrent writers wait (busy_timeout)
-    # instead of failing half-way with "database is locked" on lock upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    conn.info[_SQLITE_TX] = _PENDING
+
+
+def _sqlite_on_end(conn: Connection) -> None:
+    conn.info.pop(_SQLITE_TX, None)
+
+
+def _sqlite_writes(statement: str, context: Any) -> bool:
+    head = statement.lstrip()[:8].upper()
+    if head.startswith("WITH"):
+        return _WRITE_WORDS.search(statement) is not None
+    if head.startswith(_READ_STATEMENTS):
+        compiled = getattr(context, "compiled", None)
+        return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
+    return True  # INSERT, UPDATE, DELETE, SAVEPOINT, DDL, anything unknown
+
+
+def _sqlite_before_statement(
+    conn: Connection, cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    state = conn.info.get(_SQLITE_TX)
+    if state is None or state == _WRITING:
+        return
+    raw = cursor.connection
+    if not _sqlite_writes(statement, context):
+        if state == _PENDING:
+            raw.execute("BEGIN")
+            conn.info[_SQLITE_TX] = _READING
+        return
+    if state == _READING:
+        raw.execute("COMMIT")  # nothing was written: ends the snapshot, see above
+    raw.execute("BEGIN IMMEDIATE")
+    conn.info[_SQLITE_TX] = _WRITING
 
 
 def purge_after_commit(session: Session) -> None:
