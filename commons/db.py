@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -73,12 +75,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str | URL, *, pool_size: int = 10) -> Engine:
     """An engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL."""
-    if url.startswith("sqlite"):
+    if str(url).startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            **({"pool_size": 1, "max_overflow": 0} if pool_size == 1 else {}),
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -159,6 +162,84 @@ def _sqlite_before_statement(
         raw.execute("COMMIT")  # nothing was written: ends the snapshot, see above
     raw.execute("BEGIN IMMEDIATE")
     conn.info[_SQLITE_TX] = _WRITING
+
+
+def has_written(connection: Connection) -> bool:
+    """Whether ``connection``'s transaction may have written (on SQLite: holds the write
+    lock). Always ``True`` on other databases, where nobody needs to know."""
+    if connection.dialect.name != "sqlite":
+        return True
+    return connection.info.get(_SQLITE_TX) not in (_PENDING, _READING)
+
+
+class GroupWriter:
+    """Short writes of many threads, committed together: one transaction, one commit (one
+    fsync on SQLite) for every write queued while the previous group was committing.
+
+    A thread calls :meth:`write` and returns once its write is durable, or raises what made
+    it fail. Whoever gets the writer's lock writes every queued write, its own and those of
+    the threads that queued meanwhile (they find theirs done when they get the lock). The
+    writes run on a connection of the writer's own (a one-connection pool), never on one of
+    the request pool, which the waiting threads may all hold. A group that fails is written
+    again one write at a time, so one bad write fails only its own thread.
+    """
+
+    def __init__(self, url: URL) -> None:
+        self._engine = make_engine(url, pool_size=1)
+        self._lock = threading.Lock()
+        self._queue: list[_Queued] = []
+        self._queue_lock = threading.Lock()
+
+    def write(self, write: Callable[[Connection], object]) -> None:
+        queued = _Queued(write)
+        with self._queue_lock:
+            self._queue.append(queued)
+        with self._lock:
+            if not queued.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+        if queued.error is not None:
+            raise queued.error
+
+    def _commit(self, group: list[_Queued]) -> None:
+        try:
+            with self._engine.begin() as connection:
+                for queued in group:
+                    queued.write(connection)
+        except Exception as exc:
+            if len(group) == 1:
+                group[0].error = exc
+            else:
+                for queued in group:
+                    self._commit([queued])
+        for queued in group:
+            queued.done = True
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+
+class _Queued:
+    __slots__ = ("done", "error", "write")
+
+    def __init__(self, write: Callable[[Connection], object]) -> None:
+        self.write = write
+        self.done = False
+        self.error: Exception | None = None
+
+
+_GROUP_WRITERS: weakref.WeakKeyDictionary[Engine, GroupWriter] = weakref.WeakKeyDictionary()
+_GROUP_WRITERS_LOCK = threading.Lock()
+
+
+def group_writer(engine: Engine) -> GroupWriter:
+    """The :class:`GroupWriter` of ``engine``'s database (one per engine, made on first use)."""
+    with _GROUP_WRITERS_LOCK:
+        writer = _GROUP_WRITERS.get(engine)
+        if writer is None:
+            writer = _GROUP_WRITERS[engine] = GroupWriter(engine.url)
+        return writer
 
 
 def purge_after_commit(session: Session) -> None:
@@ -322,4 +403,8 @@ class Database:
             session.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        with _GROUP_WRITERS_LOCK:
+            writer = _GROUP_WRITERS.pop(self.engine, None)
+        if writer is not None:
+            writer.dispose()
         self.engine.dispose()
