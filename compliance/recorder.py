@@ -15,6 +15,10 @@ its entries, and a failed write raises from that statement or from ``commit()``,
 rolls everything back. (Statements run on ``session.connection()`` directly bypass the ORM
 and do not write the buffer; the commit still does.)
 
+On SQLite, a unit of work that wrote nothing else (a read) commits its entries in a short
+grouped transaction of its own just before its commit (:func:`_write_grouped`): the read
+never takes the write lock, and it is not answered before its entries are durable.
+
 A refusal (an entry whose outcome is not ``success``: ``denied``, ``error``) is kept even if
 the unit of work then rolls back, as it does when the refusal becomes a 403 or 404: if the
 transaction does not commit, such entries are written in a transaction of their own right
