@@ -233,8 +233,14 @@ _GROUP_WRITERS: weakref.WeakKeyDictionary[Engine, GroupWriter] = weakref.WeakKey
 _GROUP_WRITERS_LOCK = threading.Lock()
 
 
-def group_writer(engine: Engine) -> GroupWriter:
-    """The :class:`GroupWriter` of ``engine``'s database (one per engine, made on first use)."""
+def group_writer(engine: Engine) -> GroupWriter | None:
+    """The :class:`GroupWriter` of ``engine``'s database (one per engine, made on first use);
+    None for an in-memory SQLite database, which a second connection would not share."""
+    database = engine.url.database or ""
+    if engine.dialect.name == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in str(engine.url)
+    ):
+        return None
     with _GROUP_WRITERS_LOCK:
         writer = _GROUP_WRITERS.get(engine)
         if writer is None:

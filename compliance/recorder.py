@@ -197,12 +197,13 @@ def _write_grouped(session: Session) -> bool:
     bind = session.get_bind()
     if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
         return False  # PostgreSQL groups concurrent commits itself; tests' connections
-    if has_written(session.connection()):
+    writer = group_writer(bind)
+    if writer is None or has_written(session.connection()):
         return False
     from compliance import service
 
     batch = list(entries)
-    group_writer(bind).write(lambda connection: service.write_entries(connection, batch))
+    writer.write(lambda connection: service.write_entries(connection, batch))
     del entries[:]
     return True
 

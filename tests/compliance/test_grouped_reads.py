@@ -161,6 +161,7 @@ def test_writes_queued_meanwhile_are_committed_together(tmp_path: Path) -> None:
     with database.transaction() as session:
         session.execute(text("CREATE TABLE t (n INTEGER)"))
     writer = group_writer(database.engine)
+    assert writer is not None
     commits: list[int] = []
     event.listen(writer._engine, "commit", lambda _c: commits.append(1))
     started = threading.Event()
@@ -229,4 +230,10 @@ def test_a_failing_write_fails_only_its_own_caller(tmp_path: Path) -> None:
     with database.transaction() as session:
         assert sorted(session.scalars(text("SELECT n FROM t"))) == [1, 3, 100]
     writer.dispose()
+    database.dispose()
+
+
+def test_an_in_memory_database_keeps_the_entries_in_the_reads_transaction() -> None:
+    database = Database.from_url("sqlite://")
+    assert group_writer(database.engine) is None
     database.dispose()
