@@ -24,7 +24,9 @@ short 1):
 
 The bare app is measured before each database's reads, with the same generator, connections
 and duration; the ratios (req/s of ozg-commons / req/s of bare, and p99 of ozg-commons / p99 of
-bare) are the figures that count: the machine may be shared, and a ratio within one run is
+bare) are the figures that count, with the CPU ratio (the bare app's CPU time per request
+over the server's, read from /proc; what the req/s ratio would be on an idle machine with
+the server bound by its CPU): the machine may be shared, and a ratio within one run is
 fair where absolute numbers are not.
 
 Not measured yet (issue 14): the mixed scenario (log in, list, upload 5 MB, download, access
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -72,12 +75,22 @@ class Load:
     p99_ms: float
     requests: int
     errors: int  # non-2xx answers, socket errors and timeouts
+    cpu_ms: float = 0.0  # the server process's CPU time per request (user + system)
 
     def line(self) -> str:
         return (
             f"{self.rps:8.0f} req/s  p50 {self.p50_ms:7.2f} ms  p99 {self.p99_ms:7.2f} ms  "
-            f"errors {self.errors}/{self.requests}"
+            f"cpu {self.cpu_ms:6.2f} ms/req  errors {self.errors}/{self.requests}"
         )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` and its threads (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- the load generator
@@ -112,9 +125,21 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def run_load(url: str, tokens: list[str], work: Path, seconds: float = SECONDS) -> Load:
+def run_load(
+    url: str, tokens: list[str], work: Path, seconds: float = SECONDS, pid: int | None = None
+) -> Load:
     """Drive ``url`` (GET) at CONNECTIONS connections for ``seconds`` from a second process,
-    each request with the next of ``tokens`` as its bearer token."""
+    each request with the next of ``tokens`` as its bearer token; with ``pid``, also the
+    server process's CPU time per request."""
+    before = cpu_seconds(pid) if pid else 0.0
+    load = _drive(url, tokens, work, seconds)
+    if pid and load.requests:
+        spent = cpu_seconds(pid) - before
+        load = dataclasses.replace(load, cpu_ms=spent * 1000 / load.requests)
+    return load
+
+
+def _drive(url: str, tokens: list[str], work: Path, seconds: float) -> Load:
     token_file = work / "tokens.txt"
     token_file.write_text("".join(t + "\n" for t in tokens))
     env = {**os.environ, "OZG_BENCH_TOKENS": str(token_file)}
@@ -191,8 +216,8 @@ async def _generate(url: str, seconds: float, connections: int) -> Load:
 
 
 @contextlib.contextmanager
-def bare_app(work: Path) -> Iterator[str]:
-    """The bare app in its own process; yields its base URL."""
+def bare_app(work: Path) -> Iterator[tuple[str, int]]:
+    """The bare app in its own process; yields its base URL and process id."""
     import httpx
 
     number = free_port(1)
@@ -214,7 +239,7 @@ def bare_app(work: Path) -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise SystemExit("the bare app did not start") from None
                 time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -272,13 +297,15 @@ def applicant_tokens(base: str, data_dir: Path, count: int, prefix: str = "bench
 # ---------------------------------------------------------------- the reads
 
 
-def reads(name: str, env: dict[str, str], work: Path, bare: str) -> dict[str, tuple[Load, Load]]:
+def reads(
+    name: str, env: dict[str, str], work: Path, bare: tuple[str, int]
+) -> dict[str, tuple[Load, Load]]:
     """Each read, with many users and with one, against the bare app measured just before."""
     from served import server
 
     results: dict[str, tuple[Load, Load]] = {}
     data_dir = work / f"srv-{name}"
-    with server(data_dir, env=env) as (base, _process):
+    with server(data_dir, env=env) as (base, process):
         tokens = applicant_tokens(base, data_dir, USERS)
         run_load(base + READS[0], tokens, work, seconds=min(SECONDS, 2))  # warm up
         for path in READS:
@@ -287,8 +314,8 @@ def reads(name: str, env: dict[str, str], work: Path, bare: str) -> dict[str, tu
                 # the machine hits both alike, and the best run is the least disturbed.
                 bares, ours = [], []
                 for _ in range(ROUNDS):
-                    bares.append(run_load(bare + "/bare", chosen, work))
-                    ours.append(run_load(base + path, chosen, work))
+                    bares.append(run_load(bare[0] + "/bare", chosen, work, pid=bare[1]))
+                    ours.append(run_load(base + path, chosen, work, pid=process.pid))
                 baseline = max(bares, key=lambda load: load.rps)
                 measured = max(ours, key=lambda load: load.rps)
                 results[f"{path} {who}"] = (measured, baseline)
@@ -297,16 +324,22 @@ def reads(name: str, env: dict[str, str], work: Path, bare: str) -> dict[str, tu
     return results
 
 
-def summary(name: str, results: dict[str, tuple[Load, Load]]) -> tuple[float, float, int]:
-    """Print the ratios; return (worst req/s ratio, worst p99 ratio, errors)."""
-    worst_rate, worst_p99, errors = float("inf"), 0.0, 0
+def summary(name: str, results: dict[str, tuple[Load, Load]]) -> tuple[float, float, float, int]:
+    """Print the ratios; return (worst req/s ratio, worst p99 ratio, worst CPU ratio, errors).
+
+    The CPU ratio (bare's CPU time per request / ours) is what the req/s ratio would be on
+    an otherwise idle machine with the server bound by its CPU: steadier where other jobs
+    share the cores."""
+    worst_rate, worst_p99, worst_cpu, errors = float("inf"), 0.0, float("inf"), 0
     for key, (measured, baseline) in results.items():
         rate = measured.rps / baseline.rps
         p99 = measured.p99_ms / max(baseline.p99_ms, 0.001)
+        cpu = baseline.cpu_ms / measured.cpu_ms if measured.cpu_ms else float("nan")
         worst_rate, worst_p99 = min(worst_rate, rate), max(worst_p99, p99)
+        worst_cpu = min(worst_cpu, cpu)
         errors += measured.errors
-        print(f"{name:10} {key:27}  ratio {rate:5.3f}  p99 ratio {p99:6.2f}")
-    return worst_rate, worst_p99, errors
+        print(f"{name:10} {key:27}  ratio {rate:5.3f}  p99 ratio {p99:6.2f}  cpu ratio {cpu:5.3f}")
+    return worst_rate, worst_p99, worst_cpu, errors
 
 
 def main() -> None:
@@ -325,9 +358,10 @@ def main() -> None:
             if pg_url:
                 databases.insert(0, ("pg", {"OZG_DATABASE_URL": pg_url}))
             for name, env in databases:
-                rate, p99, errs = summary(name, reads(name, env, work, bare))
+                rate, p99, cpu, errs = summary(name, reads(name, env, work, bare))
                 fields[f"read_ratio_{name}"] = f"{rate:.3f}"
                 fields[f"p99_ratio_{name}"] = f"{p99:.2f}"
+                fields[f"cpu_ratio_{name}"] = f"{cpu:.3f}"
                 errors += errs
             fields.setdefault("read_ratio_pg", "n/a")
             fields.setdefault("p99_ratio_pg", "n/a")
