@@ -98,6 +98,13 @@ an account's every request need not write it."""
 def touch(session: Session, principal: Principal, *, clock: Clock = system_clock) -> Account:
     """The caller's account, created on first use; records the login and refreshes the
     identity provider's attributes."""
+    return _touch(session, principal, clock)[0]
+
+
+def _touch(
+    session: Session, principal: Principal, clock: Clock
+) -> tuple[Account, list[ProfileAttribute] | None]:
+    """:func:`touch`, and the account's attributes (by name) if it read them anyway."""
     now = clock.now()
     account = find_account(session, principal)
     if account is None:
@@ -130,8 +137,7 @@ def touch(session: Session, principal: Principal, *, clock: Clock = system_clock
     if account.dormancy_notice_at is not None:
         account.dormancy_notice_at = None
     _record_login(session, account, principal, now, clock)
-    _refresh_idp_attributes(session, account, principal, now, clock)
-    return account
+    return account, _refresh_idp_attributes(session, account, principal, now, clock)
 
 
 def _record_login(
@@ -164,24 +170,25 @@ def _record_login(
 
 def _refresh_idp_attributes(
     session: Session, account: Account, principal: Principal, now: datetime, clock: Clock
-) -> None:
+) -> list[ProfileAttribute] | None:
+    """Bring the identity provider's attributes up to date; return all of the account's
+    attributes by name (None if the token carries none and nothing was read)."""
     if not principal.attributes:
-        return
+        return None
     existing = {a.name: a for a in _attributes(session, account)}
     for name, value in principal.attributes:
         attribute = existing.get(name)
         if attribute is None:
-            session.add(
-                ProfileAttribute(
-                    id=new_id_str(clock),
-                    account_id=account.id,
-                    name=name,
-                    value=value,
-                    source="idp",
-                    trust_level=int(principal.trust_level),
-                    updated_at=now,
-                )
+            existing[name] = ProfileAttribute(
+                id=new_id_str(clock),
+                account_id=account.id,
+                name=name,
+                value=value,
+                source="idp",
+                trust_level=int(principal.trust_level),
+                updated_at=now,
             )
+            session.add(existing[name])
         elif (attribute.source == "idp" or principal.trust_level > attribute.trust_level) and (
             attribute.value != value
             or attribute.source != "idp"
@@ -191,6 +198,7 @@ def _refresh_idp_attributes(
             attribute.source = "idp"
             attribute.trust_level = int(principal.trust_level)
             attribute.updated_at = now
+    return [existing[name] for name in sorted(existing)]
 
 
 def _attributes(session: Session, account: Account) -> list[ProfileAttribute]:
@@ -206,7 +214,11 @@ def _attributes(session: Session, account: Account) -> list[ProfileAttribute]:
 def profile(
     session: Session, principal: Principal, *, clock: Clock = system_clock
 ) -> tuple[Account, list[ProfileAttribute]]:
-    account = touch(session, principal, clock=clock)
+    account, attributes = _touch(session, principal, clock)
+    if attributes is None:
+        attributes = _attributes(session, account)
+    # Recorded after the last read: the entry is written with the commit, so on SQLite the
+    # write lock is held only for the entry and the commit (commons/db.py).
     _record_own(
         session,
         principal,
@@ -216,7 +228,7 @@ def profile(
         legal_basis=ACCOUNT_LEGAL_BASIS,
         clock=clock,
     )
-    return account, _attributes(session, account)
+    return account, attributes
 
 
 def set_attribute(

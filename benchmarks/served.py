@@ -49,17 +49,20 @@ def port() -> int:
 
 
 @contextmanager
-def server(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``ozg-commons serve`` on 127.0.0.1 with ``data_dir``; yields its base URL."""
+def server(
+    data_dir: Path, *, env: dict[str, str] | None = None, workers: int = 1
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``ozg-commons serve`` on 127.0.0.1 with ``data_dir`` (and ``env`` on top, e.g. an
+    ``OZG_DATABASE_URL``), ``workers`` worker processes; yields its base URL."""
     number = port()
     base = f"http://127.0.0.1:{number}"
     env = {**os.environ, "OZG_DATA_DIR": str(data_dir), "OZG_PUBLIC_BASE_URL": base,
-           "OZG_LOG_LEVEL": "WARNING"}  # fmt: skip
+           "OZG_LOG_LEVEL": "WARNING", **(env or {})}  # fmt: skip
     log = data_dir.with_name(data_dir.name + ".log")
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--host", "127.0.0.1", "--port",
-             str(number)],
+             str(number), "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
         )  # fmt: skip
     try:

@@ -15,14 +15,17 @@ in ``<db>-wal``. (PostgreSQL's dead tuples and WAL are the operator's: see docs/
 from __future__ import annotations
 
 import logging
+import re
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -72,15 +75,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str | URL, *, pool_size: int = 10) -> Engine:
     """An engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL."""
-    if url.startswith("sqlite"):
+    if str(url).startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            **({"pool_size": 1, "max_overflow": 0} if pool_size == 1 else {}),
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "before_cursor_execute", _sqlite_before_statement)
+        event.listen(engine, "commit", _sqlite_on_end)
+        event.listen(engine, "rollback", _sqlite_on_end)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -97,10 +104,148 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# SQLite transactions: a read takes no lock, a write takes the write lock before it starts.
+#
+# A unit of work opens no transaction until its first statement. If that is a read, it is a
+# deferred ``BEGIN``: readers never wait for each other or for the writer (WAL). The first
+# statement that writes (INSERT, UPDATE, DELETE, a SAVEPOINT, a SELECT ... FOR UPDATE, which
+# SQLite's dialect compiles without the clause) needs the write lock. A deferred transaction
+# that has read cannot wait for it: SQLite fails the upgrade at once with SQLITE_BUSY (its
+# busy handler is not called), and for good if another writer committed after our snapshot.
+# So the transaction, which has written nothing, is ended there (COMMIT, which also keeps any
+# open cursor of it readable) and begun again with ``BEGIN IMMEDIATE``: that waits for the
+# lock (busy_timeout) and reads the newest data from then on. A unit of work that writes
+# first takes the lock at once, as before.
+#
+# What a unit of work read before its first write may be older than what it writes with:
+# PostgreSQL's READ COMMITTED (its default, which the code is written for) allows the same,
+# and what must not change between a read and a write is read ``FOR UPDATE`` there, which
+# here takes the write lock first. So a read-only request (``GET /v1/vault/documents`` plus
+# its audit entry) holds the write lock only for the audit entry's inserts and the commit.
+_SQLITE_TX = "commons.db.sqlite_transaction"  # in the connection's info: what it holds
+_PENDING, _READING, _WRITING = "pending", "reading", "writing"
+_READ_STATEMENTS = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES")
+_WRITE_WORDS = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
 def _sqlite_on_begin(conn: Connection) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front: concurrent writers wait (busy_timeout)
-    # instead of failing half-way with "database is locked" on lock upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    conn.info[_SQLITE_TX] = _PENDING
+
+
+def _sqlite_on_end(conn: Connection) -> None:
+    conn.info.pop(_SQLITE_TX, None)
+
+
+def _sqlite_writes(statement: str, context: Any) -> bool:
+    head = statement.lstrip()[:8].upper()
+    if head.startswith("WITH"):
+        return _WRITE_WORDS.search(statement) is not None
+    if head.startswith(_READ_STATEMENTS):
+        compiled = getattr(context, "compiled", None)
+        return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
+    return True  # INSERT, UPDATE, DELETE, SAVEPOINT, DDL, anything unknown
+
+
+def _sqlite_before_statement(
+    conn: Connection, cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+) -> None:
+    state = conn.info.get(_SQLITE_TX)
+    if state is None or state == _WRITING:
+        return
+    raw = cursor.connection
+    if not _sqlite_writes(statement, context):
+        if state == _PENDING:
+            raw.execute("BEGIN")
+            conn.info[_SQLITE_TX] = _READING
+        return
+    if state == _READING:
+        raw.execute("COMMIT")  # nothing was written: ends the snapshot, see above
+    raw.execute("BEGIN IMMEDIATE")
+    conn.info[_SQLITE_TX] = _WRITING
+
+
+def has_written(connection: Connection) -> bool:
+    """Whether ``connection``'s transaction may have written (on SQLite: holds the write
+    lock). Always ``True`` on other databases, where nobody needs to know."""
+    if connection.dialect.name != "sqlite":
+        return True
+    return connection.info.get(_SQLITE_TX) not in (_PENDING, _READING)
+
+
+class GroupWriter:
+    """Short writes of many threads, committed together: one transaction, one commit (one
+    fsync on SQLite) for every write queued while the previous group was committing.
+
+    A thread calls :meth:`write` and returns once its write is durable, or raises what made
+    it fail. Whoever gets the writer's lock writes every queued write, its own and those of
+    the threads that queued meanwhile (they find theirs done when they get the lock). The
+    writes run on a connection of the writer's own (a one-connection pool), never on one of
+    the request pool, which the waiting threads may all hold. A group that fails is written
+    again one write at a time, so one bad write fails only its own thread.
+    """
+
+    def __init__(self, url: URL) -> None:
+        self._engine = make_engine(url, pool_size=1)
+        self._lock = threading.Lock()
+        self._queue: list[_Queued] = []
+        self._queue_lock = threading.Lock()
+
+    def write(self, write: Callable[[Connection], object]) -> None:
+        queued = _Queued(write)
+        with self._queue_lock:
+            self._queue.append(queued)
+        with self._lock:
+            if not queued.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+        if queued.error is not None:
+            raise queued.error
+
+    def _commit(self, group: list[_Queued]) -> None:
+        try:
+            with self._engine.begin() as connection:
+                for queued in group:
+                    queued.write(connection)
+        except Exception as exc:
+            if len(group) == 1:
+                group[0].error = exc
+            else:
+                for queued in group:
+                    self._commit([queued])
+        for queued in group:
+            queued.done = True
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+
+class _Queued:
+    __slots__ = ("done", "error", "write")
+
+    def __init__(self, write: Callable[[Connection], object]) -> None:
+        self.write = write
+        self.done = False
+        self.error: Exception | None = None
+
+
+_GROUP_WRITERS: weakref.WeakKeyDictionary[Engine, GroupWriter] = weakref.WeakKeyDictionary()
+_GROUP_WRITERS_LOCK = threading.Lock()
+
+
+def group_writer(engine: Engine) -> GroupWriter | None:
+    """The :class:`GroupWriter` of ``engine``'s database (one per engine, made on first use);
+    None for an in-memory SQLite database, which a second connection would not share."""
+    database = engine.url.database or ""
+    if engine.dialect.name == "sqlite" and (
+        database in ("", ":memory:") or "mode=memory" in str(engine.url)
+    ):
+        return None
+    with _GROUP_WRITERS_LOCK:
+        writer = _GROUP_WRITERS.get(engine)
+        if writer is None:
+            writer = _GROUP_WRITERS[engine] = GroupWriter(engine.url)
+        return writer
 
 
 def purge_after_commit(session: Session) -> None:
@@ -264,4 +409,8 @@ class Database:
             session.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        with _GROUP_WRITERS_LOCK:
+            writer = _GROUP_WRITERS.pop(self.engine, None)
+        if writer is not None:
+            writer.dispose()
         self.engine.dispose()

@@ -15,6 +15,10 @@ its entries, and a failed write raises from that statement or from ``commit()``,
 rolls everything back. (Statements run on ``session.connection()`` directly bypass the ORM
 and do not write the buffer; the commit still does.)
 
+On SQLite, a unit of work that wrote nothing else (a read) commits its entries in a short
+grouped transaction of its own just before its commit (:func:`_write_grouped`): the read
+never takes the write lock, and it is not answered before its entries are durable.
+
 A refusal (an entry whose outcome is not ``success``: ``denied``, ``error``) is kept even if
 the unit of work then rolls back, as it does when the refusal becomes a 403 or 404: if the
 transaction does not commit, such entries are written in a transaction of their own right
@@ -37,11 +41,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from sqlalchemy import Engine
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from commons.clock import Clock, ensure_utc, system_clock
 from commons.context import current_request_id
+from commons.db import group_writer, has_written
 
 if TYPE_CHECKING:
     from commons.db import Database
@@ -174,7 +180,32 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def _before_commit(session: Session) -> None:
-    _write(session, None)
+    if not _write_grouped(session):
+        _write(session, None)
+
+
+def _write_grouped(session: Session) -> bool:
+    """On SQLite, the entries of a unit of work that has written nothing else (a read) go in
+    a short transaction of their own, committed together with the entries of the reads that
+    commit at the same time (:class:`commons.db.GroupWriter`): the read never takes the write
+    lock, and one commit makes many reads' entries durable. It returns, and so the read is
+    answered, only once its entries are committed; if they cannot be, it raises and the unit
+    of work rolls back. Returns whether it wrote them."""
+    entries: list[NewEntry] | None = session.info.get(_BUFFER)
+    if not entries or session.new or session.dirty or session.deleted:
+        return False
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return False  # PostgreSQL groups concurrent commits itself; tests' connections
+    writer = group_writer(bind)
+    if writer is None or has_written(session.connection()):
+        return False
+    from compliance import service
+
+    batch = list(entries)
+    writer.write(lambda connection: service.write_entries(connection, batch))
+    del entries[:]
+    return True
 
 
 def _before_savepoint(session: Session, transaction: SessionTransaction) -> None:

@@ -80,7 +80,8 @@ def _take_pending_sqlite(session: Session, size: int, batch: int) -> list[bytes]
     ).all()
     if not rows:
         return []
-    # BEGIN IMMEDIATE: every queued row is committed, and none can appear meanwhile.
+    # The head's FOR UPDATE took the write lock (BEGIN IMMEDIATE, commons/db.py): every
+    # queued row is committed, and none can appear meanwhile.
     session.execute(delete(Pending).where(Pending.seq <= rows[-1][0]))
     connection = session.connection()
     connection.execute(
