@@ -11,7 +11,7 @@ ASSETS := gateway/portal/assets
 VENDOR := gateway/portal/static/vendor/.installed
 PORT   ?= 8000
 
-.PHONY: run test lint format bench fuzz clean chromium messages
+.PHONY: run test lint format bench fuzz fuzz-api clean chromium messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ $(FUZZ_STAMP): $(STAMP)
 
 fuzz: $(FUZZ_STAMP)
 	OZG_FUZZ_RUNS=$(FUZZ_RUNS) $(BIN)/python benchmarks/fuzz_parsers.py
+	$(MAKE) fuzz-api
+
+## Schemathesis against the whole API as each role, FUZZ_API_EXAMPLES per operation (default 25)
+FUZZ_API_EXAMPLES ?= 25
+fuzz-api: $(STAMP)
+	$(BIN)/python benchmarks/fuzz_api.py --max-examples $(FUZZ_API_EXAMPLES)
 
 ## Extract the messages of the portal and the command line into the catalogues (docs/portal.md)
 MESSAGE_SOURCES := commons account vault payments compliance gateway

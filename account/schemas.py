@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from commons.text import FreeText, Identifier
 
@@ -44,7 +44,7 @@ class AttributeIn(BaseModel):
 
 class NotificationsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email_notifications: bool
+    email_notifications: StrictBool
 
 
 class LoginOut(BaseModel):

@@ -80,9 +80,10 @@ PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 
 def problem_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: each status as an RFC 9457 ``application/problem+json``
-    document. The gateway adds 401/403 (authenticated routes), 404 (routes with path
-    parameters), 408/413 (routes with a body), 422 and 500 to every route by itself; a route
-    names what else it raises: ``responses=problem_responses(409, 502)``."""
+    document. The gateway adds the statuses of the operation's shape by itself (401, 403,
+    404, 503, and 409 if it changes something, when it authenticates; 404 with parameters;
+    400, 408 and 413 with a body; 422 and 500 always: ``gateway.openapi.generic_statuses``);
+    a route names what else it raises: ``responses=problem_responses(502)``."""
     from http import HTTPStatus
 
     out: dict[int | str, dict[str, Any]] = {}

@@ -3,11 +3,12 @@ how each operation authenticates, and an example of every body.
 
 :func:`install` wraps ``app.openapi``:
 
-- each operation gets, as ``application/problem+json`` (schema ``Problem``), 422, 500 and
-  503 (a dependency is down, with ``Retry-After``: ``gateway.problems``);
-  401 and 403 if it authenticates; 404 if its path has a parameter; 408 and 413 if it takes
-  a body. A route adds its own with ``responses=commons.web.problem_responses(409, ...)``; a
-  422 that FastAPI describes as ``application/json`` is replaced, since the gateway always
+- each operation gets, as ``application/problem+json`` (schema ``Problem``), the problem
+  statuses of its shape (:func:`generic_statuses`: by whether it authenticates, changes
+  something, has parameters or a body), in this one place for every route. A route adds
+  what only it answers with ``responses=commons.web.problem_responses(502, ...)`` or, for a
+  route of a component, with ``"problems"`` in :data:`~gateway.openapi_operations.OPERATIONS`; a 422
+  that FastAPI describes as ``application/json`` is replaced, since the gateway always
   answers problem details;
 - the security schemes (:data:`SECURITY_SCHEMES`, Swagger UI's "Authorize") and, on each
   operation that authenticates, the ways it accepts: a bearer token of a person (pasted, or
@@ -146,12 +147,13 @@ def _auth_of(app: FastAPI, dependant: Dependant) -> _Auth:
     auth, stack = _Auth(), [dependant]
     while stack:
         current = stack.pop()
-        call = current.call
+        call = original = current.call
         override = app.dependency_overrides.get(call) if call is not None else None
         if override is not None:
             current, call = get_dependant(path="", call=override), override
-        if call is not None and getattr(call, AUTHENTICATES_FIRST, False):
-            auth.authenticated = True
+        marked = [c for c in (original, call) if c is not None]
+        if any(getattr(c, AUTHENTICATES_FIRST, False) for c in marked):
+            auth.authenticated = True  # also under a test's override of the caller
         if isinstance(call, ScopeGuard):
             auth.scopes.add(call.scope.value)
         stack.extend(current.dependencies)
@@ -188,6 +190,30 @@ def security_of(method: str, auth: _Auth) -> list[dict[str, list[str]]]:
     return ways
 
 
+def generic_statuses(method: str, path: str, operation: dict[str, Any], auth: _Auth) -> list[int]:
+    """The problem statuses every operation of this shape can answer, whatever its route:
+
+    - every operation: 422 (validation, control characters at the edge), 500, and 503 (a
+      dependency is down, with ``Retry-After``: :func:`gateway.problems.unavailable_dependency`);
+    - one that authenticates: 401, 403; 404,
+      since what it acts on may be missing or another's (answered as missing); and, if it
+      changes something, 409 (the resource's state does not allow it: a case already
+      submitted, an upload already finished, a key already set);
+    - one with a path or query parameter: 404;
+    - one with a body: 400 (a body that cannot be decoded at all), 408 and 413.
+    """
+    statuses = {422, 500, 503}
+    if auth.authenticated:
+        statuses |= {401, 403, 404}
+        if method not in SAFE_METHODS:
+            statuses.add(409)
+    if "{" in path or operation.get("parameters"):
+        statuses.add(404)
+    if method in _BODY_METHODS or "requestBody" in operation:
+        statuses |= {400, 408, 413}
+    return sorted(statuses)
+
+
 def install(app: FastAPI) -> None:
     generate = app.openapi
 
@@ -199,15 +225,10 @@ def install(app: FastAPI) -> None:
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 auth = operations_auth.get((path, method), _Auth())
-                statuses = [422, 500, 503]
-                if auth.authenticated:
-                    statuses += [401, 403]
-                if "{" in path:
-                    statuses.append(404)
-                if method in _BODY_METHODS or "requestBody" in operation:
-                    statuses += [408, 413]
+                statuses = generic_statuses(method, path, operation, auth)
+                statuses += OPERATIONS.get(f"{method.upper()} {path}", {}).get("problems", ())
                 responses = operation.setdefault("responses", {})
-                for status, response in problem_responses(*sorted(statuses)).items():
+                for status, response in problem_responses(*sorted(set(statuses))).items():
                     existing = responses.get(str(status))
                     if existing is None:
                         responses[str(status)] = response

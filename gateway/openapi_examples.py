@@ -268,6 +268,14 @@ def problem_example(status: int) -> dict[str, Any]:
             "request_id": REQUEST_ID,
             "errors": [{"loc": ["body", "flow_id"], "msg": "Field required", "type": "missing"}],
         }
+    if status == 400:  # FastAPI's own refusal of a body it cannot decode
+        return {
+            "type": "about:blank",
+            "title": "Bad Request",
+            "status": 400,
+            "detail": "There was an error parsing the body",
+            "request_id": REQUEST_ID,
+        }
     error = _PROBLEMS.get(status)
     if error is None:  # 500 and anything else: the middleware's opaque problem
         return {

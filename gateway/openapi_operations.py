@@ -1,5 +1,7 @@
 """The examples of operations whose bodies are free-form or streamed, keyed by
-``"METHOD /path"`` (see :mod:`gateway.openapi_examples` for where examples come from)."""
+``"METHOD /path"`` (see :mod:`gateway.openapi_examples` for where examples come from), and
+the problem statuses only that operation answers (``"problems"``), beyond those every
+operation of its shape gets (:func:`gateway.openapi.generic_statuses`)."""
 
 from __future__ import annotations
 
@@ -153,6 +155,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /v1/authorities/{authority_id}": {"responses": {"200": {JSON: _AUTHORITY}}},
     "GET /v1/routes/keys": {"responses": {"200": {JSON: {"keys": [RSA_SIG_JWK]}}}},
     "GET /v1/routes": {
+        "problems": [400],  # what the FIT-Connect Routing API refuses, as it does
         "responses": {
             "200": {
                 JSON: {
@@ -178,7 +181,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                     ],
                 }
             }
-        }
+        },
     },
     "GET /v1/cases/{case_id}/receipt": {"responses": {"200": {JSON: _SIGNED_RECEIPT}}},
     "GET /v1/cases/{case_id}/draft": {
@@ -236,7 +239,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         }
     },
     "PUT /fit-connect/v1/submissions/{submission_id}/attachments/{attachment_id}": {
-        "request": {"application/jose": JWE}
+        "request": {"application/jose": JWE},
+        "problems": [415],  # anything but application/jose
     },
     "GET /fit-connect/v1/submissions/{submission_id}/attachments/{attachment_id}": {
         "responses": {"200": {"application/jose": JWE}}
@@ -269,6 +273,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "POST /fit-connect/v1/cases/{case_id}/events": {"request": {"application/jose": _SET}},
     # ---------------------------------------------------------------- audit and account
+    "GET /v1/audit/checkpoint": {"problems": [404]},  # before the first checkpoint
     "GET /v1/audit/entries": {
         "responses": {"200": {JSON: {"entries": [_AUDIT_ENTRY], "next_cursor": None}}}
     },
@@ -395,6 +400,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     # ---------------------------------------------------------------- payments and vault
     "POST /v1/payments/notifications/{provider}/{authority}": {
+        "problems": [401],  # a signature that does not verify
         # the provider's own shape, signed (docs/payments.md); here the sandbox's
         "request": {
             JSON: {
@@ -404,13 +410,17 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                 "status": "BOOKED",
                 "payment_method": "sandbox-card",
             }
-        }
+        },
     },
     "GET /v1/payments/{payment_id}/return": {"responses": {"303": None}, "drop": ["200"]},
     "GET /v1/payments/{payment_id}/receipt": {
-        "responses": {"200": {"application/pdf": "(the payment receipt, a PDF)"}}
+        "problems": [409],  # not booked (yet)
+        "responses": {"200": {"application/pdf": "(the payment receipt, a PDF)"}},
     },
-    "GET /v1/payments/{payment_id}/receipt.jws": {"responses": {"200": {"application/jose": JWS}}},
+    "GET /v1/payments/{payment_id}/receipt.jws": {
+        "problems": [409],  # not booked (yet)
+        "responses": {"200": {"application/jose": JWS}},
+    },
     "GET /v1/payments/{payment_id}/fit-connect": {
         "responses": {
             "200": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from commons.text import Cents, FreeText, Identifier, PositiveCents
 from payments.fees import Benefit, Outcome, PermitType, Procedure, SettlementCategory
@@ -15,7 +15,7 @@ CASE_REFERENCE = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]
 class FeeRuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     procedure: Procedure
-    express_available: bool = True
+    express_available: StrictBool = True
 
 
 class CaseFactsIn(BaseModel):
@@ -28,10 +28,10 @@ class CaseFactsIn(BaseModel):
     duration_months: int | None = Field(default=None, ge=1, le=1200)
     settlement_category: SettlementCategory | None = None
     nationality: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    association_rights: bool = False
+    association_rights: StrictBool = False
     benefits: Benefit = "none"
-    recognised_refugee: bool = False
-    express: bool = False
+    recognised_refugee: StrictBool = False
+    express: StrictBool = False
     outcome: Outcome = "grant"
 
 
@@ -140,7 +140,7 @@ class RefundOut(BaseModel):
 
 class RefundDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    accept: bool
+    accept: StrictBool
 
 
 class NotificationOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from payments import QuoteOut
 
@@ -184,7 +184,7 @@ class FeeFactsIn(BaseModel):
         description="Exactly the case facts the flow's fee mapping declares (GET /v1/flows/"
         "{id}: fee.facts), as derived on the device and shown to the applicant."
     )
-    waiver_requested: bool = Field(
+    waiver_requested: StrictBool = Field(
         default=False, description="The applicant asks the authority for a hardship waiver."
     )
 

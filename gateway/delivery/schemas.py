@@ -12,7 +12,7 @@ import re
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 MANIFEST_FORMAT = "ozg-manifest/1"
 _TOKEN = re.compile(r"[a-z][a-z0-9-]{0,63}")
@@ -113,7 +113,7 @@ class CreateSubmission(BaseModel):
     public_service: PublicService | None = Field(default=None, alias="publicService")
     service_type: PublicService | None = Field(default=None, alias="serviceType")
     region: Annotated[str, Field(max_length=64)] | None = None
-    bidirectional: bool = False
+    bidirectional: StrictBool = False
     ozg_manifest: Manifest | None = Field(default=None, alias="ozgManifest")
 
     @field_validator("destination_id")
