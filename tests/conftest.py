@@ -76,12 +76,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if hasattr(session.config, "workerinput"):
         return  # a pytest-xdist worker: the controller sees every report and decides
-    if (
-        session.config.option.keyword
-        or session.config.option.markexpr
-        or session.config.args
-        != [str(session.config.rootpath / p) for p in session.config.getini("testpaths")]
-    ):
+    config = session.config
+    # pytest gives the test paths as given (or as testpaths spells them: relative), so both
+    # sides are compared as resolved paths.
+    chosen = {(config.invocation_params.dir / arg).resolve() for arg in config.args}
+    whole = {(config.rootpath / p).resolve() for p in config.getini("testpaths")}
+    if config.option.keyword or config.option.markexpr or chosen != whole:
         return  # a partial run (-k, -m or chosen paths) need not cover every service
     missing = [m for m, n in _ran_by_marker.items() if n == 0]
     if missing:
