@@ -49,7 +49,7 @@ run: $(STAMP) $(VENDOR)
 	$(BIN)/ozg-commons serve --host 127.0.0.1 --port $(PORT)
 
 ## Lint, type-check, check the dependency direction, then run the whole test suite in
-## $(PYTEST_WORKERS) processes (the browser tests together, last, in one of them)
+## $(PYTEST_WORKERS) processes (pytest-xdist; PYTEST_WORKERS=0: one process)
 test: lint $(VENDOR) chromium
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 

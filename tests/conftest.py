@@ -253,13 +253,11 @@ def _uses_database(item: pytest.Item) -> bool:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests run last, and those with a Playwright of their own before those on
     pytest-playwright's session-wide one: that one keeps an event loop running in the main
     thread until the session ends, which breaks ``asyncio.run`` and a second Playwright.
-    Under pytest-xdist (``--dist loadgroup``) they form one group, so that one worker runs
-    all of them, in this order, at its end.
+    Under pytest-xdist each worker gets its tests in this order, so this holds per worker.
 
     With ``--database-tests-only`` the tests that never touch the run's database are
     deselected: they do the same whichever database the run has."""
@@ -270,8 +268,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=dropped)
         items[:] = keep
     browser = [i for i in items if i.get_closest_marker("browser")]
-    for item in browser:
-        item.add_marker(pytest.mark.xdist_group("browser"))
     own = [i for i in browser if "browser" not in getattr(i, "fixturenames", ())]
     shared = [i for i in browser if i not in own]
     items[:] = [i for i in items if not i.get_closest_marker("browser")] + own + shared
