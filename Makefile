@@ -11,13 +11,30 @@ ASSETS := gateway/portal/assets
 VENDOR := gateway/portal/static/vendor/.installed
 PORT   ?= 8000
 
-.PHONY: run test lint format bench fuzz fuzz-api clean chromium messages
+.PHONY: run test lint lock audit format bench fuzz fuzz-api clean chromium messages
 
-$(STAMP): pyproject.toml
+# The exact versions in requirements.lock, each checked against its hashes, then the project
+# itself without resolving anything again (make lock after a change to the dependencies).
+LOCK   := requirements.lock
+# Test processes (pytest-xdist); PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= 2
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+## Pin every dependency (and the dev tools) with hashes in requirements.lock, from pyproject.toml
+lock:
+	test -x $(BIN)/pip-compile || $(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev --strip-extras \
+	  --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
+
+## Check the locked dependencies against the PyPI advisory database (pip-audit)
+audit: $(STAMP)
+	$(BIN)/python scripts/audit_dependencies.py $(LOCK)
 
 $(VENDOR): $(ASSETS)/package-lock.json $(STAMP)
 	npm ci --prefix $(ASSETS) --omit=peer --ignore-scripts --no-audit --no-fund --loglevel=error
@@ -31,9 +48,10 @@ chromium:
 run: $(STAMP) $(VENDOR)
 	$(BIN)/ozg-commons serve --host 127.0.0.1 --port $(PORT)
 
-## Lint, type-check, check the dependency direction, then run the whole test suite
+## Lint, type-check, check the dependency direction, then run the whole test suite in
+## $(PYTEST_WORKERS) processes (pytest-xdist; PYTEST_WORKERS=0: one process)
 test: lint $(VENDOR) chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

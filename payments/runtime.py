@@ -18,6 +18,7 @@ notification secret derived from ``OZG_SECRET_KEY``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import tomllib
@@ -40,6 +41,13 @@ from payments.providers.base import ENTRY_POINT_GROUP, PaymentProvider, Provider
 
 def discover_providers() -> dict[str, type[PaymentProvider]]:
     """Every installed provider class, by identifier."""
+    return dict(_installed_providers())
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_providers() -> dict[str, type[PaymentProvider]]:
+    """Read once per process: the entry points cannot change under a running process, and
+    reading them scans every installed distribution (each app start did it twice)."""
     found: dict[str, type[PaymentProvider]] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         cls = ep.load()

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -35,6 +36,7 @@ REQUIRE_SERVICES = os.environ.get("OZG_TEST_REQUIRE_SERVICES") == "1"
 
 
 _ran_by_marker: dict[str, int] = dict.fromkeys(INTEGRATION_MARKERS, 0)
+_MARKERS_PROPERTY = "ozg_integration_markers"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -42,9 +44,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     markers = [m for m in INTEGRATION_MARKERS if item.get_closest_marker(m)]
-    if report.when == "call" and report.passed:
-        for marker in markers:
-            _ran_by_marker[marker] += 1
+    if report.when == "call" and markers:
+        # The report travels to pytest-xdist's controller with its user properties; the
+        # controller counts it in pytest_runtest_logreport (a worker's counters die with it).
+        report.user_properties.append((_MARKERS_PROPERTY, ",".join(markers)))
     if not (REQUIRE_SERVICES and report.skipped):
         return
     if markers:
@@ -56,16 +59,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         )
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count passed integration tests, in the process that reports: the only one without
+    xdist, the controller with it (workers' reports arrive there)."""
+    if report.when != "call" or not report.passed:
+        return
+    for name, value in report.user_properties:
+        if name == _MARKERS_PROPERTY:
+            for marker in str(value).split(","):
+                _ran_by_marker[marker] += 1
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With OZG_TEST_REQUIRE_SERVICES=1, a run in which no test of a service ran fails."""
     if not REQUIRE_SERVICES or session.config.option.collectonly:
         return
-    if (
-        session.config.option.keyword
-        or session.config.option.markexpr
-        or session.config.args
-        != [str(session.config.rootpath / p) for p in session.config.getini("testpaths")]
-    ):
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: the controller sees every report and decides
+    config = session.config
+    # pytest gives the test paths as given (or as testpaths spells them: relative), so both
+    # sides are compared as resolved paths.
+    chosen = {(config.invocation_params.dir / arg).resolve() for arg in config.args}
+    whole = {(config.rootpath / p).resolve() for p in config.getini("testpaths")}
+    if config.option.keyword or config.option.markexpr or chosen != whole:
         return  # a partial run (-k, -m or chosen paths) need not cover every service
     missing = [m for m, n in _ran_by_marker.items() if n == 0]
     if missing:
@@ -85,6 +101,24 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
     for key in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands run through a CLI runner configure logging (one handler on the root logger)
+    with the runner's stderr, which is closed when the command returns: a later test's log
+    line would go to that closed stream. Each test ends with the loggers it began with."""
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+    saved = [
+        (lg, lg.handlers[:], lg.level, lg.propagate, lg.disabled)
+        for lg in (logging.getLogger(name) for name in names)
+    ]
+    yield
+    for lg, handlers, level, propagate, disabled in saved:
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
+        lg.disabled = disabled
 
 
 # --------------------------------------------------------------------------- database
@@ -206,10 +240,36 @@ def act_as(app: FastAPI) -> Iterator[Callable[[Principal | None], None]]:
     app.dependency_overrides.pop(current_principal, None)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="run only the tests that use the run's database (the database_url fixture, "
+        "directly or through another fixture, or the 'database' marker): CI's second pass "
+        "on SQLite, after the whole suite ran on PostgreSQL",
+    )
+
+
+def _uses_database(item: pytest.Item) -> bool:
+    return "database_url" in getattr(item, "fixturenames", ()) or bool(
+        item.get_closest_marker("database")
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests run last, and those with a Playwright of their own before those on
     pytest-playwright's session-wide one: that one keeps an event loop running in the main
-    thread until the session ends, which breaks ``asyncio.run`` and a second Playwright."""
+    thread until the session ends, which breaks ``asyncio.run`` and a second Playwright.
+    Under pytest-xdist each worker gets its tests in this order, so this holds per worker.
+
+    With ``--database-tests-only`` the tests that never touch the run's database are
+    deselected: they do the same whichever database the run has."""
+    if config.getoption("database_tests_only"):
+        keep = [i for i in items if _uses_database(i)]
+        dropped = [i for i in items if not _uses_database(i)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
     browser = [i for i in items if i.get_closest_marker("browser")]
     own = [i for i in browser if "browser" not in getattr(i, "fixturenames", ())]
     shared = [i for i in browser if i not in own]

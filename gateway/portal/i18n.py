@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -82,13 +84,27 @@ class Catalogues:
     """The available languages, in display order (German first)."""
 
     def __init__(self, languages: Iterable[Language]) -> None:
-        self.languages = {lang.code: lang for lang in languages}
+        self.languages: Mapping[str, Language] = MappingProxyType(
+            {lang.code: lang for lang in languages}
+        )
 
     @classmethod
     def load(cls, *, pseudo: bool, directory: Path = LOCALES_DIR) -> Catalogues:
+        """The catalogues in ``directory``, parsed and compiled once per process for the same
+        files (path, size and modification time): every app a process creates (each test's,
+        each worker's) shares them, read-only; a changed or added ``.po`` file is read anew."""
+        files = tuple(
+            (po, po.stat().st_mtime_ns, po.stat().st_size)
+            for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+        )
+        return cls._load(files, pseudo)
+
+    @classmethod
+    @functools.lru_cache(maxsize=16)
+    def _load(cls, files: tuple[tuple[Path, int, int], ...], pseudo: bool) -> Catalogues:
         found: list[Language] = []
         english: Catalog | None = None
-        for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        for po, _mtime, _size in files:
             code = po.parts[-3].replace("_", "-")
             catalog = read_catalogue(po, code)
             if code == "en":

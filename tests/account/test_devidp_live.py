@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import shutil
 import socket
 import threading
 import time
@@ -32,9 +33,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_base(tmp_path: Path, database_url: str, database: Database) -> Iterator[str]:
+def live_base(
+    tmp_path: Path, database_url: str, database: Database, demo_data_dir: Path
+) -> Iterator[str]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    # The demo keys made once per run (as the settings fixture does): six new RSA-4096 keys
+    # per start took longer than the deadline below on a loaded CI machine.
+    shutil.copytree(demo_data_dir, tmp_path / "var")
     settings = Settings(data_dir=tmp_path / "var", database_url=database_url, public_base_url=base)
     app = create_app(settings, database)
     server = uvicorn.Server(
@@ -42,7 +48,7 @@ def live_base(tmp_path: Path, database_url: str, database: Database) -> Iterator
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60  # the first start generates the demo authorities' RSA keys
+    deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")

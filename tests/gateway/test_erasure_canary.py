@@ -53,6 +53,9 @@ from gateway.client.demo import (
 from tests import services
 from tests.conftest import _create_postgres_database
 
+# Its database comes from OZG_TEST_DATABASE_URL, not the database_url fixture.
+pytestmark = pytest.mark.database
+
 APPLICANT = "demo-applicant"
 ERASE = {"confirm": "erase my account"}
 #: What erasure may keep (docs/account.md, "What erasure removes and keeps").

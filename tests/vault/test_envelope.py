@@ -178,7 +178,9 @@ def _tampered() -> dict[str, bytes]:
     return cases
 
 
-@pytest.mark.parametrize(("name", "env"), sorted(_tampered().items()))
+@pytest.mark.parametrize(
+    ("name", "env"), [pytest.param(n, e, id=n) for n, e in sorted(_tampered().items())]
+)
 def test_tampering_always_fails_with_the_one_error(name: str, env: bytes) -> None:
     with pytest.raises(InvalidEnvelope) as info:
         envelope.open_bytes(env, EC_KEY)
