@@ -7,8 +7,6 @@ import hashlib
 import secrets
 import shutil
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,13 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakAuthenticationError
 
 from commons.db import Database
 from commons.settings import Settings
 from gateway.app import create_app
+from tests.services import serving
 
 
 def _free_port() -> int:
@@ -43,21 +41,8 @@ def live_base(
     shutil.copytree(demo_data_dir, tmp_path / "var")
     settings = Settings(data_dir=tmp_path / "var", database_url=database_url, public_base_url=base)
     app = create_app(settings, database)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
+    with serving(app, port):
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _keycloak(base: str, client_id: str = "ozg-cli", secret: str | None = None) -> KeycloakOpenID:

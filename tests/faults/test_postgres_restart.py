@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -33,6 +32,7 @@ from gateway.migrations import upgrade
 from tests import factories
 from tests.compliance.test_concurrency import check_database
 from tests.faults.conftest import OwnPostgres, free_port
+from tests.services import serving
 from tests.vault.helpers import sealed
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -101,21 +101,8 @@ def live(
     upgrade(own_postgres.url)
     app = create_app(settings)  # owns its database: pool, pre-ping, sequencer thread
     app.dependency_overrides[current_principal] = lambda: factories.applicant("pg-restart")
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
+    with serving(app, port):
         yield app, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def test_postgres_crashing_and_restarting_mid_traffic(

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anyio
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -22,6 +21,7 @@ from commons.db import Database
 from commons.settings import Settings
 from gateway.app import create_app
 from tests import factories
+from tests.services import serving
 
 PROBLEM = "application/problem+json"
 ActAs = Callable[[Principal | None], None]
@@ -328,27 +328,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live(tmp_path: Path, database_url: str, database: Database) -> Iterator[tuple[FastAPI, int]]:
+def live(
+    tmp_path: Path, database_url: str, database: Database, demo_data_dir: Path
+) -> Iterator[tuple[FastAPI, int]]:
     port = _free_port()
+    shutil.copytree(demo_data_dir, tmp_path / "var")  # the demo keys made once per run
     settings = Settings(
         data_dir=tmp_path / "var", database_url=database_url, body_timeout_seconds=0.5
     )
     app = create_app(settings, database)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
+    with serving(app, port):
         yield app, port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _stalled(port: int, head: bytes, sent: bytes) -> tuple[bytes, float]:

@@ -6,14 +6,11 @@ configured but the base URL and the token URL."""
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from commons.settings import Settings
 from gateway.app import create_app
@@ -23,6 +20,7 @@ from gateway.fitconnect import decrypt, issue_event
 from gateway.fitconnect.errors import InvalidDestinationKey
 from gateway.migrations import upgrade
 from tests.gateway.delivery.conftest import LEIKA, TF_DESTINATION, Keys, destination
+from tests.services import serving
 
 TOKEN_PATH = "/dev-idp/realms/ozg-dev/protocol/openid-connect/token"
 
@@ -47,17 +45,8 @@ def server(tmp_path: Path, keys: Keys) -> Iterator[str]:
     upgrade(settings.effective_database_url)
     app = create_app(settings)
     app.state.delivery.directory = InMemoryDestinations([destination(keys)])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield base
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, port, log_config=None, access_log=False):
+        yield base
 
 
 def test_sender_delivers_and_verifies_the_event_log(
