@@ -24,16 +24,19 @@ if TYPE_CHECKING:
         require_trust_level,
     )
     from account.authn import SessionTokens, install_session_authentication
-    from account.erasure import IdentityAdmin
+    from account.erasure import IdentityAdmin, replay_journal
     from account.errors import (
         DevIdpError,
         InsufficientScope,
         InsufficientUserAuthentication,
+        JournalUnavailable,
         RecipientNotFound,
     )
+    from account.journal import ErasureJournal, held_subjects, unseen_erasures
     from account.mailbox import MESSAGE_CATEGORIES, Notifier, send_message
     from account.models import Message
     from account.principal import OPERATOR, Principal, Role, TrustLevel
+    from account.runtime import erasure_journal_dir
     from account.scopes import Scope
     from account.service import has_consent, touch
 
@@ -42,9 +45,11 @@ __all__ = [
     "OPERATOR",
     "CurrentPrincipal",
     "DevIdpError",
+    "ErasureJournal",
     "IdentityAdmin",
     "InsufficientScope",
     "InsufficientUserAuthentication",
+    "JournalUnavailable",
     "Message",
     "Notifier",
     "Principal",
@@ -57,13 +62,17 @@ __all__ = [
     "TrustLevel",
     "current_principal",
     "enforce_account_rules",
+    "erasure_journal_dir",
     "has_consent",
+    "held_subjects",
     "install_session_authentication",
+    "replay_journal",
     "require_roles",
     "require_scope",
     "require_trust_level",
     "send_message",
     "touch",
+    "unseen_erasures",
 ]
 __getattr__ = lazy_face(
     __name__,
@@ -94,5 +103,11 @@ __getattr__ = lazy_face(
         "require_trust_level": "account.auth",
         "send_message": "account.mailbox",
         "touch": "account.service",
+        "JournalUnavailable": "account.errors",
+        "ErasureJournal": "account.journal",
+        "held_subjects": "account.journal",
+        "unseen_erasures": "account.journal",
+        "erasure_journal_dir": "account.runtime",
+        "replay_journal": "account.erasure",
     },
 )

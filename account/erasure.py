@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from account.journal import ErasureJournal, JournalEntry, held_subjects, pending
+from account.journal import ErasureJournal, JournalEntry, held_subjects, unseen_erasures
 from account.models import Erasure
 from account.personal_data import export_personal_data, shred_personal_data
 from account.principal import Principal
@@ -237,7 +237,7 @@ def replay_journal(
     entry counts as seen). The identity provider is not called again: its state is not
     part of the database's backup. Returns (entries replayed, subjects erased).
     """
-    todo = pending(session, entries, clock.now())
+    todo = unseen_erasures(session, entries, clock.now())
     held = held_subjects(session, todo, columns, secret)
     erased = 0
     for entry in todo:

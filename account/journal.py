@@ -9,7 +9,7 @@ in the clear: the receipt id, the identity issuer, the keyed digest of the subje
 (:func:`account.erasure.subject_digest`, the same as in the receipt), the erasure time, the
 receipt's deletion date and the signed receipt itself (which holds only that digest).
 
-:func:`pending` finds the entries a database has not seen (its ``account_erasure`` row is
+:func:`unseen_erasures` finds the entries a database has not seen (its ``account_erasure`` row is
 missing: the database is older than the erasure); :func:`held_subjects` finds which of
 their subjects the database still holds; :func:`account.erasure.replay_journal` erases them
 again. ``ozg-commons serve`` refuses to start while any is held; ``ozg-commons restore``
@@ -194,7 +194,9 @@ def _parse(text: str) -> list[JournalEntry]:
     return out
 
 
-def pending(session: Session, entries: Iterable[JournalEntry], now: datetime) -> list[JournalEntry]:
+def unseen_erasures(
+    session: Session, entries: Iterable[JournalEntry], now: datetime
+) -> list[JournalEntry]:
     """The entries this database has not seen: no ``account_erasure`` row with their receipt
     id, and not yet past their receipt's deletion date (the retention run removes that row
     then, and no backup is kept that long)."""

@@ -32,8 +32,11 @@ if TYPE_CHECKING:
         register_json,
     )
     from compliance.verify import HttpLog, verify_server
+    from compliance.views import SYSTEM, YOU
 
 __all__ = [
+    "SYSTEM",
+    "YOU",
     "AccessEvent",
     "ActionType",
     "Actor",
@@ -72,5 +75,7 @@ __getattr__ = lazy_face(
         "record_denied": "compliance.recorder",
         "register_json": "compliance.register",
         "verify_server": "compliance.verify",
+        "SYSTEM": "compliance.views",
+        "YOU": "compliance.views",
     },
 )

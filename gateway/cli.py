@@ -225,7 +225,7 @@ def serve(
 def _refuse_unreplayed_erasures(settings: Settings) -> None:
     """Exit 2 with one line while the erasure journal names subjects the database still
     holds (a restored backup older than their erasure): ``restore`` must run first."""
-    from account.errors import JournalUnavailable
+    from account import JournalUnavailable
     from gateway.restore import unreplayed
 
     try:
@@ -252,7 +252,7 @@ def restore(
 ) -> None:
     """After restoring the database from a backup, before serving: erase again everyone the
     erasure journal says was erased since (docs/backup-restore.md)."""
-    from account.errors import JournalUnavailable
+    from account import JournalUnavailable
     from commons.db import make_engine
     from commons.logging import configure_logging
     from gateway import migrations

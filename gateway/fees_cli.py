@@ -82,7 +82,7 @@ def quote(
     """Calculate the fee of a procedure for the given facts; prints the itemised quote."""
     from gateway.client.authority import AuthorityClientError, ServerError
     from gateway.client.cli_http import connect, reporting
-    from payments.fees import format_cents
+    from payments import format_cents
     from vault.client import cli as vault_cli
 
     if decision_date is not None:

@@ -264,7 +264,7 @@ def erase(
 
 # --------------------------------------------------------------------------- access log
 def _who(entry: dict[str, Any], authorities: dict[str, str]) -> str:
-    from compliance.views import SYSTEM, YOU
+    from compliance import SYSTEM, YOU
 
     if entry["who"] == YOU:
         return _("You")

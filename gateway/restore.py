@@ -35,8 +35,7 @@ def _subject_columns() -> list[str]:
 def unreplayed(settings: Settings) -> int:
     """How many erasures in the journal the database has not seen while it still holds
     their subject's data (0: it may serve). One query when nothing is pending."""
-    from account.journal import ErasureJournal, held_subjects, pending
-    from account.runtime import erasure_journal_dir
+    from account import ErasureJournal, erasure_journal_dir, held_subjects, unseen_erasures
     from commons.clock import system_clock
     from commons.db import Database
 
@@ -46,7 +45,7 @@ def unreplayed(settings: Settings) -> int:
     database = Database.from_url(settings.effective_database_url, pool_size=1)
     try:
         with database.transaction() as session:
-            todo = pending(session, entries, system_clock.now())
+            todo = unseen_erasures(session, entries, system_clock.now())
             held = held_subjects(
                 session, todo, _subject_columns(), settings.secret_key.get_secret_value()
             )
@@ -62,9 +61,7 @@ def replay(settings: Settings, *, vacuum: bool = True) -> RestoreReport:
     that no dead tuple of an erased row stays in the data files (``vacuum=False`` skips it);
     on SQLite ``secure_delete`` and the WAL checkpoint do that as after every erasure.
     Last, the journal drops the entries past their receipt's deletion date."""
-    from account.erasure import replay_journal
-    from account.journal import ErasureJournal
-    from account.runtime import erasure_journal_dir
+    from account import ErasureJournal, erasure_journal_dir, replay_journal
     from commons.clock import system_clock
     from gateway.app import create_app
 

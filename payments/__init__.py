@@ -15,7 +15,15 @@ from commons.faces import lazy_face
 if TYPE_CHECKING:
     from payments.api import quote_out
     from payments.errors import PaymentNotFound
-    from payments.fees import CaseFacts, FeeLine, FeeResult, FeeRule, calculate, known_procedures
+    from payments.fees import (
+        CaseFacts,
+        FeeLine,
+        FeeResult,
+        FeeRule,
+        calculate,
+        format_cents,
+        known_procedures,
+    )
     from payments.fitconnect import payment_information
     from payments.models import Quote
     from payments.personal_data import export_personal_data, shred_personal_data
@@ -45,6 +53,7 @@ __all__ = [
     "calculate",
     "create_quote",
     "export_personal_data",
+    "format_cents",
     "grant_waiver",
     "known_procedures",
     "payment_information",
@@ -82,5 +91,6 @@ __getattr__ = lazy_face(
         "shred_personal_data": "payments.personal_data",
         "visible_payment": "payments.service",
         "visible_quote": "payments.quotes",
+        "format_cents": "payments.fees",
     },
 )

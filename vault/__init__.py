@@ -41,7 +41,13 @@ if TYPE_CHECKING:
         validate_authority_jwk,
         validate_chain,
     )
-    from vault.recipients import key_id, public_jwk, public_key_from_jwk
+    from vault.recipients import (
+        PrivateKey,
+        key_id,
+        load_private_key,
+        public_jwk,
+        public_key_from_jwk,
+    )
     from vault.revocation import RevocationChecker, load_crls
     from vault.runtime import VaultSettings, crl_files
     from vault.sanitize import PASSIVE_FINDINGS, detect_type, inspect_pdf
@@ -61,6 +67,7 @@ __all__ = [
     "KeyConflict",
     "KeyNotFound",
     "Metadata",
+    "PrivateKey",
     "RevocationChecker",
     "RevocationUnknown",
     "S3BlobStore",
@@ -81,6 +88,7 @@ __all__ = [
     "key_id",
     "load_anchors",
     "load_crls",
+    "load_private_key",
     "make_ca",
     "open",
     "public_jwk",
@@ -142,5 +150,7 @@ __getattr__ = lazy_face(
         "spool_for": "vault.blobstore",
         "validate_authority_jwk": "vault.pki",
         "validate_chain": "vault.pki",
+        "PrivateKey": "vault.recipients",
+        "load_private_key": "vault.recipients",
     },
 )

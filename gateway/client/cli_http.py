@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from commons.i18n import _, print_error
+from vault.client import ClientError
 from vault.client import cli as vault_cli
-from vault.errors import ClientError
 
 if TYPE_CHECKING:
     import httpx
 
-    from vault.recipients import PrivateKey
+    from vault import PrivateKey
 
 
 class Api:
@@ -64,7 +64,7 @@ class Api:
 def connect(server: str | None, token: str | Callable[[], str] | None = None) -> Api:
     """The server (``--server``, ``OZG_SERVER_URL``) with ``token``, else the login of
     ``ozg-commons login`` (or ``OZG_TOKEN``); exit 2 with one line if there is none."""
-    from vault.client.session import LoginError
+    from vault.client import LoginError
 
     url = vault_cli.server_url(server)
     if token is None:
@@ -84,7 +84,7 @@ reporting = vault_cli.reporting_errors
 
 def unlocked_key() -> PrivateKey | None:
     """The vault key unlocked on this device (``ozg-commons vault unlock``), if it is."""
-    from vault.recipients import load_private_key
+    from vault import load_private_key
 
     path = vault_cli.client_dir() / "vault-key.pem"
     return load_private_key(path.read_bytes()) if path.exists() else None

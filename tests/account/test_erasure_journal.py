@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from account.errors import JournalUnavailable
-from account.journal import JOURNAL_FILE, ErasureJournal, JournalEntry, pending
+from account.journal import JOURNAL_FILE, ErasureJournal, JournalEntry, unseen_erasures
 from account.principal import Principal
 from account.runtime import config_problems, erasure_journal_dir
 from commons.db import Database
@@ -78,7 +78,7 @@ def test_pending_skips_what_the_database_has_seen_and_what_has_expired(
 ) -> None:
     old = entry("r-old", T0 - timedelta(days=4 * 365))
     with database.transaction() as session:
-        assert pending(session, [old, entry("r-new")], T0) == [entry("r-new")]
+        assert unseen_erasures(session, [old, entry("r-new")], T0) == [entry("r-new")]
 
 
 def test_an_erasure_that_cannot_be_journaled_rolls_back(

@@ -61,10 +61,10 @@ def _default_http(url: str) -> httpx.Client:
 http_factory: Callable[[str], httpx.Client] = _default_http
 
 
-@functools.cache
 def out() -> Console:
     """The console for results (stdout): as wide as the terminal, or wide enough for a
-    whole table line when the output goes to a file or a pipe."""
+    whole table line when the output goes to a file or a pipe. Made anew for each use, since
+    where stdout goes can change within one process (a test's runner, a redirect)."""
     import sys
 
     from rich.console import Console

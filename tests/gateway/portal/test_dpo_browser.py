@@ -54,11 +54,12 @@ def _wait_sequenced(base: str, at_least: int) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def seeded(portal_server: str, portal_database: Path) -> None:
     """cw-busy (tf) opens 60 documents on a Tuesday; its peers 2, 3 and 3; cw-c opens one
     of its three on a Saturday at 03:00 in Berlin. Three transactions, so the log publishes
-    several checkpoints."""
+    several checkpoints. Once per session, as the server it writes to: under pytest-xdist a
+    module's tests can come in several runs, and a module-scoped fixture would seed again."""
     database = Database.from_url(f"sqlite:///{portal_database}")
     batches = [
         (TUESDAY_10_BERLIN, [_read("cw-busy", "tf", f"app-{i}") for i in range(60)]),
