@@ -359,3 +359,7 @@ def test_the_vault_commands_speak_german(
     assert _errors(run("vault", "get", doc_id, "-o", str(tmp_path / "x.pdf"), code=2, lang=de)) == [
         "Fehler: der Tresor ist gesperrt: führen Sie `ozg-commons vault unlock` aus"
     ]
+    monkeypatch.setenv("OZG_VAULT_PASSPHRASE", "not the vault passphrase")
+    assert _errors(run("vault", "unlock", code=1, lang=de)) == [
+        "Fehler: falsche Passphrase oder falscher Wiederherstellungscode"
+    ]
