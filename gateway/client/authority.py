@@ -236,7 +236,9 @@ class AuthorityClient:
         body = self.get_json(f"/v1/authorities/{authority}", f"authority {authority}")
         destination = body.get("destinationId") if isinstance(body, dict) else None
         if not isinstance(destination, str):
-            raise AuthorityClientError(f"the server names no destination for {authority}")
+            raise AuthorityClientError(
+                _("the server names no destination for {authority}", authority=authority)
+            )
         return destination
 
     def destination(self, destination_id: str) -> dict[str, Any]:
@@ -345,9 +347,11 @@ class AuthorityClient:
         """Ask for more documents with ``message`` (in the applicant's language ``lang``),
         sealed to the applicant's key."""
         if lang not in LANGUAGES:
-            raise AuthorityClientError(f"--lang must be one of {', '.join(LANGUAGES)}")
+            raise AuthorityClientError(
+                _("--lang must be one of {languages}", languages=", ".join(LANGUAGES))
+            )
         if not message.strip():
-            raise AuthorityClientError("the message is empty")
+            raise AuthorityClientError(_("the message is empty"))
         sealed = self.seal_for_applicant(
             case_id,
             message.encode("utf-8"),
@@ -365,9 +369,9 @@ class AuthorityClient:
     def decide(self, case_id: str, outcome: str, letter: bytes) -> dict[str, Any]:
         """Decide with the decision letter (PDF bytes), sealed to the applicant's key."""
         if outcome not in ("approved", "rejected"):
-            raise AuthorityClientError("the outcome is approved or rejected")
+            raise AuthorityClientError(_("the outcome is approved or rejected"))
         if not letter.startswith(b"%PDF-"):
-            raise AuthorityClientError("the decision letter must be a PDF")
+            raise AuthorityClientError(_("the decision letter must be a PDF"))
         sealed = self.seal_for_applicant(
             case_id, letter, filename="decision.pdf", media_type="application/pdf"
         )
@@ -431,7 +435,7 @@ def decision_letter_pdf(case_id: str, authority: str, outcome: str, lang: str, d
     import pikepdf
 
     if (lang, outcome) not in _LETTER:
-        raise AuthorityClientError("a letter is de or en, approved or rejected")
+        raise AuthorityClientError(_("a letter is de or en, approved or rejected"))
     title, verdict, next_step = _LETTER[(lang, outcome)]
     case_label = "Vorgang" if lang == "de" else "Case"
     lines = [authority, day.isoformat(), "", title, f"{case_label}: {case_id}", "", verdict,
