@@ -57,7 +57,7 @@ def test_a_file_that_appears_while_writing_is_kept(
         target.write_bytes(b"written meanwhile")
         chmod(path, mode)
 
-    monkeypatch.setattr(cli_safety.os, "chmod", meanwhile)
+    monkeypatch.setattr(os, "chmod", meanwhile)
     with pytest.raises(typer.Exit) as refused:
         cli_safety.write_new_file(target, b"ours", force=False)
     assert refused.value.exit_code == 2
