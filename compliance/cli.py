@@ -13,11 +13,11 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.console import Console
 
 from commons.components import cli_context
 from commons.db import Database, DatabaseUnreachable, check_reachable
 from commons.errors import ConfigurationError
+from commons.i18n import _, ngettext, print_error, say
 from commons.settings import Settings
 from compliance import retention
 from compliance.errors import VerificationFailed
@@ -28,15 +28,13 @@ from compliance.runtime import ComplianceSettings
 from compliance.sequencer import sequence_all
 from compliance.verify import HttpLog, verify_export, verify_server
 
-err = Console(stderr=True, soft_wrap=True, highlight=False)
-
 
 def _settings() -> Settings:
     try:
         settings = Settings()
         settings.check_startup()
     except ConfigurationError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        print_error(str(exc))
         raise typer.Exit(2) from None
     if not settings.is_production:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -62,17 +60,17 @@ def sequence(
     try:
         check_reachable(settings.effective_database_url)
     except DatabaseUnreachable as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        print_error(str(exc))
         raise typer.Exit(1) from None
     database = Database.from_url(settings.effective_database_url)
     try:
         n = sequence_all(database, load_identity(settings), batch=batch)
     except ConfigurationError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        print_error(str(exc))
         raise typer.Exit(2) from None
     finally:
         database.dispose()
-    err.print(f"sequenced {n} entries")
+    say(ngettext("sequenced {n} entry", "sequenced {n} entries", n))
 
 
 def default_state_file(url: str) -> Path:
@@ -110,14 +108,14 @@ def verify(
 ) -> None:
     """Verify signatures, consistency and inclusion; exit 1 naming the first failure."""
     if (url is None) == (export is None):
-        err.print("[bold red]error:[/] give exactly one of --url and --export")
+        print_error(_("give exactly one of --url and --export"))
         raise typer.Exit(2)
     try:
         if export is not None:
             report = verify_export(json.loads(export.read_text()), verifier_key=key)
         else:
             state = state or default_state_file(str(url))
-            err.print(f"pinned checkpoints: {state}")
+            say(_("pinned checkpoints: {path}", path=state))
             with httpx.Client(timeout=30) as client:
                 report = verify_server(
                     HttpLog(client, str(url), token),
@@ -125,10 +123,10 @@ def verify(
                     state_file=state,
                     sample=sample,
                     witnesses=tuple(witness or ()),
-                    progress=lambda m: err.print(m),
+                    progress=say,
                 )
     except (VerificationFailed, ValueError) as exc:
-        err.print(f"[bold red]verification failed:[/] {exc}")
+        print_error(_("verification failed: {reason}", reason=exc))
         raise typer.Exit(1) from None
     sys.stdout.write(
         f"OK {report.origin} size={report.size} leaves={report.leaves_checked} "

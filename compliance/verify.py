@@ -20,7 +20,9 @@ from typing import Any, Protocol
 
 import httpx
 
+from commons import cli_messages as msg
 from commons.cli_messages import unreachable
+from commons.i18n import _, ngettext
 from compliance import leaf as leaf_format
 from compliance import merkle, note
 from compliance.errors import InvalidNote, InvalidProof, VerificationFailed
@@ -73,12 +75,12 @@ class HttpLog:
                 self.base + path, params=params, headers=self.headers
             )
         except httpx.HTTPError as exc:
-            raise VerificationFailed(f"cannot fetch {path}: {unreachable(exc)}") from None
+            raise VerificationFailed(
+                _("cannot fetch {path}: {reason}", path=path, reason=unreachable(exc))
+            ) from None
         if response.status_code in (401, 403):
             raise VerificationFailed(
-                f"GET {path} answered HTTP {response.status_code}: reading the audit log needs "
-                "the token of a data-protection officer (role dpo): give --token or set "
-                "OZG_AUDIT_TOKEN"
+                _(msg.DPO_TOKEN_NEEDED, path=path, status=response.status_code)
             )
         if response.status_code != 200:
             raise VerificationFailed(f"GET {path} answered HTTP {response.status_code}")
@@ -120,7 +122,13 @@ def verify_server(
     report = Report(origin=checkpoint.origin, size=checkpoint.size)
     if state.get("origin") and state["origin"] != checkpoint.origin:
         raise VerificationFailed("the checkpoint's origin differs from the state file's")
-    progress(f"checkpoint {checkpoint.origin} size {checkpoint.size}: signature ok")
+    progress(
+        _(
+            "checkpoint {origin} size {size}: signature ok",
+            origin=checkpoint.origin,
+            size=checkpoint.size,
+        )
+    )
     report.cosignatures = [str(c.get("key_name")) for c in latest.get("cosignatures", [])]
     _check_witnesses(latest, checkpoint, witnesses)
 
@@ -145,7 +153,7 @@ def verify_server(
                 f"checkpoint {old_size} (fork or rewritten history)"
             ) from None
         report.consistent_with = old_size
-        progress(f"consistent with previously seen size {old_size}")
+        progress(_("consistent with previously seen size {size}", size=old_size))
 
     leaves = _fetch_leaves(log, checkpoint.size)
     _check_leaves(leaves, checkpoint, report)
@@ -167,7 +175,8 @@ def verify_server(
                 f"the inclusion proof of leaf {i} at size {checkpoint.size} does not verify"
             ) from None
         report.proofs_checked += 1
-    progress(f"{report.proofs_checked} inclusion proofs ok")
+    n = report.proofs_checked
+    progress(ngettext("{n} inclusion proof ok", "{n} inclusion proofs ok", n))
 
     if state_file is not None:
         state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

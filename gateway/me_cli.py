@@ -166,7 +166,8 @@ def consents_grant(
     server: Server = None,
 ) -> None:
     """Give a consent: shows the text you agree to (the portal's) and asks first."""
-    from gateway.client.cli_http import confirm, reporting
+    from commons.cli_safety import confirm
+    from gateway.client.cli_http import reporting
     from gateway.portal.mydata import CONSENT_LEGAL_BASIS, CONSENT_TEXT_VERSION, CONSENTS
 
     text = CONSENTS.get(purpose)
@@ -209,7 +210,8 @@ def export(
 ) -> None:
     """Everything held about you (GDPR Art. 15/20) into a file, the same JSON bundle the
     portal's "My data" page offers; readable by you only."""
-    from gateway.client.cli_http import reporting, write_new_file
+    from commons.cli_safety import write_new_file
+    from gateway.client.cli_http import reporting
 
     if output.exists() and not force:  # before asking the server: nothing to undo
         write_new_file(output, b"", force=False)
@@ -233,7 +235,8 @@ def erase(
     """Erase your account and your data in every part of the service (GDPR Art. 17), after
     you confirmed; prints (or keeps, with -o) the signed erasure receipt. Needs a recent
     login (ozg-commons login)."""
-    from gateway.client.cli_http import confirm, reporting, write_new_file
+    from commons.cli_safety import confirm, write_new_file
+    from gateway.client.cli_http import reporting
     from vault.client import cli as vault_cli
 
     if output is not None and output.exists() and not force:
@@ -392,8 +395,9 @@ def mailbox_read(
     is decrypted here with your unlocked vault key."""
     from urllib.parse import quote
 
+    from commons.cli_safety import write_new_file
     from commons.encoding import b64url_decode
-    from gateway.client.cli_http import reporting, unlocked_key, write_new_file
+    from gateway.client.cli_http import reporting, unlocked_key
     from vault import envelope
 
     with reporting():

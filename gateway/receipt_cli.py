@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import commons.receipts as receipts  # a face that loads on first use: --help stays fast
+from commons.i18n import print_error
 
 if TYPE_CHECKING:
     from commons.receipts import Receipt
@@ -172,7 +173,7 @@ def keys_command() -> None:
     try:
         jwks = receipts.load_signer(_settings()).jwks()
     except (_Failure, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     sys.stdout.write(json.dumps(jwks, indent=2) + "\n")
 
@@ -187,7 +188,7 @@ def legacy_keys_command() -> None:
     try:
         secret = _settings().secret_key.get_secret_value()
     except _Failure as exc:
-        typer.echo(f"error: {exc}", err=True)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     for kind, key in legacy.derived_public_keys(secret).items():
         jwk = {

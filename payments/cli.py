@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from commons.components import cli_context
 from commons.db import Database
 from commons.errors import ConfigurationError, UnknownAuthority
+from commons.i18n import _, print_error, say
 from commons.settings import Settings
 from compliance import AccessEvent, Actor, record_access
 from payments.declarations import FEE_BASIS
@@ -20,7 +20,6 @@ from payments.reconcile import reconcile
 from payments.runtime import PaymentsRuntime
 
 cli = typer.Typer(help="Payments: reconciliation for the cash office.", no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
@@ -28,7 +27,7 @@ def _settings() -> Settings:
         settings = Settings()
         settings.check_startup()
     except (ConfigurationError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     return settings
 
@@ -51,7 +50,7 @@ def reconcile_command(
     try:
         parsed = date.fromisoformat(day)
     except ValueError:
-        err.print("[bold red]error:[/] --date must be YYYY-MM-DD", highlight=False)
+        print_error(_("--date must be YYYY-MM-DD"))
         raise typer.Exit(2) from None
     settings = _settings()
     # the app's runtime: it knows the deployment's authorities (an unknown one exits 2)
@@ -79,7 +78,7 @@ def reconcile_command(
                 ),
             )
     except UnknownAuthority as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(2) from None
     finally:
         database.dispose()
@@ -88,10 +87,13 @@ def reconcile_command(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-    err.print(
-        f"{result.booked_count} bookings, total {result.booked_total_cents} cents, "
-        f"{len(result.mismatches)} mismatches",
-        highlight=False,
+    say(
+        _(
+            "{bookings} bookings, total {cents} cents, {mismatches} mismatches",
+            bookings=result.booked_count,
+            cents=result.booked_total_cents,
+            mismatches=len(result.mismatches),
+        )
     )
     if result.mismatches:
         raise typer.Exit(1)

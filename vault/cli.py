@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
+from commons.i18n import _, say
 from vault.client import cli as device
-from vault.client.cli import Server, connect, err, out, reporting_errors, write_secret
+from vault.client.cli import Server, connect, fail, out, reporting_errors, write_secret
 from vault.errors import InvalidKey
 
 cli = typer.Typer(help="End-to-end encrypted documents.", no_args_is_help=True)
@@ -53,7 +54,13 @@ def gc(
             expired = collect_expired(session, spool_dir(settings.data_dir), system_clock.now())
     finally:
         database.dispose()
-    err().print(f"removed {len(removed)} orphaned blob(s), {len(expired)} expired upload(s)")
+    say(
+        _(
+            "removed {blobs} orphaned blob(s), {uploads} expired upload(s)",
+            blobs=len(removed),
+            uploads=len(expired),
+        )
+    )
 
 
 @cli.command("demo-authority-key")
@@ -72,8 +79,7 @@ def demo_authority_key(
 
     settings = Settings()
     if settings.is_production:
-        err().print("[red]error:[/] the demo CA is for development only")
-        raise typer.Exit(2)
+        raise fail(_("the demo CA is for development only"), 2)
     cert_path, key_path = ensure_demo_ca(settings.data_dir / "vault")
     ca_key: Any = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     ca_cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
@@ -97,8 +103,9 @@ def _read_jwk(path: Path) -> dict[str, Any]:
         if not isinstance(jwk, dict):
             raise ValueError("not a JWK")
     except (OSError, ValueError) as exc:
-        err().print(f"[red]error:[/] {path.name} is not a JWK in JSON ({exc})")
-        raise typer.Exit(2) from None
+        raise fail(
+            _("{name} is not a JWK in JSON ({reason})", name=path.name, reason=exc), 2
+        ) from None
     return jwk
 
 
@@ -112,7 +119,7 @@ def register_authority_key(
     client = connect(server)
     with reporting_errors():
         registered = client.register_authority_key(authority, _read_jwk(jwk_file))
-    err().print(f"registered key {registered['kid']} for {authority}")
+    say(_("registered key {kid} for {authority}", kid=registered["kid"], authority=authority))
 
 
 @cli.command("demo-revoke")
@@ -125,12 +132,17 @@ def demo_revoke(
 
     settings = Settings()
     if settings.is_production:
-        err().print("[red]error:[/] the demo CA is for development only")
-        raise typer.Exit(2)
+        raise fail(_("the demo CA is for development only"), 2)
     try:
         leaf = chain_of(_read_jwk(jwk_file))[0]
     except InvalidKey as exc:
-        err().print(f"[red]error:[/] {jwk_file.name} has no usable x5c chain ({exc.detail})")
-        raise typer.Exit(2) from None
+        raise fail(
+            _("{name} has no usable x5c chain ({reason})", name=jwk_file.name, reason=exc.detail), 2
+        ) from None
     demo_revoke(settings.data_dir / "vault", leaf)
-    err().print(f"revoked certificate serial {leaf.serial_number:x} on the demo CA's CRL")
+    say(
+        _(
+            "revoked certificate serial {serial} on the demo CA's CRL",
+            serial=f"{leaf.serial_number:x}",
+        )
+    )

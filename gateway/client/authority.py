@@ -29,6 +29,7 @@ from commons.cli_messages import unreachable
 from commons.clock import Clock, SystemClock
 from commons.encoding import b64url_encode
 from commons.errors import OzgError
+from commons.i18n import N_, _
 from gateway.fitconnect import kid_for
 from vault import public_jwk, public_key_from_jwk, seal
 
@@ -72,29 +73,44 @@ class ServerError(AuthorityClientError):
 
 
 # --------------------------------------------------------------------------- keys
-def load_rsa_private_key(path: Path, what: str = "key file") -> rsa.RSAPrivateKey:
+def load_rsa_private_key(path: Path, what: str = N_("key file")) -> rsa.RSAPrivateKey:
     """An RSA private key (PEM, PKCS#8 or PKCS#1, unencrypted) of at least 4096 bits from
-    ``path``; :class:`KeyFileError` with a one-line reason otherwise."""
+    ``path``; :class:`KeyFileError` with a one-line reason otherwise (in the command line's
+    language; ``what`` is a marked message such as ``N_("key file")``)."""
+    what = _(what)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise KeyFileError(f"{what} {path} does not exist") from None
+        raise KeyFileError(_("{what} {path} does not exist", what=what, path=path)) from None
     except IsADirectoryError:
-        raise KeyFileError(f"{what} {path} is a directory, not a PEM file") from None
+        raise KeyFileError(
+            _("{what} {path} is a directory, not a PEM file", what=what, path=path)
+        ) from None
     except OSError as exc:
-        raise KeyFileError(f"{what} {path} cannot be read: {exc.strerror}") from None
+        raise KeyFileError(
+            _("{what} {path} cannot be read: {reason}", what=what, path=path, reason=exc.strerror)
+        ) from None
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
         raise KeyFileError(
-            f"{what} {path} is password-protected; give an unencrypted PEM"
+            _("{what} {path} is password-protected; give an unencrypted PEM", what=what, path=path)
         ) from None
     except ValueError:
-        raise KeyFileError(f"{what} {path} is not a PEM private key") from None
+        raise KeyFileError(
+            _("{what} {path} is not a PEM private key", what=what, path=path)
+        ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise KeyFileError(f"{what} {path} is not an RSA key")
+        raise KeyFileError(_("{what} {path} is not an RSA key", what=what, path=path))
     if key.key_size < MIN_RSA_BITS:
-        raise KeyFileError(f"{what} {path} has {key.key_size} bits; FIT-Connect needs ≥ 4096")
+        raise KeyFileError(
+            _(
+                "{what} {path} has {bits} bits; FIT-Connect needs ≥ 4096",
+                what=what,
+                path=path,
+                bits=key.key_size,
+            )
+        )
     return key
 
 
@@ -220,7 +236,9 @@ class AuthorityClient:
         body = self.get_json(f"/v1/authorities/{authority}", f"authority {authority}")
         destination = body.get("destinationId") if isinstance(body, dict) else None
         if not isinstance(destination, str):
-            raise AuthorityClientError(f"the server names no destination for {authority}")
+            raise AuthorityClientError(
+                _("the server names no destination for {authority}", authority=authority)
+            )
         return destination
 
     def destination(self, destination_id: str) -> dict[str, Any]:
@@ -329,9 +347,11 @@ class AuthorityClient:
         """Ask for more documents with ``message`` (in the applicant's language ``lang``),
         sealed to the applicant's key."""
         if lang not in LANGUAGES:
-            raise AuthorityClientError(f"--lang must be one of {', '.join(LANGUAGES)}")
+            raise AuthorityClientError(
+                _("--lang must be one of {languages}", languages=", ".join(LANGUAGES))
+            )
         if not message.strip():
-            raise AuthorityClientError("the message is empty")
+            raise AuthorityClientError(_("the message is empty"))
         sealed = self.seal_for_applicant(
             case_id,
             message.encode("utf-8"),
@@ -349,9 +369,9 @@ class AuthorityClient:
     def decide(self, case_id: str, outcome: str, letter: bytes) -> dict[str, Any]:
         """Decide with the decision letter (PDF bytes), sealed to the applicant's key."""
         if outcome not in ("approved", "rejected"):
-            raise AuthorityClientError("the outcome is approved or rejected")
+            raise AuthorityClientError(_("the outcome is approved or rejected"))
         if not letter.startswith(b"%PDF-"):
-            raise AuthorityClientError("the decision letter must be a PDF")
+            raise AuthorityClientError(_("the decision letter must be a PDF"))
         sealed = self.seal_for_applicant(
             case_id, letter, filename="decision.pdf", media_type="application/pdf"
         )
@@ -415,7 +435,7 @@ def decision_letter_pdf(case_id: str, authority: str, outcome: str, lang: str, d
     import pikepdf
 
     if (lang, outcome) not in _LETTER:
-        raise AuthorityClientError("a letter is de or en, approved or rejected")
+        raise AuthorityClientError(_("a letter is de or en, approved or rejected"))
     title, verdict, next_step = _LETTER[(lang, outcome)]
     case_label = "Vorgang" if lang == "de" else "Case"
     lines = [authority, day.isoformat(), "", title, f"{case_label}: {case_id}", "", verdict,

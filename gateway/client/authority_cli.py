@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from commons.i18n import N_, _, ngettext, print_error
+
 if TYPE_CHECKING:
     from gateway.client.authority import AuthorityClient
 
@@ -83,7 +85,7 @@ CONNECTION: Any = None  # filled in by @connected: the command never sees the si
 
 
 def _err(message: str) -> None:
-    sys.stderr.write(f"error: {message}\n")
+    print_error(message)
 
 
 def _progress(line: str) -> None:
@@ -179,7 +181,7 @@ def _connect(
     source: Any
     if client_id or client_secret:
         if not (client_id and client_secret):
-            raise AuthorityClientError("give both --client-id and --client-secret")
+            raise AuthorityClientError(_("give both --client-id and --client-secret"))
         base = (keycloak_url or f"{url}/dev-idp").rstrip("/")
         token_url = f"{base}/realms/{realm or 'ozg-dev'}/protocol/openid-connect/token"
         source = ClientCredentials(token_url, client_id, client_secret)
@@ -193,9 +195,11 @@ def _connect(
         )
         if store.load() is None and not store.token_path.exists():
             raise AuthorityClientError(
-                "not logged in: give --client-id and --client-secret (or "
-                "OZG_AUTHORITY_CLIENT_ID/OZG_AUTHORITY_CLIENT_SECRET), --token, or run "
-                "`ozg-commons login`"
+                _(
+                    "not logged in: give --client-id and --client-secret (or "
+                    "OZG_AUTHORITY_CLIENT_ID/OZG_AUTHORITY_CLIENT_SECRET), --token, or run "
+                    "`ozg-commons login`"
+                )
             )
         source = store.bearer  # renewed silently while the login lasts
     return AuthorityClient(url, token=source)
@@ -236,12 +240,14 @@ def fetch(
         from gateway.client.authority_fetch import fetch as run_fetch
 
         if lang not in ("de", "en"):
-            raise KeyFileError("--lang must be de or en")
-        encryption_key = load_rsa_private_key(key_file, "key file")
+            raise KeyFileError(_("--lang must be de or en"))
+        encryption_key = load_rsa_private_key(key_file, N_("key file"))
         signing_path = signing_key_file or default_signing_key_file(key_file)
         if signing_path is None:
-            raise KeyFileError("give --signing-key-file (the authority's PS512 event-signing key)")
-        signing_key = load_rsa_private_key(signing_path, "signing key file")
+            raise KeyFileError(
+                _("give --signing-key-file (the authority's PS512 event-signing key)")
+            )
+        signing_key = load_rsa_private_key(signing_path, N_("signing key file"))
         client = connection.connect()
         try:
             report = run_fetch(
@@ -276,15 +282,29 @@ def fetch(
     for r in report.results:
         if r.status == "rejected":
             kinds = ", ".join(sorted({p["type"].rsplit("/", 1)[-1] for p in r.problems}))
-            _say(f"rejected  {r.case_id}: {kinds} (see {r.folder}/fetch.json)")
+            _say(
+                _(
+                    "rejected  {case}: {kinds} (see {folder}/fetch.json)",
+                    case=r.case_id,
+                    kinds=kinds,
+                    folder=r.folder,
+                )
+            )
         elif r.status == "accepted":
-            extra = f"; {len(r.findings)} finding(s) in fetch.json" if r.findings else ""
-            _say(f"accepted  {r.case_id} -> {r.folder}{extra}")
+            line = _("accepted  {case} -> {folder}", case=r.case_id, folder=r.folder)
+            if r.findings:
+                n = len(r.findings)
+                line += ngettext("; {n} finding in fetch.json", "; {n} findings in fetch.json", n)
+            _say(line)
         else:
-            _say(f"acknowledged again {r.case_id}")
+            _say(_("acknowledged again {case}", case=r.case_id))
     _say(
-        f"{len(report.accepted)} accepted, {len(report.rejected)} rejected, "
-        f"{len(report.skipped)} already fetched"
+        _(
+            "{accepted} accepted, {rejected} rejected, {skipped} already fetched",
+            accepted=len(report.accepted),
+            rejected=len(report.rejected),
+            skipped=len(report.skipped),
+        )
     )
 
 
@@ -305,11 +325,9 @@ def cases(
         _say(json.dumps(listed, indent=2))
         return
     for c in listed:
-        _say(
-            f"{c['id']}  {c['state']:<16} {c['flow_id']:<22} "
-            f"fit-connect case {c.get('fit_connect_case_id') or '-'}"
-        )
-    _say(f"{len(listed)} case(s)")
+        fit_connect = _("FIT-Connect case {id}", id=c.get("fit_connect_case_id") or "-")
+        _say(f"{c['id']}  {c['state']:<16} {c['flow_id']:<22} {fit_connect}")
+    _say(ngettext("{n} case", "{n} cases", len(listed)))
 
 
 @case_cli.callback()
@@ -322,7 +340,10 @@ def _case(
 
 def _show(case: dict[str, Any]) -> None:
     outcome = f" ({case['outcome']})" if case.get("outcome") else ""
-    _say(f"case {case['id']}: {case['state']}{outcome} [{case['status']}]")
+    _say(
+        _("case {id}: {state}", id=case["id"], state=case["state"])
+        + f"{outcome} [{case['status']}]"
+    )
 
 
 @case_cli.command("show")
@@ -388,14 +409,16 @@ def case_decide(
         from gateway.client.authority import AuthorityClientError, decision_letter_pdf
 
         if outcome not in ("approved", "rejected"):
-            raise AuthorityClientError("the outcome is approved or rejected")
+            raise AuthorityClientError(_("the outcome is approved or rejected"))
         case_id = ctx.meta["case_id"]
         client = connection.connect()
         if letter is not None:
             try:
                 data = letter.read_bytes()
             except OSError as exc:
-                raise AuthorityClientError(f"--letter {letter}: {exc.strerror}") from None
+                raise AuthorityClientError(
+                    _("--letter {path}: {reason}", path=letter, reason=exc.strerror)
+                ) from None
         else:
             case = client.case(case_id)
             data = decision_letter_pdf(case_id, case.get("authority") or "", outcome, lang,
@@ -404,7 +427,8 @@ def case_decide(
     _show(result["case"])
     adjustment = result.get("fee_adjustment")
     if adjustment and adjustment.get("refunded_cents"):
-        _say(f"refunded {adjustment['refunded_cents'] / 100:.2f} {adjustment['currency']}")
+        amount = f"{adjustment['refunded_cents'] / 100:.2f} {adjustment['currency']}"
+        _say(_("refunded {amount}", amount=amount))
 
 
 @case_cli.command("waiver")
@@ -419,6 +443,6 @@ def case_waiver(
         from gateway.client.authority import AuthorityClientError
 
         if decision not in ("granted", "refused"):
-            raise AuthorityClientError("the waiver decision is granted or refused")
+            raise AuthorityClientError(_("the waiver decision is granted or refused"))
         client = connection.connect()
         _show(client.decide_waiver(ctx.meta["case_id"], decision))

@@ -20,6 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from commons.i18n import _
 from gateway.client.authority import (
     AuthorityClient,
     AuthorityClientError,
@@ -113,9 +114,13 @@ class State:
         try:
             doc = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
-            raise AuthorityClientError(f"the state file {path} is unreadable: {exc}") from None
+            raise AuthorityClientError(
+                _("the state file {path} is unreadable: {reason}", path=path, reason=exc)
+            ) from None
         if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT:
-            raise AuthorityClientError(f"{path} is not an {STATE_FORMAT} state file")
+            raise AuthorityClientError(
+                _("{path} is not an {format} state file", path=path, format=STATE_FORMAT)
+            )
         return cls(path, dict(doc.get("submissions", {})))
 
     def save(self) -> None:
@@ -170,13 +175,22 @@ class Fetcher:
         ours, theirs = key_kid(self.encryption_key), destination.get("encryptionKid")
         if ours != theirs:
             raise KeyFileError(
-                f"the key file is not the encryption key of {self.authority}'s destination "
-                f"(its kid is {ours}, the destination's {theirs})"
+                _(
+                    "the key file is not the encryption key of {authority}'s destination "
+                    "(its kid is {ours}, the destination's {theirs})",
+                    authority=self.authority,
+                    ours=ours,
+                    theirs=theirs,
+                )
             )
         if not self.client.has_destination_key(destination_id, key_kid(self.signing_key)):
             raise KeyFileError(
-                f"the signing key file is not {self.authority}'s event-signing key "
-                f"(the destination has no key {key_kid(self.signing_key)})"
+                _(
+                    "the signing key file is not {authority}'s event-signing key "
+                    "(the destination has no key {kid})",
+                    authority=self.authority,
+                    kid=key_kid(self.signing_key),
+                )
             )
 
     def run(self, destination_ids: Iterable[str]) -> FetchReport:

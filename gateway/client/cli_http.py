@@ -1,8 +1,9 @@
 """What the applicant's and the flow's commands (``me``, ``mailbox``, ``fees``) share: the
 server and the login of the vault's device commands (``vault.client.cli``: the same
 ``--server`` / ``OZG_SERVER_URL``, the same ``LoginStore``, the same HTTP client factory,
-which tests replace, and the same error mapping), files written without overwriting, and
-confirmation.
+which tests replace, and the same error mapping). Files written whole and without
+overwriting, and the one confirmation, are ``commons.cli_safety``'s, shared with the vault's
+commands.
 
 Errors of the server are :class:`vault.errors.ClientError` (status and the problem's
 ``detail``), so that ``vault.client.cli.reporting_errors`` turns them into one line, as for
@@ -11,16 +12,12 @@ every device command.
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from commons.i18n import _, print_error
+from commons.i18n import print_error
 from vault.client import ClientError
 from vault.client import cli as vault_cli
 
@@ -88,37 +85,3 @@ def unlocked_key() -> PrivateKey | None:
 
     path = vault_cli.client_dir() / "vault-key.pem"
     return load_private_key(path.read_bytes()) if path.exists() else None
-
-
-def write_new_file(path: Path, data: bytes, *, force: bool, private: bool = True) -> None:
-    """Write ``data`` to ``path`` as a whole or not at all (a temporary file in the same
-    folder, then renamed); an existing file is replaced only with ``force``. ``private``:
-    readable by this user only (personal data)."""
-    if path.exists() and not force:
-        print_error(_("{path} exists; give --force to replace it", path=path))
-        raise typer.Exit(2)
-    if path.is_dir():
-        print_error(_("{path} is a folder; give a file name", path=path))
-        raise typer.Exit(2)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, 0o600 if private else 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def confirm(question: str, *, yes: bool) -> None:
-    """Go on only if the user says yes (or gave ``--yes``); without a terminal to ask on,
-    refuse with one line and exit 2 rather than assume."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        print_error(_("not asked without a terminal; give --yes to confirm"))
-        raise typer.Exit(2)
-    if not typer.confirm(question, default=False):
-        sys.stderr.write(_("nothing was changed") + "\n")
-        raise typer.Exit(1)

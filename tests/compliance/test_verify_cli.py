@@ -40,3 +40,15 @@ def test_an_unreachable_server_is_named(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "cannot reach the server at http://127.0.0.1:9/v1/audit/" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_verifier_speaks_german(tmp_path: Path) -> None:
+    args = ["audit", "verify", "--url", "http://127.0.0.1:9", "--state", str(tmp_path / "s.json")]
+    result = CliRunner().invoke(cli_app, args, env={"LANG": "de_DE.UTF-8"})
+    assert result.exit_code == 1, result.output
+    assert "Fehler: Prüfung fehlgeschlagen:" in result.output
+    assert "der Server unter http://127.0.0.1:9/v1/audit/" in result.output
+    assert f"gemerkte Prüfpunkte: {tmp_path / 's.json'}" in result.output
+    neither = CliRunner().invoke(cli_app, ["audit", "verify"], env={"LANG": "de"})
+    assert neither.exit_code == 2
+    assert "Fehler: geben Sie genau eines von --url und --export an" in neither.output

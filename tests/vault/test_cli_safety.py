@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from account import Principal
+from commons import cli_safety
 from commons.db import Database
 from commons.settings import Settings
 from gateway.app import create_app
@@ -29,7 +30,6 @@ from tests import factories
 from tests.vault.helpers import authority_key, pki_settings
 from vault.client import VaultClient
 from vault.client import cli as vault_cli
-from vault.client.sdk import _move_without_replacing
 
 ActAs = Callable[[Principal | None], None]
 Run = Callable[..., str]
@@ -56,9 +56,14 @@ def run(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     runner = CliRunner()
 
     def invoke(
-        *args: str, code: int = 0, stdout_only: bool = False, input: str | None = None
+        *args: str,
+        code: int = 0,
+        stdout_only: bool = False,
+        input: str | None = None,
+        lang: str | None = None,
     ) -> str:
-        result = runner.invoke(cli_app, list(args), input=input)
+        env = {"LANG": lang} if lang else None
+        result = runner.invoke(cli_app, list(args), input=input, env=env)
         assert result.exit_code == code, (result.output, result.exception)
         return result.stdout if stdout_only else result.output
 
@@ -69,7 +74,7 @@ def _errors(output: str) -> list[str]:
     """The command's error lines (the in-process server may log to the same stream when an
     earlier test configured logging; those lines are not the command's)."""
     assert "Traceback" not in output
-    return [line for line in output.splitlines() if line.startswith("error:")]
+    return [line for line in output.splitlines() if line.startswith(("error:", "Fehler:"))]
 
 
 def _pdf(path: Path, pages: int = 1) -> Path:
@@ -112,10 +117,10 @@ def test_a_file_that_appears_meanwhile_is_kept(tmp_path: Path) -> None:
     partial.write_bytes(b"decrypted")
     out.write_bytes(b"written meanwhile")
     with pytest.raises(FileExistsError):
-        _move_without_replacing(partial, out)
+        cli_safety.move_without_replacing(partial, out)
     assert out.read_bytes() == b"written meanwhile"
     out.unlink()
-    _move_without_replacing(partial, out)
+    cli_safety.move_without_replacing(partial, out)
     assert out.read_bytes() == b"decrypted"
 
 
@@ -126,7 +131,7 @@ def test_rm_asks_first_and_refuses_without_a_terminal(
     doc_id = _put(run, _pdf(tmp_path / "pass.pdf"))
     refused = run("vault", "rm", doc_id, code=2)
     assert "give --yes to confirm" in refused
-    monkeypatch.setattr(vault_cli, "interactive", lambda: True)
+    monkeypatch.setattr(cli_safety, "interactive", lambda: True)
     assert "nothing deleted" in run("vault", "rm", doc_id, input="n\n", code=1)
     assert doc_id in run("vault", "ls", "--json", stdout_only=True)
     answered = run("vault", "rm", doc_id, input="y\n", stdout_only=True)
@@ -319,4 +324,42 @@ def test_cannot_reach_names_the_url(run: Run, monkeypatch: pytest.MonkeyPatch) -
     run("login", "--token", "t")
     assert _errors(run("vault", "ls", code=1)) == [
         "error: cannot reach the server at http://127.0.0.1:9/v1/vault/documents"
+    ]
+
+
+def test_the_vault_commands_speak_german(
+    run: Run, act_as: ActAs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With LANG=de the errors, the question, the confirmations and the table are German,
+    from the portal's catalogue; the file names, ids and the JSON stay as they are."""
+    de = "de_DE.UTF-8"
+    _applicant(run, act_as)
+    doc_id = _put(run, _pdf(tmp_path / "Reisepass.pdf"))
+    table = run("vault", "ls", stdout_only=True, lang=de)
+    for header in ("Name", "Typ", "Größe", "hochgeladen (UTC)", "geteilt mit", "ID"):
+        assert header in table
+    assert "Reisepass.pdf" in table
+    assert "filename" in run("vault", "ls", "--json", stdout_only=True, lang=de)
+
+    kept = tmp_path / "kept.pdf"
+    kept.write_bytes(b"mine")
+    refused = run("vault", "get", doc_id, "-o", str(kept), code=2, lang=de)
+    assert _errors(refused) == [f"Fehler: {kept} gibt es schon; mit --force wird die Datei ersetzt"]
+    assert kept.read_bytes() == b"mine"
+    assert _errors(run("vault", "rm", doc_id, code=2, lang=de)) == [
+        "Fehler: ohne Terminal wird nicht gefragt; bestätigen Sie mit --yes"
+    ]
+    monkeypatch.setattr(cli_safety, "interactive", lambda: True)
+    asked = run("vault", "rm", doc_id, input="n\n", code=1, lang=de)
+    assert f"Dokument {doc_id} endgültig löschen" in asked
+    assert "es wurde nichts gelöscht" in asked
+    assert "Tresor gesperrt" in run("vault", "lock", lang=de)
+    locked = run("vault", "ls", lang=de)
+    assert "entsperren Sie den Tresor" in locked
+    assert _errors(run("vault", "get", doc_id, "-o", str(tmp_path / "x.pdf"), code=2, lang=de)) == [
+        "Fehler: der Tresor ist gesperrt: führen Sie `ozg-commons vault unlock` aus"
+    ]
+    monkeypatch.setenv("OZG_VAULT_PASSPHRASE", "not the vault passphrase")
+    assert _errors(run("vault", "unlock", code=1, lang=de)) == [
+        "Fehler: falsche Passphrase oder falscher Wiederherstellungscode"
     ]

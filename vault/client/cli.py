@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from commons import cli_messages as msg
+from commons.cli_safety import confirm
+from commons.i18n import _, print_error, print_warning, say
 from vault.errors import (
     ClientError,
     DocumentTooLarge,
@@ -119,8 +121,7 @@ def connect(server: str | None) -> VaultClient:
     try:
         token = login_store().bearer()
     except LoginError as exc:
-        err().print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(str(exc), 2) from None
     anchors_path = os.environ.get("OZG_VAULT_TRUST_ANCHORS")
     anchors = load_anchors(Path(anchors_path)) if anchors_path else None
     crls = device_crls() if anchors is not None else None
@@ -139,18 +140,17 @@ def device_crls() -> list[Any] | None:
     try:
         names = json.loads(raw) if raw.startswith("[") else raw.split(os.pathsep)
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise ValueError("not a list of paths")
+            raise ValueError(_(msg.CRL_FILES_NOT_A_LIST))
         return load_crls([Path(n) for n in names if n])
     except (ValueError, CrlFileError) as exc:
-        err().print(f"[red]error:[/] OZG_VAULT_CRL_FILES: {exc}")
-        raise typer.Exit(2) from None
+        raise fail(f"OZG_VAULT_CRL_FILES: {exc}", 2) from None
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``message`` as the one error line; the exit to raise."""
-    from rich.text import Text
-
-    err().print(Text.assemble(("error:", "red"), " ", message))
+def fail(message: str, code: int = 1, *, advice: str | None = None) -> typer.Exit:
+    """Print ``message`` (already translated) as the one error line, through the one error
+    printer (:func:`commons.i18n.print_error`: no console markup read from it), and
+    ``advice`` below it; the exit to raise."""
+    print_error(message, advice=advice)
     return typer.Exit(code)
 
 
@@ -169,8 +169,8 @@ def _key(client: VaultClient | None = None) -> PrivateKey:
     if key is not None:
         return key
     if client is not None and _is_caseworker(client):
-        raise fail(msg.CASEWORKER_KEY_FILE, 2)
-    raise fail(msg.VAULT_LOCKED, 2)
+        raise fail(_(msg.CASEWORKER_KEY_FILE), 2)
+    raise fail(_(msg.VAULT_LOCKED), 2)
 
 
 def _is_caseworker(client: VaultClient) -> bool:
@@ -191,13 +191,13 @@ def authority_key(path: Path) -> PrivateKey:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise fail(msg.KEY_FILE_MISSING.format(path=path), 2) from None
+        raise fail(_(msg.KEY_FILE_MISSING, path=path), 2) from None
     except OSError as exc:
-        raise fail(msg.KEY_FILE_UNREADABLE.format(path=path, reason=exc.strerror), 2) from None
+        raise fail(_(msg.KEY_FILE_UNREADABLE, path=path, reason=exc.strerror), 2) from None
     try:
         return load_private_key(data)
     except (ValueError, TypeError, KeyError, InvalidKey):
-        raise fail(msg.KEY_FILE_INVALID.format(path=path), 2) from None
+        raise fail(_(msg.KEY_FILE_INVALID, path=path), 2) from None
 
 
 def _save_key(key: PrivateKey) -> None:
@@ -212,22 +212,19 @@ def _save_key(key: PrivateKey) -> None:
 
 
 def _passphrase(
-    confirm: bool = False, prompt: str = "Vault passphrase", from_env: bool = True
+    confirm: bool = False, prompt: str = msg.PASSPHRASE_PROMPT, from_env: bool = True
 ) -> str:
-    """The passphrase (OZG_VAULT_PASSPHRASE, else asked); a new one (``confirm``) must be
-    hard to guess, or the command exits 2 with zxcvbn's advice."""
+    """The passphrase (OZG_VAULT_PASSPHRASE, else asked with the marked ``prompt``); a new
+    one (``confirm``) must be hard to guess, or the command exits 2 with zxcvbn's advice."""
     value = os.environ.get("OZG_VAULT_PASSPHRASE") if from_env else None
     if not value:
-        value = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+        value = typer.prompt(_(prompt), hide_input=True, confirmation_prompt=confirm)
     if confirm:
         from vault.client.strength import weakness
 
         advice = weakness(value)
         if advice is not None:
-            err().print(f"[red]error:[/] {msg.WEAK_PASSPHRASE}", highlight=False)
-            for line in advice:
-                err().print(f"  - {line}", highlight=False, markup=False)
-            raise typer.Exit(2)
+            raise fail(_(msg.WEAK_PASSPHRASE), 2, advice="\n".join(f"  - {a}" for a in advice))
     return value
 
 
@@ -239,26 +236,17 @@ def reporting_errors() -> Iterator[None]:
     try:
         yield
     except ClientError as exc:
-        err().print(f"[red]error:[/] the server refused ({exc.status}): {exc.detail}")
-        if exc.status == 401:
-            err().print(msg.LOG_IN_AGAIN)
-        raise typer.Exit(1) from None
+        advice = _(msg.LOG_IN_AGAIN) if exc.status == 401 else None
+        refused = _(msg.SERVER_REFUSED, status=exc.status, detail=exc.detail)
+        raise fail(refused, advice=advice) from None
     except FileExistsError as exc:
-        raise fail(msg.OUTPUT_EXISTS.format(path=exc.filename), 2) from None
-    except DocumentTooLarge as exc:
+        raise fail(_(msg.OUTPUT_EXISTS, path=exc.filename), 2) from None
+    except (DocumentTooLarge, SanitizeError, InvalidEnvelope) as exc:
         raise fail(exc.detail) from None
-    except SanitizeError as exc:
-        err().print(f"[red]error:[/] {exc.detail}")
-        raise typer.Exit(1) from None
-    except InvalidEnvelope as exc:
-        err().print(f"[red]error:[/] {exc.detail}")
-        raise typer.Exit(1) from None
     except (InvalidKey, RevocationUnknown) as exc:
-        err().print(f"[red]error:[/] the authority key was refused: {exc.detail}")
-        raise typer.Exit(1) from None
+        raise fail(_(msg.AUTHORITY_KEY_REFUSED, detail=exc.detail)) from None
     except WrongSecret as exc:
-        err().print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     except httpx.TransportError as exc:
         raise fail(msg.unreachable(exc, _tried.get("url", "?"))) from None
 
@@ -324,7 +312,7 @@ def login(
     store = login_store()
     if token is not None:
         store.save_token(token)
-        err().print(f"logged in; the token is stored in {store.token_path} (it is not renewed)")
+        say(_(msg.LOGGED_IN_TOKEN, path=store.token_path))
         return
     if issuer is None:
         if keycloak_url:
@@ -333,36 +321,31 @@ def login(
             issuer = f"{server_url(server)}/dev-idp/realms/ozg-dev"
     try:
         if username:
-            password = typer.prompt("Password", hide_input=True)
+            password = typer.prompt(_(msg.PASSWORD_PROMPT), hide_input=True)
             session = password_login(issuer, client_id, username, password)
         elif device:
             session = device_login(
                 issuer,
                 client_id,
-                show=lambda uri, code: err().print(
-                    f"open {uri} in a browser and enter the code {code}", highlight=False
-                ),
+                show=lambda uri, code: say(_(msg.DEVICE_LOGIN, uri=uri, code=code)),
             )
         else:
             session = browser_login(
                 issuer,
                 client_id,
-                show=lambda url: err().print(
-                    f"open this address in your browser to log in:\n{url}", highlight=False
-                ),
+                show=lambda url: say(_(msg.BROWSER_LOGIN) + "\n" + url),
                 open_browser=None if no_browser else webbrowser.open,
             )
     except LoginError as exc:
-        err().print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+        raise fail(str(exc)) from None
     store.save(session)
-    err().print(f"logged in; your login is kept in {store.path} (readable by you only)")
+    say(_(msg.LOGGED_IN, path=store.path))
 
 
 def logout() -> None:
     """Forget the login on this device."""
     login_store().clear()
-    err().print("logged out")
+    say(_(msg.LOGGED_OUT))
 
 
 @cli.command()
@@ -372,7 +355,7 @@ def keygen(server: Server = None) -> None:
     with reporting_errors():
         pair = client.keygen(_passphrase(confirm=True))
     _save_key(pair.private_key)
-    out().print("Your recovery code (shown once; write it down and keep it safe):")
+    out().print(_(msg.RECOVERY_CODE), highlight=False, markup=False)
     out().print(f"[bold]{pair.recovery_code}[/]", highlight=False)
 
 
@@ -389,17 +372,17 @@ def unlock(
     with reporting_errors():
         try:
             if recovery:
-                code = typer.prompt("Recovery code", hide_input=True)
+                code = typer.prompt(_(msg.RECOVERY_CODE_PROMPT), hide_input=True)
                 key = client.unlock(recovery_code=code)
                 client.change_passphrase(key, _passphrase(confirm=True))
             else:
                 key = client.unlock(passphrase=_passphrase())
         except ClientError as exc:
             if exc.status == 403:  # not an applicant: no applicant key to unlock
-                raise fail(msg.CASEWORKER_KEY_FILE, 2) from None
+                raise fail(_(msg.CASEWORKER_KEY_FILE), 2) from None
             raise
     _save_key(key)
-    err().print("vault unlocked")
+    say(_(msg.VAULT_UNLOCKED))
 
 
 @cli.command()
@@ -407,17 +390,17 @@ def passwd(server: Server = None) -> None:
     """Change the vault passphrase: re-wraps your key here; documents are untouched."""
     client = connect(server)
     key = _key(client)
-    new = _passphrase(confirm=True, prompt="New vault passphrase", from_env=False)
+    new = _passphrase(confirm=True, prompt=msg.NEW_PASSPHRASE_PROMPT, from_env=False)
     with reporting_errors():
         client.change_passphrase(key, new)
-    err().print("passphrase changed")
+    say(_(msg.PASSPHRASE_CHANGED))
 
 
 @cli.command()
 def lock() -> None:
     """Forget the unlocked key on this device."""
     (client_dir() / "vault-key.pem").unlink(missing_ok=True)
-    err().print("vault locked")
+    say(_(msg.VAULT_LOCKED_NOW))
 
 
 @cli.command()
@@ -429,7 +412,7 @@ def put(
     client = connect(server)
     key = _key(client)
     with reporting_errors(), _progress() as progress:
-        task = progress.add_task("uploading", total=None)
+        task = progress.add_task(_(msg.UPLOADING), total=None)
         doc_id, report = client.put(
             file,
             key,
@@ -437,7 +420,7 @@ def put(
             total=lambda n: progress.update(task, total=n),
         )
     if report and report.removed:
-        err().print("removed before encryption: " + "; ".join(report.summary()))
+        say(_(msg.REMOVED_BEFORE_ENCRYPTION, removed="; ".join(report.summary())))
     out().print(doc_id)
 
 
@@ -461,7 +444,7 @@ def list_documents(
     else:
         print_table(out(), docs)
     if key is None and docs:
-        err().print(msg.NAMES_NEED_KEY, highlight=False, markup=False)
+        say(_(msg.NAMES_NEED_KEY))
 
 
 @cli.command()
@@ -478,11 +461,11 @@ def get(
     output file is kept unless --force is given; the file appears only once decrypted and
     verified."""
     if output.exists() and not force:
-        raise fail(msg.OUTPUT_EXISTS.format(path=output), 2)
+        raise fail(_(msg.OUTPUT_EXISTS, path=output), 2)
     client = connect(server)
     key = authority_key(key_file) if key_file else _key(client)
     with reporting_errors(), _progress() as progress:
-        task = progress.add_task("downloading", total=None)
+        task = progress.add_task(_(msg.DOWNLOADING), total=None)
         meta = client.get(
             doc_id,
             output,
@@ -492,7 +475,7 @@ def get(
             progress=lambda n: progress.advance(task, n),
             total=lambda n: progress.update(task, total=n),
         )
-    err().print(f"{meta.filename} ({meta.media_type}, {meta.size} bytes) -> {output}")
+    say(_(msg.DOWNLOADED, name=meta.filename, type=meta.media_type, size=meta.size, path=output))
 
 
 @cli.command()
@@ -506,12 +489,11 @@ def share(
     revocation too."""
     client = connect(server)
     if client.trust_anchors is None:
-        err().print("[yellow]warning:[/] OZG_VAULT_TRUST_ANCHORS is not set; the authority key "
-                    "is trusted on the server's word")  # fmt: skip
+        print_warning(_(msg.NO_TRUST_ANCHORS))
     key = _key(client)
     with reporting_errors():
         client.share(doc_id, authority, key)
-    err().print(f"shared with {authority}")
+    say(_(msg.SHARED, authority=authority))
 
 
 @cli.command()
@@ -521,14 +503,7 @@ def unshare(
     """Withdraw an authority's access (its wrapped key is deleted)."""
     with reporting_errors():
         connect(server).unshare(doc_id, authority)
-    err().print(f"no longer shared with {authority}")
-
-
-def interactive() -> bool:
-    """Whether a person can answer a question on this terminal (tests replace it)."""
-    import sys
-
-    return sys.stdin.isatty()
+    say(_(msg.UNSHARED, authority=authority))
 
 
 @cli.command()
@@ -539,11 +514,7 @@ def rm(
 ) -> None:
     """Delete (crypto-shred) a document for good; prints the signed deletion receipt. Asks
     first, unless --yes is given."""
-    if not yes:
-        if not interactive():
-            raise fail(msg.NOT_INTERACTIVE.format(what="vault rm"), 2)
-        if not typer.confirm(msg.CONFIRM_DELETE.format(doc_id=doc_id), default=False, err=True):
-            raise fail(msg.NOT_DELETED, 1)
+    confirm(_(msg.CONFIRM_DELETE, doc_id=doc_id), yes=yes, declined=msg.NOT_DELETED)
     with reporting_errors():
         receipt = connect(server).rm(doc_id)
     out().print_json(json.dumps(receipt))

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from commons.i18n import _
 from vault.errors import WrongSecret
 from vault.recipients import key_id, public_jwk
 
@@ -62,7 +63,7 @@ def _recovery_bytes(code: str) -> bytes:
     try:
         return base64.b32decode(code.replace("-", "").replace(" ", "").upper())
     except ValueError as exc:
-        raise WrongSecret("malformed recovery code") from exc
+        raise WrongSecret(_("malformed recovery code")) from exc
 
 
 def _kek(kdf: str, secret: bytes, salt: bytes, params: dict[str, int]) -> bytes:
@@ -146,18 +147,18 @@ def unwrap_private_key(
         if kdf == "argon2id" and passphrase is not None:
             params = {k: int(doc[k]) for k in ("m", "t", "p")}
             if params["m"] < ARGON2_MINIMUM["m"] or params["t"] < ARGON2_MINIMUM["t"]:
-                raise WrongSecret("Argon2id parameters below the minimum; refusing")
+                raise WrongSecret(_("Argon2id parameters below the minimum; refusing"))
             kek = _kek(kdf, passphrase.encode(), salt, params)
         elif kdf == "hkdf-sha256" and recovery_code is not None:
             kek = _kek(kdf, _recovery_bytes(recovery_code), salt, {})
         else:
-            raise WrongSecret("this wrapped key needs the other secret")
+            raise WrongSecret(_("this wrapped key needs the other secret"))
         der = AESGCM(kek).decrypt(nonce, ct, kid.encode())
         key = serialization.load_der_private_key(der, password=None)
     except (KeyError, ValueError, TypeError, InvalidTag) as exc:
         if isinstance(exc, WrongSecret):
             raise
-        raise WrongSecret("wrong passphrase or recovery code") from exc
+        raise WrongSecret(_("wrong passphrase or recovery code")) from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key_id(key.public_key()) != kid:
-        raise WrongSecret("the wrapped key does not match its key id")
+        raise WrongSecret(_("the wrapped key does not match its key id"))
     return key

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from commons import cli_messages as msg
+from commons.i18n import _
 from commons.text import human_bytes
 from vault.errors import ClientError, InvalidEnvelope
 
@@ -40,7 +41,7 @@ def describe(
             stanza = client.stanza(doc["id"]) if as_authority else None
             meta = client.metadata(doc, key, stanza=stanza)
         except InvalidEnvelope:
-            doc["error"] = msg.UNREADABLE_DOCUMENT
+            doc["error"] = _(msg.UNREADABLE_DOCUMENT)
             continue
         except ClientError as exc:
             if exc.status != 404:  # deleted meanwhile: listed without its name
@@ -61,7 +62,7 @@ def print_table(console: Console, docs: list[dict[str, Any]]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table("name", "type", "size", "uploaded (UTC)", "shared with", "id")
+    table = Table(*(_(header) for header in msg.TABLE_HEADERS))
     for doc in docs:
         name = doc["filename"] if doc["filename"] is not None else doc.get("error", "-")
         size = doc["size"]

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from cryptography import x509
 
+from commons.cli_safety import move_without_replacing
 from commons.errors import OzgError
 from vault import envelope, sanitize
 from vault.client import keys
@@ -334,10 +335,12 @@ class VaultClient:
                     meta = envelope.open(reader, fout, key, stanza=stanza, max_size=2**62)
             if as_authority and meta.media_type == "application/pdf":
                 sanitize.revalidate_pdf(partial)
+            # The same last step as commons.cli_safety.write_new_file, which cannot serve
+            # here: it takes the whole file as bytes, and this plaintext is streamed.
             if overwrite:
                 partial.replace(out)
             else:
-                _move_without_replacing(partial, out)
+                move_without_replacing(partial, out)
         finally:
             if fd >= 0:
                 os.close(fd)
@@ -378,21 +381,6 @@ class VaultClient:
             self.http.delete(f"{self.api}/documents/{doc_id}")
         ).json()
         return receipt
-
-
-def _move_without_replacing(src: Path, dest: Path) -> None:
-    """Give ``src`` the name ``dest`` unless ``dest`` exists (:class:`FileExistsError`):
-    a hard link where the file system has them, else the name is claimed exclusively first
-    and then replaced by ``src`` in one rename."""
-    try:
-        os.link(src, dest)
-        return
-    except FileExistsError:
-        raise
-    except OSError:
-        pass
-    os.close(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    src.replace(dest)
 
 
 def _fill(reader: envelope.SealingReader, buf: bytearray) -> int:

@@ -29,10 +29,22 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from commons import cli_messages as msg
+from commons.i18n import N_, _
+
 TIMEOUT = 15.0
 REFRESH_MARGIN = 30.0
 """Seconds before expiry at which the access token is refreshed."""
-LOGIN_AGAIN = "log in again with: ozg-commons login"
+
+
+_NO_IDP = N_("cannot reach the identity provider at {url}: {reason}")
+_REFUSED = N_("the identity provider refused the login: {reason}")
+
+
+def _again() -> str:
+    """``log in again with: ozg-commons login``, translated: the ``{again}`` of the lines
+    that end a login."""
+    return _(msg.LOG_IN_AGAIN)
 
 
 class LoginError(Exception):
@@ -68,9 +80,11 @@ def discover(issuer: str) -> dict[str, Any]:
     try:
         response = httpx.get(url, timeout=TIMEOUT)
     except httpx.HTTPError as exc:
-        raise LoginError(f"cannot reach the identity provider at {url}: {exc}") from None
+        raise LoginError(_(_NO_IDP, url=url, reason=exc)) from None
     if response.status_code != 200:
-        raise LoginError(f"{url} answered {response.status_code}: is the issuer right?")
+        raise LoginError(
+            _("{url} answered {status}: is the issuer right?", url=url, status=response.status_code)
+        )
     config: dict[str, Any] = response.json()
     return config
 
@@ -79,14 +93,14 @@ def _token_request(token_endpoint: str, form: dict[str, str]) -> dict[str, Any]:
     try:
         response = httpx.post(token_endpoint, data=form, timeout=TIMEOUT)
     except httpx.HTTPError as exc:
-        raise LoginError(f"cannot reach the identity provider at {token_endpoint}: {exc}") from None
+        raise LoginError(_(_NO_IDP, url=token_endpoint, reason=exc)) from None
     try:
         body: dict[str, Any] = response.json()
     except ValueError:
         body = {}
     if response.status_code != 200:
         reason = body.get("error_description") or body.get("error") or response.status_code
-        raise LoginError(f"the identity provider refused the login: {reason}")
+        raise LoginError(_(_REFUSED, reason=reason))
     return body
 
 
@@ -187,15 +201,17 @@ def browser_login(
         if open_browser is not None:
             open_browser(url)
         if not Handler.done.wait(timeout):
-            raise LoginError(f"no login within {int(timeout)} s; {LOGIN_AGAIN}")
+            raise LoginError(
+                _("no login within {seconds} s; {again}", seconds=int(timeout), again=_again())
+            )
     finally:
         server.shutdown()
         server.server_close()
     result = Handler.result or {}
     if "error" in result:
-        raise LoginError(f"the identity provider refused the login: {result['error']}")
+        raise LoginError(_(_REFUSED, reason=result["error"]))
     if not secrets.compare_digest(result.get("state", ""), state):
-        raise LoginError("the login answer does not belong to this login (state); try again")
+        raise LoginError(_("the login answer does not belong to this login (state); try again"))
     endpoint = str(config["token_endpoint"])
     form = {
         "grant_type": "authorization_code",
@@ -246,8 +262,8 @@ def device_login(
         if error == "slow_down":
             interval += 5
         elif error != "authorization_pending":
-            raise LoginError(f"the identity provider refused the login: {error}")
-    raise LoginError(f"the device code expired before the login; {LOGIN_AGAIN}")
+            raise LoginError(_(_REFUSED, reason=error))
+    raise LoginError(_("the device code expired before the login; {again}", again=_again()))
 
 
 # --------------------------------------------------------------------------- the store
@@ -291,7 +307,9 @@ class LoginStore:
         try:
             return Login(**json.loads(self.path.read_text()))
         except (ValueError, TypeError):
-            raise LoginRequired(f"{self.path} is damaged; {LOGIN_AGAIN}") from None
+            raise LoginRequired(
+                _("{path} is damaged; {again}", path=self.path, again=_again())
+            ) from None
 
     def bearer(self) -> str:
         """A valid access token: ``OZG_TOKEN``, the stored login (refreshed when it is
@@ -306,12 +324,12 @@ class LoginStore:
             return self.refresh(login).access_token
         if self.token_path.exists():
             return self.token_path.read_text().strip()
-        raise LoginRequired(f"not logged in; {LOGIN_AGAIN} (or set OZG_TOKEN)")
+        raise LoginRequired(_("not logged in; {again} (or set OZG_TOKEN)", again=_again()))
 
     def refresh(self, login: Login) -> Login:
         expired = login.refresh_expires_at is not None and self.clock() >= login.refresh_expires_at
         if login.refresh_token is None or expired:
-            raise LoginRequired(f"your login has expired; {LOGIN_AGAIN}")
+            raise LoginRequired(_("your login has expired; {again}", again=_again()))
         form = {
             "grant_type": "refresh_token",
             "client_id": login.client_id,
@@ -320,7 +338,9 @@ class LoginStore:
         try:
             body = _token_request(login.token_endpoint, form)
         except LoginError:
-            raise LoginRequired(f"your login could not be renewed; {LOGIN_AGAIN}") from None
+            raise LoginRequired(
+                _("your login could not be renewed; {again}", again=_again())
+            ) from None
         renewed = _login_from(login.issuer, login.client_id, login.token_endpoint, body)
         if renewed.refresh_token is None:  # the provider keeps the old refresh token valid
             renewed = Login(**{**asdict(renewed), "refresh_token": login.refresh_token})

@@ -9,6 +9,7 @@ other. The passphrase itself is never logged or sent anywhere.
 from __future__ import annotations
 
 from commons import cli_messages as msg
+from commons.i18n import _
 
 MIN_SCORE = 3
 """zxcvbn's score 3, "safely unguessable" (about 10^8 guesses or more): the portal's too."""
@@ -29,5 +30,5 @@ def weakness(passphrase: str) -> list[str] | None:
     feedback = result["feedback"]
     advice = [str(feedback["warning"])] if feedback["warning"] else []
     advice += [str(s) for s in feedback["suggestions"]]
-    advice.append(msg.PASSPHRASE_ADVICE)
+    advice.append(_(msg.PASSPHRASE_ADVICE))
     return advice

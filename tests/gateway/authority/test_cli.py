@@ -21,8 +21,9 @@ from tests.gateway.authority.test_cases import Deliver, received_case
 from tests.gateway.cases.conftest import Applicant
 
 
-def invoke(*args: str) -> Any:
-    return CliRunner().invoke(cli_app, ["authority", *args], catch_exceptions=False)
+def invoke(*args: str, lang: str | None = None) -> Any:
+    env = {"LANG": lang} if lang else None
+    return CliRunner().invoke(cli_app, ["authority", *args], catch_exceptions=False, env=env)
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def _one_line_error(result: Any, exit_code: int, fragment: str) -> None:
     assert result.exit_code == exit_code, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: "), result.stderr
+    assert lines[0].startswith(("error: ", "Fehler: ")), result.stderr
     assert fragment in lines[0]
     assert "Traceback" not in result.output + result.stderr
 
@@ -47,6 +48,9 @@ def test_a_missing_key_file_is_one_line(tmp_path: Path) -> None:
     result = invoke("fetch", "--authority", "tf", "--key-file", str(tmp_path / "nope.pem"),
                     "--out", str(tmp_path / "out"))  # fmt: skip
     _one_line_error(result, 2, "does not exist")
+    german = invoke("fetch", "--authority", "tf", "--key-file", str(tmp_path / "nope.pem"),
+                    "--out", str(tmp_path / "out"), lang="de_DE.UTF-8")  # fmt: skip
+    _one_line_error(german, 2, f"Fehler: Schlüsseldatei {tmp_path / 'nope.pem'} gibt es nicht")
 
 
 def test_a_key_file_that_is_no_key_is_one_line(tmp_path: Path) -> None:
@@ -103,7 +107,10 @@ def test_case_commands_through_the_command_line(
     act_as(factories.caseworker("tf"))
     listed = invoke("cases", "--state", "received")
     assert case_id in listed.stdout
-    assert "1 case(s)" in listed.stdout
+    assert "1 case\n" in listed.stdout
+    german = invoke("cases", "--state", "received", lang="de_DE.UTF-8")
+    assert "1 Vorgang\n" in german.stdout
+    assert "FIT-Connect-Vorgang" in german.stdout
     assert "processing" in invoke("case", case_id, "processing").stdout
     result = invoke("case", case_id, "request-documents", "--message", "Please send it.",
                     "--document-type", "passport", "--lang", "en")  # fmt: skip
@@ -115,6 +122,8 @@ def test_case_commands_through_the_command_line(
     _one_line_error(invoke("case", case_id, "decide", "approved", "--letter", str(bad)), 2,
                     "must be a PDF")  # fmt: skip
     _one_line_error(invoke("case", case_id, "decide", "maybe"), 2, "approved or rejected")
+    _one_line_error(invoke("case", case_id, "decide", "maybe", lang="de"), 2,
+                    "Fehler: die Entscheidung ist approved (genehmigt) oder rejected")  # fmt: skip
     decided = invoke("case", case_id, "decide", "rejected")
     assert decided.exit_code == 0, decided.stderr
     assert "decided (rejected)" in decided.stdout
