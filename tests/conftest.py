@@ -95,11 +95,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests build their own Settings; a developer's OZG_* variables must not leak in, nor
-    their language (the command line follows LANG: tests that want German set it)."""
+    their language (the command line follows LANG: tests that want German set it), nor a
+    terminal size (pytest-xdist's workers set COLUMNS=80 and LINES=24, which the command
+    line's tables would follow where a plain run writes them whole)."""
     for key in list(os.environ):
         if key.startswith("OZG_") and not key.startswith("OZG_TEST_"):
             monkeypatch.delenv(key)
-    for key in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+    for key in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "COLUMNS", "LINES"):
         monkeypatch.delenv(key, raising=False)
 
 
