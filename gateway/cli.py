@@ -182,7 +182,6 @@ def serve(
     that "ozg-commons migrate" has run."""
     import uvicorn
 
-    from commons.db import make_engine
     from commons.logging import configure_logging
     from gateway import migrations
 
@@ -192,14 +191,7 @@ def serve(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     _reach_database(settings)
     if settings.is_production:
-        engine = make_engine(settings.effective_database_url)
-        try:
-            migrations.ensure_current(engine)
-        except migrations.SchemaNotCurrent as exc:
-            print_error(str(exc))
-            raise typer.Exit(2) from None
-        finally:
-            engine.dispose()
+        _require_current_schema(settings)
     else:
         migrations.upgrade(settings.effective_database_url)
         log.warning("development mode: embedded defaults, not for production use")
@@ -220,6 +212,22 @@ def serve(
         log_config=None,
         server_header=False,
     )
+
+
+def _require_current_schema(settings: Settings) -> None:
+    """Exit 2 with one line unless the database's schema is the code's (production never
+    migrates implicitly: ``ozg-commons migrate``)."""
+    from commons.db import make_engine
+    from gateway import migrations
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        migrations.ensure_current(engine)
+    except migrations.SchemaNotCurrent as exc:
+        print_error(str(exc))
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
 
 
 def _refuse_unreplayed_erasures(settings: Settings) -> None:
@@ -253,22 +261,13 @@ def restore(
     """After restoring the database from a backup, before serving: erase again everyone the
     erasure journal says was erased since (docs/backup-restore.md)."""
     from account import JournalUnavailable
-    from commons.db import make_engine
     from commons.logging import configure_logging
-    from gateway import migrations
     from gateway.restore import replay
 
     settings = _load_settings()
     configure_logging(settings.log_level)
     _reach_database(settings)
-    engine = make_engine(settings.effective_database_url)
-    try:
-        migrations.ensure_current(engine)
-    except migrations.SchemaNotCurrent as exc:
-        print_error(str(exc))
-        raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
+    _require_current_schema(settings)
     try:
         report = replay(settings, vacuum=vacuum)
     except JournalUnavailable as exc:
