@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -33,25 +32,19 @@ from gateway.client.demo import (
     seal_for_applicant,
     token,
 )
-from tests.gateway.portal.conftest import ROOT
+from tests.gateway.portal.conftest import ROOT, _free_port
 from tests.gateway.portal.test_browser import SCREENSHOTS, axe_violations, shoot, sign_in
 from vault import envelope
 
 pytestmark = pytest.mark.browser
 
-PORTS = range(20400, 20500)  # this test's own server (docs: helpers' port ranges)
 USER = "demo-applicant-hoch"  # a user no other browser test gives a vault key
 
 
 def _port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 20400-20499")
+    """A free port for this module's own server: the OS's choice (or OZG_TEST_PORTS), never
+    a fixed range that two test workers would both take the first port of."""
+    return _free_port()
 
 
 def _checkpoint_size(base: str) -> int:

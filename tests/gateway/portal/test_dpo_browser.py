@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from commons.clock import FixedClock
 from commons.db import Database
 from compliance import AccessEvent, Actor, record_access
+from tests.gateway.portal.conftest import serve_portal
 from tests.gateway.portal.test_browser import axe_violations, shoot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -54,12 +55,32 @@ def _wait_sequenced(base: str, at_least: int) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def dpo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A portal server of this module's own: the console counts every entry of a week, so
+    no other test's entries may share its log (the session-wide server's are not all from
+    now). Under pytest-xdist a module's tests may come in several runs: each gets a server
+    and seeds it anew."""
+    data = tmp_path_factory.mktemp("dpo-server")
+    with serve_portal(data) as base:
+        yield base, data / "ozg-commons.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def portal_server(dpo_server: tuple[str, Path]) -> str:
+    return dpo_server[0]
+
+
+@pytest.fixture(scope="module")
+def portal_database(dpo_server: tuple[str, Path]) -> Path:
+    return dpo_server[1]
+
+
+@pytest.fixture(scope="module")
 def seeded(portal_server: str, portal_database: Path) -> None:
     """cw-busy (tf) opens 60 documents on a Tuesday; its peers 2, 3 and 3; cw-c opens one
     of its three on a Saturday at 03:00 in Berlin. Three transactions, so the log publishes
-    several checkpoints. Once per session, as the server it writes to: under pytest-xdist a
-    module's tests can come in several runs, and a module-scoped fixture would seed again."""
+    several checkpoints."""
     database = Database.from_url(f"sqlite:///{portal_database}")
     batches = [
         (TUESDAY_10_BERLIN, [_read("cw-busy", "tf", f"app-{i}") for i in range(60)]),
