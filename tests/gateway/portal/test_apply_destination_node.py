@@ -96,19 +96,26 @@ def _b64der(cert: Any) -> str:
     return base64.b64encode(cert.public_bytes(Encoding.DER)).decode()
 
 
+def _revoking(
+    pki: Pki, cases: dict[str, tuple[dict[str, Any], str]], options: dict[str, Any]
+) -> tuple[RevocationChecker, dict[str, Any]]:
+    """The CA's current CRL revoking the "revoked" case, as Python's checker and as the
+    harness's request for every case (with ``options``, e.g. minBits)."""
+    crl = make_crl(pki.ca_key, pki.ca_cert, [_serial(cases["revoked"][0])], NOW)
+    request = {
+        "trust": {"anchors": [_pem(pki.ca_cert)], "crls": [_pem(crl)]},
+        "now": NOW.isoformat(),
+        "cases": [{"jwk": jwk, "authority": who, **options} for jwk, who in cases.values()],
+    }
+    return RevocationChecker(crls=[crl], anchors=[pki.ca_cert]), request
+
+
 def test_the_browser_accepts_and_refuses_destination_keys_as_python_does(
     pki: Pki, tmp_path: Path
 ) -> None:
     require_node()
     cases = _cases(pki)
-    revoked_serial = _serial(cases["revoked"][0])
-    crl = make_crl(pki.ca_key, pki.ca_cert, [revoked_serial], NOW)
-    revocation = RevocationChecker(crls=[crl], anchors=[pki.ca_cert])
-    request = {
-        "trust": {"anchors": [_pem(pki.ca_cert)], "crls": [_pem(crl)]},
-        "now": NOW.isoformat(),
-        "cases": [{"jwk": jwk, "authority": who} for jwk, who in cases.values()],
-    }
+    revocation, request = _revoking(pki, cases, {})
     results = _browser(request, tmp_path)
     for (name, (jwk, who)), browser in zip(cases.items(), results, strict=True):
         try:
@@ -147,16 +154,7 @@ def test_sharing_a_document_checks_the_key_as_the_vault_does(pki: Pki, tmp_path:
         issue_authority_key(pki.ca_key, pki.ca_cert, AUTHORITY, NOW, bits=3072)[1],
         AUTHORITY,
     )
-    revoked_serial = _serial(cases["revoked"][0])
-    crl = make_crl(pki.ca_key, pki.ca_cert, [revoked_serial], NOW)
-    revocation = RevocationChecker(crls=[crl], anchors=[pki.ca_cert])
-    request = {
-        "trust": {"anchors": [_pem(pki.ca_cert)], "crls": [_pem(crl)]},
-        "now": NOW.isoformat(),
-        "cases": [
-            {"jwk": jwk, "authority": who, "minBits": MIN_RSA_BITS} for jwk, who in cases.values()
-        ],
-    }
+    revocation, request = _revoking(pki, cases, {"minBits": MIN_RSA_BITS})
     results = _browser(request, tmp_path)
     for (name, (jwk, who)), browser in zip(cases.items(), results, strict=True):
         try:
