@@ -257,6 +257,9 @@ def test_a_listing_reads_headers_and_records_only(
     # the name of one document, for the access log
     assert sdk.metadata(ids[1], key).filename == "small.bin"
     assert not [u for u in seen if u.endswith(("/content", "/key"))]
+    # a document deleted between the two requests is listed without its name
+    sdk.sealed_metadata = lambda: {}  # type: ignore[method-assign]
+    assert {d["error"] for d in describe(sdk, key)} == {"deleted meanwhile"}
 
 
 def _audit(database: Database) -> list[tuple[str, str]]:
