@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -23,7 +22,6 @@ from account import Principal
 from commons.db import Database
 from commons.settings import Settings
 from compliance.models import AccessEntry, AccessPersonal
-from gateway.app import create_app
 from tests import factories
 from tests.vault.helpers import authority_key, pki_settings, random_doc
 from vault import envelope
@@ -40,12 +38,8 @@ READ = "vault.document.metadata_read"
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
+    """The test PKI's anchors (the suite's ``app`` is built from these settings)."""
     return pki_settings(tmp_path, database_url)
-
-
-@pytest.fixture
-def app(settings: Settings, database: Database) -> FastAPI:
-    return create_app(settings, database)
 
 
 def _entries(database: Database) -> list[tuple[str, str, str | None]]:
