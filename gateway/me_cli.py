@@ -289,7 +289,7 @@ def _document_names(api: Api, ids: set[str]) -> dict[str, str]:
     metadata-only read of each (its header and metadata record, never the content; one
     ``vault.document.metadata_read`` in the log); none if the vault is locked."""
     from gateway.client.cli_http import unlocked_key
-    from vault.client.sdk import open_sealed_metadata
+    from vault.client import open_sealed_metadata
 
     key = unlocked_key()
     if key is None:
