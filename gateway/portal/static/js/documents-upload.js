@@ -10,7 +10,7 @@ import { sha256Hasher } from "./keys.js";
 import { bytesOf, release, sealStream } from "./envelope.js";
 import { $, format, showError, showStatus, texts } from "./documents-ui.js";
 import { currentIdentity, refresh } from "./documents-list.js";
-import { MAX_PDF_BYTES, SanitizeError, detectType, sanitize } from "./documents-sanitize.js";
+import { SanitizeError, sanitizeFile } from "./documents-sanitize.js";
 
 export const PIECE = 4 * 1024 * 1024; // bytes per PUT (the server allows up to chunk_bytes)
 const RETRIES = [500, 1000, 2000, 4000, 8000]; // ms before each new attempt
@@ -98,20 +98,16 @@ async function sendPiece(upload, piece, offset, onRetry) {
 }
 
 /**
- * What will be sealed for `file`: PDFs, JPEGs and PNGs sanitized here (documents-sanitize.js,
- * in memory up to MAX_PDF_BYTES), other files as they are. Returns {blob, name, mediaType,
- * removed} (`removed`: {label: count}, or null for a type that is not checked); throws
- * SanitizeError.
+ * What will be sealed for `file`: PDFs, JPEGs and PNGs sanitized here (documents-sanitize.js:
+ * PDFs in memory up to MAX_PDF_BYTES, images streamed at any size), other files as they are.
+ * Returns {blob, name, mediaType, removed} (`removed`: {label: count}, or null for a type that
+ * is not checked); throws SanitizeError.
  */
 export async function prepare(file) {
-  const head = new Uint8Array(await file.slice(0, 1024).arrayBuffer());
   const name = file.name.slice(-255) || "document";
-  if (detectType(head) === null) {
-    return { blob: file, name, mediaType: file.type || "application/octet-stream", removed: null };
-  }
-  if (file.size > MAX_PDF_BYTES) throw new SanitizeError("too-large", "too large to sanitize here");
-  const clean = await sanitize(new Uint8Array(await file.arrayBuffer()), file.name);
-  return { blob: new Blob([clean.bytes], { type: clean.mediaType }), name, mediaType: clean.mediaType, removed: clean.removed };
+  const clean = await sanitizeFile(file);
+  if (clean === null) return { blob: file, name, mediaType: file.type || "application/octet-stream", removed: null };
+  return { blob: clean.blob, name, mediaType: clean.mediaType, removed: clean.removed };
 }
 
 /**
