@@ -122,7 +122,7 @@ class HeapSampler:
                 self.cdp.send(
                     "Target.sendMessageToTarget", {"sessionId": session, "message": request}
                 )
-            except Exception:  # noqa: BLE001 - the worker ended meanwhile
+            except Exception:  # the worker ended meanwhile
                 self.workers.pop(session, None)
         page = _heap(self.cdp.send("Runtime.getHeapUsage"))
         total = page + sum(self.workers.values())

@@ -64,7 +64,9 @@ def test_a_file_sealed_by_workers_opens_in_python(page, tmp_path, size: int) -> 
     page.set_input_files("#file", str(path))
     for workers in (3, 0):  # in workers, and on the page's thread: the same format
         sealed = bytes.fromhex(
-            page.evaluate("([j, w]) => ozgTest.sealFile(j, w)", [public_jwk(key.public_key()), workers])
+            page.evaluate(
+                "([j, w]) => ozgTest.sealFile(j, w)", [public_jwk(key.public_key()), workers]
+            )
         )
         meta, plain = envelope.open_bytes(sealed, key)
         assert plain == data

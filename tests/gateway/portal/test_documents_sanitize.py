@@ -266,9 +266,11 @@ def test_streamed_images_cross_the_read_windows_as_the_python_walk(tmp_path: Pat
         b"\x89PNG\r\n\x1a\n" + ihdr + idat[0] + _png_chunk(b"tEXt", b"k\x00" + fixtures.CANARY)
         + idat[1] + _png_chunk(b"eXIf", fixtures.CANARY * 100) + idat[2] + _png_chunk(b"IEND", b"")
     )  # fmt: skip
-    bomb = b"\x89PNG\r\n\x1a\n" + _png_chunk(
-        b"IHDR", struct.pack(">IIBBBBB", 10_000, 9_000, 8, 2, 0, 0, 0)
-    ) + _png_chunk(b"IEND", b"")
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 10_000, 9_000, 8, 2, 0, 0, 0))
+        + _png_chunk(b"IEND", b"")
+    )
     files = []
     for name, content in (("big.jpg", jpeg), ("big.png", png), ("bomb.png", bomb)):
         (src / name).write_bytes(content)

@@ -1,8 +1,11 @@
 // The payload chunks of the vault envelope (docs/envelope.md §5), shared by envelope.js and
 // the sealing workers (envelope-worker.js): chunk i of n is AES-256-GCM under the payload key
-// with nonce prefix || u32be(i) || final flag, the fixed header part as associated data.
+// with nonce prefix || u32be(i) || final flag, the fixed header part as associated data. The
+// chunks are independent, so a Blob is sealed in slices of JOB_BYTES (sealSlices): on the
+// page's thread, or by a pool of workers, the records put back in order.
 
 const TAG_LEN = 16;
+const JOB_BYTES = 4194304; // plaintext read in one slice and sealed at once
 
 export function chunkNonce(prefix, index, final) {
   const n = new Uint8Array(12);
@@ -51,4 +54,96 @@ export async function sealChunks(key, fixed, prefix, plain, first, chunkSize, ch
     release(record);
   }
   return out;
+}
+
+/**
+ * One sealing job (`job`: {key, fixed, prefix, blob, chunkSize, chunks}): read the chunks
+ * `first` .. `first + count - 1` of the Blob in one slice and seal them (sealChunks).
+ */
+export async function sealSlice(job, first, count) {
+  const start = first * job.chunkSize;
+  const end = Math.min(start + count * job.chunkSize, job.blob.size);
+  const plain = new Uint8Array(await job.blob.slice(start, end).arrayBuffer());
+  if (plain.length !== end - start) throw new RangeError("the source changed size while it was being sealed");
+  const records = await sealChunks(job.key, job.fixed, job.prefix, plain, first, job.chunkSize, job.chunks);
+  release(plain);
+  return records;
+}
+
+/** Seals jobs on this thread: {seal(first, count) -> Promise of records, end()}. */
+function pageSealer(job) {
+  return { seal: (first, count) => sealSlice(job, first, count), end() {} };
+}
+
+/** Seals jobs in a pool of `count` workers, each given the next job in turn. */
+function workerSealer(job, count) {
+  const pool = [];
+  const waiting = new Map(); // job id -> {resolve, reject}
+  let broken = null;
+  let id = 0;
+  const fail = (error) => {
+    broken = error;
+    for (const { reject } of waiting.values()) reject(error);
+    waiting.clear();
+  };
+  for (let i = 0; i < count; i++) {
+    const worker = new Worker(new URL("./envelope-worker.js", import.meta.url), { type: "module" });
+    worker.onmessage = ({ data }) => {
+      const settle = waiting.get(data.id);
+      waiting.delete(data.id);
+      if (!settle) return;
+      if (data.records) settle.resolve(data.records);
+      else settle.reject(data.range ? new RangeError(data.error) : new Error(data.error));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      fail(new Error("a sealing worker failed"));
+    };
+    worker.onmessageerror = () => fail(new Error("a sealing worker failed"));
+    worker.postMessage(job);
+    pool.push(worker);
+  }
+  return {
+    seal(first, n) {
+      const mine = id++;
+      const records = new Promise((resolve, reject) => {
+        if (broken) reject(broken);
+        else waiting.set(mine, { resolve, reject });
+      });
+      pool[mine % count].postMessage({ id: mine, first, count: n });
+      return records;
+    },
+    end() {
+      for (const worker of pool) worker.terminate();
+    },
+  };
+}
+
+/**
+ * The chunk records of `job.blob` ({key, fixed, prefix, blob, chunkSize, chunks}), sealed in
+ * jobs of JOB_BYTES by `workers` workers (0: on this thread), yielded in order.
+ */
+export async function* sealSlices(job, workers, onProgress) {
+  const sealer = workers > 0 ? workerSealer(job, workers) : pageSealer(job);
+  const perJob = Math.max(1, Math.floor(JOB_BYTES / job.chunkSize));
+  const ahead = workers > 0 ? workers + 1 : 2; // one per worker and one more, or one read while one seals
+  const queue = [];
+  let first = 0;
+  try {
+    while (first < job.chunks || queue.length) {
+      while (queue.length < ahead && first < job.chunks) {
+        const n = Math.min(perJob, job.chunks - first);
+        const records = Promise.resolve(sealer.seal(first, n));
+        records.catch(() => {}); // awaited in order below; a later one may fail first
+        queue.push({ records, plain: Math.min(n * job.chunkSize, job.blob.size - first * job.chunkSize) });
+        first += n;
+      }
+      const { records, plain } = queue.shift();
+      const bytes = await records;
+      if (onProgress && plain) onProgress(plain);
+      yield bytes;
+    }
+  } finally {
+    sealer.end();
+  }
 }

@@ -1,8 +1,8 @@
 // A sealing worker (envelope.js sealStream over a Blob): reads its share of the file and
-// seals those chunks (envelope-chunks.js), so that reading and AES-GCM run on every core.
-// Messages: {key, fixed, prefix, blob, chunkSize, chunks} once, then {id, first, count};
-// answers {id, records} (transferred) or {id, error}.
-import { release, sealChunks } from "./envelope-chunks.js";
+// seals those chunks (envelope-chunks.js sealSlice), so that reading and AES-GCM can run on
+// more cores than the page's. Messages: {key, fixed, prefix, blob, chunkSize, chunks} once,
+// then {id, first, count}; answers {id, records} (transferred) or {id, error, range}.
+import { sealSlice } from "./envelope-chunks.js";
 
 let job = null;
 
@@ -13,12 +13,7 @@ self.onmessage = async ({ data }) => {
   }
   const { id, first, count } = data;
   try {
-    const start = first * job.chunkSize;
-    const end = Math.min(start + count * job.chunkSize, job.blob.size);
-    const plain = new Uint8Array(await job.blob.slice(start, end).arrayBuffer());
-    if (plain.length !== end - start) throw new RangeError("the source changed size while it was being sealed");
-    const records = await sealChunks(job.key, job.fixed, job.prefix, plain, first, job.chunkSize, job.chunks);
-    release(plain);
+    const records = await sealSlice(job, first, count);
     self.postMessage({ id, records }, [records.buffer]);
   } catch (e) {
     const range = e instanceof RangeError;

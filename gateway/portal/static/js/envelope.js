@@ -11,7 +11,7 @@
 // InvalidEnvelope with one fixed message.
 
 import { concat, equalBytes, fromUtf8, hexEncode, toBytes, utf8 } from "./b64url.js";
-import { chunkNonce, release } from "./envelope-chunks.js";
+import { chunkNonce, release, sealSlices } from "./envelope-chunks.js";
 import {
   DEK_LEN,
   InvalidEnvelope,
@@ -40,7 +40,6 @@ export const TRAILER_LEN = METADATA_LEN + TAG_LEN;
 export const DEFAULT_MAX_SIZE = 500_000_000;
 export const MAX_FILENAME_CHARS = 255;
 const IN_FLIGHT = 8; // chunks being encrypted at once while sealing on this thread
-const BATCH_BYTES = 1048576; // plaintext per job of a sealing worker
 const MAX_WORKERS = 4;
 
 const subtle = () => globalThis.crypto.subtle;
@@ -290,10 +289,15 @@ export function envelopeSize(headerLen, size, chunkSize = DEFAULT_CHUNK_SIZE) {
   return headerLen + size + chunks * TAG_LEN + TRAILER_LEN;
 }
 
-/** How many sealing workers sealStream starts for a Blob by default (0: none here). */
+/**
+ * How many sealing workers sealStream starts for a Blob by default: one per core beyond two
+ * (the page's thread and the browser's reading of the file keep two busy), at most four;
+ * 0 (seal on the page's thread) on two cores or fewer, and where there are no workers.
+ */
 export function defaultWorkers() {
   if (typeof Worker === "undefined" || typeof Blob === "undefined") return 0;
-  return Math.min(MAX_WORKERS, Math.max(1, globalThis.navigator?.hardwareConcurrency || 2));
+  const cores = globalThis.navigator?.hardwareConcurrency || 2;
+  return Math.min(MAX_WORKERS, Math.max(0, cores - 2));
 }
 
 /**
@@ -301,12 +305,13 @@ export function defaultWorkers() {
  * `{documentId, header, stream, envelopeSize(size)}` where `stream` is a ReadableStream of
  * the envelope's bytes, produced as it is read (backpressure: a consumer that reads slowly
  * keeps memory at a few chunks; one that is done with a piece may free it at once with
- * `release(piece)`, each piece is its own). A Blob/File is read and sealed by `workers`
- * Web Workers in parallel (envelope-worker.js, 1 MiB of chunks per job, two jobs each in
- * flight), anything else on this thread. Options: filename, mediaType (required),
- * contentHash ("sha-256:<hex>" of exactly the bytes sealed, or null, or a promise of either:
- * it is needed only for the metadata record at the end), size (if known: a source of
- * another length fails), chunkSize, maxSize, workers (default `defaultWorkers()`),
+ * `release(piece)`, each piece is its own). A Blob/File is read in slices of 4 MiB, each
+ * sealed at once, on this thread or by `workers` Web Workers in parallel (envelope-worker.js,
+ * one slice each in flight and one more); any other source is sealed as it streams.
+ * Options: filename, mediaType (required), contentHash ("sha-256:<hex>" of exactly the bytes
+ * sealed, or null, or a promise of either: it is needed only for the metadata record at the
+ * end), size (if known: a source of another length fails), chunkSize, maxSize, workers
+ * (default `defaultWorkers()`),
  * random (tests), onProgress(bytes).
  */
 export async function sealStream(source, recipients, options) {
@@ -386,19 +391,19 @@ export async function sealStream(source, recipients, options) {
     yield await metadataRecord(total, index);
   }
 
-  async function* inWorkers() {
+  async function* inSlices() {
     const total = source.size;
     if (size !== null && size !== total) throw changed();
     if (total > maxSize) throw tooLarge();
     const chunks = Math.max(1, Math.ceil(total / chunkSize));
     if (chunks > limit) throw tooLarge();
-    yield* sealInWorkers(source, { key: key.payload, fixed, prefix, chunkSize, chunks }, workers, onProgress);
+    yield* sealSlices({ key: key.payload, fixed, prefix, blob: source, chunkSize, chunks }, workers, onProgress);
     yield await metadataRecord(total, chunks);
   }
 
   async function* records() {
     yield header.slice(); // the caller's to release; `header` stays intact
-    yield* workers > 0 && typeof Blob !== "undefined" && source instanceof Blob ? inWorkers() : here();
+    yield* typeof Blob !== "undefined" && source instanceof Blob ? inSlices() : here();
   }
 
   return {
@@ -412,65 +417,6 @@ export async function sealStream(source, recipients, options) {
 function checkContentHash(hash) {
   if (hash === null || typeof hash === "string" || typeof hash?.then === "function") return;
   throw new TypeError("contentHash must be a string, null or a promise of either");
-}
-
-/**
- * The chunk records of `blob` (`job`: {key, fixed, prefix, chunkSize, chunks}), sealed by
- * `count` workers in jobs of BATCH_BYTES, yielded in order; the workers end with the stream.
- */
-async function* sealInWorkers(blob, job, count, onProgress) {
-  const pool = [];
-  const waiting = new Map(); // job id -> {resolve, reject}
-  let broken = null;
-  const fail = (error) => {
-    broken = error;
-    for (const { reject } of waiting.values()) reject(error);
-    waiting.clear();
-  };
-  try {
-    for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL("./envelope-worker.js", import.meta.url), { type: "module" });
-      worker.onmessage = ({ data }) => {
-        const settle = waiting.get(data.id);
-        waiting.delete(data.id);
-        if (!settle) return;
-        if (data.records) settle.resolve(data.records);
-        else settle.reject(data.range ? new RangeError(data.error) : new Error(data.error));
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        fail(new Error("a sealing worker failed"));
-      };
-      worker.onmessageerror = () => fail(new Error("a sealing worker failed"));
-      worker.postMessage({ ...job, blob });
-      pool.push(worker);
-    }
-    const perJob = Math.max(1, Math.floor(BATCH_BYTES / job.chunkSize));
-    const queue = [];
-    let id = 0;
-    let first = 0;
-    while (first < job.chunks || queue.length) {
-      while (queue.length < 2 * count && first < job.chunks) {
-        const n = Math.min(perJob, job.chunks - first);
-        const records = new Promise((resolve, reject) => {
-          if (broken) reject(broken);
-          else waiting.set(id, { resolve, reject });
-        });
-        records.catch(() => {}); // awaited in order below; a later one may fail first
-        pool[id % count].postMessage({ id, first, count: n });
-        const plain = Math.min(n * job.chunkSize, blob.size - first * job.chunkSize);
-        queue.push({ records, plain });
-        id += 1;
-        first += n;
-      }
-      const { records, plain } = queue.shift();
-      const bytes = await records;
-      if (onProgress && plain) onProgress(plain);
-      yield bytes;
-    }
-  } finally {
-    for (const worker of pool) worker.terminate();
-  }
 }
 
 /** A ReadableStream pulling from an async iterator (one piece per pull: backpressure). */
