@@ -144,7 +144,7 @@ def main() -> int:
             crypto_w = measure("ozgTest.benchCrypto", [workers])
             # the heap, in runs of their own: the DevTools sessions attached to the workers
             # are not part of what the throughput runs measured
-            heaps = {}
+            heaps: dict[int, tuple[float, float, float]] = {}
             for mode in (workers, 0):
                 sampler = HeapSampler(page)
                 sampler.cdp.send("HeapProfiler.collectGarbage")
@@ -178,10 +178,11 @@ def main() -> int:
         f"{max(crypto_ratio, crypto_w_ratio):.2f}, reading the File alone {read_ratio:.2f}"
     )
     for mode, name in ((workers, f"{workers} workers"), (0, "the page's thread")):
-        peak, idle, own = heaps[mode]
+        peak_mib, idle_mib, own_mib = heaps[mode]
         print(
-            f"JS heap peak sealing in {name}: page and workers (CDP) {peak:.1f} MiB "
-            f"(idle page {idle:.1f}); page alone (performance.memory) {own:.1f} MiB (target < 64)"
+            f"JS heap peak sealing in {name}: page and workers (CDP) {peak_mib:.1f} MiB "
+            f"(idle page {idle_mib:.1f}); page alone (performance.memory) {own_mib:.1f} MiB "
+            "(target < 64)"
         )
     heap = max(h[0] for h in heaps.values())
     print(
