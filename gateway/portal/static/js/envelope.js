@@ -53,13 +53,20 @@ export async function* bytesOf(source) {
     yield* bytesOf(source.stream());
   } else if (source && typeof source.getReader === "function") {
     const reader = source.getReader();
+    let finished = false;
     try {
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) return;
+        if (done) {
+          finished = true;
+          return;
+        }
         yield toBytes(value);
       }
     } finally {
+      // a consumer that stops early cancels the stream, as a ReadableStream's own async
+      // iterator does: a sealing stream then ends its workers and drops its queue
+      if (!finished) await reader.cancel().catch(() => {});
       reader.releaseLock();
     }
   } else if (source && typeof source[Symbol.asyncIterator] === "function") {
