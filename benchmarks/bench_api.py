@@ -216,8 +216,9 @@ async def _generate(url: str, seconds: float, connections: int) -> Load:
 
 
 @contextlib.contextmanager
-def bare_app(work: Path) -> Iterator[tuple[str, int]]:
-    """The bare app in its own process; yields its base URL and process id."""
+def bare_app(work: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """The bare app in its own process (``workers`` worker processes); yields its base URL
+    and process id."""
     import httpx
 
     number = free_port(1)
@@ -225,7 +226,7 @@ def bare_app(work: Path) -> Iterator[tuple[str, int]]:
     uploads = work / "bare-uploads"
     uploads.mkdir(exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "bare_app.py"), str(number)],
+        [sys.executable, str(HERE / "bare_app.py"), str(number), str(workers)],
         env={**os.environ, "OZG_BARE_UPLOAD_DIR": str(uploads)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
