@@ -29,12 +29,12 @@ over the server's, read from /proc; what the req/s ratio would be on an idle mac
 the server bound by its CPU): the machine may be shared, and a ratio within one run is
 fair where absolute numbers are not.
 
-Not measured yet (issue 14): the mixed scenario (log in, list, upload 5 MB, download, access
-log at 50 applicants on 2 workers) and the 256 MiB upload against the bare ``PUT /upload``
-(``bare_app.py`` has the endpoint). Ends with one line ``RESULT read_ratio_pg=…
-read_ratio_sqlite=… p99_ratio_pg=… p99_ratio_sqlite=… …``; ``read_ratio_*`` is the worst of
-the four reads, ``p99_ratio_*`` the worst p99 ratio. Targets: read ratio ≥ 0.25, p99 ratio
-< 10. Where the time goes: docs/performance.md.
+The mixed scenario (log in, list, upload 5 MB, download, access log at 50 applicants on 2
+workers) is ``bench_mixed.py``, the 256 MiB upload against the bare ``PUT /upload``
+``bench_upload.py``; both use this file's bare app and database helpers. Ends with one line
+``RESULT read_ratio_pg=… read_ratio_sqlite=… p99_ratio_pg=… p99_ratio_sqlite=… …``;
+``read_ratio_*`` is the worst of the four reads, ``p99_ratio_*`` the worst p99 ratio.
+Targets: read ratio ≥ 0.25, p99 ratio < 10. Where the time goes: docs/performance.md.
 """
 
 from __future__ import annotations

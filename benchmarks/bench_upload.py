@@ -18,9 +18,11 @@ What is compared, in one run, from this process with the same client transport (
   and fsyncs it.
 
 The ratio is the bare upload's time over ours (a throughput ratio), best round of each,
-rounds interleaved. Also printed: where our time went as the client saw it (sealing, the
-pieces, finishing), the CPU time of the client and the server per upload, and what sealing
-alone costs. Ends with ``RESULT upload_ratio=… …``. Where the time goes: docs/performance.md.
+rounds interleaved. Also printed: where our time went as the client saw it (the pieces,
+finishing, the rest), the CPU time of the client and the server per upload (and the
+server CPU ratio, bare over ours: steadier than wall time on a shared machine), and what
+sealing alone costs. Ends with ``RESULT upload_ratio=… …``. Where the time goes:
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -175,6 +177,7 @@ def main() -> None:
         f"RESULT upload_ratio={ratio:.3f} ozg_mib_s={rate / best[0]:.1f} "
         f"bare_mib_s={rate / best_bare[0]:.1f} client_cpu_s={best[1]:.2f} "
         f"server_cpu_s={best[2]:.2f} bare_server_cpu_s={best_bare[2]:.2f} "
+        f"server_cpu_ratio={best_bare[2] / best[2]:.3f} "
         f"seal_mib_s={rate / seal_s:.1f} mib={MIB} rounds={ROUNDS} "
         f"database={'pg' if pg_url else 'sqlite'} target_met={ratio >= 0.7}"
     )
