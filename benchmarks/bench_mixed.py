@@ -281,10 +281,12 @@ def pending(base: str) -> float:
 
 
 def drained_after(base: str, limit: float = 60.0) -> tuple[float, float]:
-    """(the queue when called, seconds until it was empty); polled as fast as it answers."""
+    """(the queue when called, seconds until it was empty: 0 if it was empty at once, else
+    until the answer that showed it empty, an upper bound); polled as fast as it answers."""
     started = time.monotonic()
-    first = pending(base)
-    count = first
+    first = count = pending(base)
+    if not first:
+        return first, 0.0
     while count > 0:
         if time.monotonic() - started > limit:
             return first, float("inf")
