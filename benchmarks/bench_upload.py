@@ -18,17 +18,18 @@ What is compared, in one run, from this process with the same client transport (
   and fsyncs it.
 
 The ratio is the bare upload's time over ours (a throughput ratio), best round of each,
-rounds interleaved. Also printed: where our time went as the client saw it (the pieces,
-finishing, the rest), the CPU time of the client and the server per upload (and the
-server CPU ratio, bare over ours: steadier than wall time on a shared machine), and what
-sealing alone costs. Ends with ``RESULT upload_ratio=… …``. Where the time goes:
-docs/performance.md.
+rounds interleaved (``median_ratio``: of the medians, steadier on a shared machine). Also
+printed: where our time went as the client saw it (the pieces, finishing, the rest), the
+CPU time of the client and the server per upload (and the server CPU ratio, bare over
+ours: steadier than wall time on a shared machine), and what sealing alone costs. Ends
+with ``RESULT upload_ratio=… …``. Where the time goes: docs/performance.md.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -166,6 +167,7 @@ def main() -> None:
     best_bare = min(theirs, key=lambda m: m[0])
     rate = envelope_bytes / 2**20
     ratio = best_bare[0] / best[0]
+    median_ratio = statistics.median(t[0] for t in theirs) / statistics.median(m[0] for m in mine)
     for n, ((t, c, s, p), (bt, bc, bs)) in enumerate(zip(mine, theirs, strict=True)):
         where = ", ".join(f"{k} {v:.2f} s" for k, v in sorted(p.items()))
         print(f"round {n + 1}: ozg-commons {t:6.2f} s ({rate / t:6.1f} MiB/s; client cpu "
@@ -174,7 +176,8 @@ def main() -> None:
               f" server cpu {bs:5.2f} s)", flush=True)  # fmt: skip
     print(f"sealing alone: {seal_s:.2f} s ({rate / seal_s:.1f} MiB/s)", flush=True)
     print(
-        f"RESULT upload_ratio={ratio:.3f} ozg_mib_s={rate / best[0]:.1f} "
+        f"RESULT upload_ratio={ratio:.3f} median_ratio={median_ratio:.3f} "
+        f"ozg_mib_s={rate / best[0]:.1f} "
         f"bare_mib_s={rate / best_bare[0]:.1f} client_cpu_s={best[1]:.2f} "
         f"server_cpu_s={best[2]:.2f} bare_server_cpu_s={best_bare[2]:.2f} "
         f"server_cpu_ratio={best_bare[2] / best[2]:.3f} "
