@@ -18,7 +18,8 @@ What is compared, in one run, from this process with the same client transport (
   and fsyncs it.
 
 The ratio is the bare upload's time over ours (a throughput ratio), best round of each,
-rounds interleaved (``median_ratio``: of the medians, steadier on a shared machine). Also
+rounds interleaved (``median_ratio``: of the medians, steadier on a shared machine;
+``target_met`` asks both to reach 0.7). Also
 printed: where our time went as the client saw it (the pieces, finishing, the rest), the
 CPU time of the client and the server per upload (and the server CPU ratio, bare over
 ours: steadier than wall time on a shared machine), and what sealing alone costs. Ends
@@ -182,7 +183,7 @@ def main() -> None:
         f"server_cpu_s={best[2]:.2f} bare_server_cpu_s={best_bare[2]:.2f} "
         f"server_cpu_ratio={best_bare[2] / best[2]:.3f} "
         f"seal_mib_s={rate / seal_s:.1f} mib={MIB} rounds={ROUNDS} "
-        f"database={'pg' if pg_url else 'sqlite'} target_met={ratio >= 0.7}"
+        f"database={'pg' if pg_url else 'sqlite'} target_met={min(ratio, median_ratio) >= 0.7}"
     )
 
 
