@@ -29,12 +29,12 @@ over the server's, read from /proc; what the req/s ratio would be on an idle mac
 the server bound by its CPU): the machine may be shared, and a ratio within one run is
 fair where absolute numbers are not.
 
-Not measured yet (issue 14): the mixed scenario (log in, list, upload 5 MB, download, access
-log at 50 applicants on 2 workers) and the 256 MiB upload against the bare ``PUT /upload``
-(``bare_app.py`` has the endpoint). Ends with one line ``RESULT read_ratio_pg=…
-read_ratio_sqlite=… p99_ratio_pg=… p99_ratio_sqlite=… …``; ``read_ratio_*`` is the worst of
-the four reads, ``p99_ratio_*`` the worst p99 ratio. Targets: read ratio ≥ 0.25, p99 ratio
-< 10. Where the time goes: docs/performance.md.
+The mixed scenario (log in, list, upload 5 MB, download, access log at 50 applicants on 2
+workers) is ``bench_mixed.py``, the 256 MiB upload against the bare ``PUT /upload``
+``bench_upload.py``; both use this file's bare app and database helpers. Ends with one line
+``RESULT read_ratio_pg=… read_ratio_sqlite=… p99_ratio_pg=… p99_ratio_sqlite=… …``;
+``read_ratio_*`` is the worst of the four reads, ``p99_ratio_*`` the worst p99 ratio.
+Targets: read ratio ≥ 0.25, p99 ratio < 10. Where the time goes: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -216,8 +216,9 @@ async def _generate(url: str, seconds: float, connections: int) -> Load:
 
 
 @contextlib.contextmanager
-def bare_app(work: Path) -> Iterator[tuple[str, int]]:
-    """The bare app in its own process; yields its base URL and process id."""
+def bare_app(work: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """The bare app in its own process (``workers`` worker processes); yields its base URL
+    and process id."""
     import httpx
 
     number = free_port(1)
@@ -225,7 +226,7 @@ def bare_app(work: Path) -> Iterator[tuple[str, int]]:
     uploads = work / "bare-uploads"
     uploads.mkdir(exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "bare_app.py"), str(number)],
+        [sys.executable, str(HERE / "bare_app.py"), str(number), str(workers)],
         env={**os.environ, "OZG_BARE_UPLOAD_DIR": str(uploads)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

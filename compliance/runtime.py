@@ -19,7 +19,9 @@ from commons.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from prometheus_client import CollectorRegistry, Gauge
 
+    from commons.db import Database
     from compliance.keys import LogIdentity
     from compliance.register import ActionType
 
@@ -143,3 +145,32 @@ def configure(app: FastAPI, settings: Settings, actions: tuple[ActionType, ...] 
         clock=system_clock,
     )
     install_recorder(app.state.database)
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        pending_gauge(metrics.registry, app.state.database)
+
+
+def pending_gauge(registry: CollectorRegistry, database: Database) -> Gauge:
+    """``ozg_audit_pending_entries`` on ``registry``: the sequencer's queue, counted when
+    the metrics are read (the same in every worker: the queue is in the database), so that
+    an operator sees whether the sequencer keeps up. NaN while the database is out of reach
+    (the rest of the metrics stay readable)."""
+    from prometheus_client import Gauge
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from compliance.service import pending_count
+
+    def count() -> float:
+        try:
+            with database.transaction() as session:
+                return float(pending_count(session))
+        except SQLAlchemyError:
+            return float("nan")
+
+    gauge = Gauge(
+        "ozg_audit_pending_entries",
+        "Audit entries appended but not yet sequenced into the log.",
+        registry=registry,
+    )
+    gauge.set_function(count)
+    return gauge

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, tuple_
+from sqlalchemy import Connection, Table, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from commons.errors import NotFound
@@ -189,6 +189,11 @@ class DbNodeSource:
             )
             found.update({(lvl, idx): h for lvl, idx, h in result})
         return found
+
+
+def pending_count(session: Session) -> int:
+    """How many appended entries wait for the sequencer (the rows of its queue)."""
+    return int(session.scalar(select(func.count()).select_from(Pending)) or 0)
 
 
 def latest_checkpoint(session: Session) -> Checkpoint | None:

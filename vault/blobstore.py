@@ -97,11 +97,7 @@ class FilesystemBlobStore:
         self._tmp.mkdir(parents=True, exist_ok=True)
         tmp = self._tmp / f"{key}.{uuid.uuid4().hex}"
         if self._adopt(src, length, tmp):
-            try:
-                os.replace(tmp, final)
-                _fsync_dir(final.parent)
-            finally:
-                tmp.unlink(missing_ok=True)
+            self._name(tmp, final)
             return
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
         try:
@@ -113,10 +109,10 @@ class FilesystemBlobStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, final)
-            _fsync_dir(final.parent)  # the rename itself survives a crash, before the row
-        finally:
+        except BaseException:
             tmp.unlink(missing_ok=True)
+            raise
+        self._name(tmp, final)
 
     def spool(self) -> IO[bytes]:
         """An anonymous temporary file in the store's own directory, for an upload to be
@@ -133,6 +129,34 @@ class FilesystemBlobStore:
             else:
                 return os.fdopen(fd, "w+b")
         return tempfile.TemporaryFile(dir=self._tmp)
+
+    def adopt(self, key: str, path: Path, length: int) -> bool:
+        """Store the complete file at ``path`` under ``key`` without copying it: a second
+        name (a hard link) for it, made visible by a rename as in :meth:`put`. The caller
+        has fsynced the file, and never writes to it again (the blob would change with it);
+        False if it cannot be linked (another file system, or not ``length`` bytes): then
+        :meth:`put` copies it. Used for a finished chunked upload's spool file."""
+        final = self._path(key)
+        try:
+            if os.stat(path).st_size != length:
+                return False
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            tmp = self._tmp / f"{key}.{uuid.uuid4().hex}"
+            os.link(path, tmp)
+        except OSError:
+            return False
+        self._name(tmp, final)
+        return True
+
+    @staticmethod
+    def _name(tmp: Path, final: Path) -> None:
+        """Rename a complete, fsynced file into place, and make the rename durable."""
+        try:
+            os.replace(tmp, final)
+            _fsync_dir(final.parent)  # the rename itself survives a crash, before the row
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _adopt(self, src: IO[bytes], length: int, tmp: Path) -> bool:
         """Link an anonymous spool of this store's file system at ``tmp`` (after fsync) if
@@ -295,6 +319,16 @@ def _iter_response(response: Any) -> Iterator[bytes]:
     finally:
         response.close()
         response.release_conn()
+
+
+def store_file(store: BlobStore, key: str, path: Path, length: int) -> None:
+    """Store the complete, fsynced file at ``path`` under ``key``: the filesystem store gives
+    it a second name where it can (:meth:`FilesystemBlobStore.adopt`), every other store
+    copies it. The caller never writes to ``path`` again."""
+    if isinstance(store, FilesystemBlobStore) and store.adopt(key, path, length):
+        return
+    with path.open("rb") as handle:
+        store.put(key, handle, length)
 
 
 def spool_for(store: BlobStore) -> IO[bytes]:

@@ -145,14 +145,15 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
 
 
 class WritebackWriter:
-    """:func:`write_all` to ``fd`` plus :func:`start_writeback` every ``every`` bytes."""
+    """:func:`write_all` to ``fd`` plus :func:`start_writeback` every ``every`` bytes;
+    ``offset``: where ``fd`` stands when the first write comes."""
 
-    def __init__(self, fd: int, every: int = 8 * 1024 * 1024) -> None:
+    def __init__(self, fd: int, every: int = 8 * 1024 * 1024, *, offset: int = 0) -> None:
         self._fd = fd
         self._every = every
         self._write = write_all(fd)
-        self._offset = 0
-        self._synced = 0
+        self._offset = offset
+        self._synced = offset
 
     def __call__(self, data: memoryview) -> None:
         self._write(data)

@@ -46,6 +46,10 @@ BROWSER_TEXTS = {
     "submitted": N_("Your application is submitted. Keep the receipt."),
     "bad_key": N_("The authority's key could not be verified, so nothing was sent."),
     "receipt_mismatch": N_("The receipt does not attest what this device sent."),
+    "too_large": N_(
+        "A document is larger than 64 MiB, more than the browser can encrypt for an "
+        "application, so nothing was sent."
+    ),
 }
 
 

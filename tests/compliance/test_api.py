@@ -71,6 +71,21 @@ def test_public_log_endpoints_serve_checkpoint_and_proofs(
     )
 
 
+def _pending_metric(client: TestClient) -> float:
+    lines = client.get("/metrics").text.splitlines()
+    return float(next(x for x in lines if x.startswith("ozg_audit_pending_entries ")).split()[1])
+
+
+def test_metrics_show_the_sequencers_queue(
+    app: FastAPI, client: TestClient, database: Database
+) -> None:
+    before = _pending_metric(client)
+    _record(database, *[event(f"q{i}") for i in range(3)])
+    assert _pending_metric(client) == before + 3
+    _sequence(app, database)
+    assert _pending_metric(client) == 0
+
+
 def test_leaf_data_is_for_dpos_only(client: TestClient, act_as: ActAs) -> None:
     act_as(None)
     assert client.get("/v1/audit/leaves", params={"start": 0, "end": 1}).status_code == 401

@@ -16,7 +16,7 @@ from commons.db import Database
 from commons.s3 import minio_client
 from commons.settings import Settings
 from tests import services
-from vault.blobstore import BlobStore, FilesystemBlobStore, S3BlobStore
+from vault.blobstore import BlobStore, FilesystemBlobStore, S3BlobStore, store_file
 from vault.errors import BlobNotFound
 from vault.gc import collect_garbage
 from vault.models import Document
@@ -118,6 +118,33 @@ def test_gc_removes_orphans_but_keeps_documents_and_fresh_blobs(
         assert collect_garbage(session, store, timedelta(hours=1), later) == [orphan]
     assert sorted(b.key for b in store.list()) == [kept]
     store.delete(kept)
+
+
+def test_store_file_stores_a_complete_file_that_outlives_its_name(
+    store: BlobStore, tmp_path: Path
+) -> None:
+    key, data = _key(), os.urandom(300_000)
+    spool = tmp_path / "upload.part"
+    spool.write_bytes(data)
+    store_file(store, key, spool, len(data))
+    spool.unlink()  # what a finished chunked upload does with its spool file
+    assert b"".join(store.get(key)) == data
+    store.delete(key)
+
+
+def test_the_filesystem_store_adopts_a_file_instead_of_copying_it(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    key, data = _key(), os.urandom(100_000)
+    spool = tmp_path / "upload.part"
+    spool.write_bytes(data)
+    assert store.adopt(key, spool, len(data))
+    final = store.root / key[:2] / key
+    assert os.stat(final).st_ino == os.stat(spool).st_ino  # one copy on disk
+    assert not list((store.root / ".partial").iterdir())
+    # a file of another length is not adopted (the caller copies, and the copy says why)
+    other = _key()
+    assert not store.adopt(other, spool, len(data) + 1)
+    assert not (store.root / other[:2] / other).exists()
 
 
 @pytest.mark.parametrize("spooled", [False, True])

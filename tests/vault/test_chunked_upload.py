@@ -96,6 +96,33 @@ def test_a_chunked_upload_becomes_the_same_document_as_a_single_post(
     assert client.get(f"/v1/vault/uploads/{upload['id']}").status_code == 404
 
 
+def test_a_finished_upload_is_stored_without_a_second_copy(
+    app: FastAPI,
+    client: TestClient,
+    act_as: ActAs,
+    key: ec.EllipticCurvePrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    act_as(factories.applicant())
+    env = sealed(random_doc(200_000), key)
+    upload = _create(client, len(env))
+    _send_all(client, str(upload["id"]), env)
+    copies: list[str] = []
+    store = app.state.vault.store
+    real_put = store.put
+
+    def counting_put(key: str, src: Any, length: int) -> None:
+        copies.append(key)
+        real_put(key, src, length)
+
+    monkeypatch.setattr(store, "put", counting_put)
+    r = client.post(f"/v1/vault/uploads/{upload['id']}/finish")
+    assert r.status_code == 201, r.text
+    assert copies == []  # the spool file became the blob
+    assert client.get(f"/v1/vault/documents/{r.json()['id']}/content").content == env
+    assert not list(chunked.spool_dir(app.state.settings.data_dir).iterdir())
+
+
 def test_an_interrupted_piece_is_resumed_from_the_offset_the_server_reports(
     client: TestClient, act_as: ActAs, key: ec.EllipticCurvePrivateKey, settings: Settings
 ) -> None:

@@ -2,21 +2,23 @@
 // and test_documents_sanitize.py: `node documents.mjs COMMAND request.json`, JSON on stdout.
 //   sanitize  {"files": [{"name", "path"}], "out": dir}: each sanitized file to out/<index>;
 //             {"ok": true, "results": [{"mediaType", "removed"} | {"error": code} | null]}
+//   sanitize-file  the same through sanitizeFile over a Blob (what the upload streams)
 import { readFile, writeFile } from "node:fs/promises";
-import { SanitizeError, sanitize } from "../static/js/documents-sanitize.js";
+import { SanitizeError, sanitize, sanitizeFile } from "../static/js/documents-sanitize.js";
 
 const [command, path] = process.argv.slice(2);
 const request = JSON.parse(await readFile(path, "utf8"));
 const results = [];
-for (const [index, file] of command === "sanitize" ? request.files.entries() : []) {
+const streamed = command === "sanitize-file";
+for (const [index, file] of streamed || command === "sanitize" ? request.files.entries() : []) {
   const bytes = new Uint8Array(await readFile(file.path));
   try {
-    const done = await sanitize(bytes, file.name);
+    const done = streamed ? await sanitizeFile(new Blob([bytes]), file.name) : await sanitize(bytes, file.name);
     if (done === null) {
       results.push(null);
       continue;
     }
-    await writeFile(`${request.out}/${index}`, done.bytes);
+    await writeFile(`${request.out}/${index}`, streamed ? new Uint8Array(await done.blob.arrayBuffer()) : done.bytes);
     results.push({ mediaType: done.mediaType, removed: done.removed });
   } catch (e) {
     if (!(e instanceof SanitizeError)) throw e;

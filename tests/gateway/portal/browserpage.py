@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import threading
@@ -85,3 +86,49 @@ def open_page(extra_args: tuple[str, ...] = ()) -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+class HeapSampler:
+    """The page's and its workers' JS heap through the DevTools protocol (workers attached
+    with Target.setAutoAttach, asked through Target.sendMessageToTarget)."""
+
+    def __init__(self, page: Any) -> None:
+        self.cdp = page.context.new_cdp_session(page)
+        self.peak = 0
+        self.workers: dict[str, int] = {}  # session id -> its last heap
+        self.cdp.on("Target.attachedToTarget", self._attached)
+        self.cdp.on("Target.detachedFromTarget", lambda e: self.workers.pop(e["sessionId"], None))
+        self.cdp.on("Target.receivedMessageFromTarget", self._message)
+        self.cdp.send(
+            "Target.setAutoAttach",
+            {"autoAttach": True, "waitForDebuggerOnStart": False, "flatten": False},
+        )
+
+    def _attached(self, event: dict[str, Any]) -> None:
+        if event["targetInfo"]["type"] == "worker":
+            self.workers[event["sessionId"]] = 0
+
+    def _message(self, event: dict[str, Any]) -> None:
+        reply = json.loads(event["message"])
+        if event["sessionId"] in self.workers and "usedSize" in reply.get("result", {}):
+            self.workers[event["sessionId"]] = _heap(reply["result"])
+
+    def sample(self) -> int:
+        """Ask every worker for its heap (the answers arrive as events) and the page for its
+        own; returns the page's plus the workers' latest answers, and keeps the peak."""
+        request = json.dumps({"id": 1, "method": "Runtime.getHeapUsage"})
+        for session in list(self.workers):
+            try:
+                self.cdp.send(
+                    "Target.sendMessageToTarget", {"sessionId": session, "message": request}
+                )
+            except Exception:  # the worker ended meanwhile
+                self.workers.pop(session, None)
+        page = _heap(self.cdp.send("Runtime.getHeapUsage"))
+        total = page + sum(self.workers.values())
+        self.peak = max(self.peak, total)
+        return total
+
+
+def _heap(usage: dict[str, Any]) -> int:
+    return int(usage["usedSize"] + usage.get("backingStorageSize", 0))

@@ -49,6 +49,31 @@ def test_chromium_seals_and_python_opens_and_back(page) -> None:  # type: ignore
     assert page.errors == []
 
 
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, 65536, 16 * 65536, 16 * 65536 + 1, 3 * 1024 * 1024 + 99],
+    ids=["empty", "one-byte", "one-chunk", "one-job", "job-and-a-byte", "several-jobs"],
+)
+def test_a_file_sealed_by_workers_opens_in_python(page, tmp_path, size: int) -> None:  # type: ignore[no-untyped-def]
+    """A File is read and sealed by Web Workers in jobs of 16 chunks; the records come back
+    in order, the last chunk (and only it) marked final, as the Python client reads them."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    data = os.urandom(size)
+    path = tmp_path / "scan.png"
+    path.write_bytes(data)
+    page.set_input_files("#file", str(path))
+    for workers in (3, 0):  # in workers, and on the page's thread: the same format
+        sealed = bytes.fromhex(
+            page.evaluate(
+                "([j, w]) => ozgTest.sealFile(j, w)", [public_jwk(key.public_key()), workers]
+            )
+        )
+        meta, plain = envelope.open_bytes(sealed, key)
+        assert plain == data
+        assert (meta.filename, meta.size) == ("scan.png", size)
+    assert page.errors == []
+
+
 def test_vault_key_lives_non_extractable_in_indexeddb(page) -> None:  # type: ignore[no-untyped-def]
     made = page.evaluate(
         "([p, params]) => ozgTest.createAndStore(p, params)",

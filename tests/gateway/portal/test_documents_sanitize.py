@@ -7,7 +7,10 @@ Node 20 (the same module the page loads)."""
 from __future__ import annotations
 
 import json
+import os
+import struct
 import subprocess
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,14 +31,16 @@ NEEDLES = (
 )  # fmt: skip
 
 
-def run_sanitizer(files: list[tuple[str, Path]], out: Path) -> list[dict[str, Any] | None]:
+def run_sanitizer(
+    files: list[tuple[str, Path]], out: Path, command: str = "sanitize"
+) -> list[dict[str, Any] | None]:
     require_node()
     out.mkdir(exist_ok=True)
     request = out / "request.json"
     body = {"files": [{"name": n, "path": str(p)} for n, p in files], "out": str(out)}
     request.write_text(json.dumps(body))
     proc = subprocess.run(
-        [NODE, str(HARNESS), "sanitize", str(request)],
+        [NODE, str(HARNESS), command, str(request)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -219,3 +224,71 @@ def test_jpeg_metadata_outside_the_header_is_not_kept_in_the_browser_either(
     cleaned = (tmp_path / "out" / "0").read_bytes()
     assert cleaned == (tmp_path / "py").read_bytes()
     assert fixtures.CANARY not in cleaned
+
+
+WINDOW = 1024 * 1024  # documents-sanitize.js reads a File a window at a time
+
+
+def _scan_data(size: int, ff_at: tuple[int, ...]) -> bytes:
+    """Entropy-coded bytes without markers, with a stuffed 0xFF 0x00 or RST at each offset."""
+    data = bytearray(os.urandom(size).replace(b"\xff", b"\x7f"))
+    for i, at in enumerate(ff_at):
+        data[at : at + 2] = b"\xff\x00" if i % 2 == 0 else b"\xff\xd3"
+    return bytes(data)
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def test_streamed_images_cross_the_read_windows_as_the_python_walk(tmp_path: Path) -> None:
+    """sanitizeFile walks a Blob a window at a time: markers, stuffed bytes and chunks that
+    straddle a window's edge give the bytes of the Python walk (vault/sanitize.py), and the
+    in-memory sanitize the same; images above Pillow's pixel limit are refused by both."""
+    src = tmp_path / "src"
+    src.mkdir()
+    frame = _segment(0xC0, bytes([8]) + struct.pack(">HH", 1200, 1600) + b"\x01\x01\x11\x00")
+    scan_head = _segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+    # the scan data starts a window: stuffed bytes on its last byte and across the next edge
+    data = _scan_data(3 * WINDOW, (WINDOW - 1, 2 * WINDOW - 2, 2 * WINDOW + 5))
+    jpeg = (
+        b"\xff\xd8" + _segment(0xE1, b"Exif\x00\x00" + fixtures.CANARY * 2000) + frame
+        + _segment(0xFE, fixtures.CANARY) + scan_head + data + _segment(0xFE, b"between")
+        + scan_head + data[:1000] + b"\xff\xd9" + b"trailing " + fixtures.CANARY
+    )  # fmt: skip
+    ihdr = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 2000, 1000, 8, 2, 0, 0, 0))
+    idat = [_png_chunk(b"IDAT", os.urandom(WINDOW - 7 + i * 333)) for i in range(3)]
+    png = (
+        b"\x89PNG\r\n\x1a\n" + ihdr + idat[0] + _png_chunk(b"tEXt", b"k\x00" + fixtures.CANARY)
+        + idat[1] + _png_chunk(b"eXIf", fixtures.CANARY * 100) + idat[2] + _png_chunk(b"IEND", b"")
+    )  # fmt: skip
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 10_000, 9_000, 8, 2, 0, 0, 0))
+        + _png_chunk(b"IEND", b"")
+    )
+    files = []
+    for name, content in (("big.jpg", jpeg), ("big.png", png), ("bomb.png", bomb)):
+        (src / name).write_bytes(content)
+        files.append((name, src / name))
+    streamed = run_sanitizer(files, tmp_path / "streamed", "sanitize-file")
+    whole = run_sanitizer(files, tmp_path / "whole")
+    for index, strip in ((0, sanitize._strip_jpeg), (1, sanitize._strip_png)):
+        report = sanitize.Report(media_type="")
+        expected = strip(files[index][1].read_bytes(), report)
+        for results, out in ((streamed, "streamed"), (whole, "whole")):
+            result = results[index]
+            assert result is not None
+            assert "error" not in result, result
+            assert result["removed"] == dict(report.removed)
+            assert (tmp_path / out / str(index)).read_bytes() == expected
+        assert fixtures.CANARY not in expected
+    assert streamed[2] == whole[2]
+    assert streamed[2] is not None
+    assert streamed[2]["error"] == "damaged"
+    with pytest.raises(SanitizeError):
+        sanitize._check_image(bomb)

@@ -8,7 +8,7 @@
 import { api } from "./session.js";
 import { openBytes } from "./envelope.js";
 import { utf8 } from "./b64url.js";
-import { encrypt } from "./jwe.js";
+import { MAX_IN_MEMORY, encrypt } from "./jwe.js";
 import { buildMetadata, sha512Hex } from "./apply-metadata.js";
 import { summaryPdf } from "./apply-summary.js";
 import { parseTrust, validateDestinationKey, verifyDestinationSignature } from "./apply-destination.js";
@@ -94,6 +94,8 @@ export async function submit({ caseId, flow, form, documents, paymentId, lang, d
     { id: crypto.randomUUID(), type: "summary", bytes: await summaryPdf(flow, form, lang, names), mime: PDF, name: "summary.pdf" },
     ...documents.map(({ document, type }) => ({ id: crypto.randomUUID(), type, bytes: document.plaintext, mime: document.mediaType, name: document.filename })),
   ];
+  // each attachment is one JWE in memory (docs/portal-crypto.md): refuse before announcing
+  if (plain.some((p) => p.bytes.length > MAX_IN_MEMORY)) throw new StepFailed("attachment too large", 413);
   const data = utf8(sortedJson(form));
   const payment = paymentId ? await json("payment information", await api(`/v1/payments/${paymentId}/fit-connect`)) : null;
   const attachments = [];

@@ -361,7 +361,8 @@ async function sendApplication() {
   } catch (error) {
     console.warn("submit:", error.message);
     go.disabled = false;
-    say(["InvalidDestinationKey", "InvalidDestinationSignature"].includes(error.name) ? T.bad_key : error.step === "receipt" ? T.receipt_mismatch : T.failed);
+    const known = { receipt: T.receipt_mismatch, "attachment too large": T.too_large };
+    say(["InvalidDestinationKey", "InvalidDestinationSignature"].includes(error.name) ? T.bad_key : known[error.step] || T.failed);
   }
 }
 

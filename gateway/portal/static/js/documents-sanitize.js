@@ -8,9 +8,12 @@
 // actions (AA) go whole. Also removed: document JavaScript, embedded files, attachment and
 // media annotations, XFA, portfolios, the document information dictionary, XMP metadata,
 // private application data; then every object no longer reachable. Encrypted PDFs and PDFs
-// pdf-lib cannot read are refused. JPEG and PNG: metadata segments and chunks are dropped
-// losslessly. What was removed comes back as `removed` ({label: count}, Python's labels).
+// pdf-lib cannot read are refused. JPEG and PNG (streamed: read a window at a time, any size):
+// metadata segments and chunks are dropped losslessly, images above Pillow's 89.5 megapixel
+// limit refused as Python refuses them. What was removed comes back as `removed`
+// ({label: count}, Python's labels).
 import { PDFArray, PDFDict, PDFDocument, PDFHexString, PDFName, PDFRef, PDFStream, PDFString } from "../vendor/pdf-lib/pdf-lib.esm.min.js";
+import { release } from "./envelope-chunks.js";
 
 export const PDF = "application/pdf";
 export const JPEG = "image/jpeg";
@@ -332,6 +335,10 @@ export async function sanitizePdf(bytes) {
 // ------------------------------------------------------------------------ images
 const JPEG_DROP = new Set([0xe1, 0xed, 0xfe, 0xef, ...Array.from({ length: 10 }, (_, i) => 0xe3 + i)]);
 const PNG_KEEP = new Set(["IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "sBIT", "pHYs", "bKGD", "acTL", "fcTL", "fdAT"]);
+const JPEG_FRAMES = new Set([0xc0, 0xc1, 0xc2, 0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
+// Pillow's decompression-bomb limit, which the Python sanitizer enforces (its warning is an error).
+export const MAX_IMAGE_PIXELS = 89_478_485;
+const WINDOW = 1048576; // bytes of a File read at once by the image walks
 
 // The same walk as vault/sanitize.py _strip_jpeg: marker segments by an allow-list, the scans'
 // entropy-coded data as it is (metadata between scans dropped), nothing after EOI.
@@ -341,64 +348,119 @@ const JPEG_KEEP = new Set([
   0xda, 0xe0, 0xe2, 0xee, // SOS, JFIF, ICC profile, Adobe
 ]);
 
-function scanEnd(data, pos) {
-  for (;;) {
-    pos = data.indexOf(0xff, pos);
-    if (pos < 0 || pos + 1 >= data.length) throw new SanitizeError("damaged", "the JPEG is truncated");
-    const follower = data[pos + 1];
-    if (follower === 0x00 || (follower >= 0xd0 && follower <= 0xd7)) pos += 2;
-    else return pos;
+/**
+ * Random access for the image walks to bytes or a Blob; a Blob is read a window at a time,
+ * so a 200 MiB scan is never in memory whole. `at(pos, n)`: the bytes [pos, pos + n), fewer
+ * at the end, as a view that is valid until the next call.
+ */
+class Cursor {
+  constructor(source) {
+    this.bytes = source instanceof Uint8Array ? source : null;
+    this.blob = this.bytes ? null : source;
+    this.size = this.bytes ? this.bytes.length : source.size;
+    this.start = 0;
+    this.window = this.bytes || new Uint8Array(0);
+  }
+
+  async at(pos, n) {
+    const end = Math.min(pos + n, this.size);
+    if (this.blob && (pos < this.start || end > this.start + this.window.length)) {
+      release(this.window);
+      this.start = pos;
+      this.window = new Uint8Array(await this.blob.slice(pos, Math.max(end, pos + WINDOW)).arrayBuffer());
+    }
+    return this.window.subarray(pos - this.start, end - this.start);
   }
 }
 
-export function stripJpeg(data, report) {
-  const parts = [data.subarray(0, 2)];
+const u16 = (b, i) => (b[i] << 8) | b[i + 1];
+const u32 = (b, i) => ((b[i] << 24) >>> 0) + ((b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]);
+
+function checkPixels(width, height) {
+  if (width * height > MAX_IMAGE_PIXELS) throw new SanitizeError("damaged", "the image cannot be decoded");
+}
+
+/** Add [start, end) to `ranges`, joined to the last one when they touch. */
+function keep(ranges, start, end) {
+  const last = ranges[ranges.length - 1];
+  if (last && last[1] === start) last[1] = end;
+  else ranges.push([start, end]);
+}
+
+/** Where the entropy-coded data from `pos` ends: the first marker that is not a stuffed zero or RST0-7. */
+async function scanEnd(cursor, pos) {
+  for (;;) {
+    const w = await cursor.at(pos, WINDOW);
+    if (w.length < 2) throw new SanitizeError("damaged", "the JPEG is truncated");
+    let i = w.indexOf(0xff);
+    while (i >= 0 && i + 1 < w.length) {
+      const follower = w[i + 1];
+      if (follower !== 0x00 && !(follower >= 0xd0 && follower <= 0xd7)) return pos + i;
+      i = w.indexOf(0xff, i + 2);
+    }
+    pos += i < 0 ? w.length : i; // an 0xFF in the window's last byte: read on from it
+  }
+}
+
+/** The byte ranges of a JPEG that stay, as [start, end) pairs. */
+async function walkJpeg(cursor, report) {
+  const ranges = [[0, 2]];
   let pos = 2;
-  while (pos < data.length) {
-    if (data[pos] !== 0xff || pos + 1 >= data.length) throw new SanitizeError("damaged", "the JPEG is malformed");
-    const marker = data[pos + 1];
+  while (pos < cursor.size) {
+    const head = await cursor.at(pos, 9);
+    if (head[0] !== 0xff || pos + 1 >= cursor.size) throw new SanitizeError("damaged", "the JPEG is malformed");
+    const marker = head[1];
     if (marker === 0xff) {
       pos += 1;
       continue;
     }
     if (marker === 0xd9) {
-      parts.push(Uint8Array.of(0xff, 0xd9));
-      return concatAll(parts);
+      keep(ranges, pos, pos + 2);
+      return ranges;
     }
     if (!JPEG_KEEP.has(marker) && !JPEG_DROP.has(marker)) throw new SanitizeError("damaged", "the JPEG is malformed");
-    if (pos + 4 > data.length) throw new SanitizeError("damaged", "the JPEG is truncated");
-    const length = (data[pos + 2] << 8) | data[pos + 3];
-    if (length < 2 || pos + 2 + length > data.length) throw new SanitizeError("damaged", "the JPEG is truncated");
-    const segment = data.subarray(pos, pos + 2 + length);
+    if (pos + 4 > cursor.size) throw new SanitizeError("damaged", "the JPEG is truncated");
+    const length = u16(head, 2);
+    if (length < 2 || pos + 2 + length > cursor.size) throw new SanitizeError("damaged", "the JPEG is truncated");
+    if (JPEG_FRAMES.has(marker) && length >= 7) checkPixels(u16(head, 7), u16(head, 5));
+    const segment = pos;
     pos += 2 + length;
     if (JPEG_DROP.has(marker)) {
       report.add("EXIF/XMP/IPTC/comment segment");
       continue;
     }
-    parts.push(segment);
+    keep(ranges, segment, pos);
     if (marker === 0xda) {
-      const end = scanEnd(data, pos);
-      parts.push(data.subarray(pos, end));
+      const end = await scanEnd(cursor, pos);
+      keep(ranges, pos, end);
       pos = end;
     }
   }
   throw new SanitizeError("damaged", "the JPEG has no end of image");
 }
 
-export function stripPng(data, report) {
-  const parts = [data.subarray(0, 8)];
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+/** The byte ranges of a PNG that stay: the signature and the allowed chunks. */
+async function walkPng(cursor, report) {
+  const ranges = [[0, 8]];
   let pos = 8;
-  while (pos + 8 <= data.length) {
-    const length = view.getUint32(pos);
-    const type = String.fromCharCode(...data.subarray(pos + 4, pos + 8));
-    if (pos + 12 + length > data.length) throw new SanitizeError("damaged", "the PNG is truncated");
-    if (PNG_KEEP.has(type)) parts.push(data.subarray(pos, pos + 12 + length));
+  while (pos + 8 <= cursor.size) {
+    const head = await cursor.at(pos, 16);
+    const length = u32(head, 0);
+    const type = String.fromCharCode(...head.subarray(4, 8));
+    if (pos + 12 + length > cursor.size) throw new SanitizeError("damaged", "the PNG is truncated");
+    if (type === "IHDR" && length >= 8) checkPixels(u32(head, 8), u32(head, 12));
+    if (PNG_KEEP.has(type)) keep(ranges, pos, pos + 12 + length);
     else report.add(`PNG ${type} chunk`);
     pos += 12 + length;
-    if (type === "IEND") return concatAll(parts);
+    if (type === "IEND") return ranges;
   }
   throw new SanitizeError("damaged", "the PNG is truncated");
+}
+
+/** The image walk of `type` over `source` (bytes or a Blob): the ranges that stay. */
+function walkImage(source, type, report) {
+  const cursor = new Cursor(source);
+  return type === JPEG ? walkJpeg(cursor, report) : walkPng(cursor, report);
 }
 
 function concatAll(parts) {
@@ -411,13 +473,24 @@ function concatAll(parts) {
   return out;
 }
 
-async function checkImage(bytes, type) {
+async function checkImage(image, type) {
   if (typeof createImageBitmap !== "function") return; // Node: the structure check only
   try {
-    (await createImageBitmap(new Blob([bytes], { type }))).close();
+    (await createImageBitmap(image instanceof Blob ? image : new Blob([image], { type }))).close();
   } catch {
     throw new SanitizeError("damaged", "the image cannot be decoded");
   }
+}
+
+/** The type of a file from its first bytes, checked against its name's extension (null: not checked). */
+function checkedType(head, name) {
+  const type = detectType(head);
+  const dot = name.lastIndexOf(".");
+  const ext = dot > 0 ? name.slice(dot).toLowerCase() : "";
+  if (type !== null && ext && EXTENSIONS[ext] !== type) {
+    throw new SanitizeError("mismatch", `the file is named ${ext} but its content is ${type}`);
+  }
+  return type;
 }
 
 /**
@@ -425,19 +498,35 @@ async function checkImage(bytes, type) {
  * {bytes, mediaType, removed: {label: count}}; other types come back as null (sealed as they are).
  */
 export async function sanitize(bytes, name) {
-  const type = detectType(bytes.subarray(0, 1024));
-  const dot = name.lastIndexOf(".");
-  const ext = dot > 0 ? name.slice(dot).toLowerCase() : "";
+  const type = checkedType(bytes.subarray(0, 1024), name);
   if (type === null) return null;
-  if (ext && EXTENSIONS[ext] !== type) {
-    throw new SanitizeError("mismatch", `the file is named ${ext} but its content is ${type}`);
-  }
   if (type === PDF) {
     const { bytes: clean, report } = await sanitizePdf(bytes);
     return { bytes: clean, mediaType: PDF, removed: report.removed };
   }
   const report = new Report(type);
-  const clean = type === JPEG ? stripJpeg(bytes, report) : stripPng(bytes, report);
+  const clean = concatAll((await walkImage(bytes, type, report)).map(([a, b]) => bytes.subarray(a, b)));
   await checkImage(clean, type);
   return { bytes: clean, mediaType: type, removed: report.removed };
+}
+
+/**
+ * Sanitize a File (or Blob with `name`) as the upload needs it: a PDF in memory (up to
+ * MAX_PDF_BYTES), a JPEG or PNG streamed: the walk reads it a window at a time and the
+ * result is a Blob of slices of the file (nothing copied), decoded once as a check. Returns
+ * {blob, mediaType, removed}; other types come back as null (sealed as they are).
+ */
+export async function sanitizeFile(file, name = file.name) {
+  const type = checkedType(new Uint8Array(await file.slice(0, 1024).arrayBuffer()), name);
+  if (type === null) return null;
+  if (type === PDF) {
+    if (file.size > MAX_PDF_BYTES) throw new SanitizeError("too-large", "the PDF is larger than the browser can sanitize");
+    const { bytes, report } = await sanitizePdf(new Uint8Array(await file.arrayBuffer()));
+    return { blob: new Blob([bytes], { type: PDF }), mediaType: PDF, removed: report.removed };
+  }
+  const report = new Report(type);
+  const ranges = await walkImage(file, type, report);
+  const blob = new Blob(ranges.map(([a, b]) => file.slice(a, b)), { type });
+  await checkImage(blob, type);
+  return { blob, mediaType: type, removed: report.removed };
 }

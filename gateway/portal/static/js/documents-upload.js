@@ -7,10 +7,10 @@
 // from there, so memory stays at about one piece whatever the file's size.
 import { api } from "./session.js";
 import { sha256Hasher } from "./keys.js";
-import { bytesOf, sealStream } from "./envelope.js";
+import { bytesOf, release, sealStream } from "./envelope.js";
 import { $, format, showError, showStatus, texts } from "./documents-ui.js";
 import { currentIdentity, refresh } from "./documents-list.js";
-import { MAX_PDF_BYTES, SanitizeError, detectType, sanitize } from "./documents-sanitize.js";
+import { SanitizeError, sanitizeFile } from "./documents-sanitize.js";
 
 export const PIECE = 4 * 1024 * 1024; // bytes per PUT (the server allows up to chunk_bytes)
 const RETRIES = [500, 1000, 2000, 4000, 8000]; // ms before each new attempt
@@ -34,22 +34,26 @@ async function json(response) {
   return body;
 }
 
-/** The content hash of a file ("sha-256:<hex>"), read as a stream. */
+/** The content hash of a file ("sha-256:<hex>"), read as a stream (each piece freed once hashed). */
 async function contentHash(file) {
   const hasher = await sha256Hasher();
-  for await (const piece of bytesOf(file)) hasher.update(piece);
+  for await (const piece of bytesOf(file)) {
+    hasher.update(piece);
+    release(piece);
+  }
   return hasher.digest();
 }
 
 /**
- * Pieces of exactly `size` bytes (the last one shorter) from a stream of byte pieces, in one
+ * Pieces of exactly `size` bytes (the last one shorter) from the sealed stream, in one
  * buffer that is refilled: the caller is done with a piece (fetch copied it) before it asks
- * for the next.
+ * for the next. Each record of the stream is freed as soon as it was copied.
  */
 async function* pieces(stream, size) {
   const buf = new Uint8Array(size);
   let fill = 0;
-  for await (let data of bytesOf(stream)) {
+  for await (const record of bytesOf(stream)) {
+    let data = record;
     while (data.length) {
       const take = Math.min(size - fill, data.length);
       buf.set(data.subarray(0, take), fill);
@@ -60,6 +64,7 @@ async function* pieces(stream, size) {
         fill = 0;
       }
     }
+    release(record);
   }
   if (fill) yield buf.subarray(0, fill);
 }
@@ -93,20 +98,16 @@ async function sendPiece(upload, piece, offset, onRetry) {
 }
 
 /**
- * What will be sealed for `file`: PDFs, JPEGs and PNGs sanitized here (documents-sanitize.js,
- * in memory up to MAX_PDF_BYTES), other files as they are. Returns {blob, name, mediaType,
- * removed} (`removed`: {label: count}, or null for a type that is not checked); throws
- * SanitizeError.
+ * What will be sealed for `file`: PDFs, JPEGs and PNGs sanitized here (documents-sanitize.js:
+ * PDFs in memory up to MAX_PDF_BYTES, images streamed at any size), other files as they are.
+ * Returns {blob, name, mediaType, removed} (`removed`: {label: count}, or null for a type that
+ * is not checked); throws SanitizeError.
  */
 export async function prepare(file) {
-  const head = new Uint8Array(await file.slice(0, 1024).arrayBuffer());
   const name = file.name.slice(-255) || "document";
-  if (detectType(head) === null) {
-    return { blob: file, name, mediaType: file.type || "application/octet-stream", removed: null };
-  }
-  if (file.size > MAX_PDF_BYTES) throw new SanitizeError("too-large", "too large to sanitize here");
-  const clean = await sanitize(new Uint8Array(await file.arrayBuffer()), file.name);
-  return { blob: new Blob([clean.bytes], { type: clean.mediaType }), name, mediaType: clean.mediaType, removed: clean.removed };
+  const clean = await sanitizeFile(file);
+  if (clean === null) return { blob: file, name, mediaType: file.type || "application/octet-stream", removed: null };
+  return { blob: clean.blob, name, mediaType: clean.mediaType, removed: clean.removed };
 }
 
 /**
@@ -118,7 +119,7 @@ export async function uploadFile(prepared, identity, { onProgress = () => {}, on
   const sealed = await sealStream(blob, [identity.publicJwk], {
     filename: name,
     mediaType,
-    contentHash: await contentHash(blob),
+    contentHash: contentHash(blob), // read alongside the sealing workers; needed at the end
     size: blob.size,
   });
   const total = sealed.envelopeSize(blob.size);

@@ -11,6 +11,7 @@
 // InvalidEnvelope with one fixed message.
 
 import { concat, equalBytes, fromUtf8, hexEncode, toBytes, utf8 } from "./b64url.js";
+import { chunkNonce, release, sealSlices } from "./envelope-chunks.js";
 import {
   DEK_LEN,
   InvalidEnvelope,
@@ -22,6 +23,7 @@ import {
 } from "./recipients.js";
 
 export { InvalidEnvelope } from "./recipients.js";
+export { release } from "./envelope-chunks.js";
 
 export const MAGIC = utf8("OZGV");
 export const VERSION = 1;
@@ -37,7 +39,8 @@ export const METADATA_LEN = 4096;
 export const TRAILER_LEN = METADATA_LEN + TAG_LEN;
 export const DEFAULT_MAX_SIZE = 500_000_000;
 export const MAX_FILENAME_CHARS = 255;
-const IN_FLIGHT = 8; // chunks being encrypted at once while sealing
+const IN_FLIGHT = 8; // chunks being encrypted at once while sealing on this thread
+const MAX_WORKERS = 4;
 
 const subtle = () => globalThis.crypto.subtle;
 
@@ -50,13 +53,20 @@ export async function* bytesOf(source) {
     yield* bytesOf(source.stream());
   } else if (source && typeof source.getReader === "function") {
     const reader = source.getReader();
+    let finished = false;
     try {
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) return;
+        if (done) {
+          finished = true;
+          return;
+        }
         yield toBytes(value);
       }
     } finally {
+      // a consumer that stops early cancels the stream, as a ReadableStream's own async
+      // iterator does: a sealing stream then ends its workers and drops its queue
+      if (!finished) await reader.cancel().catch(() => {});
       reader.releaseLock();
     }
   } else if (source && typeof source[Symbol.asyncIterator] === "function") {
@@ -139,14 +149,6 @@ function unsignedHeader(fixed, stanzas) {
   const count = new Uint8Array(2);
   new DataView(count.buffer).setUint16(0, stanzas.length);
   return concat(fixed, count, ...stanzas.map((s) => s.encode()));
-}
-
-function chunkNonce(prefix, index, final) {
-  const n = new Uint8Array(12);
-  n.set(prefix, 0);
-  new DataView(n.buffer).setUint32(7, index);
-  n[11] = final ? 1 : 0;
-  return n;
 }
 
 function metadataAad(fixed, chunks) {
@@ -295,12 +297,29 @@ export function envelopeSize(headerLen, size, chunkSize = DEFAULT_CHUNK_SIZE) {
 }
 
 /**
+ * How many sealing workers sealStream starts for a Blob by default: one per core beyond two
+ * (the page's thread and the browser's reading of the file keep two busy), at most four;
+ * 0 (seal on the page's thread) on two cores or fewer, and where there are no workers.
+ */
+export function defaultWorkers() {
+  if (typeof Worker === "undefined" || typeof Blob === "undefined") return 0;
+  const cores = globalThis.navigator?.hardwareConcurrency || 2;
+  return Math.min(MAX_WORKERS, Math.max(0, cores - 2));
+}
+
+/**
  * Seal `source` for `recipients` (public JWKs: P-256 or RSA). Returns
  * `{documentId, header, stream, envelopeSize(size)}` where `stream` is a ReadableStream of
  * the envelope's bytes, produced as it is read (backpressure: a consumer that reads slowly
- * keeps memory at a few chunks). Options: filename, mediaType (required), contentHash
- * ("sha-256:<hex>" of exactly the bytes sealed, or null), size (if known: a source of
- * another length fails), chunkSize, maxSize, random (tests), onProgress(bytes).
+ * keeps memory at a few chunks; one that is done with a piece may free it at once with
+ * `release(piece)`, each piece is its own). A Blob/File is read in slices of 4 MiB, each
+ * sealed at once, on this thread or by `workers` Web Workers in parallel (envelope-worker.js,
+ * one slice each in flight and one more); any other source is sealed as it streams.
+ * Options: filename, mediaType (required), contentHash ("sha-256:<hex>" of exactly the bytes
+ * sealed, or null, or a promise of either: it is needed only for the metadata record at the
+ * end), size (if known: a source of another length fails), chunkSize, maxSize, workers
+ * (default `defaultWorkers()`),
+ * random (tests), onProgress(bytes).
  */
 export async function sealStream(source, recipients, options) {
   const {
@@ -310,6 +329,7 @@ export async function sealStream(source, recipients, options) {
     size = null,
     chunkSize = DEFAULT_CHUNK_SIZE,
     maxSize = DEFAULT_MAX_SIZE,
+    workers = defaultWorkers(),
     random = systemRandom,
     onProgress = null,
   } = options || {};
@@ -321,11 +341,13 @@ export async function sealStream(source, recipients, options) {
     throw new RangeError(`filename must have 1..${MAX_FILENAME_CHARS} characters`);
   }
   if (typeof mediaType !== "string") throw new TypeError("mediaType is required");
-  if (contentHash !== null && typeof contentHash !== "string") throw new TypeError("contentHash must be a string or null");
+  checkContentHash(contentHash);
   if (size !== null && !(Number.isSafeInteger(size) && size >= 0 && size <= maxSize)) {
     throw new RangeError(`document larger than the limit of ${maxSize} bytes`);
   }
-  encodeMetadata({ filename, mediaType, size: maxSize, contentHash }); // fail early if too long
+  const early = typeof contentHash === "string" ? contentHash : null;
+  encodeMetadata({ filename, mediaType, size: maxSize, contentHash: early }); // fail early if too long
+  if (contentHash !== null && typeof contentHash !== "string") contentHash.catch(() => {}); // awaited at the end
   const imported = await Promise.all(recipients.map((r) => importRecipient(r)));
   const dek = toBytes(random(DEK_LEN)).slice();
   const docId = toBytes(random(16)).slice();
@@ -340,10 +362,18 @@ export async function sealStream(source, recipients, options) {
   const unsigned = unsignedHeader(fixed, stanzas);
   const header = concat(unsigned, await key.mac(unsigned));
   const limit = maxChunks(maxSize, chunkSize);
-  const meta = { filename, mediaType, contentHash };
+  const tooLarge = () => new RangeError(`document larger than the limit of ${maxSize} bytes`);
+  const changed = () => new RangeError("the source changed size while it was being sealed");
 
-  async function* records() {
-    yield header;
+  async function metadataRecord(total, chunks) {
+    const hash = await contentHash;
+    checkContentHash(hash);
+    const plain = encodeMetadata({ filename, mediaType, contentHash: hash, size: total });
+    return new Uint8Array(await subtle().encrypt(
+      { name: "AES-GCM", iv: new Uint8Array(12), additionalData: metadataAad(fixed, chunks) }, key.metadata, plain));
+  }
+
+  async function* here() {
     const reader = new ByteReader(source);
     const inFlight = []; // promises of records, in order
     let index = 0;
@@ -353,25 +383,34 @@ export async function sealStream(source, recipients, options) {
       const next = pending.length === chunkSize ? await reader.read(chunkSize) : new Uint8Array(0);
       const final = next.length === 0;
       total += pending.length;
-      if (total > maxSize || index >= limit) throw new RangeError(`document larger than the limit of ${maxSize} bytes`);
-      if (size !== null && (total > size || (final && total !== size))) {
-        throw new RangeError("the source changed size while it was being sealed");
-      }
+      if (total > maxSize || index >= limit) throw tooLarge();
+      if (size !== null && (total > size || (final && total !== size))) throw changed();
       if (onProgress && pending.length) onProgress(pending.length);
-      inFlight.push(
-        subtle()
-          .encrypt({ name: "AES-GCM", iv: chunkNonce(prefix, index, final), additionalData: fixed }, key.payload, pending)
-          .then((ct) => new Uint8Array(ct)),
-      );
+      const record = subtle().encrypt(
+        { name: "AES-GCM", iv: chunkNonce(prefix, index, final), additionalData: fixed }, key.payload, pending);
+      release(pending); // encrypt took its copy (ByteReader's buffers are its own)
+      inFlight.push(record.then((ct) => new Uint8Array(ct)));
       index += 1;
       while (inFlight.length >= (final ? 1 : IN_FLIGHT)) yield await inFlight.shift();
       if (final) break;
       pending = next;
     }
-    const plain = encodeMetadata({ ...meta, size: total });
-    yield new Uint8Array(
-      await subtle().encrypt({ name: "AES-GCM", iv: new Uint8Array(12), additionalData: metadataAad(fixed, index) }, key.metadata, plain),
-    );
+    yield await metadataRecord(total, index);
+  }
+
+  async function* inSlices() {
+    const total = source.size;
+    if (size !== null && size !== total) throw changed();
+    if (total > maxSize) throw tooLarge();
+    const chunks = Math.max(1, Math.ceil(total / chunkSize));
+    if (chunks > limit) throw tooLarge();
+    yield* sealSlices({ key: key.payload, fixed, prefix, blob: source, chunkSize, chunks }, workers, onProgress);
+    yield await metadataRecord(total, chunks);
+  }
+
+  async function* records() {
+    yield header.slice(); // the caller's to release; `header` stays intact
+    yield* typeof Blob !== "undefined" && source instanceof Blob ? inSlices() : here();
   }
 
   return {
@@ -380,6 +419,11 @@ export async function sealStream(source, recipients, options) {
     stream: iteratorStream(records()),
     envelopeSize: (n) => envelopeSize(header.length, n, chunkSize),
   };
+}
+
+function checkContentHash(hash) {
+  if (hash === null || typeof hash === "string" || typeof hash?.then === "function") return;
+  throw new TypeError("contentHash must be a string, null or a promise of either");
 }
 
 /** A ReadableStream pulling from an async iterator (one piece per pull: backpressure). */
