@@ -32,6 +32,7 @@ NAMES_NEED_KEY = N_(
     "(`ozg-commons vault unlock`), or as a caseworker give --key-file"
 )
 UNREADABLE_DOCUMENT = N_("cannot be opened with this key")
+DOCUMENT_GONE = N_("deleted meanwhile")
 
 # --------------------------------------------------------------------------- safety
 OUTPUT_EXISTS = N_("{path} exists; give --force to replace it")

@@ -8,7 +8,6 @@ about themselves whose disclosure date has passed.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from commons.errors import InvalidInput
+from commons.paging import decode_cursor, encode_cursor
 from compliance import merkle
 from compliance.leaf import format_time
 from compliance.models import AccessEntry, AccessPersonal, Checkpoint
@@ -44,22 +44,6 @@ class EntryFilter:
 class Row:
     entry: AccessEntry
     personal: AccessPersonal | None
-
-
-def _encode_cursor(entry: AccessEntry) -> str:
-    raw = json.dumps([entry.at.isoformat(), entry.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at_s, entry_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        at = datetime.fromisoformat(at_s)
-        if at.tzinfo is None or not isinstance(entry_id, str):
-            raise ValueError
-    except (ValueError, TypeError, RecursionError):  # RecursionError: deeply nested JSON
-        raise InvalidInput("the cursor is not one this service returned") from None
-    return at, entry_id
 
 
 def sees_every_authority(scope: str | None) -> bool:
@@ -106,7 +90,7 @@ def _page(
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
     if cursor:
-        at, entry_id = _decode_cursor(cursor)
+        at, entry_id = decode_cursor(cursor)
         stmt = stmt.where(
             or_(AccessEntry.at < at, and_(AccessEntry.at == at, AccessEntry.id < entry_id))
         )
@@ -114,7 +98,7 @@ def _page(
     rows = [Row(e, p) for e, p in session.execute(stmt)]
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (_encode_cursor(rows[-1].entry) if more and rows else None)
+    return rows, (encode_cursor(rows[-1].entry.at, rows[-1].entry.id) if more and rows else None)
 
 
 def dpo_query(

@@ -28,6 +28,28 @@ from gateway.openapi_examples import (
     TEXT_TF,
 )
 
+# The metadata-only read (docs/envelope.md §13): the ``three-chunks`` item of
+# tests/vectors/vault-metadata-v1.json, its 5484-character record shortened here.
+_SEALED_HEADER = (
+    "T1pHVgFDREVGR0hJSotMTU5PUFFSAAAQAFNUVVZXWFkAAQIrLUtBSHJYSUxHc0RxNGxpbzFYOHQwd3pkQmxY"
+    "UFJ1NUhYUVVSaDYtVW0xTQBpBMkXFLmL6PXZW9ec584qm8ul+hTOuKc/qFZVUIeVJvCbpmXmaKtRMUKiP0Yp"
+    "/OtuxUezSV33wLGuQCmzxzGM9XcqznKWigX5WZtlNL9fFGwq7kMk+H0rAJdLZeCmqLI6aPX/wPAUcQLrtn8y"
+    "AsQQN+1lR9gWbPjqiweTpm38IID0EkPUt/xVfi0="
+)
+_SEALED_ITEM: dict[str, Any] = {
+    "format": "ozg-vault metadata v1",
+    "id": "43444546-4748-494a-8b4c-4d4e4f505152",
+    "envelope_size": 14618,
+    "header": _SEALED_HEADER,
+    "metadata_record": "AK6o2sm7i1f3ngcrGut6G8kyZz4cOY++NsJZCZnI...",
+    "stanza": None,
+}
+_CASEWORKER_STANZA = (
+    "AitzdmhjLWFDcE9UblYwMTJLcEFWa3Q0Y3pnVzZEZDd0VHBVbnRVa2tRX3Y4AGkEjrEl6r3vp5C/zfij6cqK"
+    "pJ6Oh2JR9Jc6LCkFTyNnHnHBVugNj3PMKI4UMPJAtnzP+62zy58IQfNp1+fy2+4hTkL7xuNt22OtfZutING5"
+    "0CSUXoozx6LLKtnZ7MYXCwYSIvQxC2jnx/k="
+)
+
 
 def _fit_created() -> dict[str, str]:
     return {"destinationId": DESTINATION_ID, "submissionId": SUBMISSION_ID, "caseId": FIT_CASE_ID}
@@ -440,5 +462,20 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "GET /v1/vault/documents/{document_id}/content": {
         "responses": {"200": {"application/octet-stream": "(the envelope, binary)"}}
+    },
+    "GET /v1/vault/documents/metadata": {
+        "responses": {
+            "200": {
+                JSON: {
+                    "documents": [_SEALED_ITEM],
+                    "next_cursor": "WyIyMDI2LTEyLTAxVDA5OjMwOjAwKzAwOjAwIiwgIjQzNDQ0NTQ2LTQ3"
+                    "NDgtNDk0YS04YjRjLTRkNGU0ZjUwNTE1MiJd",
+                }
+            }
+        }
+    },
+    "GET /v1/vault/documents/{document_id}/metadata": {
+        # a caseworker's answer: the authority's detached stanza comes with it
+        "responses": {"200": {JSON: {**_SEALED_ITEM, "stanza": _CASEWORKER_STANZA}}}
     },
 }

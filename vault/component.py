@@ -37,9 +37,11 @@ class VaultComponent(Component):
 
     def routers(self) -> Sequence[APIRouter]:
         from vault.api import router
+        from vault.metadata_api import router as metadata_router
         from vault.upload_api import router as upload_router
 
-        return (router, upload_router)
+        # the metadata routes first: /documents/metadata is not a document id
+        return (metadata_router, router, upload_router)
 
     def settings_model(self) -> type[BaseSettings]:
         from vault.runtime import VaultSettings

@@ -37,6 +37,15 @@ ACTIONS: tuple[ActionType, ...] = (
         resource_kind="document",
     ),
     ActionType(
+        "vault.document.metadata_read",
+        _DOCS,
+        "The encrypted name and type of your document were read, to be shown on a device "
+        "(not its content).",
+        "Der verschlüsselte Name und Typ Ihres Dokuments wurden abgerufen, um sie auf einem "
+        "Gerät anzuzeigen (nicht sein Inhalt).",
+        resource_kind="document",
+    ),
+    ActionType(
         "vault.document.share",
         _DOCS,
         "You shared a document with an authority.",

@@ -8,6 +8,7 @@ re-exports its public names; the server's structural check needs only this modul
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import os
 import struct
@@ -40,6 +41,9 @@ TRAILER_LEN = METADATA_LEN + TAG_LEN
 DEFAULT_MAX_SIZE = 500_000_000  # FIT-Connect's per-attachment limit (500 MB)
 MAX_FILENAME_CHARS = 255
 MAX_PLAINTEXT = 2**32 * MAX_CHUNK_SIZE  # the format's own ceiling: the chunk index is a u32
+MAX_STANZA_BODY = 1024  # an RSA-8192 wrap
+# fixed | u16 n | n stanzas of u8 alg, u8 kid_len, kid, u16 body_len, body | mac
+MAX_HEADER_LEN = FIXED_LEN + 2 + MAX_RECIPIENTS * (4 + 255 + MAX_STANZA_BODY) + MAC_LEN
 
 _INFO_PAYLOAD = b"ozg-vault v1 payload"
 _INFO_METADATA = b"ozg-vault v1 metadata"
@@ -277,3 +281,36 @@ def open_metadata(header: Header, key: DocumentKey, trailer: bytes, envelope_siz
     except InvalidTag as exc:
         raise InvalidEnvelope() from exc
     return Metadata.decode(plain)
+
+
+def header_of(document_id: str, header_bytes: bytes) -> Header:
+    """Parse ``header_bytes`` as exactly one header (nothing before or after it) of
+    document ``document_id``, not yet authenticated; :class:`InvalidEnvelope` otherwise.
+
+    A reader given a header apart from its envelope (the metadata-only read,
+    docs/envelope.md §13) checks the document id: a server could otherwise hand out another
+    document's header and record, whose MAC and tag would verify."""
+    try:
+        expected = uuid.UUID(document_id)
+    except ValueError:
+        raise InvalidEnvelope() from None
+    reader = io.BytesIO(header_bytes)
+    header = read_header(reader)
+    if reader.tell() != len(header_bytes) or header.document_id != expected:
+        raise InvalidEnvelope()
+    return header
+
+
+def open_header_and_record(
+    document_id: str,
+    header_bytes: bytes,
+    record: bytes,
+    envelope_size: int,
+    identity: PrivateKey,
+    stanza: Stanza | None = None,
+) -> Metadata:
+    """The metadata of document ``document_id`` from its header (:func:`header_of`) and
+    metadata record alone, with ``identity``'s stanza in the header or the detached
+    ``stanza``. Every failure is :class:`InvalidEnvelope`."""
+    header = header_of(document_id, header_bytes)
+    return open_metadata(header, unlock(header, identity, stanza), record, envelope_size)

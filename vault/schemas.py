@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,30 @@ class DocumentOut(BaseModel):
     envelope_size: int
     created_at: datetime
     shared_with: list[str] = Field(default_factory=list)
+
+
+class SealedMetadataOut(BaseModel):
+    """What a device needs to decrypt one document's name, type and size, and nothing of
+    its content (``ozg-vault metadata v1``, docs/envelope.md §13)."""
+
+    format: Literal["ozg-vault metadata v1"] = Field(
+        description="The version of this shape; a client refuses any other"
+    )
+    id: str = Field(description="The document id (the header must name the same)")
+    envelope_size: int = Field(description="The envelope's length in bytes (gives the chunks)")
+    header: str = Field(description="base64 of the envelope header, exactly (envelope.md §2)")
+    metadata_record: str = Field(
+        description="base64 of the metadata record, the envelope's last 4112 bytes (§6)"
+    )
+    stanza: str | None = Field(
+        description="A caseworker: base64 of their authority's detached stanza (§4); "
+        "the owner: null (their stanza is in the header)"
+    )
+
+
+class SealedMetadataPage(BaseModel):
+    documents: list[SealedMetadataOut]
+    next_cursor: str | None = Field(description="The next page's cursor; null after the last")
 
 
 class UploadIn(BaseModel):

@@ -67,8 +67,7 @@ def header_of_prefix(prefix: bytes) -> envelope.Header | None:
 def max_envelope_size(max_size: int) -> int:
     """An upper bound of the envelope size for a plaintext limit (to cut uploads early)."""
     chunks = envelope.max_chunks(max_size, envelope.MIN_CHUNK_SIZE)
-    header = 34 + envelope.MAX_RECIPIENTS * (4 + 255 + 1024) + envelope.MAC_LEN
-    return max_size + chunks * envelope.TAG_LEN + header + envelope.TRAILER_LEN
+    return max_size + chunks * envelope.TAG_LEN + envelope.MAX_HEADER_LEN + envelope.TRAILER_LEN
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:

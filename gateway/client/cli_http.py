@@ -51,12 +51,6 @@ class Api:
             return None
         return response.json()
 
-    def content(self, path: str) -> bytes:
-        response = self.http.get(path, headers=self._headers())
-        if response.status_code >= 400:
-            raise ClientError(response.status_code, response.reason_phrase)
-        return response.content
-
 
 def connect(server: str | None, token: str | Callable[[], str] | None = None) -> Api:
     """The server (``--server``, ``OZG_SERVER_URL``) with ``token``, else the login of

@@ -151,6 +151,10 @@ def test_the_access_log_says_you_and_shows_document_names(
     assert "unlock the vault" in locked.stderr
     entries = json.loads(run("me", "access-log", "--json").stdout)["entries"]
     assert {e["who"] for e in entries} == {"you"}
+    # the names came from the metadata-only read: nothing was downloaded for them
+    actions = [e["action"] for e in entries]
+    assert "vault.document.metadata_read" in actions
+    assert "vault.document.read" not in actions
 
 
 def test_the_mailbox_lists_reads_opens_sealed_letters_and_archives(

@@ -2,17 +2,22 @@
 
 .venv/bin/python -m tests.vault.make_vectors
 
-writes ``tests/vectors/envelope-v1.json`` (envelopes and a detached stanza) and
-``tests/vectors/vault-key-v1.json`` (the applicant's wrapped private key). The deterministic
-vectors come out byte for byte the same every time (a test checks that); the RSA vectors do
-not, since RSA-OAEP draws its own randomness and the RSA key is generated afresh.
+writes ``tests/vectors/envelope-v1.json`` (envelopes and a detached stanza),
+``tests/vectors/vault-key-v1.json`` (the applicant's wrapped private key) and
+``tests/vectors/vault-metadata-v1.json`` (items of the metadata-only read, §13, cut from the
+envelope vectors). The deterministic vectors come out byte for byte the same every time (a
+test checks that); the RSA vectors do not, since RSA-OAEP draws its own randomness and the
+RSA key is generated afresh. ``--metadata`` rewrites only the metadata vectors, from the
+envelope vectors as they are.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,8 @@ from vault.recipients import key_id, public_jwk
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "envelope-v1.json"
 KEY_VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "vault-key-v1.json"
+METADATA_VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "vault-metadata-v1.json"
+METADATA_FORMAT = "ozg-vault metadata v1"
 
 
 def counter_random(seed: int) -> tuple[Callable[[int], bytes], list[bytes]]:
@@ -212,11 +219,94 @@ def build_keys() -> list[dict[str, Any]]:
     return out
 
 
+def _item(vector: dict[str, Any]) -> dict[str, Any]:
+    """The metadata-only read's item for an envelope vector (docs/envelope.md §13)."""
+    env = bytes.fromhex(vector["envelope_hex"])
+    header_len = len(envelope.read_header(io.BytesIO(env)).encode())
+    stanza = vector.get("stanza_hex")
+    return {
+        "format": METADATA_FORMAT,
+        "id": vector["document_id"],
+        "envelope_size": len(env),
+        "header": base64.b64encode(env[:header_len]).decode(),
+        "metadata_record": base64.b64encode(env[-envelope.TRAILER_LEN :]).decode(),
+        "stanza": base64.b64encode(bytes.fromhex(stanza)).decode() if stanza else None,
+    }
+
+
+def build_metadata(envelope_vectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items that open (one per kind of reader) and items a reader must refuse, each with
+    the key to try; a pure function of the envelope vectors."""
+    by_name = {v["name"]: v for v in envelope_vectors}
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, source: str, valid: bool, item: dict[str, Any], why: str) -> None:
+        entry: dict[str, Any] = {
+            "name": name,
+            "valid": valid,
+            "why": why,
+            "envelope_vector": source,
+            "private_key_pem": by_name[source]["private_key_pem"],
+            "item": item,
+        }
+        if valid:
+            entry["metadata"] = by_name[source]["metadata"]
+        out.append(entry)
+
+    for name, why in (
+        ("three-chunks", "the owner: its stanza is in the header, `stanza` is null"),
+        ("two-chunks-65536", "the owner, chunk size 65536"),
+        ("empty", "an empty document"),
+        ("detached-stanza", "a caseworker: the key opens the item's detached stanza"),
+        ("rsa-oaep-256-and-ecdh", "an RSA reader with its stanza in the header"),
+    ):
+        add(name, name, True, _item(by_name[name]), why)
+
+    base = _item(by_name["three-chunks"])
+    other = _item(by_name["exact-chunk"])
+    header = base64.b64decode(base["header"])
+    chunk_record = int.from_bytes(header[21:25], "big") + envelope.TAG_LEN
+    flipped = bytearray(header)
+    flipped[-1] ^= 1
+    record = base64.b64decode(base["metadata_record"])
+    invalid: list[tuple[str, dict[str, Any], str]] = [
+        ("unknown-format", {"format": "ozg-vault metadata v2"}, "another version"),
+        ("envelope-size-one-chunk-more", {"envelope_size": base["envelope_size"] + chunk_record},
+         "another number of chunks: the record's associated data differs"),
+        ("envelope-size-as-string", {"envelope_size": str(base["envelope_size"])},
+         "`envelope_size` must be a JSON integer"),
+        ("another-documents-id", {"id": other["id"]},
+         "the header names another document than `id`"),
+        ("another-documents-record", {"metadata_record": other["metadata_record"]},
+         "the record of another document"),
+        ("header-with-a-byte-more", {"header": base64.b64encode(header + b"\0").decode()},
+         "`header` must be exactly one header"),
+        ("header-mac-flipped", {"header": base64.b64encode(bytes(flipped)).decode()},
+         "the header MAC does not verify"),
+        ("record-truncated", {"metadata_record": base64.b64encode(record[:-1]).decode()},
+         "the record must be 4112 bytes"),
+        ("header-not-base64", {"header": "*" + base["header"]}, "not base64"),
+    ]  # fmt: skip
+    for name, change, why in invalid:
+        add(name, "three-chunks", False, {**base, **change}, why)
+    return out
+
+
+def write_metadata_vectors() -> None:
+    vectors = json.loads(VECTORS.read_text())["vectors"]
+    METADATA_VECTORS.write_text(
+        json.dumps({"format": METADATA_FORMAT, "vectors": build_metadata(vectors)}, indent=1) + "\n"
+    )
+
+
 if __name__ == "__main__":
-    VECTORS.write_text(
-        json.dumps({"format": "ozg-vault envelope v1", "vectors": build()}, indent=1) + "\n"
-    )
-    KEY_VECTORS.write_text(
-        json.dumps({"format": "ozg-vault wrapped key v1", "vectors": build_keys()}, indent=1) + "\n"
-    )
-    print(f"wrote {VECTORS} and {KEY_VECTORS}")
+    if "--metadata" not in sys.argv:
+        VECTORS.write_text(
+            json.dumps({"format": "ozg-vault envelope v1", "vectors": build()}, indent=1) + "\n"
+        )
+        KEY_VECTORS.write_text(
+            json.dumps({"format": "ozg-vault wrapped key v1", "vectors": build_keys()}, indent=1)
+            + "\n"
+        )
+    write_metadata_vectors()
+    print(f"wrote {VECTORS}, {KEY_VECTORS} and {METADATA_VECTORS}")

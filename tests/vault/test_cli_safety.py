@@ -18,18 +18,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from account import Principal
 from commons import cli_safety
 from commons.db import Database
 from commons.settings import Settings
+from compliance.models import AccessEntry, AccessPersonal
 from gateway.app import create_app
 from gateway.cli import app as cli_app
 from tests import factories
 from tests.vault.helpers import authority_key, pki_settings
 from vault.client import VaultClient
 from vault.client import cli as vault_cli
+from vault.client.listing import describe
 
 ActAs = Callable[[Principal | None], None]
 Run = Callable[..., str]
@@ -160,7 +163,12 @@ def test_keygen_refuses_a_weak_passphrase_with_advice(
 
 
 def test_ls_shows_what_only_the_device_can_read(
-    run: Run, act_as: ActAs, app: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run: Run,
+    act_as: ActAs,
+    app: FastAPI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    database: Database,
 ) -> None:
     owner = _applicant(run, act_as)
     first = _put(run, _pdf(tmp_path / "Reisepass [scan].pdf"))
@@ -172,7 +180,11 @@ def test_ls_shows_what_only_the_device_can_read(
     act_as(owner)
     run("vault", "share", second, "--with", "tf")
 
+    before = len(_audit(database))
     listed = {d["id"]: d for d in json.loads(run("vault", "ls", "--json", stdout_only=True))}
+    assert sorted(_audit(database)[before:]) == sorted(
+        ("vault.document.metadata_read", d) for d in (first, second)
+    )
     assert listed[first]["filename"] == "Reisepass [scan].pdf"
     assert listed[second]["filename"] == "Mietvertrag.pdf"
     assert {d["media_type"] for d in listed.values()} == {"application/pdf"}
@@ -204,37 +216,60 @@ def test_ls_shows_what_only_the_device_can_read(
         )
     )
     act_as(factories.caseworker("tf"))
+    before = len(_audit(database))
     theirs = json.loads(run("vault", "ls", "--json", "--key-file", str(pem), stdout_only=True))
     assert [(d["id"], d["filename"]) for d in theirs] == [(second, "Mietvertrag.pdf")]
+    # the stanza came with the metadata: no wrapped key or content was fetched for the name
+    assert _audit(database)[before:] == [("vault.document.metadata_read", second)]
 
 
-def test_a_listing_reads_two_ranges_per_document(
-    client: TestClient, act_as: ActAs, tmp_path: Path
+def test_a_listing_reads_headers_and_records_only(
+    client: TestClient, act_as: ActAs, tmp_path: Path, database: Database
 ) -> None:
-    """The server has no metadata-only read: the header and the trailer, never the body."""
+    """The metadata-only read: one request per page, never the content or a wrapped key, and
+    one ``vault.document.metadata_read`` per document in the access log."""
     key = ec.generate_private_key(ec.SECP256R1())
-    act_as(factories.applicant())
-    seen: list[str | None] = []
+    owner = factories.applicant()
+    act_as(owner)
     http = cast(httpx.Client, client)
     sdk = VaultClient("http://testserver", None, http=http)
-    big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(30_000))
-    doc_id, _ = sdk.put(big, key, do_sanitize=False)
+    ids = []
+    for name, size in (("big.bin", 20_000), ("small.bin", 10_000)):
+        src = tmp_path / name
+        src.write_bytes(os.urandom(size))
+        ids.append(sdk.put(src, key, do_sanitize=False)[0])
+    seen: list[str] = []
     original = client.get
 
     def spy(url: str, **kw: Any) -> Any:
-        seen.append((kw.get("headers") or {}).get("Range"))
+        seen.append(url)
         return original(url, **kw)
 
     sdk.http = cast(httpx.Client, type("Spy", (), {"get": staticmethod(spy)})())
-    doc = {
-        "id": doc_id,
-        "envelope_size": http.get(f"/v1/vault/documents/{doc_id}").json()["envelope_size"],
-    }
-    meta = sdk.metadata(doc, key)
-    assert (meta.filename, meta.size) == ("big.bin", 30_000)
-    size = doc["envelope_size"]
-    assert seen == ["bytes=0-8191", f"bytes={size - 4112}-{size - 1}"]
+    before = _audit(database)
+    docs = describe(sdk, key)
+    assert sorted((d["id"], d["filename"], d["size"]) for d in docs) == sorted(
+        [(ids[0], "big.bin", 20_000), (ids[1], "small.bin", 10_000)]
+    )
+    assert seen == ["/v1/vault/documents", "/v1/vault/documents/metadata"]
+    new = _audit(database)[len(before) :]
+    assert sorted(new) == sorted(("vault.document.metadata_read", i) for i in ids)
+    # the name of one document, for the access log
+    assert sdk.metadata(ids[1], key).filename == "small.bin"
+    assert not [u for u in seen if u.endswith(("/content", "/key"))]
+    # a document deleted between the two requests is listed without its name
+    sdk.sealed_metadata = lambda: {}  # type: ignore[method-assign]
+    assert {d["error"] for d in describe(sdk, key)} == {"deleted meanwhile"}
+
+
+def _audit(database: Database) -> list[tuple[str, str]]:
+    with database.transaction() as s:
+        rows = s.execute(
+            select(AccessEntry.action, AccessPersonal.resource)
+            .join(AccessPersonal, AccessPersonal.entry_id == AccessEntry.id)
+            .order_by(AccessEntry.at, AccessEntry.id)
+        )
+        return [(a, r) for a, r in rows]
 
 
 def test_progress_knows_the_total(client: TestClient, act_as: ActAs, tmp_path: Path) -> None:

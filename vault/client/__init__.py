@@ -22,7 +22,7 @@ from commons.faces import lazy_face
 
 if TYPE_CHECKING:
     from commons.errors import OzgError
-    from vault.client.sdk import VaultClient, sha256_file
+    from vault.client.sdk import VaultClient, open_sealed_metadata, sha256_file
     from vault.client.session import LoginError, LoginRequired, LoginStore
     from vault.errors import ClientError, InvalidEnvelope
 
@@ -34,6 +34,7 @@ __all__ = [
     "LoginStore",
     "OzgError",
     "VaultClient",
+    "open_sealed_metadata",
     "sha256_file",
 ]
 __getattr__ = lazy_face(
@@ -46,6 +47,7 @@ __getattr__ = lazy_face(
         "LoginStore": "vault.client.session",
         "OzgError": "commons.errors",
         "VaultClient": "vault.client.sdk",
+        "open_sealed_metadata": "vault.client.sdk",
         "sha256_file": "vault.client.sdk",
     },
 )

@@ -438,7 +438,7 @@ def list_documents(
     client = connect(server)
     key = authority_key(key_file) if key_file else _stored_key()
     with reporting_errors():
-        docs = describe(client, key, as_authority=key_file is not None)
+        docs = describe(client, key)
     if as_json:
         out().print_json(json.dumps(docs))
     else:

@@ -3,10 +3,10 @@
 The server knows a document's id, envelope size, upload time and the authorities it is
 shared with; the file name, media type and plaintext size travel encrypted in the
 envelope's metadata record. :func:`describe` decrypts them here with the unlocked key (an
-applicant) or the authority's key (a caseworker, through the authority's wrapped key of each
-document). The server has no metadata-only read: each document costs two ranged reads of
-its envelope (one for a small envelope), which the server records like downloads, and for
-a caseworker also the read of the wrapped key.
+applicant) or the authority's key (a caseworker, with the authority's detached stanza that
+comes with each document). It reads them with the server's metadata-only read, a page of
+headers and metadata records at a time (docs/envelope.md §13): one
+``vault.document.metadata_read`` entry per document, and nothing of the content fetched.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from commons import cli_messages as msg
 from commons.i18n import _
 from commons.text import human_bytes
-from vault.errors import ClientError, InvalidEnvelope
+from vault.errors import InvalidEnvelope
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,28 +25,27 @@ if TYPE_CHECKING:
     from vault.recipients import PrivateKey
 
 
-def describe(
-    client: VaultClient, key: PrivateKey | None, *, as_authority: bool = False
-) -> list[dict[str, Any]]:
+def describe(client: VaultClient, key: PrivateKey | None) -> list[dict[str, Any]]:
     """Every listed document as a dict: the server's fields (``id``, ``envelope_size``,
     ``created_at``, ``shared_with``) and, decrypted here, ``filename``, ``media_type``,
     ``size`` and ``content_hash`` (``None`` without a key). A document this key cannot
     open says so in ``error`` and the others are still listed."""
+    from vault.client.sdk import open_sealed_metadata
+
     docs = client.ls()
+    sealed = client.sealed_metadata() if key is not None and docs else {}
     for doc in docs:
         doc.update(filename=None, media_type=None, size=None, content_hash=None)
         if key is None:
             continue
+        item = sealed.get(doc["id"])
+        if item is None:  # deleted meanwhile: listed without its name
+            doc["error"] = _(msg.DOCUMENT_GONE)
+            continue
         try:
-            stanza = client.stanza(doc["id"]) if as_authority else None
-            meta = client.metadata(doc, key, stanza=stanza)
+            meta = open_sealed_metadata(item, key)
         except InvalidEnvelope:
             doc["error"] = _(msg.UNREADABLE_DOCUMENT)
-            continue
-        except ClientError as exc:
-            if exc.status != 404:  # deleted meanwhile: listed without its name
-                raise
-            doc["error"] = exc.detail
             continue
         doc.update(
             filename=meta.filename,

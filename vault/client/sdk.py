@@ -15,8 +15,9 @@ import io
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,8 @@ _BLOCK = 256 * 1024
 CHUNKED_ABOVE = 64 * 1024 * 1024
 _PIECE = 16 * 1024 * 1024  # bytes per PUT of a chunked upload (at most the server's piece_bytes)
 _RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # waits before re-sending a piece
-_FIRST_READ = 8192  # a header with a few stanzas; read more only if needed (as the portal)
-_MAX_HEADER = 90_000  # 34 + 64 stanzas of at most 1283 bytes + 32
+_METADATA_PAGE = 100  # documents per page of the metadata-only read (the server's most)
+METADATA_FORMAT = "ozg-vault metadata v1"
 
 
 class _ResponseReader(io.RawIOBase):
@@ -266,37 +267,26 @@ class VaultClient:
         docs: list[dict[str, Any]] = self._check(self.http.get(f"{self.api}/documents")).json()
         return docs
 
-    def metadata(
-        self, doc: dict[str, Any], key: PrivateKey, *, stanza: bytes | None = None
-    ) -> Metadata:
-        """The name, media type and size of ``doc`` (an entry of :meth:`ls`), decrypted here
-        from its metadata record without downloading the body.
+    def sealed_metadata(self) -> dict[str, dict[str, Any]]:
+        """The header and metadata record of every listed document, by id, from the
+        metadata-only read (docs/envelope.md §13), page by page; the server records one
+        ``vault.document.metadata_read`` per document and sends nothing of the content."""
+        found: dict[str, dict[str, Any]] = {}
+        params: dict[str, Any] = {"limit": _METADATA_PAGE}
+        while True:
+            page = self._check(self.http.get(f"{self.api}/documents/metadata", params=params))
+            body = page.json()
+            for item in body["documents"]:
+                found[item["id"]] = item
+            if not body.get("next_cursor"):
+                return found
+            params["cursor"] = body["next_cursor"]
 
-        The server has no metadata-only read, so this reads two byte ranges of the
-        envelope, the header and the trailer (one read when the envelope is small), as the
-        portal does; the server records each ranged read like a download."""
-        size = int(doc["envelope_size"])
-        url = f"{self.api}/documents/{doc['id']}/content"
-        first = self._range(url, 0, min(_FIRST_READ, size) - 1)
-        try:
-            header = envelope.read_header(io.BytesIO(first))
-        except InvalidEnvelope:
-            if len(first) >= size or len(first) < _FIRST_READ:
-                raise
-            first = self._range(url, 0, min(_MAX_HEADER, size) - 1)
-            header = envelope.read_header(io.BytesIO(first))
-        doc_key = envelope.unlock(header, key, Stanza.decode(stanza) if stanza else None)
-        if len(first) >= size:
-            trailer = first[-envelope.TRAILER_LEN :]
-        else:
-            trailer = self._range(url, size - envelope.TRAILER_LEN, size - 1)
-        return envelope.open_metadata(header, doc_key, trailer, size)
-
-    def _range(self, url: str, first: int, last: int) -> bytes:
-        response = self._check(self.http.get(url, headers={"Range": f"bytes={first}-{last}"}))
-        if response.status_code == 200:  # a server that ignores ranges: the slice asked for
-            return response.content[first : last + 1]
-        return response.content
+    def metadata(self, doc_id: str, key: PrivateKey) -> Metadata:
+        """The name, media type and size of ``doc_id``, decrypted here from the metadata-only
+        read of that one document (its header and metadata record; never the body)."""
+        item = self._check(self.http.get(f"{self.api}/documents/{doc_id}/metadata")).json()
+        return open_sealed_metadata(item, key)
 
     def stanza(self, doc_id: str) -> bytes:
         """The caseworker's authority's wrapped key of ``doc_id`` (a detached stanza)."""
@@ -370,10 +360,8 @@ class VaultClient:
             # Without anchors the chain is the server's word, but the certificate must still
             # name this authority: a key registered for another one is never wrapped to.
             recipient = check_jwk_binding(active["jwk"], authority)
-        with self.http.stream("GET", f"{self.api}/documents/{doc_id}/content") as response:
-            self._check(response)
-            header = envelope.read_header(_ResponseReader(response))  # the header only
-        doc_key = envelope.unlock(header, key)
+        item = self._check(self.http.get(f"{self.api}/documents/{doc_id}/metadata")).json()
+        doc_key = _document_key(item, key)  # the header only, never the content
         stanza = envelope.wrap_for(doc_key, recipient)
         body = {"stanza": base64.b64encode(stanza.encode()).decode()}
         result: dict[str, Any] = self._check(
@@ -389,6 +377,54 @@ class VaultClient:
             self.http.delete(f"{self.api}/documents/{doc_id}")
         ).json()
         return receipt
+
+
+@dataclass(frozen=True, slots=True)
+class _SealedItem:
+    document_id: str
+    envelope_size: int
+    header: bytes
+    record: bytes
+    stanza: Stanza | None
+
+
+def _sealed_item(item: Mapping[str, Any]) -> _SealedItem:
+    """One item of the metadata-only read (``ozg-vault metadata v1``, docs/envelope.md
+    §13), decoded; :class:`InvalidEnvelope` for anything else."""
+    try:
+        if item["format"] != METADATA_FORMAT:
+            raise InvalidEnvelope()
+        size, doc_id, raw_stanza = item["envelope_size"], item["id"], item["stanza"]
+        if type(size) is not int or not isinstance(doc_id, str):
+            raise InvalidEnvelope()
+        return _SealedItem(
+            doc_id,
+            size,
+            base64.b64decode(item["header"], validate=True),
+            base64.b64decode(item["metadata_record"], validate=True),
+            Stanza.decode(base64.b64decode(raw_stanza, validate=True))
+            if raw_stanza is not None
+            else None,
+        )
+    except (KeyError, TypeError, ValueError):
+        raise InvalidEnvelope() from None
+
+
+def open_sealed_metadata(item: Mapping[str, Any], key: PrivateKey) -> Metadata:
+    """Decrypt the metadata of one item of the metadata-only read with the applicant's key,
+    or an authority's key and the item's detached stanza. Every way the item can be wrong,
+    a header of another document included, is :class:`InvalidEnvelope`."""
+    sealed = _sealed_item(item)
+    return envelope.open_header_and_record(
+        sealed.document_id, sealed.header, sealed.record, sealed.envelope_size, key, sealed.stanza
+    )
+
+
+def _document_key(item: Mapping[str, Any], key: PrivateKey) -> envelope.DocumentKey:
+    """The document key from an item's header (to wrap it for a share)."""
+    sealed = _sealed_item(item)
+    header = envelope.header_of(sealed.document_id, sealed.header)
+    return envelope.unlock(header, key, sealed.stanza)
 
 
 def sha256_file(path: Path) -> str:

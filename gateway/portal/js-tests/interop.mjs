@@ -10,6 +10,7 @@ import { hexDecode, hexEncode, b64Encode, b64Decode } from "../static/js/b64url.
 import * as envelope from "../static/js/envelope.js";
 import * as keys from "../static/js/keys.js";
 import * as jwe from "../static/js/jwe.js";
+import { openMetadataItem } from "../static/js/vault-metadata.js";
 import { identityFromPkcs8, pemToDer } from "../static/js/recipients.js";
 
 function replay(randomHex) {
@@ -122,6 +123,20 @@ const commands = {
     const key = await envelope.unlockHeader(header, await identityFrom(req));
     const stanza = await envelope.wrapFor(key, req.authority_jwk);
     return { stanza: b64Encode(stanza.encode()), kid: stanza.kid };
+  },
+
+  async "metadata-vectors"(req) {
+    const doc = JSON.parse(await readFile(req.path, "utf8"));
+    const results = [];
+    for (const v of doc.vectors) {
+      const identity = await identityFrom(v);
+      try {
+        results.push({ name: v.name, opened: true, metadata: await openMetadataItem(v.item, identity) });
+      } catch (e) {
+        results.push({ name: v.name, opened: false, error: e.name });
+      }
+    }
+    return { results };
   },
 
   async "key-vectors"(req) {

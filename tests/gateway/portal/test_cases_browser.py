@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import time
@@ -285,6 +286,8 @@ def _marks(page: Page) -> list[str]:
 
 def test_the_access_log_is_verified_on_the_device(page: Page) -> None:
     unlock_vault(page)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     page.goto("/access-log")
     marks = _marks(page)
     assert "failed" not in marks
@@ -294,6 +297,9 @@ def test_the_access_log_is_verified_on_the_device(page: Page) -> None:
     expect(read).to_have_count(1)
     expect(read.locator(".document-name")).to_have_text("gehaltsnachweis.pdf")  # from the device
     expect(read.locator(".mark")).to_contain_text("geprüft")
+    # the name came from the metadata-only read, not from downloading the document
+    assert [u for u in requested if re.search(r"/v1/vault/documents/[^/]+/metadata$", u)]
+    assert not [u for u in requested if u.endswith("/content")]
     if SCREENSHOTS:  # the first screen only: the whole log is very long
         read.scroll_into_view_if_needed()
         page.screenshot(path=str(Path(SCREENSHOTS) / "access-log.png"))

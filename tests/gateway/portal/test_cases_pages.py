@@ -61,6 +61,9 @@ def test_the_pages_render_texts_and_public_facts_only(client: TestClient, path: 
         actions = data["actions"]
         assert isinstance(actions, dict)
         assert actions["vault.document.read"]["en"] == "Your encrypted document was downloaded."
+        assert actions["vault.document.metadata_read"]["de"].startswith(
+            "Der verschlüsselte Name und Typ Ihres Dokuments"
+        )
     if path == "/cases":
         flows = data["flows"]
         assert isinstance(flows, dict)

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.node
 
 VECTORS = ROOT / "tests" / "vectors" / "envelope-v1.json"
 KEY_VECTORS = ROOT / "tests" / "vectors" / "vault-key-v1.json"
+METADATA_VECTORS = ROOT / "tests" / "vectors" / "vault-metadata-v1.json"
 APPLICANT = ec.generate_private_key(ec.SECP256R1())
 NAME = "Reisepass M\u00fcller \u2013 Kopie.pdf"  # non-ASCII: UTF-8 in the metadata
 
@@ -49,6 +50,20 @@ def test_js_opens_every_published_vector_and_reproduces_the_deterministic_ones(
         assert r["metadata"] == v["metadata"]  # content_hash checked too: createSha256 given
         if v["deterministic"]:
             assert r["reproduced"], r["name"]  # byte for byte, including the detached stanza
+
+
+def test_js_opens_the_metadata_read_vectors_and_refuses_the_invalid_ones(tmp_path: Path) -> None:
+    """vault-metadata.js, written from docs/envelope.md §13, against its vectors."""
+    vectors = {v["name"]: v for v in json.loads(METADATA_VECTORS.read_text())["vectors"]}
+    results = run_js("metadata-vectors", {"path": str(METADATA_VECTORS)}, tmp_path)["results"]
+    assert {r["name"] for r in results} == set(vectors)
+    for r in results:
+        v = vectors[r["name"]]
+        if v["valid"]:
+            assert r["opened"], r
+            assert r["metadata"] == v["metadata"]
+        else:
+            assert (r["opened"], r["error"]) == (False, "InvalidEnvelope"), r["name"]
 
 
 @pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 3 * 65536 + 11])

@@ -234,6 +234,8 @@ def test_documents_upload_resume_list_download_and_delete(
 ) -> None:
     context = new_context(browser, server, axe_source, accept_downloads=True)
     page = open_page(context)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     sign_in(page, "demo-applicant-hoch")
     unlock_or_create(page)
     data = bytes(range(256)) * 40_000  # 10 MB: three pieces of 4 MiB
@@ -273,6 +275,14 @@ def test_documents_upload_resume_list_download_and_delete(
     # the server never saw the name
     listed = page.evaluate("fetch('/v1/vault/documents').then(r => r.text())")
     assert "Kontoauszug" not in listed
+    # the name came from the metadata-only read: nothing of the content was fetched for it
+    assert [u for u in requested if "/v1/vault/documents/metadata" in u]
+    assert not [u for u in requested if u.endswith("/content")]
+    doc_id = row.get_attribute("data-document-id")
+    log = page.evaluate("fetch('/v1/me/access-log?limit=200').then(r => r.json())")
+    actions = [e["action"] for e in log["entries"] if e.get("document_id") == doc_id]
+    assert "vault.document.metadata_read" in actions
+    assert "vault.document.read" not in actions
     # download: decrypted in the browser, byte for byte
     with page.expect_download() as got:
         row.get_by_role("button", name=re.compile("^Download")).click()

@@ -2,9 +2,10 @@
 // Each entry is verified here (auditproof.js): the checkpoint's signature under the log key
 // this device pinned the first time, the entry's leaf against what the page shows, and the
 // leaf's inclusion proof against the signed root. The document's name comes from the
-// document itself, decrypted on this device; the server never knows it.
+// document's metadata record (the metadata-only read, vault-metadata.js), decrypted on this
+// device; the server never knows it, and nothing of the content is fetched for it.
 import { api } from "./session.js";
-import { openBytes } from "./envelope.js";
+import { fetchMetadata, openMetadataItem } from "./vault-metadata.js";
 import { InvalidProof, verifyCheckpoint, verifyEntry } from "./auditproof.js";
 import {
   actions, authorityName, el, inLanguage, showLocked, status, texts, vaultIdentity, when,
@@ -41,10 +42,10 @@ async function documentName(id) {
   const cached = sessionStorage.getItem(key);
   if (cached !== null) return cached;
   if (!identity) return null;
-  const response = await api(`/v1/vault/documents/${encodeURIComponent(id)}/content`);
-  if (!response.ok) return null;
+  const item = await fetchMetadata(api, id);
+  if (!item) return null;
   try {
-    const { metadata } = await openBytes(new Uint8Array(await response.arrayBuffer()), identity);
+    const metadata = await openMetadataItem(item, identity);
     sessionStorage.setItem(key, metadata.filename);
     return metadata.filename;
   } catch {

@@ -3,53 +3,21 @@
 // receipt, share with the authority of an application and withdraw a share — what
 // vault/client/sdk.py does for the command line.
 //
-// The metadata record is the envelope's last 4112 bytes; the page reads the header and that
-// record with two Range requests (docs/vault.md), so listing never downloads a document.
+// The names come from the metadata-only read (vault-metadata.js, docs/envelope.md §13):
+// one request per page of documents for their headers and metadata records, so listing
+// never downloads a document; sharing unwraps the document key from the same header.
 import { api } from "./session.js";
 import { b64Encode } from "./b64url.js";
 import { createSHA256 } from "./keys.js";
-import { TAG_LEN, TRAILER_LEN, bytesOf, decodeMetadata, openStream, readHeader, unlockHeader, wrapFor } from "./envelope.js";
+import { bytesOf, openStream, wrapFor } from "./envelope.js";
+import { documentKeyOf, fetchAllMetadata, fetchMetadata, openMetadataItem } from "./vault-metadata.js";
 import { parseTrust, validateDestinationKey } from "./authority-key.js";
 import { $, saveFile, showError, showStatus, texts } from "./documents-ui.js";
 
-const MAC_LEN = 32;
-const FIRST_READ = 8192; // a header with a few stanzas; read more only if needed
-const MAX_HEADER = 90_000; // 34 + 64 stanzas of at most 1283 bytes + 32
 let identity = null;
 let authorities = [];
 let pendingDelete = null;
-
-async function range(id, spec) {
-  const response = await api(`/v1/vault/documents/${id}/content`, { headers: { Range: spec } });
-  if (response.status !== 206 && response.status !== 200) throw new Error("content " + response.status);
-  return new Uint8Array(await response.arrayBuffer());
-}
-
-/** The parsed header of a document (two reads at most). */
-export async function headerOf(doc) {
-  const first = await range(doc.id, `bytes=0-${Math.min(FIRST_READ, doc.envelope_size) - 1}`);
-  try {
-    return await readHeader(first);
-  } catch (e) {
-    if (first.length >= doc.envelope_size || first.length < FIRST_READ) throw e;
-  }
-  return readHeader(await range(doc.id, `bytes=0-${Math.min(MAX_HEADER, doc.envelope_size) - 1}`));
-}
-
-/** The decrypted metadata record {filename, media_type, size, content_hash} (§6). */
-export async function metadataOf(doc, me) {
-  const header = await headerOf(doc);
-  const key = await unlockHeader(header, me);
-  const headerLen = header.unsigned.length + MAC_LEN;
-  const chunks = Math.ceil((doc.envelope_size - headerLen - TRAILER_LEN) / (header.chunkSize + TAG_LEN));
-  const trailer = (await range(doc.id, `bytes=-${TRAILER_LEN}`)).slice(-TRAILER_LEN);
-  const aad = new Uint8Array(header.fixed.length + 8);
-  aad.set(header.fixed, 0);
-  new DataView(aad.buffer).setBigUint64(header.fixed.length, BigInt(chunks));
-  const plain = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: new Uint8Array(12), additionalData: aad }, key.metadata, trailer);
-  return decodeMetadata(new Uint8Array(plain));
-}
+let sealed = new Map(); // document id -> its item of the metadata-only read
 
 // ------------------------------------------------------------------------ actions
 async function download(doc) {
@@ -116,8 +84,9 @@ async function share(doc, authority) {
   try {
     // the chain to the pinned roots, the CRLs, and the certificate naming this authority
     await validateDestinationKey(active.jwk, { authority, trust: await trust(), minBits: 3072 });
-    const key = await unlockHeader(await headerOf(doc), identity);
-    stanza = await wrapFor(key, active.jwk);
+    const item = sealed.get(doc.id) || (await fetchMetadata(api, doc.id));
+    if (!item) throw new Error("gone");
+    stanza = await wrapFor(await documentKeyOf(item, identity), active.jwk);
   } catch {
     showError(texts.keyInvalid);
     return;
@@ -203,7 +172,8 @@ async function row(doc) {
   tr.dataset.documentId = doc.id;
   let meta = null;
   try {
-    meta = await metadataOf(doc, identity);
+    const item = sealed.get(doc.id);
+    meta = item ? await openMetadataItem(item, identity) : null;
   } catch {
     meta = null;
   }
@@ -241,6 +211,12 @@ export async function refresh() {
     return;
   }
   const docs = await response.json();
+  try {
+    sealed = docs.length ? await fetchAllMetadata(api) : new Map();
+  } catch {
+    showError(texts.failed);
+    return;
+  }
   authorities = await loadAuthorities();
   const rows = await Promise.all(docs.map(row));
   $("documents-rows").replaceChildren(...rows);
