@@ -36,7 +36,7 @@ from commons.db import Database
 from commons.errors import Forbidden, Unauthorized
 from commons.settings import Settings
 from commons.web import DbSession, authenticates_first
-from compliance import AuditCaller
+from compliance import AuditCaller, CallerSource
 
 
 class Authenticator(Protocol):
@@ -202,9 +202,23 @@ def require_trust_level(level: TrustLevel) -> TrustLevelGuard:
 async def audit_caller(principal: CurrentPrincipal) -> AuditCaller:
     """The caller type compliance's routes depend on (``compliance.api.caller``), from the
     account's principal: compliance sits below account and cannot authenticate by itself."""
+    return _as_audit_caller(principal)
+
+
+def _checked_audit_caller(request: Request, session: Session, principal: Principal) -> AuditCaller:
+    enforce_account_rules(session, request, principal)
+    return _as_audit_caller(principal)
+
+
+def _as_audit_caller(principal: Principal) -> AuditCaller:
     return AuditCaller(
         subject=principal.subject,
         roles=frozenset(r.value for r in principal.roles),
         authority=principal.authority,
         actor=principal.as_actor(),
     )
+
+
+#: How compliance's routes authenticate (``app.state.audit_callers``, set by the account
+#: component): the same principal and the same rules as every other route.
+AUDIT_CALLERS = CallerSource(authenticate=current_principal, caller=_checked_audit_caller)

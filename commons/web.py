@@ -65,6 +65,44 @@ def body_limit(max_bytes: int, **openapi_extra: Any) -> dict[str, Any]:
 
 AUTHENTICATES_FIRST = "__ozg_authenticates_first__"
 
+_RESOLVERS: dict[Callable[..., Any], Any] = {}  # dependency -> the Dependant that asks for it
+
+
+async def resolve_dependency(request: Request, dependency: Callable[..., Any]) -> Any:
+    """``dependency``'s value for this request, resolved as FastAPI resolves a route's
+    dependencies (the app's ``dependency_overrides`` honoured, each sub-dependency's exit
+    code run before this returns).
+
+    For a dependency that a route cannot declare: one a lower layer may not import (the
+    principal, for compliance), or one needed before the route's own run (the edge's
+    authentication before the body). Declaring a replacement in ``dependency_overrides``
+    instead would cost every request of every route: while that dict is not empty, FastAPI
+    analyses the signature of each route's every dependency again on each request."""
+    from contextlib import AsyncExitStack
+
+    from fastapi.dependencies.utils import get_dependant, solve_dependencies
+    from fastapi.exceptions import RequestValidationError
+
+    resolver = _RESOLVERS.get(dependency)
+    if resolver is None:
+        # A default, not an ``Annotated`` annotation: this module's annotations are strings,
+        # and FastAPI could not resolve ``dependency`` (a local) from one.
+        def resolve(value: Any = Depends(dependency)) -> Any:  # noqa: B008
+            return value
+
+        resolver = _RESOLVERS[dependency] = get_dependant(path="", call=resolve)
+    async with AsyncExitStack() as stack:
+        solved = await solve_dependencies(
+            request=request,
+            dependant=resolver,
+            dependency_overrides_provider=request.scope.get("app"),
+            async_exit_stack=stack,
+            embed_body_fields=False,
+        )
+    if solved.errors:
+        raise RequestValidationError(solved.errors)
+    return solved.values["value"]
+
 
 def authenticates_first(dependency: Callable[..., Any]) -> Callable[..., Any]:
     """Mark the dependency that authenticates a request. The edge resolves it (with the
