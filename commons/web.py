@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -11,10 +11,30 @@ from sqlalchemy.orm import Session
 from commons.db import Database
 
 
-def _unit_of_work(request: Request) -> Iterator[Session]:
+async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work. Opened on the event loop: a session begins its transaction
+    (and takes a connection) only at its first statement, so opening one does no I/O and
+    costs no hop to the thread pool. The end (the commit, or the rollback) runs in a worker
+    thread, as FastAPI ends a sync dependency: shielded from cancellation, and outside the
+    pool's capacity limit (requests holding every worker may be waiting for this one's
+    connection)."""
+    from anyio import CancelScope, CapacityLimiter, to_thread
+
     database: Database = request.app.state.database
-    with database.transaction() as session:
+    unit = database.transaction()
+    session = unit.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        with CancelScope(shield=True):
+            suppressed = await to_thread.run_sync(
+                unit.__exit__, type(exc), exc, exc.__traceback__, limiter=CapacityLimiter(1)
+            )
+        if not suppressed:
+            raise
+    else:
+        with CancelScope(shield=True):
+            await to_thread.run_sync(unit.__exit__, None, None, None, limiter=CapacityLimiter(1))
 
 
 # scope="function": the transaction ends when the handler returns, *before* the response is
