@@ -129,9 +129,12 @@ class RoleGuard:
         self.roles = frozenset(roles)
         self.wanted = ", ".join(r.value for r in roles)
 
-    def admit(self, principal: Principal, request: Request) -> Principal:
+    async def __call__(self, principal: Principal, request: Request) -> Principal:
         """Subclasses declare where ``principal`` comes from (FastAPI reads the annotations
-        of their ``__call__``); this decides."""
+        of their ``__call__``); :meth:`admit` decides."""
+        return self.admit(principal, request)
+
+    def admit(self, principal: Principal, request: Request) -> Principal:
         if not principal.roles & self.roles:
             record_rejection(request, "missing-role", 403)
             raise Forbidden(f"this operation needs one of the roles: {self.wanted}")

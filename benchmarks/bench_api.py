@@ -310,8 +310,9 @@ def applicant_tokens(base: str, data_dir: Path, count: int, prefix: str = "bench
             for path in READS:
                 http.get(path, headers=auth).raise_for_status()
             for _ in range(DOCUMENTS):
-                http.post("/v1/vault/documents", content=sealed(2000), headers={
-                    **auth, "Content-Type": "application/octet-stream"}).raise_for_status()  # fmt: skip
+                upload = {**auth, "Content-Type": "application/octet-stream"}
+                posted = http.post("/v1/vault/documents", content=sealed(2000), headers=upload)
+                posted.raise_for_status()
     return tokens
 
 

@@ -4,6 +4,7 @@ takes the write lock, no entry is lost, and a read is answered only once its ent
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 import time
@@ -271,6 +272,6 @@ def test_the_sequencer_thread_runs_at_most_one_pass_per_interval(
     assert _count(database, Pending) == 0
     with database.transaction() as session:
         assert session.get(LogHead, HEAD_ID).size == 5  # type: ignore[union-attr]
-    gaps = [b - a for a, b in zip(passes, passes[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(passes)]
     assert len(passes) >= 3  # 2 + 2 + 1 entries
     assert min(gaps) >= 0.4, gaps  # 0.5 s, less the jitter of a pass's first statement

@@ -190,8 +190,7 @@ def test_the_listing_reads_every_document_s_shares_in_one_query(
     act_as(owner)
     envelopes = [sealed(random_doc(2000), key) for _ in range(4)]
     ids = [
-        client.post("/v1/vault/documents", content=e, headers=OCTET).json()["id"]
-        for e in envelopes
+        client.post("/v1/vault/documents", content=e, headers=OCTET).json()["id"] for e in envelopes
     ]
     active = client.get("/v1/vault/authorities/tf/key").json()
     for doc_id, env in list(zip(ids, envelopes, strict=True))[:2]:
