@@ -36,7 +36,7 @@ from commons.db import Database
 from commons.errors import Forbidden, Unauthorized
 from commons.settings import Settings
 from commons.web import DbSession, authenticates_first
-from compliance import AuditCaller
+from compliance import AuditCaller, CallerSource
 
 
 class Authenticator(Protocol):
@@ -120,15 +120,21 @@ StreamingPrincipal = Annotated[Principal, Depends(_checked_principal_own_transac
 
 
 class RoleGuard:
-    """A dependency that admits principals holding at least one of ``roles``."""
+    """A dependency that admits principals holding at least one of ``roles``.
+
+    The guards are ``async``: they only compare sets, so they run on the event loop and
+    cost no hop to the thread pool (a sync dependency's every call does)."""
 
     def __init__(self, roles: tuple[Role, ...]) -> None:
         self.roles = frozenset(roles)
         self.wanted = ", ".join(r.value for r in roles)
 
-    def __call__(self, principal: Principal, request: Request) -> Principal:
-        """Subclasses declare where ``principal`` comes from (FastAPI reads their
-        annotations); this decides."""
+    async def __call__(self, principal: Principal, request: Request) -> Principal:
+        """Subclasses declare where ``principal`` comes from (FastAPI reads the annotations
+        of their ``__call__``); :meth:`admit` decides."""
+        return self.admit(principal, request)
+
+    def admit(self, principal: Principal, request: Request) -> Principal:
         if not principal.roles & self.roles:
             record_rejection(request, "missing-role", 403)
             raise Forbidden(f"this operation needs one of the roles: {self.wanted}")
@@ -136,13 +142,13 @@ class RoleGuard:
 
 
 class _RequestRoleGuard(RoleGuard):
-    def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
-        return super().__call__(principal, request)
+    async def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
+        return self.admit(principal, request)
 
 
 class _StreamingRoleGuard(RoleGuard):
-    def __call__(self, principal: StreamingPrincipal, request: Request) -> Principal:
-        return super().__call__(principal, request)
+    async def __call__(self, principal: StreamingPrincipal, request: Request) -> Principal:
+        return self.admit(principal, request)
 
 
 def require_roles(*roles: Role, streaming: bool = False) -> RoleGuard:
@@ -163,11 +169,16 @@ class ScopeGuard:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
+    def admit(self, principal: Principal, request: Request) -> Principal:
+        """What :meth:`__call__` decides; a subclass that takes its principal elsewhere
+        (a streaming route's) declares its own ``__call__`` and calls this."""
         if principal.has(Role.FLOW) and self.scope.value not in principal.scopes:
             record_rejection(request, "insufficient-scope", 403)
             raise InsufficientScope(self.scope)
         return principal
+
+    async def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
+        return self.admit(principal, request)
 
 
 def require_scope(scope: Scope) -> ScopeGuard:
@@ -179,7 +190,7 @@ class TrustLevelGuard:
     def __init__(self, level: TrustLevel) -> None:
         self.level = level
 
-    def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
+    async def __call__(self, principal: CurrentPrincipal, request: Request) -> Principal:
         if principal.trust_level < self.level:
             record_rejection(request, "insufficient-trust-level", 401)
             raise InsufficientUserAuthentication(self.level)
@@ -191,12 +202,26 @@ def require_trust_level(level: TrustLevel) -> TrustLevelGuard:
     return TrustLevelGuard(level)
 
 
-def audit_caller(principal: CurrentPrincipal) -> AuditCaller:
+async def audit_caller(principal: CurrentPrincipal) -> AuditCaller:
     """The caller type compliance's routes depend on (``compliance.api.caller``), from the
     account's principal: compliance sits below account and cannot authenticate by itself."""
+    return _as_audit_caller(principal)
+
+
+def _checked_audit_caller(request: Request, session: Session, principal: Principal) -> AuditCaller:
+    enforce_account_rules(session, request, principal)
+    return _as_audit_caller(principal)
+
+
+def _as_audit_caller(principal: Principal) -> AuditCaller:
     return AuditCaller(
         subject=principal.subject,
         roles=frozenset(r.value for r in principal.roles),
         authority=principal.authority,
         actor=principal.as_actor(),
     )
+
+
+#: How compliance's routes authenticate (``app.state.audit_callers``, set by the account
+#: component): the same principal and the same rules as every other route.
+AUDIT_CALLERS = CallerSource(authenticate=current_principal, caller=_checked_audit_caller)

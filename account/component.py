@@ -39,14 +39,15 @@ class AccountComponent(Component):
         return config_problems(settings)
 
     def configure(self, app: FastAPI, settings: Settings) -> None:
-        from account.auth import audit_caller
+        from account.auth import AUDIT_CALLERS
         from account.runtime import configure
-        from compliance import caller
 
         configure(app, settings)
         # compliance sits below account, so its routes depend on a caller that refuses by
-        # default; the account's authentication stands in for it.
-        app.dependency_overrides[caller] = audit_caller
+        # default; the account's authentication stands in for it. (Not as an entry of
+        # app.dependency_overrides: while that is not empty, FastAPI analyses every
+        # dependency of every route again on each request.)
+        app.state.audit_callers = AUDIT_CALLERS
 
     def declarations(self) -> ModuleType:
         from account import declarations

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from account.errors import AccountNotFound, AttributeNotEditable, ConsentNotFound
@@ -31,7 +31,29 @@ def _issuer(principal: Principal) -> str:
     return principal.issuer or LOCAL_ISSUER
 
 
+_KNOWN = "account.known_account"  # in the session's info: what the request's check read
+
+
+def remember_account(
+    session: Session, principal: Principal, account: Account | None, last_login: Login | None
+) -> None:
+    """Keep ``principal``'s account and its latest login, read by the request's account
+    rules in the same statement as the erasure check (:func:`account.erasure.erased_since`),
+    for this unit of work: :func:`find_account` and the login record then ask nothing."""
+    session.info[_KNOWN] = (_issuer(principal), principal.subject, account, last_login)
+
+
+def _known(session: Session, principal: Principal) -> tuple[Account, Login | None] | None:
+    known = session.info.get(_KNOWN)
+    if known is None or known[:2] != (_issuer(principal), principal.subject) or known[2] is None:
+        return None
+    return known[2], known[3]
+
+
 def find_account(session: Session, principal: Principal) -> Account | None:
+    known = _known(session, principal)
+    if known is not None:
+        return known[0]
     return session.scalars(
         select(Account).where(
             Account.issuer == _issuer(principal), Account.subject == principal.subject
@@ -143,12 +165,13 @@ def _touch(
 def _record_login(
     session: Session, account: Account, principal: Principal, now: datetime, clock: Clock
 ) -> None:
-    last = session.scalars(
-        select(Login)
-        .where(Login.account_id == account.id)
-        .order_by(Login.first_used_at.desc())
-        .limit(1)
-    ).one_or_none()
+    known = _known(session, principal)
+    # One use: the login written below is newer than the one the check read.
+    session.info.pop(_KNOWN, None)
+    if known is not None and known[0] is account:
+        last = known[1]
+    else:
+        last = session.scalars(latest_login(Login.account_id == account.id)).one_or_none()
     if principal.auth_time is not None:
         if last is not None and last.authenticated_at == principal.auth_time:
             return
@@ -166,6 +189,11 @@ def _record_login(
             trust_level=int(principal.trust_level),
         )
     )
+
+
+def latest_login(*where: ColumnElement[bool]) -> Select[Login]:
+    """The latest of the logins ``where`` selects (an account's: ``Login.account_id == ...``)."""
+    return select(Login).where(*where).order_by(Login.first_used_at.desc()).limit(1)
 
 
 def _refresh_idp_attributes(

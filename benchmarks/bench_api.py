@@ -14,7 +14,8 @@ What runs, each in its own process:
   keep-alive client (``--load``), started as a second process.
 
 Reads: ``GET /v1/me`` (token, erasure check, account, logins, attributes, audit entry) and
-``GET /v1/vault/documents`` (token, one SELECT, audit entry), authenticated and audited, at
+``GET /v1/vault/documents`` (token, the documents, their shares; each applicant owns
+``OZG_BENCH_API_DOCUMENTS``, default 3), authenticated, at
 ``OZG_BENCH_API_CONNECTIONS`` (default 8) connections for ``OZG_BENCH_API_SECONDS`` each
 (default 10, short 3), the best of ``OZG_BENCH_ROUNDS`` interleaved rounds (default 2,
 short 1):
@@ -268,14 +269,31 @@ def postgres_database() -> Iterator[str | None]:
         engine.dispose()
 
 
+DOCUMENTS = int(os.environ.get("OZG_BENCH_API_DOCUMENTS", "3"))
+
+
 def applicant_tokens(base: str, data_dir: Path, count: int, prefix: str = "bench") -> list[str]:
     """Access tokens of ``count`` applicants, signed with the development IdP's key (an
     applicant of the real identity provider looks the same to the API), valid one hour.
-    Each applicant's first request (which makes the account) is made here, untimed."""
+    Each applicant's first request (which makes the account) is made here, untimed, and
+    each uploads ``OZG_BENCH_API_DOCUMENTS`` (default 3) small sealed documents, so that
+    the listing has something to list."""
+    import io
+
     import httpx
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     from account.devidp import DEMO_CLIENTS, DemoUser, UnsafeDevIdentityProvider
     from gateway.client.demo import token
+    from vault import envelope
+
+    vault_key = ec.generate_private_key(ec.SECP256R1())
+
+    def sealed(size: int) -> bytes:
+        out = io.BytesIO()
+        envelope.seal(os.urandom(size), out, [vault_key.public_key()], filename="doc.pdf",
+                      media_type="application/pdf")  # fmt: skip
+        return out.getvalue()
 
     with httpx.Client(base_url=base, timeout=60) as http:
         token(http, "demo-applicant")  # the server has made (or read) the IdP's key
@@ -289,9 +307,13 @@ def applicant_tokens(base: str, data_dir: Path, count: int, prefix: str = "bench
             for n in range(count)
         ]
         for access in tokens:
+            auth = {"Authorization": f"Bearer {access}"}
             for path in READS:
-                response = http.get(path, headers={"Authorization": f"Bearer {access}"})
-                response.raise_for_status()
+                http.get(path, headers=auth).raise_for_status()
+            for _ in range(DOCUMENTS):
+                upload = {**auth, "Content-Type": "application/octet-stream"}
+                posted = http.post("/v1/vault/documents", content=sealed(2000), headers=upload)
+                posted.raise_for_status()
     return tokens
 
 

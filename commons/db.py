@@ -76,12 +76,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def make_engine(url: str | URL, *, pool_size: int = 10) -> Engine:
-    """An engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL."""
+    """An engine tuned for the backend: WAL and foreign keys on SQLite, a pool on PostgreSQL.
+
+    On both, ``pool_size`` connections stay open and as many again may be opened for a
+    burst. (SQLAlchemy's default for a SQLite file keeps five: beyond five concurrent units
+    of work, each opened a connection of its own and ran the connection PRAGMAs again.)"""
     if str(url).startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            **({"pool_size": 1, "max_overflow": 0} if pool_size == 1 else {}),
+            **({} if _in_memory(make_url(url)) else _pool_of(pool_size)),
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -90,6 +94,15 @@ def make_engine(url: str | URL, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "rollback", _sqlite_on_end)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _pool_of(pool_size: int) -> dict[str, int]:
+    return {"pool_size": pool_size, "max_overflow": 0 if pool_size == 1 else pool_size}
+
+
+def _in_memory(url: URL) -> bool:
+    """An in-memory SQLite database (SQLAlchemy gives it a pool of its own kind)."""
+    return (url.database or "") in ("", ":memory:") or "mode=memory" in str(url)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -236,10 +249,7 @@ _GROUP_WRITERS_LOCK = threading.Lock()
 def group_writer(engine: Engine) -> GroupWriter | None:
     """The :class:`GroupWriter` of ``engine``'s database (one per engine, made on first use);
     None for an in-memory SQLite database, which a second connection would not share."""
-    database = engine.url.database or ""
-    if engine.dialect.name == "sqlite" and (
-        database in ("", ":memory:") or "mode=memory" in str(engine.url)
-    ):
+    if engine.dialect.name == "sqlite" and _in_memory(engine.url):
         return None
     with _GROUP_WRITERS_LOCK:
         writer = _GROUP_WRITERS.get(engine)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -11,10 +11,30 @@ from sqlalchemy.orm import Session
 from commons.db import Database
 
 
-def _unit_of_work(request: Request) -> Iterator[Session]:
+async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work. Opened on the event loop: a session begins its transaction
+    (and takes a connection) only at its first statement, so opening one does no I/O and
+    costs no hop to the thread pool. The end (the commit, or the rollback) runs in a worker
+    thread, as FastAPI ends a sync dependency: shielded from cancellation, and outside the
+    pool's capacity limit (requests holding every worker may be waiting for this one's
+    connection)."""
+    from anyio import CancelScope, CapacityLimiter, to_thread
+
     database: Database = request.app.state.database
-    with database.transaction() as session:
+    unit = database.transaction()
+    session = unit.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        with CancelScope(shield=True):
+            suppressed = await to_thread.run_sync(
+                unit.__exit__, type(exc), exc, exc.__traceback__, limiter=CapacityLimiter(1)
+            )
+        if not suppressed:
+            raise
+    else:
+        with CancelScope(shield=True):
+            await to_thread.run_sync(unit.__exit__, None, None, None, limiter=CapacityLimiter(1))
 
 
 # scope="function": the transaction ends when the handler returns, *before* the response is
@@ -64,6 +84,44 @@ def body_limit(max_bytes: int, **openapi_extra: Any) -> dict[str, Any]:
 
 
 AUTHENTICATES_FIRST = "__ozg_authenticates_first__"
+
+_RESOLVERS: dict[Callable[..., Any], Any] = {}  # dependency -> the Dependant that asks for it
+
+
+async def resolve_dependency(request: Request, dependency: Callable[..., Any]) -> Any:
+    """``dependency``'s value for this request, resolved as FastAPI resolves a route's
+    dependencies (the app's ``dependency_overrides`` honoured, each sub-dependency's exit
+    code run before this returns).
+
+    For a dependency that a route cannot declare: one a lower layer may not import (the
+    principal, for compliance), or one needed before the route's own run (the edge's
+    authentication before the body). Declaring a replacement in ``dependency_overrides``
+    instead would cost every request of every route: while that dict is not empty, FastAPI
+    analyses the signature of each route's every dependency again on each request."""
+    from contextlib import AsyncExitStack
+
+    from fastapi.dependencies.utils import get_dependant, solve_dependencies
+    from fastapi.exceptions import RequestValidationError
+
+    resolver = _RESOLVERS.get(dependency)
+    if resolver is None:
+        # A default, not an ``Annotated`` annotation: this module's annotations are strings,
+        # and FastAPI could not resolve ``dependency`` (a local) from one.
+        def resolve(value: Any = Depends(dependency)) -> Any:  # noqa: B008
+            return value
+
+        resolver = _RESOLVERS[dependency] = get_dependant(path="", call=resolve)
+    async with AsyncExitStack() as stack:
+        solved = await solve_dependencies(
+            request=request,
+            dependant=resolver,
+            dependency_overrides_provider=request.scope.get("app"),
+            async_exit_stack=stack,
+            embed_body_fields=False,
+        )
+    if solved.errors:
+        raise RequestValidationError(solved.errors)
+    return solved.values["value"]
 
 
 def authenticates_first(dependency: Callable[..., Any]) -> Callable[..., Any]:

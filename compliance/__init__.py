@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from commons.faces import lazy_face
 
 if TYPE_CHECKING:
-    from compliance.api import AuditCaller, caller
+    from compliance.api import AuditCaller, CallerSource, caller
     from compliance.recorder import (
         AccessEvent,
         Actor,
@@ -41,6 +41,7 @@ __all__ = [
     "ActionType",
     "Actor",
     "AuditCaller",
+    "CallerSource",
     "Declarations",
     "HttpLog",
     "Outcome",
@@ -62,6 +63,7 @@ __getattr__ = lazy_face(
         "ActionType": "compliance.register",
         "Actor": "compliance.recorder",
         "AuditCaller": "compliance.api",
+        "CallerSource": "compliance.api",
         "Declarations": "compliance.register",
         "HttpLog": "compliance.verify",
         "Outcome": "compliance.recorder",

@@ -3,24 +3,26 @@ co-signatures (``cosign.py``) and the export writer (``export.py``); the per-app
 read (``app.state.audit``) is built by :func:`compliance.runtime.configure`.
 
 Authentication: compliance sits below ``account`` and cannot use its principal. Handlers
-depend on :func:`caller`, which returns a compliance-owned :class:`AuditCaller`; the default
-refuses everyone, and the gateway overrides it with an adapter over ``account.auth``
-(``gateway/auth_bridge.py``). The log's own read endpoints (checkpoint, proofs, key) are
-public: they reveal only hashes.
+depend on :func:`caller`, which returns a compliance-owned :class:`AuditCaller` from the
+:class:`CallerSource` that the authenticating component puts in ``app.state.audit_callers``
+(the account's: ``account.auth.AUDIT_CALLERS``); without one, everyone is refused. The log's
+own read endpoints (checkpoint, proofs, key) are public: they reveal only hashes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from commons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from commons.text import Identifier, Int64
-from commons.web import DbSession
+from commons.web import DbSession, authenticates_first, resolve_dependency
 from compliance import cosign, patterns, service, views
 from compliance.export import ExportFormat, write_export
 from compliance.models import Cosignature
@@ -57,9 +59,37 @@ class AuditCaller:
     actor: Actor
 
 
-def caller() -> AuditCaller:
-    """Replaced by the gateway (``app.dependency_overrides``); refuses if it was not."""
-    raise Unauthorized("no authentication is configured", headers={"WWW-Authenticate": "Bearer"})
+@dataclass(frozen=True, slots=True)
+class CallerSource:
+    """How the app authenticates compliance's callers: ``authenticate`` is a FastAPI
+    dependency that returns the request's principal (resolved with the app's dependency
+    overrides); ``caller`` applies the rules that hold for every request (in the request's
+    unit of work) and makes the :class:`AuditCaller` of that principal."""
+
+    authenticate: Callable[..., Any]
+    caller: Callable[[Request, Session, Any], AuditCaller]
+
+
+def _source(request: Request) -> CallerSource:
+    source = getattr(request.app.state, "audit_callers", None)
+    if not isinstance(source, CallerSource):
+        raise Unauthorized(
+            "no authentication is configured", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return source
+
+
+@authenticates_first
+async def _principal(request: Request) -> Any:
+    """The principal (the edge resolves it before a body is read, as for every route)."""
+    return await resolve_dependency(request, _source(request).authenticate)
+
+
+def caller(
+    request: Request, session: DbSession, principal: Annotated[Any, Depends(_principal)]
+) -> AuditCaller:
+    """The authenticated caller, or a refusal (see the module text)."""
+    return _source(request).caller(request, session, principal)
 
 
 Caller = Annotated[AuditCaller, Depends(caller)]

@@ -25,14 +25,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from contextlib import AsyncExitStack
 from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
-from fastapi import Depends
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import get_dependant, solve_dependencies
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commons.errors import OzgError, PayloadTooLarge, RequestTimeout
 from commons.text import free_text_problem, identifier_problem
-from commons.web import AUTHENTICATES_FIRST, BODY_KIND_KEY, BODY_LIMIT_KEY
+from commons.web import AUTHENTICATES_FIRST, BODY_KIND_KEY, BODY_LIMIT_KEY, resolve_dependency
 from gateway.problems import EdgeProblem, problem_for, validation_problem
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -56,7 +53,7 @@ class EdgeMiddleware:
         self.app = app
         self.max_json_bytes = max_json_bytes
         self.timeout = body_timeout_seconds
-        self._probes: dict[int, tuple[Any, Dependant | None]] = {}
+        self._probes: dict[int, tuple[Any, Callable[..., Any] | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,22 +97,15 @@ class EdgeMiddleware:
             return
         cached = self._probes.get(id(route))
         if cached is None or cached[0] is not route:
-            cached = (route, _probe_of(dependant))
+            cached = (route, authenticating_dependency(dependant))
             self._probes[id(route)] = cached
-        probe = cached[1]
-        if probe is None:
+        authenticate = cached[1]
+        if authenticate is None:
             return
-        async with AsyncExitStack() as stack:
-            try:
-                await solve_dependencies(
-                    request=Request(scope),
-                    dependant=probe,
-                    dependency_overrides_provider=scope.get("app"),
-                    async_exit_stack=stack,
-                    embed_body_fields=False,
-                )
-            except OzgError as exc:
-                raise EdgeProblem(problem_for(exc, _CLOSE)) from None
+        try:
+            await resolve_dependency(Request(scope), authenticate)
+        except OzgError as exc:
+            raise EdgeProblem(problem_for(exc, _CLOSE)) from None
 
     def limit_of(self, scope: Scope) -> tuple[bool, int | None]:
         """(is an upload, the byte limit or ``None``) of the matched route."""
@@ -209,21 +199,6 @@ def authenticating_dependency(dependant: Dependant) -> Callable[..., Any] | None
             return call
         stack.extend(reversed(current.dependencies))
     return None
-
-
-def _probe_of(dependant: Dependant) -> Dependant | None:
-    """A dependant that resolves only the authenticating dependency of ``dependant``."""
-    call = authenticating_dependency(dependant)
-    return None if call is None else get_dependant(path="", call=_probe_call(call))
-
-
-def _probe_call(call: Callable[..., Any]) -> Callable[..., None]:
-    # A default, not an ``Annotated`` annotation: this module's annotations are strings,
-    # and FastAPI could not resolve ``call`` (a local) from one.
-    def probe(_principal: Any = Depends(call)) -> None:  # noqa: B008
-        return None
-
-    return probe
 
 
 def _matches(scope: Scope, method: str) -> bool:

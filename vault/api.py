@@ -79,11 +79,15 @@ def _state(request: Request) -> VaultState:
 
 
 def _out(session: Session, doc: Any) -> schemas.DocumentOut:
+    return _listed(doc, service.shared_with(session, [doc.id])[doc.id])
+
+
+def _listed(doc: Any, shared_with: list[str]) -> schemas.DocumentOut:
     return schemas.DocumentOut(
         id=doc.id,
         envelope_size=doc.envelope_size,
         created_at=doc.created_at,
-        shared_with=sorted(s.authority for s in service.shares_of(session, doc.id)),
+        shared_with=shared_with,
     )
 
 
@@ -169,7 +173,9 @@ def _refuse_taken_id(database: Database, document_id: str) -> None:
 
 @router.get("/documents", response_model=list[schemas.DocumentOut], dependencies=VaultRead)
 def list_documents(session: DbSession, principal: CurrentPrincipal) -> list[schemas.DocumentOut]:
-    return [_out(session, d) for d in service.list_documents(session, principal)]
+    documents = service.list_documents(session, principal)
+    shares = service.shared_with(session, [d.id for d in documents])
+    return [_listed(d, shares[d.id]) for d in documents]
 
 
 @router.get("/documents/{document_id}", response_model=schemas.DocumentOut, dependencies=VaultRead)

@@ -10,6 +10,7 @@ The server never holds a key that opens a document. It checks an envelope's stru
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -111,6 +112,25 @@ def _record_refusal(session: Session, principal: Principal, document_id: str) ->
 
 def shares_of(session: Session, document_id: str) -> list[Share]:
     return list(session.scalars(select(Share).where(Share.document_id == document_id)))
+
+
+_IDS_PER_QUERY = 500  # bound parameters per IN list, well below SQLite's limit
+
+
+def shared_with(session: Session, document_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The authorities each of ``document_ids`` is shared with, sorted: one query for a
+    whole listing (up to 500 documents), not one per document."""
+    found: dict[str, list[str]] = {doc_id: [] for doc_id in document_ids}
+    ids = list(found)
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        rows = session.execute(
+            select(Share.document_id, Share.authority)
+            .where(Share.document_id.in_(ids[start : start + _IDS_PER_QUERY]))
+            .order_by(Share.authority)
+        )
+        for doc_id, authority in rows:
+            found[doc_id].append(authority)
+    return found
 
 
 def open_for_download(

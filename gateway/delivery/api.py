@@ -48,8 +48,8 @@ router = APIRouter(tags=["fit-connect"])
 class _StreamingScopeGuard(ScopeGuard):
     """The scope guard for the streaming upload (no request unit of work)."""
 
-    def __call__(self, principal: StreamingPrincipal, request: Request) -> Principal:
-        return super().__call__(principal, request)
+    async def __call__(self, principal: StreamingPrincipal, request: Request) -> Principal:
+        return self.admit(principal, request)
 
 
 Sender = Annotated[Principal, Depends(require_scope(Scope.SUBMISSIONS_WRITE))]

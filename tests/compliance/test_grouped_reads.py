@@ -4,6 +4,7 @@ takes the write lock, no entry is lost, and a read is answered only once its ent
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
 import time
@@ -237,3 +238,40 @@ def test_an_in_memory_database_keeps_the_entries_in_the_reads_transaction() -> N
     database = Database.from_url("sqlite://")
     assert group_writer(database.engine) is None
     database.dispose()
+
+
+def test_the_sequencer_thread_runs_at_most_one_pass_per_interval(
+    sqlite_db: tuple[Database, Path],
+) -> None:
+    """Under load it never takes the log's lock back to back: a backlog larger than one
+    batch drains one batch per interval."""
+    from compliance.models import LogHead
+    from compliance.sequencer import HEAD_ID, SequencerThread
+
+    database, _path = sqlite_db
+    with database.transaction() as session:
+        for _ in range(5):
+            record_access(session, access_event())
+    identity = LogIdentity(origin="test.example/audit", signer=Signer.generate("test.example"))
+    passes: list[float] = []
+
+    def head_read(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        if "FROM compliance_log_head" in statement:
+            passes.append(time.monotonic())
+
+    event.listen(database.engine, "before_cursor_execute", head_read)
+    thread = SequencerThread(database, identity, interval=0.5, batch=2)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while _count(database, Pending) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        thread.stop()
+        event.remove(database.engine, "before_cursor_execute", head_read)
+    assert _count(database, Pending) == 0
+    with database.transaction() as session:
+        assert session.get(LogHead, HEAD_ID).size == 5  # type: ignore[union-attr]
+    gaps = [b - a for a, b in itertools.pairwise(passes)]
+    assert len(passes) >= 3  # 2 + 2 + 1 entries
+    assert min(gaps) >= 0.4, gaps  # 0.5 s, less the jitter of a pass's first statement

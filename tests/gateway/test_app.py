@@ -215,3 +215,13 @@ def test_metrics_label_domain_routes_with_their_v1_prefix(client: TestClient) ->
     client.get("/v1/me")  # unauthenticated: 401, still matched to its route
     text = client.get("/metrics").text
     assert 'route="/v1/me",status="401"' in text
+
+
+def test_the_app_declares_no_dependency_overrides(app: FastAPI) -> None:
+    """While ``app.dependency_overrides`` is not empty, FastAPI analyses every dependency of
+    every route again on each request; compliance's routes get their caller through
+    ``app.state.audit_callers`` instead, and still refuse an unauthenticated request."""
+    assert app.dependency_overrides == {}
+    with TestClient(app) as client:
+        refused = client.get("/v1/audit/entries")
+    assert refused.status_code == 401, refused.text

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from account import Principal
 from commons.clock import FixedClock
@@ -179,6 +179,42 @@ def test_access_control_and_sharing_flow(
     actions = _actions(database)
     for action in ("vault.document.share", "vault.wrapped_key.read", "vault.document.unshare"):
         assert action in actions
+
+
+def test_the_listing_reads_every_document_s_shares_in_one_query(
+    client: TestClient, act_as: ActAs, database: Database
+) -> None:
+    _register_authority(client, act_as, "tf")
+    owner = factories.applicant()
+    key = ec.generate_private_key(ec.SECP256R1())
+    act_as(owner)
+    envelopes = [sealed(random_doc(2000), key) for _ in range(4)]
+    ids = [
+        client.post("/v1/vault/documents", content=e, headers=OCTET).json()["id"] for e in envelopes
+    ]
+    active = client.get("/v1/vault/authorities/tf/key").json()
+    for doc_id, env in list(zip(ids, envelopes, strict=True))[:2]:
+        doc_key = envelope.unlock(envelope.read_header(io.BytesIO(env)), key)
+        stanza = envelope.wrap_for(doc_key, public_key_from_jwk(active["jwk"]))
+        r = client.put(
+            f"/v1/vault/documents/{doc_id}/shares/tf",
+            json={"stanza": base64.b64encode(stanza.encode()).decode()},
+        )
+        assert r.status_code == 200, r.text
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        listed = client.get("/v1/vault/documents").json()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    shared = {d["id"]: d["shared_with"] for d in listed}
+    assert shared == {ids[0]: ["tf"], ids[1]: ["tf"], ids[2]: [], ids[3]: []}
+    share_queries = [s for s in statements if "FROM VAULT_SHARE" in s]
+    assert len(share_queries) == 1, statements
 
 
 def test_delete_crypto_shreds_and_returns_a_signed_receipt(
