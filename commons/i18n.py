@@ -74,15 +74,23 @@ def compile_catalogue(catalog: Catalog) -> NullTranslations:
 
 
 def use_catalogues(directory: Path | None) -> None:
-    """Translate from the catalogues in ``directory`` (``None``: English only)."""
+    """Translate from the catalogues in ``directory`` (``None``: English only); the same
+    directory again keeps what was read of it."""
     global _catalogue_dir
+    if directory == _catalogue_dir:
+        return
     _catalogue_dir = directory
     _translations.cache_clear()
+    _languages_in.cache_clear()
 
 
 def available_languages(directory: Path | None = None) -> frozenset[str]:
     """The languages with a catalogue, and English, which needs none."""
-    directory = directory or _catalogue_dir
+    return _languages_in(directory or _catalogue_dir)
+
+
+@functools.cache
+def _languages_in(directory: Path | None) -> frozenset[str]:
     found = {SOURCE_LANGUAGE}
     if directory is not None:
         found |= {po.parts[-3] for po in directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
@@ -215,6 +223,13 @@ def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
     else:
         text = singular if n == 1 else plural
     return _fill(text, singular if n == 1 else plural, {"n": n, **values})
+
+
+def unfilled_gettext(message: str) -> str:
+    """``message`` in the command line's language, its placeholders left for the caller to
+    fill (Typer fills its own: ``gateway.cli_click``)."""
+    translations = _translations(cli_language())
+    return translations.gettext(message) if translations is not None else message
 
 
 # --------------------------------------------------------------------------- output

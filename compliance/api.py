@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from commons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from commons.i18n import N_
 from commons.text import Identifier, Int64
 from commons.web import DbSession
 from compliance import cosign, patterns, service, views
@@ -59,7 +60,9 @@ class AuditCaller:
 
 def caller() -> AuditCaller:
     """Replaced by the gateway (``app.dependency_overrides``); refuses if it was not."""
-    raise Unauthorized("no authentication is configured", headers={"WWW-Authenticate": "Bearer"})
+    raise Unauthorized(
+        N_("no authentication is configured"), headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 Caller = Annotated[AuditCaller, Depends(caller)]
@@ -67,7 +70,7 @@ Caller = Annotated[AuditCaller, Depends(caller)]
 
 def _dpo(who: Caller) -> AuditCaller:
     if DPO_ROLE not in who.roles:
-        raise Forbidden("this operation needs the role: dpo")
+        raise Forbidden(N_("this operation needs the role: dpo"))
     return who
 
 
@@ -77,7 +80,7 @@ Dpo = Annotated[AuditCaller, Depends(_dpo)]
 def _person(who: Caller) -> AuditCaller:
     """A person who can be a data subject: flow clients have no access log of their own."""
     if FLOW_ROLE in who.roles:
-        raise Forbidden("flow clients have no access log")
+        raise Forbidden(N_("flow clients have no access log"))
     return who
 
 
@@ -100,7 +103,7 @@ def _checkpoint_out(
         service.latest_checkpoint(session) if size is None else service.checkpoint_at(session, size)
     )
     if cp is None:
-        raise NotFound("no checkpoint has been published yet")
+        raise NotFound(N_("no checkpoint has been published yet"))
     cosigs = service.cosignatures(session, cp.size)
     return CheckpointOut(
         origin=state.identity.origin,

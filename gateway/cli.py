@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -21,6 +20,8 @@ from typer.core import TyperCommand, TyperGroup
 from commons import i18n
 from commons.components import CliContext, CliGroup
 from commons.i18n import N_, _, cli_language, print_error, print_warning, translate
+from gateway import cli_click
+from gateway.portal import LOCALES_DIR
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ozg.cli")
 
 # The command line speaks the portal's languages, from the portal's catalogues (LANG=de_DE...).
-i18n.use_catalogues(Path(__file__).resolve().parent / "portal" / "locales")
+i18n.use_catalogues(LOCALES_DIR)
 
 
 def _registry() -> Registry:
@@ -83,6 +84,7 @@ def _plain(command: Any, language: str) -> None:
     command.rich_markup_mode = None
     if language != i18n.SOURCE_LANGUAGE and not getattr(command, "_ozg_language", None):
         command._ozg_language = language
+        cli_click.localize(command, language)
         for owner in (command, *command.params):
             for attribute in ("help", "short_help"):
                 text = getattr(owner, attribute, None)
@@ -118,7 +120,9 @@ class ComponentGroup(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _plain(self, cli_language())  # its own help and its own commands' (serve, config)
+        language = cli_language()
+        cli_click.speak(language)  # "Usage:", "Options", "Missing option", ...
+        _plain(self, language)  # its own help and its own commands' (serve, config)
 
     def _groups(self) -> dict[str, CliGroup]:
         return {g.name: g for g in (*GATEWAY_GROUPS, *_registry().cli_groups())}

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from commons.i18n import _, print_error
+from commons.i18n import _, accept_language, print_error
 
 
 def demo(
@@ -57,7 +57,11 @@ def demo(
         if url is None:
             http, directory, public_url = _embedded(stack, data_dir)
         else:
-            http = stack.enter_context(httpx.Client(base_url=url, timeout=120.0))
+            http = stack.enter_context(
+                httpx.Client(
+                    base_url=url, timeout=120.0, headers={"Accept-Language": accept_language()}
+                )
+            )
             directory = data_dir or _settings().data_dir
         try:
             keys, anchors, crls = demo_authority_keys(http, directory, authority)

@@ -8,7 +8,7 @@ import typer
 
 from commons.components import cli_context
 from commons.errors import ConfigurationError
-from commons.i18n import print_error
+from commons.i18n import _, print_error, say
 from commons.settings import Settings
 
 cli = typer.Typer(help="FIT-Connect delivery: timers and callbacks.", no_args_is_help=True)
