@@ -68,7 +68,7 @@ def _load(group: CliGroup) -> Any:
     if isinstance(target, typer.Typer):
         command = typer.main.get_group(target)
     else:  # a single command function
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)  # as the root: no completion options
         single.command(group.name)(target)
         command = typer.main.get_command(single)
     command.name = group.name
@@ -118,11 +118,13 @@ GATEWAY_GROUPS = (
 class ComponentGroup(TyperGroup):
     """The root group: the gateway's commands plus the installed components' groups."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Start the command line in the language of the environment: its own help and its
+        own commands' (serve, config) first; a group's when it is loaded (:func:`_load`)."""
         language = cli_language()
-        cli_click.speak(language)  # "Usage:", "Options", "Missing option", ...
-        _plain(self, language)  # its own help and its own commands' (serve, config)
+        cli_click.speak(language)  # "Usage:", "Options", "[required]", ...
+        _plain(self, language)
+        return super().main(*args, **kwargs)
 
     def _groups(self) -> dict[str, CliGroup]:
         return {g.name: g for g in (*GATEWAY_GROUPS, *_registry().cli_groups())}

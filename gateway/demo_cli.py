@@ -82,10 +82,13 @@ def demo(
         except StepFailed as exc:
             print_error(str(exc))
             raise typer.Exit(1) from None
-    if stop_after < 12:
+    if stop_after < 12 and result.case_id:
         typer.echo(
             _("Stopped after step {n}, as asked: case {case}.", n=stop_after, case=result.case_id)
         )
+        return
+    if stop_after < 12:  # before step 4, there is no case yet
+        typer.echo(_("Stopped after step {n}, as asked.", n=stop_after))
         return
     typer.echo(_("The whole story ran."))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,65 @@ def test_the_demo_command_fails_clearly_for_an_unknown_authority(tmp_path: Path)
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "the demo authority 'nowhere' is not available" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("lang", "lines"),
+    [
+        (
+            "C.UTF-8",
+            [
+                " 1. an applicant logs in: signed in as demo-applicant",
+                " 2. creates a vault key: vault key pair made on the device; the server holds "
+                "only wrapped copies",
+                "Stopped after step 2, as asked.",
+            ],
+        ),
+        (
+            "de_DE.UTF-8",
+            [
+                " 1. eine Antragstellerin meldet sich an: angemeldet als demo-applicant",
+                " 2. erstellt einen Tresor-Schlüssel: Schlüsselpaar des Tresors auf dem Gerät "
+                "erzeugt; der Server hat nur verpackte Kopien",
+                "Wie gewünscht nach Schritt 2 aufgehört.",
+            ],
+        ),
+    ],
+)
+@pytest.mark.timeout(600)
+def test_the_demo_speaks_the_users_language(
+    lang: str, lines: list[str], tmp_path: Path, demo_data_dir: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OZG_")}
+    env["OZG_DATA_DIR"] = str(tmp_path / "var")
+    env["LANG"] = lang
+    shutil.copytree(demo_data_dir, tmp_path / "var")  # the demo authorities' keys, made once
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--stop-after", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == lines
+
+
+def test_the_demo_says_a_missing_authority_in_german(tmp_path: Path, demo_data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OZG_")}
+    env["OZG_DATA_DIR"] = str(tmp_path / "var")
+    env["LANG"] = "de_DE.UTF-8"
+    shutil.copytree(demo_data_dir, tmp_path / "var")
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--authority", "nowhere"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Fehler: die Demo-Behörde 'nowhere' ist nicht verfügbar: " in done.stderr
