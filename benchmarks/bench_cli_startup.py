@@ -6,11 +6,11 @@
 Each command runs as a whole new process (interpreter start-up, imports, argument parsing,
 the help text), interleaved with the baseline in rounds so that a change of load on the shared
 machine hits both alike; the median of each is compared, of the wall time and of the CPU
-time (user + system, which another process's load barely changes). The target (issue 11) is at most 4x
-the baseline for each of ``--help``, ``receipt verify --help`` and ``vault ls --help``, in
-English and, under ``LANG=de_DE.UTF-8``, in German (the help texts translated from the message
-catalogue, which is read and compiled in memory at start-up: the price of a language other
-than English).
+time (user + system, which another process's load changes less). The target (issue 11) is
+at most 4x the baseline for each of ``--help``, ``receipt verify --help`` and
+``vault ls --help``, in English and, under ``LANG=de_DE.UTF-8``, in German (the help texts
+translated from the message catalogue, read and compiled in memory at start-up: the price of
+a language other than English).
 """
 
 from __future__ import annotations
