@@ -34,6 +34,7 @@ from account.principal import Principal, Role, TrustLevel
 from account.scopes import Scope
 from commons.db import Database
 from commons.errors import Forbidden, Unauthorized
+from commons.i18n import N_
 from commons.settings import Settings
 from commons.web import DbSession, authenticates_first
 from compliance import AuditCaller, CallerSource
@@ -77,7 +78,7 @@ def current_principal(
     authenticator: Authenticator | None = getattr(request.app.state, "authenticator", None)
     if authenticator is None:
         raise Unauthorized(
-            "no authenticator is configured",
+            N_("no authenticator is configured"),
             headers={"WWW-Authenticate": "Bearer"},
         )
     principal = authenticator.authenticate(request)

@@ -7,6 +7,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from commons.components import CliGroup, Component, ShredReport
+from commons.i18n import N_
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -21,7 +22,7 @@ class AccountComponent(Component):
     summary = "The applicant's account: identity, trust levels, consents, mailbox, erasure."
     subject_columns = ("account_account.subject",)
     depends_on = ("compliance",)
-    cli_groups = (CliGroup("accounts", "Applicant accounts.", "account.cli:cli"),)
+    cli_groups = (CliGroup("accounts", N_("Applicant accounts."), "account.cli:cli"),)
 
     def routers(self) -> Sequence[APIRouter]:
         from account.api import router

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from commons.errors import Forbidden, OzgError, ServiceUnavailable, Unauthorized
+from commons.i18n import N_, Deferred
 
 if TYPE_CHECKING:
     from account.principal import TrustLevel
@@ -21,31 +22,31 @@ class AccountError(OzgError):
 class AccountNotFound(AccountError):
     status = 404
     code = "account-not-found"
-    title = "Account not found"
+    title = N_("Account not found")
 
 
 class ConsentNotFound(AccountError):
     status = 404
     code = "consent-not-found"
-    title = "Consent not found"
+    title = N_("Consent not found")
 
 
 class MessageNotFound(AccountError):
     status = 404
     code = "message-not-found"
-    title = "Message not found"
+    title = N_("Message not found")
 
 
 class RecipientNotFound(AccountError):
     status = 404
     code = "recipient-not-found"
-    title = "Recipient has no account"
+    title = N_("Recipient has no account")
 
 
 class AttributeNotEditable(AccountError):
     status = 409
     code = "attribute-not-editable"
-    title = "Attribute not editable"
+    title = N_("Attribute not editable")
 
 
 class RecentAuthenticationRequired(AccountError):
@@ -53,12 +54,17 @@ class RecentAuthenticationRequired(AccountError):
 
     status = 401
     code = "insufficient-user-authentication"
-    title = "Insufficient user authentication"
+    title = N_("Insufficient user authentication")
 
     def __init__(self, max_age_seconds: int) -> None:
         super().__init__(
-            f"this operation needs an authentication within the last {max_age_seconds} "
-            "seconds; authenticate again",
+            Deferred(
+                N_(
+                    "this operation needs an authentication within the last {seconds} "
+                    "seconds; authenticate again"
+                ),
+                seconds=max_age_seconds,
+            ),
             headers={
                 "WWW-Authenticate": (
                     f'Bearer error="insufficient_user_authentication", max_age={max_age_seconds}'
@@ -73,11 +79,11 @@ class AccountErased(AccountError):
 
     status = 401
     code = "account-erased"
-    title = "Account erased"
+    title = N_("Account erased")
 
     def __init__(self) -> None:
         super().__init__(
-            "this account was erased; authenticate again to start a new one",
+            N_("this account was erased; authenticate again to start a new one"),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             reason="account-erased",
         )
@@ -85,21 +91,21 @@ class AccountErased(AccountError):
 
 # --------------------------------------------------------------------------- tokens and guards
 REASONS = {
-    "missing": "no bearer token was presented",
-    "malformed": "the access token is not a well-formed JWT",
-    "algorithm": "the access token's signing algorithm is not allowed",
-    "embedded-key": "the access token carries its own key, which is never trusted",
-    "unknown-key": "the access token is signed with an unknown key",
-    "signature": "the access token's signature is invalid",
-    "wrong-issuer": "the access token was issued by another issuer",
-    "wrong-audience": "the access token is not meant for this service (audience)",
-    "expired": "the access token has expired",
-    "lifetime": "the access token's lifetime is implausibly long",
-    "not-yet-valid": "the access token is not valid yet",
-    "auth-time-in-future": "the access token's authentication time lies in the future",
-    "inactive": "the access token is not active",
-    "wrong-type": "the token is not an access token",
-    "session-expired": "the portal session has expired or was ended; sign in again",
+    "missing": N_("no bearer token was presented"),
+    "malformed": N_("the access token is not a well-formed JWT"),
+    "algorithm": N_("the access token's signing algorithm is not allowed"),
+    "embedded-key": N_("the access token carries its own key, which is never trusted"),
+    "unknown-key": N_("the access token is signed with an unknown key"),
+    "signature": N_("the access token's signature is invalid"),
+    "wrong-issuer": N_("the access token was issued by another issuer"),
+    "wrong-audience": N_("the access token is not meant for this service (audience)"),
+    "expired": N_("the access token has expired"),
+    "lifetime": N_("the access token's lifetime is implausibly long"),
+    "not-yet-valid": N_("the access token is not valid yet"),
+    "auth-time-in-future": N_("the access token's authentication time lies in the future"),
+    "inactive": N_("the access token is not active"),
+    "wrong-type": N_("the token is not an access token"),
+    "session-expired": N_("the portal session has expired or was ended; sign in again"),
 }
 
 
@@ -107,7 +113,7 @@ class InvalidToken(Unauthorized):
     """The bearer token was refused; ``reason`` is one of :data:`REASONS`."""
 
     code = "invalid-token"
-    title = "Invalid access token"
+    title = N_("Invalid access token")
 
     def __init__(self, reason: str) -> None:
         detail = REASONS[reason]
@@ -124,7 +130,7 @@ class TokenNotPermitted(Forbidden):
     """A valid token that grants nothing here (no known role, no authority binding)."""
 
     code = "token-not-permitted"
-    title = "Token not permitted"
+    title = N_("Token not permitted")
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail, reason=reason)
@@ -135,11 +141,11 @@ class InsufficientScope(Forbidden):
     """RFC 6750 §3.1: the token is valid but lacks the scope this operation needs."""
 
     code = "insufficient-scope"
-    title = "Insufficient scope"
+    title = N_("Insufficient scope")
 
     def __init__(self, required: Scope) -> None:
         super().__init__(
-            f"this operation needs the scope '{required.value}'",
+            Deferred(N_("this operation needs the scope '{scope}'"), scope=required.value),
             headers={
                 "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{required.value}"'
             },
@@ -152,12 +158,15 @@ class InsufficientUserAuthentication(Unauthorized):
     """RFC 9470: the token is valid but its authentication level is too low."""
 
     code = "insufficient-user-authentication"
-    title = "Insufficient user authentication"
+    title = N_("Insufficient user authentication")
 
     def __init__(self, required: TrustLevel) -> None:
         acr = required.name.lower()
         super().__init__(
-            f"this operation needs trust level '{acr}' or higher; authenticate again",
+            Deferred(
+                N_("this operation needs trust level '{acr}' or higher; authenticate again"),
+                acr=acr,
+            ),
             headers={
                 "WWW-Authenticate": (
                     f'Bearer error="insufficient_user_authentication", acr_values="{acr}"'
@@ -172,12 +181,14 @@ class CsrfTokenInvalid(Forbidden):
     the session's CSRF token in ``X-CSRF-Token`` (or with a wrong one)."""
 
     code = "csrf-token-invalid"
-    title = "CSRF token missing or invalid"
+    title = N_("CSRF token missing or invalid")
 
     def __init__(self) -> None:
         super().__init__(
-            "a request authenticated by the session cookie that changes something needs the "
-            "session's CSRF token in the X-CSRF-Token header"
+            N_(
+                "a request authenticated by the session cookie that changes something needs "
+                "the session's CSRF token in the X-CSRF-Token header"
+            )
         )
 
 
@@ -187,7 +198,7 @@ class JournalUnavailable(ServiceUnavailable):
     read stops ``serve`` and ``restore``: neither guesses."""
 
     code = "erasure-journal-unavailable"
-    title = "Erasure journal unavailable"
+    title = N_("Erasure journal unavailable")
 
 
 # --------------------------------------------------------------------------- development IdP

@@ -24,6 +24,7 @@ from account.principal import Principal
 from account.runtime import AccountSettings
 from account.service import owned_row, touch
 from commons.clock import Clock, system_clock
+from commons.i18n import N_
 from commons.ids import new_id_str
 from compliance import AccessEvent, record_access
 
@@ -53,7 +54,7 @@ class SmtpNotifier:
 
     def __init__(self, settings: AccountSettings) -> None:
         if not settings.smtp_host:
-            raise ValueError("OZG_ACCOUNT_SMTP_HOST is not set")
+            raise ValueError(N_("OZG_ACCOUNT_SMTP_HOST is not set"))
         self.host = settings.smtp_host
         self.port = settings.smtp_port
         self.sender = settings.smtp_sender
@@ -95,7 +96,7 @@ def send_message(
         select(Account).where(Account.subject == recipient_subject).limit(1)
     ).first()
     if account is None:
-        raise RecipientNotFound("the recipient has not used their account yet")
+        raise RecipientNotFound(N_("the recipient has not used their account yet"))
     message = Message(
         id=new_id_str(clock),
         account_id=account.id,

@@ -1,4 +1,5 @@
-"""Per-request context that outlives no request: the request id.
+"""Per-request context that outlives no request: the request id, and the language the
+caller reads (``Accept-Language``), in which the problem documents' texts are said.
 
 The gateway sets it for every HTTP request; jobs and commands set their own. Logs and the
 audit recorder read it so an entry can be tied to the request that caused it.
@@ -17,6 +18,7 @@ import secrets
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str | None] = ContextVar("ozg_request_id", default=None)
+language_var: ContextVar[str] = ContextVar("ozg_language", default="en")
 
 # A client's correlation id is echoed back only in this shape (no header or log injection):
 # 1-64 characters of [A-Za-z0-9._-]. It is never stored or logged.
@@ -37,3 +39,8 @@ def echoable_correlation_id(candidate: str | None) -> str | None:
 
 def current_request_id() -> str | None:
     return request_id_var.get()
+
+
+def current_language() -> str:
+    """The language of the request's problem documents (``commons.i18n.negotiate``)."""
+    return language_var.get()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from commons.i18n import N_, Deferred
+
 PROBLEM_TYPE_PREFIX = "urn:ozg-commons:problem:"
 
 
@@ -18,7 +20,7 @@ class OzgError(Exception):
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad-request"
-    title: ClassVar[str] = "Bad request"
+    title: ClassVar[str] = N_("Bad request")
 
     def __init__(
         self,
@@ -40,7 +42,7 @@ class OzgError(Exception):
 class NotFound(OzgError):
     status = 404
     code = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class UnknownAuthority(NotFound):
@@ -48,13 +50,16 @@ class UnknownAuthority(NotFound):
     typo is easy to fix (the list of authorities is public, ``GET /v1/authorities``)."""
 
     code = "unknown-authority"
-    title = "Unknown authority"
+    title = N_("Unknown authority")
 
     def __init__(self, authority: str, known: Iterable[str]) -> None:
         names = sorted(known)
-        listed = ", ".join(names) if names else "none"
         super().__init__(
-            f"there is no authority {authority!r}; known authorities: {listed}",
+            Deferred(
+                N_("there is no authority {authority}; known authorities: {known}"),
+                authority=repr(authority),
+                known=", ".join(names) if names else Deferred(N_("none")),
+            ),
             known_authorities=names,
         )
 
@@ -62,43 +67,43 @@ class UnknownAuthority(NotFound):
 class Conflict(OzgError):
     status = 409
     code = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class Unauthorized(OzgError):
     status = 401
     code = "unauthorized"
-    title = "Authentication required"
+    title = N_("Authentication required")
 
 
 class Forbidden(OzgError):
     status = 403
     code = "forbidden"
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class InvalidInput(OzgError):
     status = 422
     code = "invalid-input"
-    title = "Invalid input"
+    title = N_("Invalid input")
 
 
 class PayloadTooLarge(OzgError):
     status = 413
     code = "payload-too-large"
-    title = "Payload too large"
+    title = N_("Payload too large")
 
 
 class RequestTimeout(OzgError):
     status = 408
     code = "request-timeout"
-    title = "Request timeout"
+    title = N_("Request timeout")
 
 
 class ServiceUnavailable(OzgError):
     status = 503
     code = "service-unavailable"
-    title = "Service unavailable"
+    title = N_("Service unavailable")
 
 
 class ConfigurationError(Exception):

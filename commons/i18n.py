@@ -18,6 +18,14 @@ is English. Placeholders are ``{name}`` (``str.format``), filled in after transl
 Babel is imported only when a message is translated into a language other than English,
 so that ``--help`` and English output stay fast. The gateway names the catalogue directory
 (:func:`use_catalogues`); this package imports none of the domains or the gateway.
+
+The API says the ``title`` and ``detail`` of its problem documents in the caller's language
+too (``Accept-Language``, :func:`negotiate`, the same rule as the portal's pages). A message
+with values that must be said later, in a language not known yet where it is made (an
+error's detail), is a :class:`Deferred`: the English text, which also knows its ``msgid`` and
+values, so that :func:`translate` can say it in another language::
+
+    raise Conflict(Deferred(N_("the case {case} is closed"), case=case_id))
 """
 
 from __future__ import annotations
@@ -66,15 +74,23 @@ def compile_catalogue(catalog: Catalog) -> NullTranslations:
 
 
 def use_catalogues(directory: Path | None) -> None:
-    """Translate from the catalogues in ``directory`` (``None``: English only)."""
+    """Translate from the catalogues in ``directory`` (``None``: English only); the same
+    directory again keeps what was read of it."""
     global _catalogue_dir
+    if directory == _catalogue_dir:
+        return
     _catalogue_dir = directory
     _translations.cache_clear()
+    _languages_in.cache_clear()
 
 
 def available_languages(directory: Path | None = None) -> frozenset[str]:
     """The languages with a catalogue, and English, which needs none."""
-    directory = directory or _catalogue_dir
+    return _languages_in(directory or _catalogue_dir)
+
+
+@functools.cache
+def _languages_in(directory: Path | None) -> frozenset[str]:
     found = {SOURCE_LANGUAGE}
     if directory is not None:
         found |= {po.parts[-3] for po in directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
@@ -101,6 +117,42 @@ def cli_language(environ: Mapping[str, str] | None = None) -> str:
     return next((code for code in wanted if code in available), SOURCE_LANGUAGE)
 
 
+def negotiate(accept_language: str | None, default: str = SOURCE_LANGUAGE) -> str:
+    """The language to answer in: the best of ``Accept-Language`` (RFC 9110 §12.5.4) that
+    has a catalogue, matched by its tag or its primary subtag (``de-AT`` is ``de``), else
+    ``default``. The portal's pages choose the same way (with German as their default)."""
+    available = available_languages()
+    for tag in ranked_languages(accept_language):
+        for code in (tag, tag.split("-")[0]):
+            if code in available:
+                return code
+    return default
+
+
+def ranked_languages(header: str | None) -> list[str]:
+    """The language tags of an ``Accept-Language`` header (lower case), best first; ``q=0``
+    and malformed weights are dropped, and no more than 20 are read."""
+    ranked: list[tuple[str, float]] = []
+    for part in (header or "").split(",")[:20]:
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            ranked.append((tag.strip().lower(), quality))
+    return [tag for tag, _q in sorted(ranked, key=lambda item: -item[1])]
+
+
+def accept_language(language: str | None = None) -> str:
+    """The ``Accept-Language`` the command line sends, so that the server's problem details
+    come in its language (``language``, default :func:`cli_language`), English as fallback."""
+    language = language or cli_language()
+    return language if language == SOURCE_LANGUAGE else f"{language}, en;q=0.5"
+
+
 @functools.cache
 def _translations(language: str) -> NullTranslations | None:
     if _catalogue_dir is None or language == SOURCE_LANGUAGE:
@@ -120,11 +172,47 @@ def _fill(text: str, original: str, values: dict[str, Any]) -> str:
         return original.format(**values)
 
 
+class Deferred(str):
+    """A message said later: the English text of ``msgid`` with ``values`` filled in (a
+    ``str`` like any other, for logs, headers and tests), which :func:`translate` says in
+    another language from its ``msgid``. A value that is a :class:`Deferred` too is
+    translated with it."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, **values: Any) -> Deferred:
+        text = super().__new__(cls, _fill(msgid, msgid, values))
+        text.msgid = msgid
+        text.values = values
+        return text
+
+    def __reduce__(self) -> Any:  # pickling (an exception that carries one)
+        return (_deferred, (self.msgid, self.values))
+
+
+def _deferred(msgid: str, values: dict[str, Any]) -> Deferred:
+    return Deferred(msgid, **values)
+
+
+def translate(language: str, message: str, **values: Any) -> str:
+    """``message`` in ``language`` (English if it has no catalogue or no translation of
+    it), ``{name}`` placeholders filled in after translation. A :class:`Deferred` brings its
+    own ``msgid`` and values."""
+    if isinstance(message, Deferred):
+        values = {**message.values, **values}
+        message = message.msgid
+    translations = _translations(language)
+    if translations is None:
+        return _fill(message, message, values)
+    text = translations.gettext(message)
+    said = {k: translate(language, v) if isinstance(v, Deferred) else v for k, v in values.items()}
+    return _fill(text, message, said)
+
+
 def _(message: str, **values: Any) -> str:
     """``message`` in the command line's language, ``{name}`` placeholders filled in."""
-    translations = _translations(cli_language())
-    text = translations.gettext(message) if translations is not None else message
-    return _fill(text, message, values)
+    return translate(cli_language(), message, **values)
 
 
 def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
@@ -135,6 +223,13 @@ def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
     else:
         text = singular if n == 1 else plural
     return _fill(text, singular if n == 1 else plural, {"n": n, **values})
+
+
+def unfilled_gettext(message: str) -> str:
+    """``message`` in the command line's language, its placeholders left for the caller to
+    fill (Typer fills its own: ``gateway.cli_click``)."""
+    translations = _translations(cli_language())
+    return translations.gettext(message) if translations is not None else message
 
 
 # --------------------------------------------------------------------------- output

@@ -21,6 +21,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from commons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from commons.i18n import N_
 from commons.text import Identifier, Int64
 from commons.web import DbSession, authenticates_first, resolve_dependency
 from compliance import cosign, patterns, service, views
@@ -74,7 +75,7 @@ def _source(request: Request) -> CallerSource:
     source = getattr(request.app.state, "audit_callers", None)
     if not isinstance(source, CallerSource):
         raise Unauthorized(
-            "no authentication is configured", headers={"WWW-Authenticate": "Bearer"}
+            N_("no authentication is configured"), headers={"WWW-Authenticate": "Bearer"}
         )
     return source
 
@@ -97,7 +98,7 @@ Caller = Annotated[AuditCaller, Depends(caller)]
 
 def _dpo(who: Caller) -> AuditCaller:
     if DPO_ROLE not in who.roles:
-        raise Forbidden("this operation needs the role: dpo")
+        raise Forbidden(N_("this operation needs the role: dpo"))
     return who
 
 
@@ -107,7 +108,7 @@ Dpo = Annotated[AuditCaller, Depends(_dpo)]
 def _person(who: Caller) -> AuditCaller:
     """A person who can be a data subject: flow clients have no access log of their own."""
     if FLOW_ROLE in who.roles:
-        raise Forbidden("flow clients have no access log")
+        raise Forbidden(N_("flow clients have no access log"))
     return who
 
 
@@ -130,7 +131,7 @@ def _checkpoint_out(
         service.latest_checkpoint(session) if size is None else service.checkpoint_at(session, size)
     )
     if cp is None:
-        raise NotFound("no checkpoint has been published yet")
+        raise NotFound(N_("no checkpoint has been published yet"))
     cosigs = service.cosignatures(session, cp.size)
     return CheckpointOut(
         origin=state.identity.origin,

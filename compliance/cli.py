@@ -17,7 +17,7 @@ import typer
 from commons.components import cli_context
 from commons.db import Database, DatabaseUnreachable, check_reachable
 from commons.errors import ConfigurationError
-from commons.i18n import _, ngettext, print_error, say
+from commons.i18n import _, accept_language, ngettext, print_error, say
 from commons.settings import Settings
 from compliance import retention
 from compliance.errors import VerificationFailed
@@ -116,7 +116,7 @@ def verify(
         else:
             state = state or default_state_file(str(url))
             say(_("pinned checkpoints: {path}", path=state))
-            with httpx.Client(timeout=30) as client:
+            with httpx.Client(timeout=30, headers={"Accept-Language": accept_language()}) as client:
                 report = verify_server(
                     HttpLog(client, str(url), token),
                     verifier_key=key,

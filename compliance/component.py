@@ -8,6 +8,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from commons.components import CliGroup, Component, ShredReport
+from commons.i18n import N_
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -22,9 +23,11 @@ class ComplianceComponent(Component):
     summary = "The tamper-evident audit trail of every access to personal data."
     subject_columns = ("compliance_access_personal.data_subject",)
     cli_groups = (
-        CliGroup("audit", "The tamper-evident audit log.", "compliance.cli:audit"),
-        CliGroup("retention", "Retention of personal data.", "compliance.cli:retention_app"),
-        CliGroup("compliance", "Data-protection documentation.", "compliance.cli:compliance_app"),
+        CliGroup("audit", N_("The tamper-evident audit log."), "compliance.cli:audit"),
+        CliGroup("retention", N_("Retention of personal data."), "compliance.cli:retention_app"),
+        CliGroup(
+            "compliance", N_("Data-protection documentation."), "compliance.cli:compliance_app"
+        ),
     )
 
     def routers(self) -> Sequence[APIRouter]:

@@ -9,6 +9,7 @@ closed with one opaque error of its own, never ``False`` and never which step fa
 from __future__ import annotations
 
 from commons.errors import OzgError
+from commons.i18n import N_
 
 
 class ComplianceError(OzgError):
@@ -22,7 +23,7 @@ class ProofRangeError(ComplianceError):
 
     status = 422
     code = "audit-proof-range"
-    title = "No such proof"
+    title = N_("No such proof")
 
 
 class InvalidProof(Exception):

@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
+from commons import i18n
 from commons.components import Registry
 from commons.db import Database
 from commons.errors import ConfigurationError
@@ -23,6 +24,7 @@ from gateway.declarations import all_declarations, installed_components
 from gateway.edge import EdgeMiddleware
 from gateway.metrics import HttpMetrics
 from gateway.middleware import RequestContextMiddleware
+from gateway.portal import LOCALES_DIR
 from gateway.problems import install_problem_handlers
 
 log = logging.getLogger("ozg.gateway")
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # Each component's exporter and shredder, for GDPR export and erasure (account runs them).
     app.state.personal_data = registry.personal_data(app)
 
+    i18n.use_catalogues(LOCALES_DIR)  # problem documents in the caller's language
     install_problem_handlers(app)
     openapi.install(app)
     app.include_router(health.router)

@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -20,7 +19,9 @@ from typer.core import TyperCommand, TyperGroup
 
 from commons import i18n
 from commons.components import CliContext, CliGroup
-from commons.i18n import _, print_error, print_warning
+from commons.i18n import N_, _, cli_language, print_error, print_warning, translate
+from gateway import cli_click
+from gateway.portal import LOCALES_DIR
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ozg.cli")
 
 # The command line speaks the portal's languages, from the portal's catalogues (LANG=de_DE...).
-i18n.use_catalogues(Path(__file__).resolve().parent / "portal" / "locales")
+i18n.use_catalogues(LOCALES_DIR)
 
 
 def _registry() -> Registry:
@@ -56,7 +57,8 @@ class _Placeholder(TyperCommand):
     """Stands in for a component's group in the help listing, without importing it."""
 
     def __init__(self, group: CliGroup) -> None:
-        super().__init__(group.name, help=group.help, short_help=group.help)
+        shown = _(group.help)
+        super().__init__(group.name, help=shown, short_help=shown)
         self.group = group
 
 
@@ -66,43 +68,63 @@ def _load(group: CliGroup) -> Any:
     if isinstance(target, typer.Typer):
         command = typer.main.get_group(target)
     else:  # a single command function
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)  # as the root: no completion options
         single.command(group.name)(target)
         command = typer.main.get_command(single)
     command.name = group.name
-    _plain(command)
+    _plain(command, cli_language())
     return command
 
 
-def _plain(command: Any) -> None:
+def _plain(command: Any, language: str) -> None:
     """Plain-text help for ``command`` and everything under it: readable in any terminal and
-    screen reader (no boxes, no ``<bool>`` placeholders), and it needs no Rich at start-up."""
+    screen reader (no boxes, no ``<bool>`` placeholders), and it needs no Rich at start-up.
+    The help texts are said in ``language`` (the message catalogue has them: ``make
+    messages`` extracts every ``help=`` and every command's docstring)."""
     command.rich_markup_mode = None
+    if language != i18n.SOURCE_LANGUAGE and not getattr(command, "_ozg_language", None):
+        command._ozg_language = language
+        cli_click.localize(command, language)
+        for owner in (command, *command.params):
+            for attribute in ("help", "short_help"):
+                text = getattr(owner, attribute, None)
+                if text:
+                    setattr(owner, attribute, translate(language, text))
     for sub in getattr(command, "commands", {}).values():
-        _plain(sub)
+        _plain(sub, language)
 
 
 # The gateway's own groups that live in their own modules (loaded only when run).
 GATEWAY_GROUPS = (
-    CliGroup("receipt", "Receipts: verify offline, keys.", "gateway.receipt_cli:cli"),
+    CliGroup("receipt", N_("Receipts: verify offline, keys."), "gateway.receipt_cli:cli"),
     CliGroup(
         "authority",
-        "The authority's client: fetch and decrypt submissions, move cases on.",
+        N_("The authority's client: fetch and decrypt submissions, move cases on."),
         "gateway.client.authority_cli:cli",
     ),
-    CliGroup("demo", "Run the whole story step by step (development).", "gateway.demo_cli:demo"),
+    CliGroup(
+        "demo", N_("Run the whole story step by step (development)."), "gateway.demo_cli:demo"
+    ),
     CliGroup(
         "me",
-        "Your account: profile, consents, export, erasure, who accessed your data.",
+        N_("Your account: profile, consents, export, erasure, who accessed your data."),
         "gateway.me_cli:me",
     ),
-    CliGroup("mailbox", "Your mailbox: list, read, archive.", "gateway.me_cli:mailbox"),
-    CliGroup("fees", "Fees: a quote from the fee catalogue.", "gateway.fees_cli:fees"),
+    CliGroup("mailbox", N_("Your mailbox: list, read, archive."), "gateway.me_cli:mailbox"),
+    CliGroup("fees", N_("Fees: a quote from the fee catalogue."), "gateway.fees_cli:fees"),
 )
 
 
 class ComponentGroup(TyperGroup):
     """The root group: the gateway's commands plus the installed components' groups."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Start the command line in the language of the environment: its own help and its
+        own commands' (serve, config) first; a group's when it is loaded (:func:`_load`)."""
+        language = cli_language()
+        cli_click.speak(language)  # "Usage:", "Options", "[required]", ...
+        _plain(self, language)
+        return super().main(*args, **kwargs)
 
     def _groups(self) -> dict[str, CliGroup]:
         return {g.name: g for g in (*GATEWAY_GROUPS, *_registry().cli_groups())}

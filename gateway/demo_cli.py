@@ -18,6 +18,8 @@ from typing import Annotated, Any
 
 import typer
 
+from commons.i18n import _, accept_language, print_error
+
 
 def demo(
     url: Annotated[
@@ -55,12 +57,22 @@ def demo(
         if url is None:
             http, directory, public_url = _embedded(stack, data_dir)
         else:
-            http = stack.enter_context(httpx.Client(base_url=url, timeout=120.0))
+            http = stack.enter_context(
+                httpx.Client(
+                    base_url=url, timeout=120.0, headers={"Accept-Language": accept_language()}
+                )
+            )
             directory = data_dir or _settings().data_dir
         try:
             keys, anchors, crls = demo_authority_keys(http, directory, authority)
         except (OSError, KeyError, ValueError, httpx.HTTPError) as exc:
-            typer.echo(f"error: the demo authority {authority!r} is not available: {exc}", err=True)
+            print_error(
+                _(
+                    "the demo authority {authority} is not available: {reason}",
+                    authority=repr(authority),
+                    reason=exc,
+                )
+            )
             raise typer.Exit(2) from None
         try:
             result = run_story(
@@ -68,12 +80,17 @@ def demo(
                 last_step=stop_after,
             )  # fmt: skip
         except StepFailed as exc:
-            typer.echo(f"error: {exc}", err=True)
+            print_error(str(exc))
             raise typer.Exit(1) from None
-    if stop_after < 12:
-        typer.echo(f"Stopped after step {stop_after}, as asked: case {result.case_id}.")
+    if stop_after < 12 and result.case_id:
+        typer.echo(
+            _("Stopped after step {n}, as asked: case {case}.", n=stop_after, case=result.case_id)
+        )
         return
-    typer.echo("The whole story ran.")
+    if stop_after < 12:  # before step 4, there is no case yet
+        typer.echo(_("Stopped after step {n}, as asked.", n=stop_after))
+        return
+    typer.echo(_("The whole story ran."))
 
 
 def _settings() -> Any:
@@ -97,7 +114,7 @@ def _embedded(stack: ExitStack, data_dir: Path | None) -> tuple[Any, Path, str]:
         data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ozg-demo-")))
     settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
     if settings.is_production:
-        typer.echo("error: the demo runs only against a development deployment", err=True)
+        print_error(_("the demo runs only against a development deployment"))
         raise typer.Exit(2)
     check_startup(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

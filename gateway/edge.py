@@ -37,6 +37,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commons.errors import OzgError, PayloadTooLarge, RequestTimeout
+from commons.i18n import N_, Deferred
 from commons.text import free_text_problem, identifier_problem
 from commons.web import AUTHENTICATES_FIRST, BODY_KIND_KEY, BODY_LIMIT_KEY, resolve_dependency
 from gateway.problems import EdgeProblem, problem_for, validation_problem
@@ -144,7 +145,7 @@ class _BodyGuard:
         if waited.cancelled_caught:
             raise EdgeProblem(
                 problem_for(
-                    RequestTimeout("the request body did not arrive in time; send it again"),
+                    RequestTimeout(N_("the request body did not arrive in time; send it again")),
                     _CLOSE,
                 )
             )
@@ -179,8 +180,13 @@ class _BodyGuard:
             raise EdgeProblem(
                 problem_for(
                     PayloadTooLarge(
-                        f"the request body is larger than this endpoint accepts "
-                        f"({self.limit} bytes)",
+                        Deferred(
+                            N_(
+                                "the request body is larger than this endpoint accepts "
+                                "({limit} bytes)"
+                            ),
+                            limit=self.limit,
+                        ),
                         max_bytes=self.limit,
                     ),
                     _CLOSE,

@@ -18,7 +18,13 @@ import time
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commons.context import echoable_correlation_id, new_request_id, request_id_var
+from commons.context import (
+    echoable_correlation_id,
+    language_var,
+    new_request_id,
+    request_id_var,
+)
+from commons.i18n import N_, negotiate
 from commons.web import route_template
 from gateway.metrics import UNMATCHED_ROUTE, HttpMetrics
 from gateway.problems import problem_response, unavailable_dependency, unavailable_problem
@@ -37,8 +43,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = new_request_id()
-        correlation_id = echoable_correlation_id(Headers(scope=scope).get("x-correlation-id"))
+        headers = Headers(scope=scope)
+        correlation_id = echoable_correlation_id(headers.get("x-correlation-id"))
         token = request_id_var.set(request_id)
+        language = language_var.set(negotiate(headers.get("accept-language")))
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -61,7 +69,7 @@ class RequestContextMiddleware:
             if dependency is None:
                 log.exception("unhandled error")
                 response = problem_response(
-                    500, detail="An unexpected error occurred; quote the request id."
+                    500, detail=N_("An unexpected error occurred; quote the request id.")
                 )
             else:  # the error's class only: a driver's message may quote parameters
                 log.warning(
@@ -85,3 +93,4 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+            language_var.reset(language)

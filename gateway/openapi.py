@@ -38,14 +38,29 @@ from gateway.openapi_operations import OPERATIONS
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
     "description": "RFC 9457 problem details; validation problems list 'errors' "
-    "(loc, msg, type) and never echo the input.",
+    "(loc, msg, type) and never echo the input. 'title' and 'detail' are in the language "
+    "the request's Accept-Language asks for, if the service has it (German or English), "
+    "else English; Content-Language names it. 'type' (urn:ozg-commons:problem:<code>), "
+    "'status' and the other members never change with the language: branch on those, "
+    "never on the text.",
     "type": "object",
     "required": ["type", "title", "status"],
     "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
+        "type": {
+            "type": "string",
+            "description": "What went wrong, stable across languages and releases "
+            "(urn:ozg-commons:problem:<code>, or about:blank for a bare HTTP status).",
+        },
+        "title": {
+            "type": "string",
+            "description": "A short summary for people, in the language of Content-Language.",
+        },
         "status": {"type": "integer"},
-        "detail": {"type": "string"},
+        "detail": {
+            "type": "string",
+            "description": "This occurrence explained for people, in the language of "
+            "Content-Language; never parse it.",
+        },
         "request_id": {"type": "string"},
         "dependency": {
             "type": "string",

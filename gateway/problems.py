@@ -3,6 +3,14 @@
 One shape for everything: 404 from the router, 405, validation errors, domain errors and
 unexpected failures. Validation errors list where and what, but never echo the input: it
 may be personal data or a secret.
+
+The ``title`` and ``detail`` are said in the caller's language: the best of its
+``Accept-Language`` that has a catalogue, else English (``commons.i18n.negotiate``, chosen
+once per request by the outermost middleware), from the message catalogue the portal and the
+command line use. ``Content-Language`` names it. The ``type`` URI, the ``code`` in it and the
+extension members never change with the language: clients branch on those, never on text.
+A detail is translated when it is a marked constant (``N_``) or a
+:class:`~commons.i18n.Deferred` (a message with values); any other stays English.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from commons.context import current_request_id
+from commons.context import current_language, current_request_id
 from commons.errors import OzgError, ServiceUnavailable
+from commons.i18n import N_, translate
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -32,17 +41,19 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
+    language = current_language()
     body: dict[str, Any] = {
         "type": type_uri,
-        "title": title or _phrase(status),
+        "title": translate(language, title or _phrase(status)),
         "status": status,
     }
     if detail:
-        body["detail"] = detail
+        body["detail"] = translate(language, detail)
     request_id = current_request_id()
     if request_id:
         body["request_id"] = request_id
     body.update(extensions)
+    headers = {**(headers or {}), "Content-Language": language}
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -50,7 +61,27 @@ def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
     except ValueError:
-        return "Error"
+        return N_("Error")
+
+
+# The titles of the statuses the router and the edge answer with themselves (the HTTP
+# reason phrases), marked for the message catalogue.
+_PHRASES = (
+    N_("Bad Request"),
+    N_("Unauthorized"),
+    N_("Forbidden"),
+    N_("Not Found"),
+    N_("Method Not Allowed"),
+    N_("Not Acceptable"),
+    N_("Request Timeout"),
+    N_("Conflict"),
+    N_("Request Entity Too Large"),
+    N_("Unsupported Media Type"),
+    N_("Unprocessable Entity"),
+    N_("Too Many Requests"),
+    N_("Internal Server Error"),
+    N_("Service Unavailable"),
+)
 
 
 def problem_for(exc: OzgError, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -72,8 +103,8 @@ def validation_problem(
     ``loc``, ``msg`` and ``type`` and never the input."""
     return problem_response(
         422,
-        title="Invalid request",
-        detail="The request does not match what this endpoint accepts; see 'errors'.",
+        title=N_("Invalid request"),
+        detail=N_("The request does not match what this endpoint accepts; see 'errors'."),
         type_uri="urn:ozg-commons:problem:validation",
         headers=headers,
         errors=errors,
@@ -151,12 +182,20 @@ def _classify(error: BaseException) -> str | None:
     return None
 
 
+_UNAVAILABLE = {
+    "database": N_("the database is not available at the moment; retry later"),
+    "object store": N_("the object store is not available at the moment; retry later"),
+    "storage": N_("the storage is not available at the moment; retry later"),
+}
+
+
 def unavailable_problem(dependency: str, retry_after: int) -> JSONResponse:
     """The 503 of a request that met an unavailable dependency: a problem document naming
     the dependency (never the driver's message) and ``Retry-After``."""
     return problem_for(
         ServiceUnavailable(
-            f"the {dependency} is not available at the moment; retry later",
+            _UNAVAILABLE.get(dependency)
+            or f"the {dependency} is not available at the moment; retry later",
             headers={"Retry-After": str(retry_after)},
             dependency=dependency,
         )

@@ -7,6 +7,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from commons.components import CliGroup, Component, ShredReport
+from commons.i18n import N_
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -25,7 +26,9 @@ class PaymentsComponent(Component):
     )
     depends_on = ("account", "compliance")
     cli_groups = (
-        CliGroup("payments", "Payments: reconciliation for the cash office.", "payments.cli:cli"),
+        CliGroup(
+            "payments", N_("Payments: reconciliation for the cash office."), "payments.cli:cli"
+        ),
     )
 
     def routers(self) -> Sequence[APIRouter]:

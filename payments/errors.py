@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from commons.errors import Conflict, Forbidden, NotFound, OzgError, Unauthorized
+from commons.i18n import N_
 
 
 class PaymentError(OzgError):
@@ -16,19 +17,19 @@ class FeeRuleError(PaymentError):
 
     status = 422
     code = "fee-rule"
-    title = "The fee cannot be calculated from these facts"
+    title = N_("The fee cannot be calculated from these facts")
 
 
 class PaymentNotFound(PaymentError, NotFound):
     status = 404
     code = "payment-not-found"
-    title = "Payment not found"
+    title = N_("Payment not found")
 
 
 class PaymentForbidden(PaymentError, Forbidden):
     status = 403
     code = "payment-forbidden"
-    title = "Not allowed for this payment"
+    title = N_("Not allowed for this payment")
 
 
 class IdempotencyConflict(PaymentError, Conflict):
@@ -36,13 +37,13 @@ class IdempotencyConflict(PaymentError, Conflict):
 
     status = 409
     code = "idempotency-conflict"
-    title = "Idempotency key reused with different parameters"
+    title = N_("Idempotency key reused with different parameters")
 
 
 class PaymentConflict(PaymentError, Conflict):
     status = 409
     code = "payment-conflict"
-    title = "The payment is not in a state that allows this"
+    title = N_("The payment is not in a state that allows this")
 
 
 class InvalidNotification(PaymentError, Unauthorized):
@@ -51,7 +52,7 @@ class InvalidNotification(PaymentError, Unauthorized):
 
     status = 401
     code = "invalid-notification"
-    title = "Invalid notification"
+    title = N_("Invalid notification")
 
 
 class ProviderError(PaymentError):
@@ -59,7 +60,7 @@ class ProviderError(PaymentError):
 
     status = 502
     code = "payment-provider"
-    title = "The payment provider failed"
+    title = N_("The payment provider failed")
 
     def __init__(self, detail: str | None = None, *, provider_code: str | None = None) -> None:
         super().__init__(detail)

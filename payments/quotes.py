@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from account import Principal
+from commons.i18n import N_
 from commons.ids import new_id_str
 from payments import fees
 from payments.access import audit, record_refusal, require_caseworker_of, visible_to
@@ -89,7 +90,7 @@ def visible_quote(
     quote = session.scalars(query).one_or_none()
     if quote is None:
         record_refusal(session, principal, Quote, quote_id)
-        raise PaymentNotFound("no such quote")
+        raise PaymentNotFound(N_("no such quote"))
     return quote
 
 
@@ -116,13 +117,13 @@ def grant_waiver(
     quote = visible_quote(session, principal, quote_id)
     require_caseworker_of(principal, quote.authority)
     if waiver_of(session, quote) is not None:
-        raise PaymentConflict("this quote already has a waiver")
+        raise PaymentConflict(N_("this quote already has a waiver"))
     if kind == "exemption" and amount_due_cents != 0:
-        raise PaymentConflict("an exemption leaves nothing to pay (amount_due_cents = 0)")
+        raise PaymentConflict(N_("an exemption leaves nothing to pay (amount_due_cents = 0)"))
     if kind == "reduction" and not 0 < amount_due_cents < quote.quoted_cents:
-        raise PaymentConflict("a reduction must leave less than the quoted amount, above 0")
+        raise PaymentConflict(N_("a reduction must leave less than the quoted amount, above 0"))
     if paid_attempt(session, quote) is not None:
-        raise PaymentConflict("the fee is already paid; refund instead")
+        raise PaymentConflict(N_("the fee is already paid; refund instead"))
     waiver = Waiver(
         id=new_id_str(runtime.clock),
         quote_id=quote.id,

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from account import Principal
+from commons.i18n import N_
 from commons.ids import new_id_str
 from payments.access import audit, require_caseworker_of
 from payments.errors import PaymentConflict, PaymentNotFound
@@ -71,11 +72,11 @@ def refund_payment(
             raise PaymentNotFound()
         return found
     if PaymentState(payment.state) not in (PaymentState.BOOKED, PaymentState.PARTIALLY_REFUNDED):
-        raise PaymentConflict("only a booked payment can be refunded")
+        raise PaymentConflict(N_("only a booked payment can be refunded"))
     if not 0 < amount_cents <= _refundable(payment):
-        raise PaymentConflict("the refund exceeds what is left of the amount paid")
+        raise PaymentConflict(N_("the refund exceeds what is left of the amount paid"))
     if payment.provider_reference is None:  # pragma: no cover - booked implies a reference
-        raise PaymentConflict("the payment has no provider reference")
+        raise PaymentConflict(N_("the payment has no provider reference"))
     provider = runtime.provider_named(payment.provider, payment.authority, session)
     # The provider gets the keyed hash too: it may store it (the sandbox does).
     result = provider.refund(
@@ -123,15 +124,15 @@ def decide_provider_refund(
     require_caseworker_of(principal, payment.authority)
     refund = session.get(Refund, refund_id)
     if refund is None or refund.payment_id != payment.id:
-        raise PaymentNotFound("no such refund")
+        raise PaymentNotFound(N_("no such refund"))
     if refund.state != "needs_review":
-        raise PaymentConflict("this refund was already decided")
+        raise PaymentConflict(N_("this refund was already decided"))
     if accept:
         if PaymentState(payment.state) not in (
             PaymentState.BOOKED,
             PaymentState.PARTIALLY_REFUNDED,
         ) or not 0 < refund.amount_cents <= _refundable(payment):
-            raise PaymentConflict("the refund exceeds what is left of the amount paid")
+            raise PaymentConflict(N_("the refund exceeds what is left of the amount paid"))
         _apply_refund_amount(session, runtime, payment, refund.amount_cents, "provider-refund")
         refund.state = "accepted"
     else:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from account import Principal, Role
+from commons.i18n import N_
 from commons.ids import new_id_str
 from payments.access import audit, record_refusal, visible_to
 from payments.declarations import BOOKING_RETENTION
@@ -72,7 +73,7 @@ def payments_for_review(
 ) -> list[Payment]:
     """The flagged payments of the caseworker's authority; each read is audited."""
     if not principal.has(Role.CASEWORKER) or principal.authority is None:
-        raise PaymentForbidden("only caseworkers see the review list")
+        raise PaymentForbidden(N_("only caseworkers see the review list"))
     found = list(
         session.scalars(
             select(Payment)
@@ -125,9 +126,9 @@ def create_payment(
         return found
     due = amount_due(session, quote)
     if due == 0:
-        raise PaymentConflict("nothing to pay: the fee is waived or zero")
+        raise PaymentConflict(N_("nothing to pay: the fee is waived or zero"))
     if paid_attempt(session, quote) is not None:
-        raise PaymentConflict("this quote is already paid")
+        raise PaymentConflict(N_("this quote is already paid"))
 
     config = runtime.config_for(quote.authority)
     provider = runtime.build(config, session)

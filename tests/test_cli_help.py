@@ -67,3 +67,68 @@ def test_help_is_plain_text(path: tuple[str, ...]) -> None:
     for pattern in RAW_MARKUP:
         found = pattern.search(result.output)
         assert found is None, f"{' '.join(path)} --help shows {found.group(0)!r}:\n{result.output}"
+
+
+def _commands() -> list[tuple[tuple[str, ...], Any]]:
+    """Every command object reachable from the root, with its path (as the walk above)."""
+    group: Any = typer.main.get_command(app)
+    found: list[tuple[tuple[str, ...], Any]] = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        found.append((path, command))
+        if hasattr(command, "list_commands"):
+            ctx = typer.Context(command, info_name=path[-1] if path else "ozg-commons")
+            for name in command.list_commands(ctx):
+                walk(command.resolve_command(ctx, [name])[1], (*path, name))
+
+    walk(group, ())
+    return found
+
+
+def test_every_help_text_is_in_the_catalogue_as_typer_shows_it() -> None:
+    """``make messages`` extracts each help text with the ``msgid`` the command line looks
+    up (a docstring cleaned as Typer cleans it), so that none stays English in German."""
+    from babel.messages.pofile import read_po
+
+    from gateway.portal import LOCALES_DIR
+
+    with (LOCALES_DIR / "de" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        german = {m.id: m.string for m in read_po(handle) if m.id}
+    missing = [
+        (" ".join(path), text)
+        for path, command in _commands()
+        for text in (command.help, *(getattr(p, "help", None) for p in command.params))
+        if text and not german.get(text)
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("args", "english", "german"),
+    [
+        ((), "Shared services for online", "Gemeinsame Dienste für Online-Anträge"),
+        (("vault", "get"), "Download and decrypt a document", "Ein Dokument herunterladen"),
+        (("serve",), "Interface to bind.", "Netzwerkschnittstelle, an die gebunden wird."),
+        (("demo",), "Stop after this step", "Nach diesem Schritt aufhören"),
+        (("delivery", "tick"), "Delete incomplete submissions", "Unvollständige Einreichungen"),
+    ],
+)
+def test_help_is_german_under_a_german_locale(
+    args: tuple[str, ...], english: str, german: str
+) -> None:
+    said = CliRunner().invoke(app, [*args, "--help"], terminal_width=100)
+    assert said.exit_code == 0, said.output
+    assert english in said.output
+    assert "Usage:" in said.output
+    assert "Show this message and exit." in said.output
+    deutsch = CliRunner().invoke(
+        app, [*args, "--help"], terminal_width=100, env={"LANG": "de_DE.UTF-8"}
+    )
+    assert deutsch.exit_code == 0, deutsch.output
+    assert german in " ".join(deutsch.output.split())  # Click wraps the lines
+    assert deutsch.output.startswith("Aufruf: ")
+    assert "Optionen:" in deutsch.output
+    assert "Diese Hilfe anzeigen und beenden." in deutsch.output
+    assert english not in deutsch.output
+    for pattern in RAW_MARKUP:
+        assert pattern.search(deutsch.output) is None, deutsch.output

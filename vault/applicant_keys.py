@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from account import Principal
 from commons.clock import Clock, system_clock
+from commons.i18n import N_
 from vault.errors import InvalidKey, KeyConflict, KeyNotFound
 from vault.models import ApplicantKey
 from vault.recipients import key_id, public_key_from_jwk
@@ -26,7 +27,7 @@ def register_applicant_key(
     clock: Clock = system_clock,
 ) -> ApplicantKey:
     if session.get(ApplicantKey, principal.subject) is not None:
-        raise KeyConflict("a vault key is already registered; change the passphrase instead")
+        raise KeyConflict(N_("a vault key is already registered; change the passphrase instead"))
     try:
         public = public_key_from_jwk(public_jwk)
     except ValueError as exc:
@@ -66,7 +67,7 @@ def get_applicant_key(
 ) -> ApplicantKey:
     row = session.get(ApplicantKey, principal.subject)
     if row is None:
-        raise KeyNotFound("no vault key yet: run `ozg-commons vault keygen`")
+        raise KeyNotFound(N_("no vault key yet: run `ozg-commons vault keygen`"))
     record(session, principal, principal.subject, "vault.wrapped_key.read", row.kid, clock)
     return row
 
@@ -81,7 +82,7 @@ def rewrap_applicant_key(
 ) -> ApplicantKey:
     row = session.get(ApplicantKey, principal.subject)
     if row is None or row.kid != kid:
-        raise KeyNotFound("re-wrapping must keep the same key (kid)")
+        raise KeyNotFound(N_("re-wrapping must keep the same key (kid)"))
     if wrapped_by_passphrase is not None:
         _check_wrapped(wrapped_by_passphrase, "argon2id")
         row.wrapped_by_passphrase = wrapped_by_passphrase

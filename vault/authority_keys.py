@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from commons.clock import Clock, system_clock
+from commons.i18n import N_
 from vault.errors import AuthorityKeyRevoked, KeyConflict, KeyNotFound
 from vault.models import AuthorityKey
 from vault.pki import ValidatedKey, check_authority_binding
@@ -37,7 +38,7 @@ def register_authority_key(
     name ``authority`` (:func:`vault.pki.check_authority_binding`)."""
     check_authority_binding(validated.chain[0], authority)
     if session.get(AuthorityKey, validated.kid) is not None:
-        raise KeyConflict("this key is already registered")
+        raise KeyConflict(N_("this key is already registered"))
     now = clock.now()
     for old in session.scalars(
         select(AuthorityKey).where(
@@ -88,4 +89,4 @@ def active_authority_key(
         return row
     if revoked is not None:
         raise revoked
-    raise KeyNotFound("this authority has no valid key registered")
+    raise KeyNotFound(N_("this authority has no valid key registered"))

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from account import Principal
 from commons.clock import Clock, system_clock
+from commons.i18n import N_
 from commons.ids import new_id_str
 from vault import envelope, uploads
 from vault.errors import DocumentTooLarge, InvalidEnvelope, UploadConflict, UploadNotFound
@@ -94,7 +95,7 @@ def get(
     """The caller's live upload; another applicant's, an expired or an unknown one is 404."""
     row = session.get(Upload, upload_id)
     if row is None or row.owner_subject != principal.subject or row.expires_at <= clock.now():
-        raise UploadNotFound("no such upload (it may have expired)")
+        raise UploadNotFound(N_("no such upload (it may have expired)"))
     return row
 
 
@@ -124,7 +125,7 @@ def claim(
         .execution_options(synchronize_session=False)
     )
     if getattr(taken, "rowcount", 0) != 1:
-        raise UploadConflict("another request is writing to this upload", offset=row.offset)
+        raise UploadConflict(N_("another request is writing to this upload"), offset=row.offset)
     session.refresh(row)
     return row
 
@@ -182,7 +183,7 @@ def open_spool(directory: Path, upload_id: str, offset: int) -> Iterator[IO[byte
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     with os.fdopen(fd, "r+b", buffering=0) as handle:
         if os.fstat(fd).st_size < offset:  # the spool is gone (another host, a lost disk)
-            raise UploadNotFound("this upload's received bytes are lost; start it again")
+            raise UploadNotFound(N_("this upload's received bytes are lost; start it again"))
         handle.truncate(offset)
         handle.seek(offset)
         yield handle

@@ -7,6 +7,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from commons.components import CliGroup, Component, ReadinessCheck, ShredReport
+from commons.i18n import N_
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -26,13 +27,13 @@ class VaultComponent(Component):
     )
     depends_on = ("account", "compliance")
     cli_groups = (
-        CliGroup("vault", "End-to-end encrypted documents.", "vault.cli:cli"),
+        CliGroup("vault", N_("End-to-end encrypted documents."), "vault.cli:cli"),
         CliGroup(
             "login",
-            "Log in (browser, device code or password); renewed silently.",
+            N_("Log in (browser, device code or password); renewed silently."),
             "vault.client.cli:login",
         ),
-        CliGroup("logout", "Forget the login on this device.", "vault.client.cli:logout"),
+        CliGroup("logout", N_("Forget the login on this device."), "vault.client.cli:logout"),
     )
 
     def routers(self) -> Sequence[APIRouter]:

@@ -11,6 +11,7 @@ from commons.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
+from commons.i18n import N_, Deferred
 from commons.text import human_bytes
 
 
@@ -30,16 +31,16 @@ class InvalidEnvelope(VaultError):
 
     status = 422
     code = "invalid-envelope"
-    title = "Invalid envelope"
+    title = N_("Invalid envelope")
 
     def __init__(self) -> None:
-        super().__init__("the envelope is malformed or cannot be opened with this key")
+        super().__init__(N_("the envelope is malformed or cannot be opened with this key"))
 
 
 class DocumentNotFound(VaultError, NotFound):
     status = 404
     code = "document-not-found"
-    title = "Document not found"
+    title = N_("Document not found")
 
 
 class DocumentTooLarge(VaultError, PayloadTooLarge):
@@ -48,13 +49,21 @@ class DocumentTooLarge(VaultError, PayloadTooLarge):
 
     status = 413
     code = "document-too-large"
-    title = "Document too large"
+    title = N_("Document too large")
 
     def __init__(self, limit_bytes: int, what: str = "the document") -> None:
+        message = _TOO_LARGE.get(what) or what + _TOO_LARGE_TAIL
+        limit = human_bytes(limit_bytes)
         super().__init__(
-            f"{what} exceeds the size limit of {human_bytes(limit_bytes)} ({limit_bytes} bytes)",
-            limit_bytes=limit_bytes,
+            Deferred(message, limit=limit, limit_bytes=limit_bytes), limit_bytes=limit_bytes
         )
+
+
+_TOO_LARGE_TAIL = " exceeds the size limit of {limit} ({limit_bytes} bytes)"
+_TOO_LARGE = {
+    "the document": N_("the document exceeds the size limit of {limit} ({limit_bytes} bytes)"),
+    "one piece": N_("one piece exceeds the size limit of {limit} ({limit_bytes} bytes)"),
+}
 
 
 class QuotaExceeded(VaultError, PayloadTooLarge):
@@ -63,13 +72,20 @@ class QuotaExceeded(VaultError, PayloadTooLarge):
 
     status = 413
     code = "quota-exceeded"
-    title = "Storage quota exceeded"
+    title = N_("Storage quota exceeded")
 
     def __init__(self, quota_bytes: int, used_bytes: int, incoming_bytes: int) -> None:
         super().__init__(
-            f"this upload ({human_bytes(incoming_bytes)}) would exceed your storage quota: "
-            f"{human_bytes(used_bytes)} of {human_bytes(quota_bytes)} used, "
-            f"{human_bytes(max(0, quota_bytes - used_bytes))} free",
+            Deferred(
+                N_(
+                    "this upload ({incoming}) would exceed your storage quota: "
+                    "{used} of {quota} used, {free} free"
+                ),
+                incoming=human_bytes(incoming_bytes),
+                used=human_bytes(used_bytes),
+                quota=human_bytes(quota_bytes),
+                free=human_bytes(max(0, quota_bytes - used_bytes)),
+            ),
             quota_bytes=quota_bytes,
             used_bytes=used_bytes,
             incoming_bytes=incoming_bytes,
@@ -79,7 +95,7 @@ class QuotaExceeded(VaultError, PayloadTooLarge):
 class UploadNotFound(VaultError, NotFound):
     status = 404
     code = "upload-not-found"
-    title = "Upload not found"
+    title = N_("Upload not found")
 
 
 class UploadConflict(VaultError, Conflict):
@@ -88,13 +104,13 @@ class UploadConflict(VaultError, Conflict):
 
     status = 409
     code = "upload-conflict"
-    title = "Upload conflict"
+    title = N_("Upload conflict")
 
 
 class RangeNotSatisfiable(VaultError):
     status = 416
     code = "range-not-satisfiable"
-    title = "Range not satisfiable"
+    title = N_("Range not satisfiable")
 
 
 class InvalidKey(VaultError, InvalidInput):
@@ -102,25 +118,25 @@ class InvalidKey(VaultError, InvalidInput):
 
     status = 422
     code = "invalid-key"
-    title = "Invalid key"
+    title = N_("Invalid key")
 
 
 class KeyNotFound(VaultError, NotFound):
     status = 404
     code = "key-not-found"
-    title = "Key not found"
+    title = N_("Key not found")
 
 
 class KeyConflict(VaultError, Conflict):
     status = 409
     code = "key-conflict"
-    title = "Key already registered"
+    title = N_("Key already registered")
 
 
 class NotShared(VaultError, Forbidden):
     status = 403
     code = "not-shared"
-    title = "Not shared with you"
+    title = N_("Not shared with you")
 
 
 class SanitizeError(VaultError, InvalidInput):
@@ -128,7 +144,7 @@ class SanitizeError(VaultError, InvalidInput):
 
     status = 422
     code = "unsupported-file"
-    title = "File refused"
+    title = N_("File refused")
 
 
 class CertificateRevoked(InvalidKey):
@@ -136,7 +152,7 @@ class CertificateRevoked(InvalidKey):
 
     status = 422
     code = "certificate-revoked"
-    title = "Certificate revoked"
+    title = N_("Certificate revoked")
 
 
 class AuthorityKeyRevoked(VaultError, Conflict):
@@ -144,7 +160,7 @@ class AuthorityKeyRevoked(VaultError, Conflict):
 
     status = 409
     code = "authority-key-revoked"
-    title = "Authority key revoked"
+    title = N_("Authority key revoked")
 
 
 class RevocationUnknown(VaultError, ServiceUnavailable):
@@ -152,7 +168,7 @@ class RevocationUnknown(VaultError, ServiceUnavailable):
 
     status = 503
     code = "revocation-status-unknown"
-    title = "Revocation status unknown"
+    title = N_("Revocation status unknown")
 
 
 # Errors that stay inside the vault's own code (the device client, the blob store, the CRL

@@ -8,6 +8,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from commons.components import CliGroup, Component
+from commons.i18n import N_
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -21,7 +22,7 @@ class AuthoritiesComponent(Component):
     summary = "The deployment's immigration authorities, their keys, and routing."
     depends_on = ("compliance", "account", "vault", "payments")
     cli_groups = (
-        CliGroup("authorities", "The deployment's authorities.", "gateway.authorities.cli:cli"),
+        CliGroup("authorities", N_("The deployment's authorities."), "gateway.authorities.cli:cli"),
     )
 
     def routers(self) -> Sequence[APIRouter]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from commons.errors import InvalidInput, NotFound, OzgError
 from commons.errors import UnknownAuthority as UnknownAuthority  # payments refuses them too
+from commons.i18n import N_
 
 
 class InvalidRouteQuery(OzgError):
@@ -11,7 +12,7 @@ class InvalidRouteQuery(OzgError):
 
     status = 400
     code = "invalid-route-query"
-    title = "Invalid route query"
+    title = N_("Invalid route query")
 
 
 class AuthorityMismatch(NotFound):
@@ -19,7 +20,7 @@ class AuthorityMismatch(NotFound):
     fixed message: the caller learns nothing about what exists at another authority."""
 
     code = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
     def __init__(self) -> None:
         super().__init__("not found")
@@ -30,4 +31,4 @@ class AuthoritiesFileError(InvalidInput):
     entry and the field, never a secret's value."""
 
     code = "invalid-authorities-file"
-    title = "Invalid authorities file"
+    title = N_("Invalid authorities file")

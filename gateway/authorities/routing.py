@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from commons.encoding import b64url_decode, b64url_encode, parse_json
 from commons.errors import OzgError
 from commons.flows import LEIKA_PREFIX
+from commons.i18n import N_
 from commons.settings import Settings
 from gateway.authorities.registry import (
     ARS_URN_PREFIX,
@@ -52,7 +53,7 @@ class InvalidDestinationSignature(OzgError):
 
     status = 422
     code = "invalid-destination-signature"
-    title = "The destination signature is not valid"
+    title = N_("The destination signature is not valid")
 
     def __init__(self) -> None:
         super().__init__("the destination signature is not valid")

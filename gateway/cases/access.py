@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from account import Principal, Role
+from commons.i18n import N_
 from compliance import AccessEvent, record_access, record_denied
 from gateway.cases.declarations import CASE_BASIS
 from gateway.cases.errors import CaseConflict, CaseNotFound, UnknownFlow
@@ -112,7 +113,7 @@ def flow_of(runtime: CasesRuntime, flow_id: str) -> FlowRequirements:
 
 def require_draft(case: Case) -> None:
     if case.state != CaseState.DRAFT:
-        raise CaseConflict("the case was submitted; only a draft can be changed")
+        raise CaseConflict(N_("the case was submitted; only a draft can be changed"))
 
 
 def expiry(runtime: CasesRuntime, case: Case, now: datetime) -> datetime:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from account import Message, Principal, send_message
+from commons.i18n import N_
 from gateway.cases.declarations import AUTHORITY_BASIS, FEE_BASIS
 from gateway.cases.errors import CaseConflict, IllegalTransition
 from gateway.cases.models import Case, DocumentRequest
@@ -261,11 +262,11 @@ def decide_waiver(
     the fee is waived (an exemption in payments); refused, the applicant pays."""
     case = visible_case(session, principal, case_id, for_update=True)
     if CaseState(case.state) not in AT_AUTHORITY:
-        raise CaseConflict("a waiver is decided after receipt and before the decision")
+        raise CaseConflict(N_("a waiver is decided after receipt and before the decision"))
     if not case.waiver_requested or case.quote_id is None:
-        raise CaseConflict("no fee waiver was requested for this case")
+        raise CaseConflict(N_("no fee waiver was requested for this case"))
     if case.waiver_decision is not None:
-        raise CaseConflict("the waiver was already decided")
+        raise CaseConflict(N_("the waiver was already decided"))
     if decision == "granted":
         grant_waiver(
             session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from commons.errors import Conflict, InvalidInput, NotFound, OzgError, PayloadTooLarge
+from commons.i18n import N_
 
 
 class CaseError(OzgError):
@@ -16,7 +17,7 @@ class CaseNotFound(CaseError, NotFound):
 
     status = 404
     code = "case-not-found"
-    title = "Case not found"
+    title = N_("Case not found")
 
     def __init__(self) -> None:
         super().__init__("no such case")
@@ -25,7 +26,7 @@ class CaseNotFound(CaseError, NotFound):
 class IllegalTransition(CaseError, Conflict):
     status = 409
     code = "illegal-transition"
-    title = "Illegal case transition"
+    title = N_("Illegal case transition")
 
     def __init__(self, current: str, target: str) -> None:
         super().__init__(
@@ -36,13 +37,13 @@ class IllegalTransition(CaseError, Conflict):
 class CaseConflict(CaseError, Conflict):
     status = 409
     code = "case-conflict"
-    title = "Case conflict"
+    title = N_("Case conflict")
 
 
 class UnknownFlow(CaseError, NotFound):
     status = 404
     code = "unknown-flow"
-    title = "Unknown flow"
+    title = N_("Unknown flow")
 
     def __init__(self, flow_id: str, known: list[str]) -> None:
         names = ", ".join(known) or "none"
@@ -57,7 +58,7 @@ class InvalidSealedContent(CaseError, InvalidInput):
 
     status = 422
     code = "invalid-sealed-content"
-    title = "Invalid sealed content"
+    title = N_("Invalid sealed content")
 
     def __init__(self) -> None:
         super().__init__(
@@ -69,19 +70,19 @@ class InvalidSealedContent(CaseError, InvalidInput):
 class SealedContentTooLarge(CaseError, PayloadTooLarge):
     status = 413
     code = "sealed-content-too-large"
-    title = "Sealed content too large"
+    title = N_("Sealed content too large")
 
 
 class InvalidFeeFacts(CaseError, InvalidInput):
     status = 422
     code = "invalid-fee-facts"
-    title = "Invalid fee facts"
+    title = N_("Invalid fee facts")
 
 
 class DraftNotFound(CaseError, NotFound):
     status = 404
     code = "draft-not-found"
-    title = "Draft not found"
+    title = N_("Draft not found")
 
     def __init__(self) -> None:
         super().__init__("no draft has been saved for this case")
@@ -90,7 +91,7 @@ class DraftNotFound(CaseError, NotFound):
 class ReceiptNotFound(CaseError, NotFound):
     status = 404
     code = "receipt-not-found"
-    title = "Receipt not found"
+    title = N_("Receipt not found")
 
     def __init__(self) -> None:
         super().__init__("the case has no submission receipt (it was not submitted)")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from account import InsufficientUserAuthentication, Principal, touch
+from commons.i18n import N_
 from commons.ids import new_id_str
 from gateway.cases.access import (
     SYSTEM,
@@ -150,7 +151,7 @@ def set_flow_client(
     return (states, the sealed draft, fee facts)."""
     case = visible_case(session, principal, case_id, for_update=True)
     if client_id is not None and CaseState(case.state) in FINAL:
-        raise CaseConflict("the case is closed; no flow can act in it any more")
+        raise CaseConflict(N_("the case is closed; no flow can act in it any more"))
     revoked = client_id is None
     case.flow_client = client_id
     case.updated_at = runtime.clock.now()
@@ -230,7 +231,7 @@ def declare_fee_facts(
     case = visible_case(session, principal, case_id, for_update=True)
     require_draft(case)
     if case.authority is None:
-        raise CaseConflict("choose the authority first (PUT /v1/cases/{id}/authority)")
+        raise CaseConflict(N_("choose the authority first (PUT /v1/cases/{id}/authority)"))
     flow = flow_of(runtime, case.flow_id)
     undeclared = sorted(set(facts) - flow.fee_facts)
     if undeclared:
@@ -279,10 +280,10 @@ def link_payment(
     payment platform sent the applicant back)."""
     case = visible_case(session, principal, case_id, for_update=True)
     if CaseState(case.state) in FINAL:
-        raise CaseConflict("the case is closed")
+        raise CaseConflict(N_("the case is closed"))
     payment = visible_payment(session, runtime.payments, principal, payment_id)
     if case.quote_id is None or payment.quote_id != case.quote_id:
-        raise CaseConflict("the payment is not for this case's current fee quote")
+        raise CaseConflict(N_("the payment is not for this case's current fee quote"))
     case.payment_id = payment.id
     case.updated_at = runtime.clock.now()
     audit(session, runtime, principal, "cases.case.update", case, "link the fee payment")
@@ -295,7 +296,9 @@ def withdraw(session: Session, runtime: CasesRuntime, principal: Principal, case
     through the withdrawal hooks (the delivery component sends an event)."""
     case = visible_case(session, principal, case_id, for_update=True)
     if case.state == CaseState.DRAFT:
-        raise CaseConflict("a draft is not submitted; delete it instead (DELETE /v1/cases/{id})")
+        raise CaseConflict(
+            N_("a draft is not submitted; delete it instead (DELETE /v1/cases/{id})")
+        )
     transition(session, runtime, case, CaseState.WITHDRAWN, actor=principal, reason="withdrawn")
     notice = WithdrawalNotice(
         case_id=case.id,
@@ -321,7 +324,7 @@ def provide_documents(
     document type)`` pairs) that the applicant owns and shared with the case's authority."""
     case = visible_case(session, principal, case_id, for_update=True)
     if case.state != CaseState.ACTION_REQUIRED:
-        raise CaseConflict("the authority has not asked for documents")
+        raise CaseConflict(N_("the authority has not asked for documents"))
     request = session.scalars(
         select(DocumentRequest)
         .where(DocumentRequest.case_id == case.id, DocumentRequest.answered_at.is_(None))

@@ -37,6 +37,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from commons.encoding import b64url_decode
+from commons.i18n import accept_language
 from gateway.client import flowdata
 from gateway.fitconnect import (
     Attachment,
@@ -117,6 +118,7 @@ class ApplicantClient:
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
         self.public_url = httpx.URL(public_url) if public_url else None
         self.http.headers["Authorization"] = f"Bearer {token}"
+        self.http.headers.setdefault("Accept-Language", accept_language())
         self.anchors = list(anchors)
         self.revocation = RevocationChecker(crls=list(crls), anchors=self.anchors)
         self.allow_self_signed = allow_self_signed

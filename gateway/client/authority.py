@@ -29,7 +29,7 @@ from commons.cli_messages import unreachable
 from commons.clock import Clock, SystemClock
 from commons.encoding import b64url_encode
 from commons.errors import OzgError
-from commons.i18n import N_, _
+from commons.i18n import N_, _, accept_language
 from gateway.fitconnect import kid_for
 from vault import public_jwk, public_key_from_jwk, seal
 
@@ -187,6 +187,8 @@ class AuthorityClient:
         self.http: httpx.Client = http or httpx.Client(
             base_url=base_url.rstrip("/"), timeout=TIMEOUT
         )
+        # The server's problem details in the caseworker's language (LANG), else English.
+        self.http.headers.setdefault("Accept-Language", accept_language())
         self.token = token
         self.clock: Clock = clock or SystemClock()
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from commons.i18n import print_error
+from commons.i18n import accept_language, print_error
 from vault.client import ClientError
 from vault.client import cli as vault_cli
 
@@ -37,7 +37,7 @@ class Api:
 
     def _headers(self) -> dict[str, str]:
         token = self._token() if callable(self._token) else self._token
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {token}", "Accept-Language": accept_language()}
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, path, headers=self._headers(), **kwargs)

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from commons.encoding import b64url_encode
+from commons.i18n import N_, _, ngettext
 from compliance import HttpLog, verify_server
 from gateway.client.applicant import ApplicantClient, Document, Sent
 from gateway.fitconnect import decrypt, issue_event
@@ -57,7 +58,9 @@ EXTRA_TEXT = "Gehaltsnachweis / payslip (demo)"
 class StepFailed(Exception):
     def __init__(self, step: int, what: str, cause: BaseException) -> None:
         self.step = step
-        super().__init__(f"step {step} ({what}) failed: {cause}")
+        super().__init__(
+            _("step {step} ({what}) failed: {cause}", step=step, what=what, cause=cause)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +185,7 @@ def accept_as_authority(
         metadata = json.loads(metadata_jwe.plaintext)
         structure = metadata["contentStructure"]
         if structure["data"]["hash"]["content"] != hashlib.sha512(data_jwe.plaintext).hexdigest():
-            raise ValueError("the form data does not match its hash in the metadata")
+            raise ValueError(_("the form data does not match its hash in the metadata"))
         folder = {"form.json": data_jwe.plaintext, "metadata.json": metadata_jwe.plaintext}
         tags: dict[str, str] = {}
         for described in structure["attachments"]:
@@ -194,7 +197,7 @@ def accept_as_authority(
             blob.raise_for_status()
             opened = decrypt(blob.content, keys.encryption_key)
             if opened.plaintext_sha512 != described["hash"]["content"]:
-                raise ValueError("an attachment does not match its hash in the metadata")
+                raise ValueError(_("an attachment does not match its hash in the metadata"))
             folder[described.get("filename") or attachment_id] = opened.plaintext
             tags[attachment_id] = opened.tag
         event = issue_event(
@@ -264,8 +267,8 @@ def run_story(
         try:
             said = work()
         except Exception as exc:
-            raise StepFailed(n, what, exc) from exc
-        say(f"{n:>2}. {what}: {said}")
+            raise StepFailed(n, _(what), exc) from exc
+        say(f"{n:>2}. {_(what)}: {said}")
 
     with tempfile.TemporaryDirectory(prefix="ozg-demo-") as tmp:
         workdir = Path(tmp)
@@ -278,13 +281,13 @@ def run_story(
             )  # fmt: skip
             me = state["applicant"].http.get("/v1/me")
             me.raise_for_status()
-            return f"signed in as {applicant_user}"
+            return _("signed in as {user}", user=applicant_user)
 
         def create_key() -> str:
             client: ApplicantClient = state["applicant"]
             client.vault.keygen(PASSPHRASE, vault_keys.ARGON2_MINIMUM)
             state["key"] = client.vault.unlock(PASSPHRASE)
-            return "vault key pair made on the device; the server holds only wrapped copies"
+            return _("vault key pair made on the device; the server holds only wrapped copies")
 
         def upload() -> str:
             client: ApplicantClient = state["applicant"]
@@ -297,7 +300,7 @@ def run_story(
                 other = workdir / name
                 other.write_bytes(minimal_pdf(text))
                 state["others"].append(Document(client.vault.put(other, state["key"])[0], doc_type))
-            return f"document {doc_id} sanitized ({report})"
+            return _("document {doc_id} sanitized ({report})", doc_id=doc_id, report=report)
 
         def fill() -> str:
             client: ApplicantClient = state["applicant"]
@@ -306,11 +309,11 @@ def run_story(
             result.case_id = case["id"]
             errors = client.validate(state["flow"], form, "en")
             if errors:
-                raise ValueError(f"the form does not validate: {errors}")
+                raise ValueError(_("the form does not validate: {errors}", errors=errors))
             client.save_draft(case["id"], form, state["key"])
             if client.load_draft(case["id"], state["key"]) != form:
-                raise ValueError("the resumed draft differs")
-            return f"case {case['id']}: form valid, draft saved sealed and resumed"
+                raise ValueError(_("the resumed draft differs"))
+            return _("case {case}: form valid, draft saved sealed and resumed", case=case["id"])
 
         def pay() -> str:
             client: ApplicantClient = state["applicant"]
@@ -326,7 +329,9 @@ def run_story(
             facts = client.fee_facts(state["flow"], form)
             quote = client.declare_fee_facts(result.case_id, facts)["quote"]
             state["payment"] = client.pay_in_sandbox(result.case_id, quote["id"])
-            return f"authority {authority}; facts {facts}; paid {quote.get('amount_due_cents')} ct"
+            paid = quote.get("amount_due_cents")
+            return _("authority {authority}; facts {facts}; paid {paid} ct", authority=authority,
+                     facts=facts, paid=paid)  # fmt: skip
 
         def submit() -> str:
             client: ApplicantClient = state["applicant"]
@@ -339,7 +344,7 @@ def run_story(
             result.sent = sent
             result.receipt = client.receipt(result.case_id)
             client.check_receipt(sent, result.receipt["claims"])
-            return f"submitted; receipt sha512 {sent.submission_sha512[:16]}…"
+            return _("submitted; receipt sha512 {digest}…", digest=sent.submission_sha512[:16])
 
         def authority_accepts() -> str:
             caseworker = token(http, "demo-caseworker-tf")
@@ -347,10 +352,10 @@ def run_story(
             folders = accept_as_authority(http, caseworker, authority_keys)
             sent = result.sent
             if sent is None:
-                raise ValueError("nothing was submitted")
+                raise ValueError(_("nothing was submitted"))
             result.folder = folders[sent.fit_connect_case_id]
             state["applicant"].verify_acceptance(sent)
-            return "fetched, decrypted, accepted: the authority decrypted exactly what you sent"
+            return _("fetched, decrypted, accepted: the authority decrypted exactly what you sent")
 
         def request_more() -> str:
             headers = {"Authorization": f"Bearer {state['caseworker']}"}
@@ -367,7 +372,7 @@ def run_story(
                     json=body if path != "processing" else None,
                 )  # fmt: skip
                 answer.raise_for_status()
-            return "one more document requested (sealed message to the applicant)"
+            return _("one more document requested (sealed message to the applicant)")
 
         def answer() -> str:
             client: ApplicantClient = state["applicant"]
@@ -377,7 +382,7 @@ def run_story(
                 result.case_id, state["authority"], [(path, EXTRA_DOCUMENT)],
                 state["key"],
             )  # fmt: skip
-            return "uploaded, shared with the authority and linked to the case"
+            return _("uploaded, shared with the authority and linked to the case")
 
         def decide() -> str:
             headers = {"Authorization": f"Bearer {state['caseworker']}"}
@@ -390,7 +395,7 @@ def run_story(
                 json={"outcome": "approved", "letter": letter},
             )  # fmt: skip
             decided.raise_for_status()
-            return "approved; decision letter sealed to the applicant"
+            return _("approved; decision letter sealed to the applicant")
 
         def read() -> str:
             client: ApplicantClient = state["applicant"]
@@ -400,24 +405,25 @@ def run_story(
             result.timeline = client.timeline(result.case_id)
             states = " → ".join(t["to_state"] for t in result.timeline)
             proofs = _verify_access_log(client)
-            return f"decision letter opened ({len(letter)} bytes); {states}; {proofs}"
+            return _("decision letter opened ({size} bytes); {states}; {proofs}", size=len(letter),
+                     states=states, proofs=proofs)  # fmt: skip
 
         def dpo() -> str:
-            return f"the whole audit log verifies ({verify_audit_log(http, settle)} entries)"
+            return _("the whole audit log verifies ({n} entries)", n=verify_audit_log(http, settle))
 
         steps: list[tuple[str, Callable[[], str]]] = [
-            ("an applicant logs in", login),
-            ("creates a vault key", create_key),
-            ("uploads a PDF", upload),
-            ("starts the employment flow and fills the form", fill),
-            ("gets a fee quote and pays in the sandbox", pay),
-            ("submits and receives a receipt", submit),
-            ("the Teltow-Fläming caseworker fetches, decrypts and accepts", authority_accepts),
-            ("the caseworker requests one more document", request_more),
-            ("the applicant uploads it", answer),
-            ("the caseworker decides", decide),
-            ("the applicant reads the decision, the timeline and the access log", read),
-            ("the DPO verifies the whole log", dpo),
+            (N_("an applicant logs in"), login),
+            (N_("creates a vault key"), create_key),
+            (N_("uploads a PDF"), upload),
+            (N_("starts the employment flow and fills the form"), fill),
+            (N_("gets a fee quote and pays in the sandbox"), pay),
+            (N_("submits and receives a receipt"), submit),
+            (N_("the Teltow-Fläming caseworker fetches, decrypts and accepts"), authority_accepts),
+            (N_("the caseworker requests one more document"), request_more),
+            (N_("the applicant uploads it"), answer),
+            (N_("the caseworker decides"), decide),
+            (N_("the applicant reads the decision, the timeline and the access log"), read),
+            (N_("the DPO verifies the whole log"), dpo),
         ]
         for n, (what, work) in enumerate(steps[:last_step], start=1):
             step(n, what, work)
@@ -477,7 +483,7 @@ def _verify_access_log(client: ApplicantClient) -> str:
     response.raise_for_status()
     body = response.json()
     entries = body.get("entries", []) if isinstance(body, dict) else body
-    return f"{len(entries)} access log entries"
+    return ngettext("{n} access log entry", "{n} access log entries", len(entries))
 
 
 __all__ = [

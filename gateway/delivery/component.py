@@ -7,6 +7,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from commons.components import CliGroup, Component, ShredReport
+from commons.i18n import N_
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -23,7 +24,9 @@ class DeliveryComponent(Component):
     depends_on = ("account", "compliance", "vault")
     cli_groups = (
         CliGroup(
-            "delivery", "FIT-Connect delivery: timers and callbacks.", "gateway.delivery.cli:cli"
+            "delivery",
+            N_("FIT-Connect delivery: timers and callbacks."),
+            "gateway.delivery.cli:cli",
         ),
     )
 

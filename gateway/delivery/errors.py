@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from commons.errors import OzgError
+from commons.i18n import N_
 
 PROBLEM_BASE = "https://schema.fitko.de/fit-connect/submission-api/problems/"
 """⚠ The slugs follow FIT-Connect's pattern; they were not confirmed against the FIT-Connect
@@ -26,7 +27,7 @@ class DeliveryError(OzgError):
 class UnknownDestination(DeliveryError):
     status = 404
     code = "destination-not-found"
-    title = "Destination not found"
+    title = N_("Destination not found")
 
     def __init__(self, known: list[str]) -> None:
         names = ", ".join(known) or "none"
@@ -38,7 +39,7 @@ class SubmissionNotFound(DeliveryError):
 
     status = 404
     code = "submission-not-found"
-    title = "Submission not found"
+    title = N_("Submission not found")
 
     def __init__(self) -> None:
         super().__init__("no such submission")
@@ -47,7 +48,7 @@ class SubmissionNotFound(DeliveryError):
 class AttachmentNotFound(DeliveryError):
     status = 404
     code = "attachment-not-found"
-    title = "Attachment not found"
+    title = N_("Attachment not found")
 
     def __init__(self, detail: str = "no such attachment") -> None:
         super().__init__(detail)
@@ -56,7 +57,7 @@ class AttachmentNotFound(DeliveryError):
 class KeyNotFound(DeliveryError):
     status = 404
     code = "key-not-found"
-    title = "Key not found"
+    title = N_("Key not found")
 
     def __init__(self) -> None:
         super().__init__("the destination has no key with this kid")
@@ -67,7 +68,7 @@ class InvalidSubmission(DeliveryError):
 
     status = 422
     code = "invalid-submission"
-    title = "Invalid submission"
+    title = N_("Invalid submission")
 
 
 class InvalidAttachment(DeliveryError):
@@ -76,19 +77,19 @@ class InvalidAttachment(DeliveryError):
 
     status = 422
     code = "invalid-attachment"
-    title = "Invalid attachment"
+    title = N_("Invalid attachment")
 
 
 class UnsupportedMediaType(DeliveryError):
     status = 415
     code = "unsupported-media-type"
-    title = "Unsupported media type"
+    title = N_("Unsupported media type")
 
 
 class WrongState(DeliveryError):
     status = 409
     code = "submission-state"
-    title = "Not possible in this state"
+    title = N_("Not possible in this state")
 
     def __init__(self, detail: str, *, state: str) -> None:
         super().__init__(detail, state=state)
@@ -97,7 +98,7 @@ class WrongState(DeliveryError):
 class AlreadyUploaded(DeliveryError):
     status = 409
     code = "attachment-exists"
-    title = "Attachment already uploaded"
+    title = N_("Attachment already uploaded")
 
     def __init__(self) -> None:
         super().__init__("this attachment was already uploaded")
@@ -106,7 +107,7 @@ class AlreadyUploaded(DeliveryError):
 class TooLarge(DeliveryError):
     status = 413
     code = "payload-too-large"
-    title = "Payload too large"
+    title = N_("Payload too large")
 
     def __init__(self, detail: str, *, limit: int) -> None:
         super().__init__(detail, limit=limit)
@@ -118,7 +119,7 @@ class SubmitRefused(DeliveryError):
 
     status = 422
     code = "submission-incomplete"
-    title = "Submission incomplete / Einreichung unvollständig"
+    title = N_("Submission incomplete / Einreichung unvollständig")
 
     def __init__(self, missing: list[dict[str, Any]]) -> None:
         en = "; ".join(m["detail"]["en"] for m in missing)
@@ -131,7 +132,7 @@ class InvalidEvent(DeliveryError):
 
     status = 422
     code = "invalid-event"
-    title = "Invalid event"
+    title = N_("Invalid event")
 
     def __init__(self) -> None:
         super().__init__("the event token is not valid for this case")
@@ -140,7 +141,7 @@ class InvalidEvent(DeliveryError):
 class NotASender(DeliveryError):
     status = 403
     code = "not-a-sender"
-    title = "Forbidden"
+    title = N_("Forbidden")
 
     def __init__(self) -> None:
         super().__init__("only applicants and flow clients may send submissions")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from commons.errors import InvalidInput, OzgError
+from commons.i18n import N_
 
 
 class FitConnectError(OzgError):
@@ -32,7 +33,7 @@ class InvalidJwe(_Opaque):
 
     status = 422
     code = "invalid-jwe"
-    title = "The JWE cannot be decrypted"
+    title = N_("The JWE cannot be decrypted")
 
 
 class InvalidEventToken(_Opaque):
@@ -40,7 +41,7 @@ class InvalidEventToken(_Opaque):
 
     status = 422
     code = "invalid-event-token"
-    title = "The security event token is not valid"
+    title = N_("The security event token is not valid")
 
 
 class InvalidCallback(_Opaque):
@@ -48,7 +49,7 @@ class InvalidCallback(_Opaque):
 
     status = 401
     code = "invalid-callback"
-    title = "The callback is not authentic"
+    title = N_("The callback is not authentic")
 
 
 class InvalidDestinationKey(FitConnectError):
@@ -56,14 +57,14 @@ class InvalidDestinationKey(FitConnectError):
 
     status = 422
     code = "invalid-destination-key"
-    title = "The destination key is not acceptable"
+    title = N_("The destination key is not acceptable")
 
 
 class InvalidMetadata(InvalidInput, FitConnectError):
     """Metadata that does not validate against its version's schema; names the path."""
 
     code = "invalid-metadata"
-    title = "The submission metadata is not valid"
+    title = N_("The submission metadata is not valid")
 
 
 class TagMismatch(FitConnectError):
@@ -71,4 +72,4 @@ class TagMismatch(FitConnectError):
 
     status = 409
     code = "authentication-tag-mismatch"
-    title = "The receiver's authentication tags do not match what was sent"
+    title = N_("The receiver's authentication tags do not match what was sent")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from commons.components import Registry
 from commons.errors import NotFound
 from commons.flows import Flow, FlowDefinition, FlowDefinitionError
+from commons.i18n import N_
 
 
 class UnknownFlow(NotFound):
     code = "unknown-flow"
-    title = "Unknown flow"
+    title = N_("Unknown flow")
 
 
 def installed_flows(registry: Registry) -> list[Flow]:

@@ -26,7 +26,7 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.support import NullTranslations
 
-from commons.i18n import DOMAIN, compile_catalogue, read_catalogue
+from commons.i18n import DOMAIN, compile_catalogue, ranked_languages, read_catalogue
 from gateway.portal import LOCALES_DIR as LOCALES_DIR
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -130,32 +130,18 @@ class Catalogues:
         return self.languages.get(code or "")
 
     def negotiate(self, cookie: str | None, accept_language: str | None) -> Language:
-        """The cookie's choice, else the best of ``Accept-Language``, else German."""
+        """The cookie's choice, else the best of ``Accept-Language``, else German (the
+        header read as the API reads it: ``commons.i18n.ranked_languages``)."""
         chosen = self.get(cookie)
         if chosen is not None:
             return chosen
-        for tag, _q in _accept(accept_language or ""):
+        for tag in ranked_languages(accept_language):
             for code, lang in self.languages.items():
                 if code == PSEUDO_RTL:
                     continue
                 if tag == code.lower() or tag.split("-")[0] == code.lower():
                     return lang
         return self.languages[DEFAULT_LANGUAGE]
-
-
-def _accept(header: str) -> list[tuple[str, float]]:
-    ranked: list[tuple[str, float]] = []
-    for part in header.split(",")[:20]:
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        if tag and quality > 0:
-            ranked.append((tag.lower(), quality))
-    return sorted(ranked, key=lambda item: -item[1])
 
 
 # --------------------------------------------------------------------------- templates

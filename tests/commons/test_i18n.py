@@ -3,6 +3,7 @@ from the portal's own catalogues, placeholders filled in after translation."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +86,83 @@ def test_the_root_command_speaks_german(monkeypatch: pytest.MonkeyPatch) -> None
     german = CliRunner().invoke(app, ["config", "show"])
     assert german.exit_code == 2
     assert "Fehler: ungültige Einstellungen:" in german.stderr
+
+
+@pytest.mark.parametrize(
+    ("header", "language", "matched"),
+    [
+        (None, "en", False),
+        ("", "en", False),
+        ("de", "de", True),
+        ("de-AT,de;q=0.9", "de", True),
+        ("fr-FR, de;q=0.8, en;q=0.9", "en", True),
+        ("fr-FR, de;q=0.8", "de", True),
+        ("de;q=0, en", "en", True),
+        ("de;q=nonsense", "en", False),
+        ("*", "en", False),
+        (",,;;q=", "en", False),
+    ],
+)
+def test_the_api_language_is_the_best_of_accept_language(
+    header: str | None, language: str, matched: bool
+) -> None:
+    assert i18n.negotiate(header) == language
+    # without a match, the caller's default (the portal's pages: German)
+    assert i18n.negotiate(header, default="de") == (language if matched else "de")
+
+
+def test_a_deferred_message_is_english_and_can_be_said_in_german() -> None:
+    none = i18n.Deferred("none")
+    message = i18n.Deferred(
+        "there is no authority {authority}; known authorities: {known}",
+        authority="'x'",
+        known=none,
+    )
+    assert message == "there is no authority 'x'; known authorities: none"
+    assert isinstance(message, str)
+    assert i18n.translate("en", message) == message
+    assert i18n.translate("de", message) == "es gibt keine Behörde 'x'; bekannte Behörden: keine"
+    assert i18n.translate("de", "Not Found") == "Nicht gefunden"  # a marked constant
+    assert i18n.translate("de", "an unmarked detail") == "an unmarked detail"
+    copied = pickle.loads(pickle.dumps(message))  # noqa: S301 (our own bytes)
+    assert i18n.translate("de", copied).startswith("es gibt")
+
+
+def test_the_command_line_asks_the_server_for_its_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert i18n.accept_language() == "en"
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    assert i18n.accept_language() == "de, en;q=0.5"
+    assert i18n.negotiate(i18n.accept_language()) == "de"
+
+
+def test_help_texts_are_extracted_as_typer_shows_them() -> None:
+    from commons.i18n_extract import help_texts
+
+    source = '''
+import typer
+app = typer.Typer(help="The group.")
+
+@app.command()
+def first(
+    name: Annotated[str, typer.Option(help="A name, "
+                                           "in two parts.")] = "x",
+) -> None:
+    """The first command.
+
+    Its second paragraph."""
+
+def plain(flag: bool = typer.Option(False, help="  Indented.")) -> None:
+    """A command without a decorator (a CliGroup's single function)."""
+
+def helper(value: int) -> None:
+    """Not a command: no docstring extracted."""
+'''
+    assert sorted(text for _line, text in help_texts(source)) == [
+        "A command without a decorator (a CliGroup's single function).",
+        "A name, in two parts.",
+        "Indented.",
+        "The first command.\n\nIts second paragraph.",
+        "The group.",
+    ]

@@ -24,7 +24,7 @@ import typer
 
 from commons import cli_messages as msg
 from commons.cli_safety import confirm
-from commons.i18n import _, print_error, print_warning, say
+from commons.i18n import _, accept_language, print_error, print_warning, say
 from vault.errors import (
     ClientError,
     DocumentTooLarge,
@@ -56,7 +56,7 @@ KeyFile = Annotated[
 def _default_http(url: str) -> httpx.Client:
     import httpx
 
-    return httpx.Client(base_url=url, timeout=120.0)
+    return httpx.Client(base_url=url, timeout=120.0, headers={"Accept-Language": accept_language()})
 
 
 # Tests replace this to talk to an in-process app.

@@ -27,6 +27,7 @@ from cryptography import x509
 
 from commons.cli_safety import move_without_replacing
 from commons.errors import OzgError
+from commons.i18n import accept_language
 from vault import envelope, sanitize
 from vault.client import keys
 from vault.envelope import Metadata
@@ -94,6 +95,8 @@ class VaultClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = http or httpx.Client(base_url=base_url, timeout=timeout)
         self.http.headers.update(headers)
+        # The server's problem details in the device's language (LANG), English as fallback.
+        self.http.headers.setdefault("Accept-Language", accept_language())
         self.api = "/v1/vault"
 
     def _check(self, response: httpx.Response) -> httpx.Response:
