@@ -37,7 +37,7 @@ MIN_RSA_BITS = 4096
 ENCRYPTION_SUFFIX = "-encryption.key.pem"
 SIGNING_SUFFIX = "-signing.key.pem"
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-DOWNLOAD_BLOCK = 1024 * 1024
+PARALLEL_DOWNLOADS = 2  # the attachments a fetch downloads at once (see AuthorityClient)
 LANGUAGES = ("de", "en")
 
 
@@ -173,6 +173,10 @@ class AuthorityClient:
 
     ``http`` may be any httpx-style client whose base URL is the server (a FastAPI
     ``TestClient`` in tests); otherwise an ``httpx.Client`` is made for ``base_url``.
+    ``downloads`` is how many attachments the fetch downloads at once: by default
+    :data:`PARALLEL_DOWNLOADS` on the client made here (httpx's pool is thread-safe, and
+    keeps a connection alive for each), one on an injected client, whose safety for
+    requests from several threads at once is not known.
     """
 
     def __init__(
@@ -182,7 +186,11 @@ class AuthorityClient:
         token: TokenSource = None,
         http: Any = None,
         clock: Clock | None = None,
+        downloads: int | None = None,
     ) -> None:
+        if downloads is not None and downloads < 1:
+            raise ValueError("downloads must be at least 1")
+        self.downloads = downloads or (PARALLEL_DOWNLOADS if http is None else 1)
         self._owns_http = http is None
         self.http: httpx.Client = http or httpx.Client(
             base_url=base_url.rstrip("/"), timeout=TIMEOUT
@@ -282,13 +290,14 @@ class AuthorityClient:
 
     @contextmanager
     def attachment(self, submission_id: str, attachment_id: str) -> Iterator[Iterator[bytes]]:
-        """The attachment's JWE as it arrives, in blocks (constant memory: decrypt it on
-        the way with :func:`gateway.fitconnect.decrypt_stream`)."""
+        """The attachment's JWE as it arrives, in the blocks the connection delivers
+        them (no re-chunking copy: :func:`gateway.fitconnect.decrypt_stream` gathers them
+        into steps and decrypts on the way, in constant memory)."""
         with self.stream(
             f"/fit-connect/v1/submissions/{submission_id}/attachments/{attachment_id}",
             f"attachment {attachment_id}",
         ) as response:
-            yield response.iter_raw(DOWNLOAD_BLOCK)
+            yield response.iter_raw()
 
     def post_event(self, case_id: str, token: str) -> int:
         """Post a signed SET to the case's event log; returns the HTTP status (204, or 409

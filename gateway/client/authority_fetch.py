@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -278,14 +279,26 @@ class Fetcher:
     def _attachments(
         self, submission: dict[str, Any], metadata: dict[str, Any], work: Path
     ) -> list[Part]:
-        """Decrypt each announced attachment into ``work`` while it downloads."""
-        parts = []
-        for attachment_id, meta in announced_attachments(submission, metadata).items():
+        """Decrypt each announced attachment into ``work`` while it downloads, as many at
+        a time as the client allows (:attr:`AuthorityClient.downloads`: one's request, key
+        unwrap and last hashing overlap another's transfer); the parts in announced order,
+        and the first failing one's rejection, in that order too, once every started
+        download has ended."""
+        sid = submission["submissionId"]
+
+        def one(attachment_id: str, meta: dict[str, Any]) -> Part:
             plain = work / f"{attachment_id}.plain"
-            with self.client.attachment(submission["submissionId"], attachment_id) as blocks:
-                part = decrypt_attachment(blocks, plain, self.encryption_key, attachment_id, meta)
-            parts.append(part)
-        return parts
+            with self.client.attachment(sid, attachment_id) as blocks:
+                return decrypt_attachment(blocks, plain, self.encryption_key, attachment_id, meta)
+
+        announced = announced_attachments(submission, metadata)
+        with ThreadPoolExecutor(self.client.downloads, thread_name_prefix="fetch") as pool:
+            futures = [pool.submit(one, a, meta) for a, meta in announced.items()]
+            try:
+                return [future.result() for future in futures]
+            finally:
+                for future in futures:
+                    future.cancel()
 
     def _flow_for(self, submission: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
         """The flow: the manifest's, else the one whose LeiKa key the metadata names."""

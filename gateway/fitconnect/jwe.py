@@ -15,8 +15,10 @@ Memory: :func:`encrypt` and :func:`decrypt` hold everything in memory and refuse
 read in whole quanta of 4 characters (:func:`commons.encoding.b64url_decode_quanta`, SIMD
 when ``pybase64`` is installed), and AES-GCM is incremental. :func:`decrypt_stream` reads
 its source once, front to back, and checks the tag at the end (``finalize_with_tag``), so
-an attachment is decrypted while it downloads. Both in-memory functions are the streaming
-ones run over ``io.BytesIO``, so there is one parser.
+an attachment is decrypted while it downloads; it hashes and writes the plaintext on a
+second thread, so that SHA-512 (the dearest step) overlaps the download, the decoding and
+the decryption. Both in-memory functions are the streaming ones run over ``io.BytesIO``,
+so there is one parser.
 
 :func:`decrypt_stream` writes plaintext to ``out`` *before* the tag at the end has been
 checked (GCM cannot do otherwise without a second pass): when it raises, whatever it wrote
@@ -30,7 +32,9 @@ import hashlib
 import io
 import json
 import os
+import queue
 import re
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -202,7 +206,9 @@ def decrypt(
     if len(raw) > max_plaintext * 4 // 3 + MAX_HEADER_CHARS + MAX_KEY_CHARS + 64:
         raise InvalidJwe()
     out = io.BytesIO()
-    result = decrypt_stream(io.BytesIO(raw), out, private_key, max_plaintext=max_plaintext)
+    result = decrypt_stream(
+        io.BytesIO(raw), out, private_key, max_plaintext=max_plaintext, background=False
+    )
     return Decrypted(
         plaintext=out.getvalue(),
         header=result.header,
@@ -218,13 +224,22 @@ def decrypt_stream(
     *,
     max_plaintext: int = MAX_STREAM,
     chunk_chars: int = CHUNK_SIZE // 3 * 4,
+    background: bool = True,
 ) -> DecryptedStream:
     """Decrypt the compact JWE read from ``source`` into ``out``, in one sequential pass.
 
     ``source`` is a binary file (read ``chunk_chars`` at a time, never seeked: a socket or
     a pipe will do) or an iterable of byte blocks of any size, such as an HTTP response's
-    body as it arrives. Raises :class:`InvalidJwe` for every failure; then ``out`` holds
-    unauthenticated bytes that must be discarded (see the module docstring).
+    body as it arrives; blocks are gathered into steps of about ``chunk_chars``. Raises
+    :class:`InvalidJwe` for every failure; then ``out`` holds unauthenticated bytes that
+    must be discarded (see the module docstring).
+
+    With ``background`` (the default) the plaintext is hashed and written to ``out`` on a
+    second thread, in order, while this one receives, decodes and decrypts the next step:
+    SHA-512 is the dearest of the primitives, and it, the file write and the base64url
+    decoding release the GIL, so that on two cores they overlap. At most
+    :data:`SINK_STEPS` steps wait between the two threads (constant memory). An error of
+    ``out`` is raised here, as it is; :func:`decrypt` (in memory) runs inline.
     """
     if chunk_chars <= 0 or chunk_chars % 4:
         raise ValueError("chunk_chars must be a positive multiple of 4")
@@ -233,12 +248,74 @@ def decrypt_stream(
         blocks: Iterator[bytes] = iter(lambda: reader.read(chunk_chars), b"")
     else:
         blocks = iter(source)
+    sink = _BackgroundSink(out) if background else _Sink(out)
     try:
-        return _decrypt_stream(blocks, out, private_key, max_plaintext)
+        return _decrypt_stream(blocks, sink, private_key, max_plaintext, chunk_chars)
     except InvalidJwe:
         raise
     except (ValueError, TypeError, KeyError, OverflowError, zlib.error, InvalidTag) as exc:
         raise InvalidJwe() from exc
+    finally:
+        sink.stop()
+
+
+SINK_STEPS = 4
+
+
+class _Sink:
+    """Hashes and writes the plaintext, in order, on the calling thread."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.digest = hashlib.sha512()
+
+    def write(self, data: bytes) -> None:
+        self.digest.update(data)
+        self.out.write(data)
+
+    def finish(self) -> str:
+        """The hex SHA-512 of everything written, once it is all written."""
+        return self.digest.hexdigest()
+
+    def stop(self) -> None:
+        """Let go of the sink (after :meth:`finish`, or after an error)."""
+
+
+class _BackgroundSink(_Sink):
+    """:class:`_Sink` on a thread of its own, fed through a queue of at most
+    :data:`SINK_STEPS` steps; the first error of ``out`` is raised by the next
+    :meth:`write` or by :meth:`finish`."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        super().__init__(out)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=SINK_STEPS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="jwe-sink", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    super().write(data)
+                except BaseException as exc:  # raised on the caller's thread
+                    self._error = exc
+
+    def write(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def finish(self) -> str:
+        self.stop()
+        if self._error is not None:
+            raise self._error
+        return super().finish()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
 
 _HEAD_LIMIT = MAX_HEADER_CHARS + MAX_KEY_CHARS + 32 + 3
@@ -246,9 +323,10 @@ _HEAD_LIMIT = MAX_HEADER_CHARS + MAX_KEY_CHARS + 32 + 3
 
 def _decrypt_stream(
     blocks: Iterator[bytes],
-    out: BinaryIO,
+    sink: _Sink,
     private_key: rsa.RSAPrivateKey,
     max_plaintext: int,
+    step: int,
 ) -> DecryptedStream:
     head = b""
     while head.count(b".") < 3:  # header.key.iv.
@@ -258,7 +336,7 @@ def _decrypt_stream(
         if not block:
             raise InvalidJwe()
         head += block
-    header_part, ek_part, iv_part, pending = head.split(b".", 3)
+    header_part, ek_part, iv_part, block = head.split(b".", 3)
     header_b64, ek_b64, iv_b64 = (p.decode("ascii") for p in (header_part, ek_part, iv_part))
     if len(header_b64) > MAX_HEADER_CHARS or len(ek_b64) > MAX_KEY_CHARS:
         raise InvalidJwe()
@@ -278,7 +356,6 @@ def _decrypt_stream(
     decryptor = Cipher(algorithms.AES(cek), modes.GCM(iv)).decryptor()
     decryptor.authenticate_additional_data(header_b64.encode("ascii"))
     inflater = zlib.decompressobj(-15) if header.get("zip") == ZIP_ACCEPTED else None
-    digest = hashlib.sha512()
     written = body_chars = 0
 
     def emit(data: bytes) -> None:
@@ -288,8 +365,8 @@ def _decrypt_stream(
         written += len(data)
         if written > max_plaintext:
             raise InvalidJwe()
-        digest.update(data)
-        out.write(data)
+        if data:
+            sink.write(data)
 
     def body(text: bytes, *, last: bool) -> None:
         nonlocal body_chars
@@ -298,32 +375,38 @@ def _decrypt_stream(
             raise InvalidJwe()
         emit(decryptor.update(_decode_body(text, last=last)))
 
-    # The ciphertext runs to the fourth dot (base64url has none); until it shows, every
-    # whole number of quanta is decoded as it arrives and at most 3 characters wait.
+    # The ciphertext runs to the fourth dot (base64url has none). Until it shows, blocks
+    # are gathered into steps of about ``step`` characters, and each step's whole quanta
+    # are decoded and decrypted at once (one join, one decode, one AES-GCM call per step,
+    # whatever the size of the blocks); at most 3 characters wait for the next step.
     tag_text: bytes | None = None
+    pieces: list[bytes] = []
+    gathered = 0
     while True:
-        if tag_text is None:
-            dot = pending.find(b".")
-            if dot >= 0:
-                text, tag_text = pending[:dot], pending[dot + 1 :]
+        if tag_text is not None:
+            tag_text += block
+        elif (dot := block.find(b".")) >= 0:
+            pieces.append(block[:dot])
+            tag_text = block[dot + 1 :]
+            text = b"".join(pieces)
+            whole = len(text) - len(text) % 4
+            if whole:
+                body(text[:whole], last=False)
+            body(text[whole:], last=True)
+        else:
+            pieces.append(block)
+            gathered += len(block)
+            if gathered >= step:
+                text = b"".join(pieces)
                 whole = len(text) - len(text) % 4
-                if whole:
-                    body(text[:whole], last=False)
-                body(text[whole:], last=True)
-            else:
-                whole = len(pending) - len(pending) % 4
-                if whole:
-                    body(pending[:whole], last=False)
-                    pending = pending[whole:]
-        elif len(tag_text) > 32:
+                body(text[:whole], last=False)
+                pieces = [text[whole:]]
+                gathered = len(pieces[0])
+        if tag_text is not None and len(tag_text) > 32:
             raise InvalidJwe()
         block = next(blocks, b"")
         if not block:
             break
-        if tag_text is None:
-            pending += block
-        else:
-            tag_text += block
     if tag_text is None:
         raise InvalidJwe()
     tag = b64url_decode(tag_text.decode("ascii"))
@@ -337,7 +420,7 @@ def _decrypt_stream(
         header=header,
         tag=b64url_encode(tag),
         plaintext_length=written,
-        plaintext_sha512=digest.hexdigest(),
+        plaintext_sha512=sink.finish(),
     )
 
 

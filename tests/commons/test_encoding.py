@@ -32,3 +32,47 @@ def test_canonical_json_of_a_too_deep_value_is_a_value_error() -> None:
         value = [value]
     with pytest.raises(ValueError, match="nested too deeply"):
         canonical_json(value)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"QUJ",
+        b"QUJD+UJD",
+        b"QUJD/UJD",
+        b"QUI=",
+        b"QQ==",
+        b"QU=D",
+        b"QUJD\nQUJ",
+        b"QU D",
+        b"Q\xffJD",
+    ],
+)
+def test_quanta_refuse_what_is_not_whole_unpadded_base64url(
+    monkeypatch: pytest.MonkeyPatch, fast: bool, text: bytes
+) -> None:
+    """The same refusals with the SIMD codec (whose own validation would take ``+``, ``/``
+    and final padding) and with binascii."""
+    from commons import encoding
+
+    if not fast:
+        monkeypatch.setattr(encoding, "_fast", None)
+    with pytest.raises(ValueError, match="quanta"):
+        encoding.b64url_decode_quanta(text)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_quanta_decode_the_whole_alphabet(monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+    import base64
+    import os
+
+    from commons import encoding
+
+    if not fast:
+        monkeypatch.setattr(encoding, "_fast", None)
+    data = bytes(range(256)) * 3 + os.urandom(3000)
+    text = base64.urlsafe_b64encode(data)
+    assert b"-" in text
+    assert b"_" in text
+    assert encoding.b64url_decode_quanta(text) == data
