@@ -89,10 +89,16 @@ def create(
 
 
 def get(
-    session: Session, principal: Principal, upload_id: str, clock: Clock = system_clock
+    session: Session,
+    principal: Principal,
+    upload_id: str,
+    clock: Clock = system_clock,
+    *,
+    for_update: bool = False,
 ) -> Upload:
-    """The caller's live upload; another applicant's, an expired or an unknown one is 404."""
-    row = session.get(Upload, upload_id)
+    """The caller's live upload; another applicant's, an expired or an unknown one is 404.
+    ``for_update`` locks the row until the commit (an erasure deleting it waits, or wins)."""
+    row = session.get(Upload, upload_id, with_for_update=for_update)
     if row is None or row.owner_subject != principal.subject or row.expires_at <= clock.now():
         raise UploadNotFound("no such upload (it may have expired)")
     return row
@@ -188,6 +194,15 @@ def open_spool(directory: Path, upload_id: str, offset: int) -> Iterator[IO[byte
         yield handle
 
 
+def read_spool(directory: Path, upload_id: str) -> IO[bytes]:
+    """The spool file for reading; :class:`UploadNotFound` if it is gone (the upload was
+    cancelled or its owner erased while this request ran)."""
+    try:
+        return spool_path(directory, upload_id).open("rb")
+    except FileNotFoundError:
+        raise UploadNotFound("no such upload (it may have expired)") from None
+
+
 def sync(handle: IO[bytes]) -> None:
     handle.flush()
     os.fsync(handle.fileno())
@@ -196,7 +211,7 @@ def sync(handle: IO[bytes]) -> None:
 def check_header(directory: Path, upload_id: str, offset: int) -> envelope.Header | None:
     """The header once its bytes have all arrived (None before); :class:`InvalidEnvelope`
     as soon as the bytes so far cannot start an envelope."""
-    with spool_path(directory, upload_id).open("rb") as handle:
+    with read_spool(directory, upload_id) as handle:
         prefix = handle.read(min(offset, MAX_HEADER))
     header = uploads.header_of_prefix(prefix)
     if header is None and offset >= MAX_HEADER:
@@ -213,7 +228,7 @@ def checked_envelope(
             f"the upload has {row.offset} of {row.size} bytes; send the rest first",
             offset=row.offset,
         )
-    with spool_path(directory, row.id).open("rb") as handle:
+    with read_spool(directory, row.id) as handle:
         return uploads.check_envelope(handle, row.size, max_document_bytes)
 
 
