@@ -83,7 +83,8 @@ def test_fee_facts_are_strict_and_bounded(client: TestClient, act_as: ActAs) -> 
     in 0..150, and so is every other fact of its type."""
     act_as(FLOW)
     for field, value in LAX_FACTS:
-        response = client.post("/v1/fees/quote", json=quote_body(**{field: value}))
+        fact: dict[str, Any] = {field: value}
+        response = client.post("/v1/fees/quote", json=quote_body(**fact))
         assert response.status_code == 422, (field, value, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         locs = [e["loc"] for e in response.json()["errors"]]
