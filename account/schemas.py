@@ -6,9 +6,9 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from commons.text import FreeText, Identifier
+from commons.text import FreeText, Identifier, RequestModel
 
 Category = Literal["request-for-documents", "decision", "status", "payment"]
 TrustLevelName = Literal["basis", "substantiell", "hoch"]
@@ -37,14 +37,12 @@ class MeOut(BaseModel):
     attributes: list[AttributeOut]
 
 
-class AttributeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AttributeIn(RequestModel):
     value: FreeText = Field(min_length=1, max_length=1000)
 
 
-class NotificationsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email_notifications: StrictBool
+class NotificationsIn(RequestModel):
+    email_notifications: bool
 
 
 class LoginOut(BaseModel):
@@ -53,8 +51,7 @@ class LoginOut(BaseModel):
     trust_level: TrustLevelName
 
 
-class ConsentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ConsentIn(RequestModel):
     purpose: Identifier = Field(min_length=1, max_length=255)
     legal_basis: FreeText = Field(min_length=1, max_length=255)
     recipient_authority: Identifier | None = Field(default=None, max_length=64)
@@ -77,8 +74,7 @@ MAX_SEALED_BODY = 1_398_102  # base64url of a 1 MiB envelope
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MessageIn(RequestModel):
     recipient_subject: Identifier = Field(min_length=1, max_length=255)
     title: FreeText = Field(min_length=1, max_length=1024)
     body: FreeText = Field(min_length=1, max_length=MAX_SEALED_BODY)
@@ -123,8 +119,7 @@ class SentMessage(BaseModel):
     sent_at: datetime
 
 
-class ErasureIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ErasureIn(RequestModel):
     confirm: Literal["erase my account"] = Field(
         description='Type exactly "erase my account" to confirm.'
     )

@@ -15,14 +15,30 @@ every string of every JSON body, so a schema that forgets the types still gets t
 
 Money is :data:`Cents`: a strict integer (``true`` and ``"100"`` are refused) within
 :data:`MAX_CENTS`. :data:`Int64` bounds integers that reach a ``BIGINT`` column.
+
+Every request body is a :class:`RequestModel`: unknown fields are refused, and no scalar is
+coerced (pydantic's lax mode reads ``"24"`` and ``24.0`` as the integer 24, ``true`` as 1
+and a number as a Unix time). Times are :data:`DateTime` (an RFC 3339 date-time with its
+offset), dates :data:`Date` (``YYYY-MM-DD``), in bodies and in queries alike.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictInt,
+)
 
 TEXT_CONTROLS_ALLOWED = frozenset("\t\n\r")
 MAX_INT64 = 2**63 - 1
@@ -79,6 +95,46 @@ PositiveCents = Annotated[StrictInt, Field(gt=0, le=MAX_CENTS)]
 
 Int64 = Annotated[int, Field(ge=0, le=MAX_INT64)]
 """A non-negative integer that fits a signed 64-bit column (path and query numbers)."""
+
+
+#: RFC 3339 ``date-time``: a full date, ``T``, a full time and its offset (``Z`` or ±hh:mm).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, datetime):  # from Python, not from the wire
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("a date-time as in RFC 3339, with its offset: 2026-11-28T12:00:00Z")
+    return value
+
+
+def _full_date(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _FULL_DATE.fullmatch(value):
+        raise ValueError("a date as in RFC 3339: 2026-11-28")
+    return value
+
+
+DateTime = Annotated[AwareDatetime, Strict(False), BeforeValidator(_rfc3339)]
+"""A timezone-aware time, sent as an RFC 3339 date-time string (``2026-11-28T12:00:00Z``);
+a number (a Unix time to pydantic), a date alone or a time without offset is refused."""
+
+Date = Annotated[date, Strict(False), BeforeValidator(_full_date)]
+"""A calendar date, sent as ``YYYY-MM-DD``; a number or a date-time is refused."""
+
+
+class RequestModel(BaseModel):
+    """The base of every request body: unknown fields are refused and every scalar is
+    strict (a JSON integer for ``int``, a string for ``str``, ``true``/``false`` for
+    ``bool``, a number for ``float``); times and dates are :data:`DateTime` and
+    :data:`Date`. Subclasses add to ``model_config``; pydantic merges it with this one."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def human_bytes(n: int) -> str:

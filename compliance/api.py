@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from commons.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from commons.i18n import N_
-from commons.text import Identifier, Int64
+from commons.text import DateTime, Identifier, Int64
 from commons.web import DbSession, authenticates_first, resolve_dependency
 from compliance import cosign, patterns, service, views
 from compliance.export import ExportFormat, write_export
@@ -266,19 +265,20 @@ def _cosignature_out(cosig: Cosignature) -> CosignatureOut:
 
 
 # --------------------------------------------------------------------------- DPO views
+_SINCE = "Entries at or after this time: an RFC 3339 date-time with offset, 2026-11-28T12:00:00Z."
+_UNTIL = "Entries before this time: an RFC 3339 date-time with offset, 2026-11-28T12:00:00Z."
+
+
 def _filter(
     data_subject: Identifier | None = None,
     actor: Identifier | None = None,
     authority: Identifier | None = None,
     action: Identifier | None = None,
     purpose: Identifier | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[DateTime | None, Query(description=_SINCE)] = None,
+    until: Annotated[DateTime | None, Query(description=_UNTIL)] = None,
     outcome: Outcome | None = None,
 ) -> views.EntryFilter:
-    for t in (since, until):
-        if t is not None and t.tzinfo is None:
-            raise InvalidInput("times need a zone, e.g. 2026-11-28T12:00:00Z")
     return views.EntryFilter(data_subject, actor, authority, action, purpose, since, until, outcome)
 
 

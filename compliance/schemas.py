@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from commons.text import FreeText, Identifier
+from commons.text import FreeText, Identifier, RequestModel
 
 
 class CosignatureOut(BaseModel):
@@ -66,7 +66,7 @@ class LeavesOut(BaseModel):
     leaves: list[LeafOut]
 
 
-class CosignatureIn(BaseModel):
+class CosignatureIn(RequestModel):
     signature_line: FreeText = Field(max_length=1000, description="'\u2014 <name> <base64>'")
     verifier_key: Identifier | None = Field(
         default=None,

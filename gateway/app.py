@@ -67,6 +67,17 @@ def check_startup(settings: Settings) -> None:
         raise ConfigurationError(problems)
 
 
+def _refuse_unreplayed_erasures(settings: Settings, database: Database) -> None:
+    """Stop the start (production) while the database holds someone the erasure journal
+    erased: a backup restored without ``ozg-commons restore`` (ADR 0007)."""
+    from gateway.restore import refusal
+
+    problem = refusal(settings, database)
+    if problem:
+        log.error("refusing to serve: %s", problem)
+        raise ConfigurationError([problem])
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the application. Refuses unsafe production settings before anything else."""
     settings = settings or get_settings()
@@ -83,6 +94,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.is_production:
+            # Here, so that every production start passes it, however the server is run.
+            _refuse_unreplayed_erasures(settings, db)
         log.info("started", extra={"env": settings.env, "database": db.dialect})
         with ExitStack() as background:
             for component in registry:

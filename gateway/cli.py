@@ -223,7 +223,8 @@ def serve(
             shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
             shown = f"[{shown}]" if ":" in shown else shown
             os.environ["OZG_PUBLIC_BASE_URL"] = f"http://{shown}:{port}"
-    _refuse_unreplayed_erasures(settings)
+    if not settings.is_production:  # in production the app's start-up checks it
+        _refuse_unreplayed_erasures(settings)
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,
@@ -253,24 +254,13 @@ def _require_current_schema(settings: Settings) -> None:
 
 
 def _refuse_unreplayed_erasures(settings: Settings) -> None:
-    """Exit 2 with one line while the erasure journal names subjects the database still
-    holds (a restored backup older than their erasure): ``restore`` must run first."""
-    from account import JournalUnavailable
-    from gateway.restore import unreplayed
+    """Exit 2 with one line while the database must not serve (``gateway.restore.refusal``:
+    a restored backup older than erasures the journal holds, or a damaged journal)."""
+    from gateway.restore import refusal
 
-    try:
-        held = unreplayed(settings)
-    except JournalUnavailable as exc:
-        print_error(exc.detail)
-        raise typer.Exit(2) from None
-    if held:
-        print_error(
-            _(
-                "the database holds {held} erasure(s) of the erasure journal it has not seen "
-                "(restored from an older backup?): run `ozg-commons restore` before serving",
-                held=held,
-            )
-        )
+    problem = refusal(settings)
+    if problem:
+        print_error(problem)
         raise typer.Exit(2)
 
 

@@ -281,17 +281,24 @@ def _media_schema(media: str) -> dict[str, Any]:
         return {}
     if media == "application/jose":
         return {"type": "string", "description": "a JWE or JWS in compact serialization"}
+    if media.startswith("text/"):
+        return {"type": "string"}
     return dict(examples.BINARY_SCHEMA)
 
 
 def _set_content(target: dict[str, Any], media: str, example: Any) -> None:
     """Give ``target`` (a response or request body) ``media`` with ``example``; a media type
-    the route really uses replaces a guessed ``application/json`` without a schema."""
+    the route really uses replaces a guessed ``application/json`` without a schema, and
+    keeps the media types given before it (a route answering JSON or CSV)."""
     content = target.setdefault("content", {})
     if media not in content:
-        kept = {m: c for m, c in content.items() if c.get("schema")}
+        kept = {
+            m: c
+            for m, c in content.items()
+            if "example" in c or (c.get("schema") and "json" in m and "json" in media)
+        }
         content.clear()
-        content.update({m: c for m, c in kept.items() if "json" in m and "json" in media})
+        content.update(kept)
         content.setdefault(media, {"schema": _media_schema(media)})
     content[media]["example"] = example
 

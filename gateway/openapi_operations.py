@@ -312,7 +312,10 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                     "checkpoint": CHECKPOINT,
                     "verifier_key": FIELD_EXAMPLES["verifier_key"],
                     "entries": [_AUDIT_ENTRY],
-                }
+                },
+                # format=csv
+                "text/csv": "(CSV with a header line: one row per entry, the fields of the "
+                "JSON entries without the proof, and checkpoint_size)",
             }
         }
     },

@@ -3,9 +3,10 @@
 ``ozg-commons restore`` (:func:`replay`) runs on the restored database before it serves: it
 erases again every subject that the erasure journal (``account/journal.py``) says was erased
 after the backup was taken, then purges what it deleted from the database's files.
-``ozg-commons serve`` calls :func:`unreplayed` first and refuses to start while the journal
-names a subject the database still holds. The steps for operators are in
-docs/backup-restore.md.
+:func:`refusal` says why a database must not serve yet; the app's start-up runs it in
+production, however the app is started (``ozg-commons serve``, ``uvicorn --factory
+gateway.app:create_app``, gunicorn), and ``ozg-commons serve`` runs it in development. The
+steps for operators are in docs/backup-restore.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 if TYPE_CHECKING:
+    from commons.db import Database
     from commons.settings import Settings
 
 
@@ -32,9 +34,10 @@ def _subject_columns() -> list[str]:
     return [c for component in installed_components() for c in component.subject_columns]
 
 
-def unreplayed(settings: Settings) -> int:
+def unreplayed(settings: Settings, database: Database | None = None) -> int:
     """How many erasures in the journal the database has not seen while it still holds
-    their subject's data (0: it may serve). One query when nothing is pending."""
+    their subject's data (0: it may serve). One query when nothing is pending. ``database``
+    is the app's (else one is opened on the settings' URL for this check)."""
     from account import ErasureJournal, erasure_journal_dir, held_subjects, unseen_erasures
     from commons.clock import system_clock
     from commons.db import Database
@@ -42,16 +45,37 @@ def unreplayed(settings: Settings) -> int:
     entries = ErasureJournal(erasure_journal_dir(settings)).entries()
     if not entries:
         return 0
-    database = Database.from_url(settings.effective_database_url, pool_size=1)
+    db = database or Database.from_url(settings.effective_database_url, pool_size=1)
     try:
-        with database.transaction() as session:
+        with db.transaction() as session:
             todo = unseen_erasures(session, entries, system_clock.now())
             held = held_subjects(
                 session, todo, _subject_columns(), settings.secret_key.get_secret_value()
             )
     finally:
-        database.dispose()
+        if database is None:
+            db.dispose()
     return len(held)
+
+
+def refusal(settings: Settings, database: Database | None = None) -> str | None:
+    """Why the database must not serve yet, in one line, or ``None``: the erasure journal
+    cannot be read, or it names erasures the database has not seen while the database
+    still holds their subjects (a backup older than them was restored)."""
+    from account import JournalUnavailable
+    from commons.i18n import _
+
+    try:
+        held = unreplayed(settings, database)
+    except JournalUnavailable as exc:
+        return exc.detail
+    if not held:
+        return None
+    return _(
+        "the database holds {held} erasure(s) of the erasure journal it has not seen "
+        "(restored from an older backup?): run `ozg-commons restore` before serving",
+        held=held,
+    )
 
 
 def replay(settings: Settings, *, vacuum: bool = True) -> RestoreReport:

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 
-from commons.text import Cents, FreeText, Identifier, PositiveCents
+from commons.text import Cents, Date, FreeText, Identifier, PositiveCents, RequestModel
 from payments.fees import Benefit, Outcome, PermitType, Procedure, SettlementCategory
 
 CASE_REFERENCE = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")
 
 
-class FeeRuleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FeeRuleIn(RequestModel):
     procedure: Procedure
-    express_available: StrictBool = True
+    express_available: bool = True
 
 
-class CaseFactsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    decision_date: date | None = Field(
+class CaseFactsIn(RequestModel):
+    decision_date: Date | None = Field(
         default=None, description="Date the fee law is applied for; default: today (UTC)."
     )
     applicant_age: int = Field(ge=0, le=150)
@@ -28,15 +26,14 @@ class CaseFactsIn(BaseModel):
     duration_months: int | None = Field(default=None, ge=1, le=1200)
     settlement_category: SettlementCategory | None = None
     nationality: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    association_rights: StrictBool = False
+    association_rights: bool = False
     benefits: Benefit = "none"
-    recognised_refugee: StrictBool = False
-    express: StrictBool = False
+    recognised_refugee: bool = False
+    express: bool = False
     outcome: Outcome = "grant"
 
 
-class QuoteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class QuoteRequest(RequestModel):
     authority: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     case_reference: str = CASE_REFERENCE
     case_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64,128}$")
@@ -76,9 +73,8 @@ class QuoteOut(BaseModel):
     created_at: datetime
 
 
-class WaiverRequest(BaseModel):
+class WaiverRequest(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -96,8 +92,7 @@ class WaiverRequest(BaseModel):
     reason: FreeText | None = Field(default=None, max_length=1000)
 
 
-class PaymentRequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PaymentRequestIn(RequestModel):
     quote_id: Identifier = Field(min_length=1, max_length=36)
     return_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
 
@@ -122,8 +117,7 @@ class PaymentOut(BaseModel):
     booked_at: datetime | None
 
 
-class RefundRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RefundRequest(RequestModel):
     amount_cents: PositiveCents
     reason: FreeText | None = Field(default=None, max_length=1000)
 
@@ -138,9 +132,8 @@ class RefundOut(BaseModel):
     created_at: datetime
 
 
-class RefundDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    accept: StrictBool
+class RefundDecision(RequestModel):
+    accept: bool
 
 
 class NotificationOut(BaseModel):

@@ -29,6 +29,7 @@ from commons.clock import Clock, system_clock
 from commons.i18n import N_
 from commons.ids import new_id_str
 from vault import envelope, uploads
+from vault.blobstore import BlobStore, store_file
 from vault.errors import DocumentTooLarge, InvalidEnvelope, UploadConflict, UploadNotFound
 from vault.models import Upload
 
@@ -90,10 +91,16 @@ def create(
 
 
 def get(
-    session: Session, principal: Principal, upload_id: str, clock: Clock = system_clock
+    session: Session,
+    principal: Principal,
+    upload_id: str,
+    clock: Clock = system_clock,
+    *,
+    for_update: bool = False,
 ) -> Upload:
-    """The caller's live upload; another applicant's, an expired or an unknown one is 404."""
-    row = session.get(Upload, upload_id)
+    """The caller's live upload; another applicant's, an expired or an unknown one is 404.
+    ``for_update`` locks the row until the commit (an erasure deleting it waits, or wins)."""
+    row = session.get(Upload, upload_id, with_for_update=for_update)
     if row is None or row.owner_subject != principal.subject or row.expires_at <= clock.now():
         raise UploadNotFound(N_("no such upload (it may have expired)"))
     return row
@@ -189,6 +196,25 @@ def open_spool(directory: Path, upload_id: str, offset: int) -> Iterator[IO[byte
         yield handle
 
 
+def read_spool(directory: Path, upload_id: str) -> IO[bytes]:
+    """The spool file for reading; :class:`UploadNotFound` if it is gone (the upload was
+    cancelled or its owner erased while this request ran)."""
+    try:
+        return spool_path(directory, upload_id).open("rb")
+    except FileNotFoundError:
+        raise UploadNotFound(N_("no such upload (it may have expired)")) from None
+
+
+def store_spool(store: BlobStore, key: str, directory: Path, upload_id: str, size: int) -> None:
+    """Store a finished upload's spool file under ``key`` (every piece was fsynced, and
+    nothing writes to it again); :class:`UploadNotFound` if it is gone (cancelled or its owner
+    erased while this request ran)."""
+    try:
+        store_file(store, key, spool_path(directory, upload_id), size)
+    except FileNotFoundError:
+        raise UploadNotFound(N_("no such upload (it may have expired)")) from None
+
+
 def sync(handle: IO[bytes]) -> None:
     handle.flush()
     os.fsync(handle.fileno())
@@ -197,7 +223,7 @@ def sync(handle: IO[bytes]) -> None:
 def check_header(directory: Path, upload_id: str, offset: int) -> envelope.Header | None:
     """The header once its bytes have all arrived (None before); :class:`InvalidEnvelope`
     as soon as the bytes so far cannot start an envelope."""
-    with spool_path(directory, upload_id).open("rb") as handle:
+    with read_spool(directory, upload_id) as handle:
         prefix = handle.read(min(offset, MAX_HEADER))
     header = uploads.header_of_prefix(prefix)
     if header is None and offset >= MAX_HEADER:
@@ -214,7 +240,7 @@ def checked_envelope(
             f"the upload has {row.offset} of {row.size} bytes; send the rest first",
             offset=row.offset,
         )
-    with spool_path(directory, row.id).open("rb") as handle:
+    with read_spool(directory, row.id) as handle:
         return uploads.check_envelope(handle, row.size, max_document_bytes)
 
 

@@ -119,9 +119,11 @@ class VaultState:
         self.revocation().check_registered(chain_of(json.loads(row.jwk)), self.clock.now())
 
     def shred(self, session: Session, subject: str) -> ShredReport:
+        from vault.chunked import spool_dir
         from vault.personal_data import shred_personal_data
 
-        return shred_personal_data(session, subject, self.store, self.clock)
+        spool = spool_dir(self.settings.data_dir)
+        return shred_personal_data(session, subject, self.store, self.clock, spool)
 
 
 def crl_files(settings: Settings) -> list[Path]:

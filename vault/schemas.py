@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from commons.text import Identifier
+from commons.text import MAX_INT64, Identifier, RequestModel
 
 
 class DocumentOut(BaseModel):
@@ -41,8 +41,8 @@ class SealedMetadataPage(BaseModel):
     next_cursor: str | None = Field(description="The next page's cursor; null after the last")
 
 
-class UploadIn(BaseModel):
-    size: int = Field(ge=1, description="The whole envelope's length in bytes")
+class UploadIn(RequestModel):
+    size: int = Field(ge=1, le=MAX_INT64, description="The whole envelope's length in bytes")
 
 
 class UploadOut(BaseModel):
@@ -60,17 +60,17 @@ class WrappedKeyOut(BaseModel):
     stanza: str = Field(description="base64 of the detached recipient stanza (docs/envelope.md)")
 
 
-class ShareIn(BaseModel):
+class ShareIn(RequestModel):
     stanza: Identifier = Field(max_length=4096, description="base64 of a detached recipient stanza")
 
 
-class ApplicantKeyIn(BaseModel):
+class ApplicantKeyIn(RequestModel):
     public_jwk: dict[str, Any]
     wrapped_by_passphrase: Identifier = Field(max_length=4096)
     wrapped_by_recovery: Identifier = Field(max_length=4096)
 
 
-class ApplicantKeyRewrap(BaseModel):
+class ApplicantKeyRewrap(RequestModel):
     kid: str
     wrapped_by_passphrase: Identifier | None = Field(default=None, max_length=4096)
     wrapped_by_recovery: Identifier | None = Field(default=None, max_length=4096)
@@ -83,7 +83,7 @@ class ApplicantKeyOut(BaseModel):
     wrapped_by_recovery: str
 
 
-class AuthorityKeyIn(BaseModel):
+class AuthorityKeyIn(RequestModel):
     jwk: dict[str, Any]
 
 

@@ -18,8 +18,7 @@ from commons.db import Database
 from commons.errors import InvalidInput
 from commons.web import upload_body
 from vault import chunked, schemas, uploads
-from vault.blobstore import store_file
-from vault.errors import DocumentTooLarge, InvalidEnvelope, UploadConflict
+from vault.errors import DocumentTooLarge, InvalidEnvelope, UploadConflict, UploadNotFound
 from vault.models import Upload
 from vault.pipeline import WritebackWriter
 from vault.runtime import VaultState
@@ -160,7 +159,11 @@ async def put_piece(
             row = chunked.advance(session, upload_id, end, header_checked, limits.ttl, state.clock)
             return _out(row, state)
 
-    return await run_in_threadpool(advance)
+    try:
+        return await run_in_threadpool(advance)
+    except UploadNotFound:  # cancelled or erased (DELETE /v1/me) while the piece arrived
+        await run_in_threadpool(chunked.remove_spool, directory, upload_id)
+        raise
 
 
 def _refuse_taken_id(database: Database, document_id: str) -> None:
@@ -185,10 +188,11 @@ def finish_upload(
             row = chunked.get(session, principal, upload_id, state.clock)
             checked = chunked.checked_envelope(directory, row, config.max_document_bytes)
             uploads.check_quota(session, principal.subject, size, config.quota_bytes)
-        # every piece was fsynced, and nothing writes to the spool of a finished upload
-        store_file(state.store, checked.blob_key, chunked.spool_path(directory, upload_id), size)
+        chunked.store_spool(state.store, checked.blob_key, directory, upload_id, size)
         stored = checked.blob_key
         with database.transaction() as session:
+            # Cancelled or erased (DELETE /v1/me) meanwhile: no document for it (404).
+            chunked.get(session, principal, upload_id, state.clock, for_update=True)
             doc = uploads.add_document(
                 session, principal, checked, quota=config.quota_bytes, clock=state.clock
             )

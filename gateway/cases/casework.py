@@ -220,7 +220,8 @@ def _rejection_fee(
     )
     if PaymentState(payment.state) not in (PaymentState.BOOKED, PaymentState.PARTIALLY_REFUNDED):
         return None
-    facts = CaseFactsIn.model_validate(case.fee_input["facts"]).model_dump()
+    # Stored facts, as sent before request bodies were strict ("24" then passed): read laxly.
+    facts = CaseFactsIn.model_validate(case.fee_input["facts"], strict=False).model_dump()
     facts.pop("decision_date", None)
     facts["outcome"] = "rejection"
     result = calculate(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 
+from commons.text import RequestModel
 from payments import QuoteOut
 
 ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
@@ -21,9 +22,8 @@ SEALED = Field(
 Status = Literal["INITIATED", "SUBMITTED", "RECEIVED", "PROCESSING", "ACTION_REQUIRED", "COMPLETED"]
 
 
-class CaseIn(BaseModel):
+class CaseIn(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"flow_id": "employment", "allow_client": "demo-flow"}],
         },
@@ -38,10 +38,8 @@ class CaseIn(BaseModel):
     )
 
 
-class FlowClientIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"client_id": "demo-flow"}]}
-    )
+class FlowClientIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"client_id": "demo-flow"}]})
     client_id: str = Field(
         min_length=1,
         max_length=255,
@@ -156,14 +154,13 @@ class CaseOut(CaseSummary):
     timeline: list[TimelineOut]
 
 
-class AuthorityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"authority": "tf"}]})
+class AuthorityIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"authority": "tf"}]})
     authority: str = ID
 
 
-class FeeFactsIn(BaseModel):
+class FeeFactsIn(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -184,7 +181,7 @@ class FeeFactsIn(BaseModel):
         description="Exactly the case facts the flow's fee mapping declares (GET /v1/flows/"
         "{id}: fee.facts), as derived on the device and shown to the applicant."
     )
-    waiver_requested: StrictBool = Field(
+    waiver_requested: bool = Field(
         default=False, description="The applicant asks the authority for a hardship waiver."
     )
 
@@ -196,19 +193,16 @@ class FeeFactsOut(BaseModel):
     quote: QuoteOut
 
 
-class PaymentLinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PaymentLinkIn(RequestModel):
     payment_id: str = Field(min_length=1, max_length=36)
 
 
-class DocumentLinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DocumentLinkIn(RequestModel):
     document_id: str = Field(min_length=1, max_length=36)
     document_type: str = DOCUMENT_TYPE
 
 
-class DocumentsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DocumentsIn(RequestModel):
     documents: list[DocumentLinkIn] = Field(min_length=1, max_length=100)
 
 
@@ -217,9 +211,8 @@ class DocumentsIn(BaseModel):
 _SEALED_EXAMPLE = "T1pHVgEAAQIDBAUGBwgJCgsMDQ4PAAEAAAAAAAAAAAAAAQI"
 
 
-class RequestDocumentsIn(BaseModel):
+class RequestDocumentsIn(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"document_types": ["health_insurance"], "message": _SEALED_EXAMPLE},
@@ -235,9 +228,8 @@ class RequestDocumentsIn(BaseModel):
     message: str = SEALED
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"outcome": "approved", "letter": _SEALED_EXAMPLE},
@@ -256,10 +248,8 @@ class DecisionIn(BaseModel):
     )
 
 
-class WaiverDecisionIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"decision": "granted"}]}
-    )
+class WaiverDecisionIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"decision": "granted"}]})
     decision: Literal["granted", "refused"]
 
 

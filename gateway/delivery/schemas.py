@@ -12,7 +12,9 @@ import re
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from commons.text import RequestModel
 
 MANIFEST_FORMAT = "ozg-manifest/1"
 _TOKEN = re.compile(r"[a-z][a-z0-9-]{0,63}")
@@ -27,17 +29,17 @@ def canonical_uuid(value: str) -> str:
     return str(uuid.UUID(value))
 
 
-class PublicService(BaseModel):
+class PublicService(RequestModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=500)
     identifier: str = Field(min_length=1, max_length=255)
 
 
-class ManifestPart(BaseModel):
+class ManifestPart(RequestModel):
     """One announced part: an attachment (by id), or the ``data`` or ``metadata`` JWE."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     attachment_id: str | None = Field(default=None, alias="attachmentId")
     part: Literal["data", "metadata"] | None = None
@@ -63,10 +65,10 @@ class ManifestPart(BaseModel):
         return self
 
 
-class Manifest(BaseModel):
+class Manifest(RequestModel):
     """The ozg-commons submission manifest, format ``ozg-manifest/1`` (docs/delivery.md)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     format: Literal["ozg-manifest/1"]
     case_id: str = Field(alias="caseId")
@@ -105,7 +107,7 @@ class Manifest(BaseModel):
         return {p.attachment_id: p for p in self.parts if p.attachment_id is not None}
 
 
-class CreateSubmission(BaseModel):
+class CreateSubmission(RequestModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     destination_id: str = Field(alias="destinationId")
@@ -113,7 +115,7 @@ class CreateSubmission(BaseModel):
     public_service: PublicService | None = Field(default=None, alias="publicService")
     service_type: PublicService | None = Field(default=None, alias="serviceType")
     region: Annotated[str, Field(max_length=64)] | None = None
-    bidirectional: StrictBool = False
+    bidirectional: bool = False
     ozg_manifest: Manifest | None = Field(default=None, alias="ozgManifest")
 
     @field_validator("destination_id")
@@ -151,7 +153,7 @@ class SubmissionCreated(BaseModel):
     destination_id: str = Field(alias="destinationId")
 
 
-class SubmitSubmission(BaseModel):
+class SubmitSubmission(RequestModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     encrypted_metadata: str = Field(alias="encryptedMetadata", min_length=1)

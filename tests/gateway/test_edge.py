@@ -291,6 +291,13 @@ def test_every_route_answers_options_with_its_methods(client: TestClient) -> Non
         refused = client.request(unsupported, concrete)
         assert refused.status_code == 405, path
         assert set(refused.headers["allow"].split(", ")) == allowed, path
+        head = client.head(concrete)
+        assert head.content == b"", path
+        if "GET" in documented:
+            assert head.status_code != 405, path
+        else:  # HEAD is GET without the body: a path without GET refuses it, with Allow
+            assert head.status_code == 405, path
+            assert set(head.headers["allow"].split(", ")) == allowed, path
 
 
 # --------------------------------------------------------------------------- OpenAPI

@@ -1,8 +1,9 @@
 """Erasure across everything (issue 12): an applicant whose every free-text form field, every
 file name and every document carries a unique canary runs the whole story (``run_story``:
 vault, case, fee and payment, submission, the authority fetching, accepting, requesting a
-document and deciding), then erases the account (``DELETE /v1/me``). Afterwards no canary,
-neither as is nor hex- or base64-encoded, is left in the raw bytes of the database (SQLite:
+document and deciding), leaves a chunked upload half-way, then erases the account
+(``DELETE /v1/me``). Afterwards no canary (nor a byte of the unfinished upload), neither as
+is nor hex- or base64-encoded, is left in the raw bytes of the database (SQLite:
 the files and the WAL; PostgreSQL: ``pg_dump``), the object store (the data directory; every
 object of the S3 bucket when configured) or any log output; only the legally retained
 minimal records remain, each with its retention in the Art. 30 register; the audit log still
@@ -21,7 +22,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -209,6 +210,33 @@ def canary_form(flow: dict[str, Any], canary: str) -> tuple[dict[str, Any], list
     return form, marked
 
 
+# --------------------------------------------------------------------------- uploads in progress
+def start_chunked_upload(http: httpx.Client, headers: dict[str, str]) -> tuple[str, bytes]:
+    """A chunked upload of a sealed envelope, left half-way: the upload's id, and the last
+    64 bytes the server received (random ciphertext: found only where those bytes are)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.vault.helpers import random_doc, sealed
+
+    envelope = sealed(random_doc(20_000), ec.generate_private_key(ec.SECP256R1()))
+    created = http.post("/v1/vault/uploads", json={"size": len(envelope)}, headers=headers)
+    assert created.status_code == 201, created.text
+    upload_id = created.json()["id"]
+    half = envelope[: len(envelope) // 2]
+    piece = http.put(
+        f"/v1/vault/uploads/{upload_id}", content=half,
+        headers={**headers, "content-type": "application/octet-stream", "Upload-Offset": "0"},
+    )  # fmt: skip
+    assert piece.status_code == 200, piece.text
+    assert piece.json()["offset"] == len(half)
+    return upload_id, half[-64:]
+
+
+def holding(places: Iterable[tuple[str, bytes]], needle: bytes) -> list[str]:
+    """The names of the places whose bytes contain ``needle``."""
+    return [name for name, data in places if needle in data]
+
+
 # --------------------------------------------------------------------------- the searches
 def database_bytes(deployment: Deployment) -> dict[str, bytes]:
     """Every byte the database holds: SQLite's files (main, WAL, journal); on PostgreSQL
@@ -340,6 +368,11 @@ def test_erasure_leaves_no_canary_anywhere(
         else:
             assert any(n.startswith("delivery/blobs/") for n in objects_before), objects_before
 
+        # A chunked upload in progress: its row and the bytes received so far.
+        _upload_id, received = start_chunked_upload(http, applicant)
+        places = [*object_store_bytes(deployment), *database_bytes(deployment).items()]
+        assert holding(places, received), "the search does not see the upload's bytes"
+
         erased = http.request("DELETE", "/v1/me", json=ERASE, headers=applicant)
         assert erased.status_code == 200, erased.text
         claims = erased.json()["claims"]
@@ -357,6 +390,8 @@ def test_erasure_leaves_no_canary_anywhere(
     assert deployment.log_file.stat().st_size > 0, "the server's log file stayed empty"
     assert logs.strip(), "no log output was captured"
     assert found(logs, canary) == []
+    places = [*object_store_bytes(deployment), *database_bytes(deployment).items()]
+    assert holding(places, received) == []
 
     # Only the legally retained minimal records remain, each in the Art. 30 register.
     policies = {p["record_type"]: p for p in register["retention_policies"]}
@@ -379,7 +414,8 @@ def _only_retained_rows_remain(
     # Nothing of the applicant's own is left: no case, draft, vault document or key,
     # attachment, portal session or profile row; the submission is the delivery record.
     for table in ("cases_case", "cases_draft", "vault_document", "vault_applicant_key",
-                  "vault_share", "delivery_attachment", "portal_session"):  # fmt: skip
+                  "vault_share", "vault_upload", "delivery_attachment",
+                  "portal_session"):  # fmt: skip
         assert rows.get(table, []) == [], table
     assert len(rows["delivery_submission"]) == 1
     record = rows["delivery_submission"][0]

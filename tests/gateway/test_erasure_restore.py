@@ -1,5 +1,6 @@
 """Erasure survives a backup restore (issue 14, ADR 0007): an applicant leaves canaries in
-the profile, a consent and the audit trail and stores a vault document; a backup is taken
+the profile, a consent and the audit trail, stores a vault document and leaves a chunked
+upload half-way (its row and spool file); a backup is taken
 (SQLite: the data directory with the database file and its WAL, so the filesystem object
 store too; PostgreSQL: ``pg_dump``); the applicant erases the account; the backup is
 restored into a fresh database (and data directory). Before ``ozg-commons restore`` the
@@ -43,8 +44,10 @@ from tests.gateway.test_erasure_canary import (
     committed_url,  # noqa: F401 (a fixture)
     database_bytes,
     found,
+    holding,
     object_store_bytes,
     rows_as_text,
+    start_chunked_upload,
 )
 from tests.vault.helpers import random_doc, sealed
 
@@ -161,6 +164,8 @@ def test_a_restored_backup_does_not_bring_the_erased_applicant_back(
             assert stored.status_code in (200, 201), stored.text
             blobs = _blob_files(settings)
             assert blobs or settings.object_store == "s3"
+            upload_id, received = start_chunked_upload(http, applicant)
+            assert holding(_places(live), received), "the search does not see the upload"
 
             # The backup, taken while the server runs.
             assert found_anywhere(live, canary), "the search does not see the canary"
@@ -177,6 +182,7 @@ def test_a_restored_backup_does_not_bring_the_erased_applicant_back(
             assert erased.status_code == 200, erased.text
             receipt_id = erased.json()["claims"]["receipt_id"]
         assert found_anywhere(live, canary) == {}
+        assert holding(_places(live), received) == []
     finally:
         app.state.database.dispose()
 
@@ -198,6 +204,7 @@ def test_a_restored_backup_does_not_bring_the_erased_applicant_back(
     restored = _settings(restored_dir, restored_url, journal, store)
     view = Deployment(app, restored, app.state.database, restored_dir / "unused.log")
     assert found_anywhere(view, canary), "the restored backup should hold the applicant"
+    assert holding(_places(view), received), "the restored backup should hold the upload"
 
     result, started = _serve(restored, journal, monkeypatch)
     assert result.exit_code == 2, result.output
@@ -212,9 +219,11 @@ def test_a_restored_backup_does_not_bring_the_erased_applicant_back(
 
     # Nothing of the applicant is left anywhere; the receipt is back.
     assert found_anywhere(view, canary) == {}
+    assert holding(_places(view), received) == []
     rows = rows_as_text(view)
+    assert not any(upload_id in row for row in rows["vault_upload"])
     for table in ("account_account", "account_profile_attribute", "account_consent",
-                  "vault_document", "vault_applicant_key"):  # fmt: skip
+                  "vault_document", "vault_applicant_key", "vault_upload"):  # fmt: skip
         assert rows.get(table, []) == [], table
     assert [receipt_id in row for row in rows["account_erasure"]] == [True]
     naming = sorted(t for t, lines in rows.items() if any(subject in line for line in lines))
@@ -234,6 +243,10 @@ def test_a_restored_backup_does_not_bring_the_erased_applicant_back(
 def _blob_files(settings: Settings) -> list[Path]:
     root = settings.data_dir / "blobs"
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def _places(deployment: Deployment) -> list[tuple[str, bytes]]:
+    return [*database_bytes(deployment).items(), *object_store_bytes(deployment)]
 
 
 def found_anywhere(deployment: Deployment, canary: str) -> dict[str, list[str]]:

@@ -221,3 +221,20 @@ def test_public_examples_have_the_shape_of_real_answers(client: TestClient) -> N
             if isinstance(value, list) and value and isinstance(value[0], dict):
                 extra = set(value[0]) - set(real[key][0])
                 assert not extra, (operation, key, extra)
+
+
+def test_the_audit_export_documents_both_of_its_media_types(
+    spec: dict[str, Any], client: TestClient, act_as: Any
+) -> None:
+    """Schemathesis (DPO, content_type_conformance): ``format=csv`` answered ``text/csv``,
+    which the document did not name."""
+    from tests import factories
+
+    content = spec["paths"]["/v1/audit/export"]["get"]["responses"]["200"]["content"]
+    assert set(content) == {"application/json", "text/csv"}
+    assert content["text/csv"]["schema"] == {"type": "string"}
+    act_as(factories.dpo())
+    for fmt, media in (("json", "application/json"), ("csv", "text/csv")):
+        answer = client.get("/v1/audit/export", params={"format": fmt})
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"].split(";")[0] == media

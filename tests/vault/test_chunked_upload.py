@@ -315,3 +315,115 @@ def test_the_client_uses_the_chunked_api_for_large_files_and_resumes(
     out = tmp_path / "copy.bin"
     sdk.get(doc_id, out, key)
     assert out.read_bytes() == data
+
+
+# --------------------------------------------------------------------------- erasure
+def _personal(app: FastAPI) -> Any:
+    return next(h for h in app.state.personal_data if h.component == "vault")
+
+
+def test_account_erasure_removes_uploads_in_progress_and_their_bytes(
+    client: TestClient,
+    act_as: ActAs,
+    app: FastAPI,
+    database: Database,
+    key: ec.EllipticCurvePrivateKey,
+    settings: Settings,
+) -> None:
+    owner, other = factories.applicant(), factories.applicant()
+    act_as(other)
+    kept = str(_create(client, 1000)["id"])
+    act_as(owner)
+    env = sealed(random_doc(200_000), key)
+    started = str(_create(client, len(env))["id"])
+    _send_all(client, started, env[: 2 * PIECE])
+    empty = str(_create(client, 5000)["id"])  # created, no byte sent yet
+    spools = chunked.spool_dir(settings.data_dir)
+    assert chunked.spool_path(spools, started).read_bytes() == env[: 2 * PIECE]
+    with database.transaction() as session:
+        exported = _personal(app).export(session, owner.subject)
+        assert {u["id"]: u["received"] for u in exported["uploads"]} == {
+            started: 2 * PIECE,
+            empty: 0,
+        }
+        report = _personal(app).shred(session, owner.subject)
+    assert report.deleted == 2
+    with database.transaction() as session:
+        left = session.scalars(select(Upload.id)).all()
+    assert list(left) == [kept]  # another applicant's upload stays
+    assert not chunked.spool_path(spools, started).exists()
+    assert not chunked.spool_path(spools, empty).exists()
+    for upload_id in (started, empty):
+        assert client.get(f"/v1/vault/uploads/{upload_id}").status_code == 404
+        assert _put(client, upload_id, 0, env[:PIECE]).status_code == 404  # type: ignore[attr-defined]
+    assert not chunked.spool_path(spools, started).exists()
+
+
+def test_a_piece_or_finish_racing_an_erasure_leaves_nothing(
+    client: TestClient,
+    act_as: ActAs,
+    app: FastAPI,
+    database: Database,
+    key: ec.EllipticCurvePrivateKey,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The erasure commits while a piece is being written (after its claim) or while the
+    finished envelope goes to the store: the request gets 404, and neither a spool file
+    (opened again by the piece) nor a document nor a blob is left."""
+    owner = factories.applicant()
+    act_as(owner)
+    spools = chunked.spool_dir(settings.data_dir)
+    env = sealed(random_doc(100_000), key)
+
+    def erase() -> None:
+        with database.transaction() as session:
+            _personal(app).shred(session, owner.subject)
+
+    # The erasure commits before the piece opens the spool file (which creates it again)...
+    racing = str(_create(client, len(env))["id"])
+    real_open = chunked.open_spool
+
+    def erase_then_open(directory: Path, upload_id: str, offset: int) -> Any:
+        erase()
+        return real_open(directory, upload_id, offset)
+
+    monkeypatch.setattr(chunked, "open_spool", erase_then_open)
+    assert _put(client, racing, 0, env[:PIECE]).status_code == 404  # type: ignore[attr-defined]
+    assert not chunked.spool_path(spools, racing).exists()
+    monkeypatch.setattr(chunked, "open_spool", real_open)
+
+    # ... or after the piece is on disk, before or after the header check.
+    real_sync = chunked.sync
+
+    def sync_then_erase(handle: Any) -> None:
+        real_sync(handle)
+        erase()
+
+    monkeypatch.setattr(chunked, "sync", sync_then_erase)
+    for pieces_before in (0, 1):
+        racing = str(_create(client, len(env))["id"])
+        monkeypatch.setattr(chunked, "sync", real_sync)
+        _send_all(client, racing, env[: pieces_before * PIECE])
+        monkeypatch.setattr(chunked, "sync", sync_then_erase)
+        put = _put(client, racing, pieces_before * PIECE, env[pieces_before * PIECE :][:PIECE])
+        assert put.status_code == 404, put.text  # type: ignore[attr-defined]
+        assert not chunked.spool_path(spools, racing).exists()
+    monkeypatch.setattr(chunked, "sync", real_sync)
+
+    finishing = str(_create(client, len(env))["id"])
+    _send_all(client, finishing, env)
+    store = app.state.vault.store
+    real_put = store.put
+
+    def put_then_erase(blob_key: str, src: Any, length: int) -> None:
+        real_put(blob_key, src, length)
+        erase()
+
+    monkeypatch.setattr(store, "put", put_then_erase)
+    assert client.post(f"/v1/vault/uploads/{finishing}/finish").status_code == 404
+    assert client.get("/v1/vault/documents").json() == []
+    assert list(store.list()) == []
+    assert not chunked.spool_path(spools, finishing).exists()
+    with database.transaction() as session:
+        assert session.scalars(select(Upload.id)).all() == []
