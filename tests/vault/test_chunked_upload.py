@@ -414,13 +414,13 @@ def test_a_piece_or_finish_racing_an_erasure_leaves_nothing(
     finishing = str(_create(client, len(env))["id"])
     _send_all(client, finishing, env)
     store = app.state.vault.store
-    real_put = store.put
+    real_store_file = chunked.store_file  # a link on the filesystem store, a copy elsewhere
 
-    def put_then_erase(blob_key: str, src: Any, length: int) -> None:
-        real_put(blob_key, src, length)
+    def store_then_erase(into: Any, blob_key: str, path: Path, length: int) -> None:
+        real_store_file(into, blob_key, path, length)
         erase()
 
-    monkeypatch.setattr(store, "put", put_then_erase)
+    monkeypatch.setattr(chunked, "store_file", store_then_erase)
     assert client.post(f"/v1/vault/uploads/{finishing}/finish").status_code == 404
     assert client.get("/v1/vault/documents").json() == []
     assert list(store.list()) == []
