@@ -23,7 +23,7 @@ from commons.settings import Settings
 from gateway.app import create_app
 from tests import factories
 from tests.vault.helpers import pki_settings, random_doc, sealed
-from vault import chunked, envelope
+from vault import blobstore, chunked, envelope
 from vault.client import VaultClient
 from vault.models import Document, Upload
 
@@ -414,7 +414,7 @@ def test_a_piece_or_finish_racing_an_erasure_leaves_nothing(
     finishing = str(_create(client, len(env))["id"])
     _send_all(client, finishing, env)
     store = app.state.vault.store
-    real_store_file = chunked.store_file  # a link on the filesystem store, a copy elsewhere
+    real_store_file = blobstore.store_file  # a link on the filesystem store, a copy elsewhere
 
     def store_then_erase(into: Any, blob_key: str, path: Path, length: int) -> None:
         real_store_file(into, blob_key, path, length)
