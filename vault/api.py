@@ -48,7 +48,7 @@ from vault.blobstore import (
 )
 from vault.errors import BlobNotFound, DocumentNotFound, DocumentTooLarge
 from vault.pki import validate_authority_jwk
-from vault.runtime import VaultState
+from vault.runtime import VaultState, vault_state
 from vault.uploads import byte_range
 
 log = logging.getLogger("ozg.vault")
@@ -73,11 +73,6 @@ def configure(app: FastAPI, settings: Settings, store: BlobStore | None = None) 
     app.state.vault = VaultState(settings, store, app.state.receipt_signer)
 
 
-def _state(request: Request) -> VaultState:
-    state: VaultState = request.app.state.vault
-    return state
-
-
 def _out(session: Session, doc: Any) -> schemas.DocumentOut:
     return _listed(doc, service.shared_with(session, [doc.id])[doc.id])
 
@@ -100,7 +95,7 @@ def _listed(doc: Any, shared_with: list[str]) -> schemas.DocumentOut:
     openapi_extra=upload_body(),
 )
 async def upload(request: Request, principal: StreamingApplicant) -> schemas.DocumentOut:
-    state = _state(request)
+    state = vault_state(request)
     database: Database = request.app.state.database
     limit = uploads.max_envelope_size(state.config.max_document_bytes)
     announced = request.headers.get("content-length", "")
@@ -194,7 +189,7 @@ def get_document(
 def download(
     document_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> Response:
-    state = _state(request)
+    state = vault_state(request)
     doc = service.open_for_download(
         session, principal, service.document_uuid(document_id), state.clock
     )
@@ -233,7 +228,7 @@ def wrapped_key(
     principal: Annotated[Principal, Depends(require_roles(Role.CASEWORKER))],
 ) -> schemas.WrappedKeyOut:
     share = sharing.wrapped_key_for(
-        session, principal, service.document_uuid(document_id), _state(request).clock
+        session, principal, service.document_uuid(document_id), vault_state(request).clock
     )
     return schemas.WrappedKeyOut(
         document_id=share.document_id,
@@ -253,7 +248,7 @@ def share(
     principal: Applicant,
 ) -> schemas.DocumentOut:
     doc_id = service.document_uuid(document_id)
-    state = _state(request)
+    state = vault_state(request)
     sharing.share(
         session, principal, doc_id, authority, body.stanza, state.clock, check=state.check_key
     )
@@ -265,7 +260,11 @@ def unshare(
     document_id: str, authority: str, request: Request, session: DbSession, principal: Applicant
 ) -> None:
     sharing.unshare(
-        session, principal, service.document_uuid(document_id), authority, _state(request).clock
+        session,
+        principal,
+        service.document_uuid(document_id),
+        authority,
+        vault_state(request).clock,
     )
 
 
@@ -277,7 +276,7 @@ def unshare(
 def delete_document(
     document_id: str, request: Request, session: DbSession, principal: Applicant
 ) -> dict[str, Any]:
-    state = _state(request)
+    state = vault_state(request)
     return deletion.delete_document(
         session,
         principal,
@@ -296,12 +295,12 @@ def delete_document(
 def receipt_key(request: Request, response: Response) -> dict[str, Any]:
     response.headers["Deprecation"] = "true"
     response.headers["Link"] = '</v1/receipts/keys>; rel="successor-version"'
-    return _state(request).signer.jwks()
+    return vault_state(request).signer.jwks()
 
 
 @router.get("/usage", response_model=schemas.UsageOut)
 def usage(request: Request, session: DbSession, principal: Applicant) -> schemas.UsageOut:
-    config = _state(request).config
+    config = vault_state(request).config
     return schemas.UsageOut(
         used_bytes=uploads.used_bytes(session, principal.subject),
         quota_bytes=config.quota_bytes,
@@ -329,14 +328,16 @@ def register_key(
         body.public_jwk,
         body.wrapped_by_passphrase,
         body.wrapped_by_recovery,
-        _state(request).clock,
+        vault_state(request).clock,
     )
     return _key_out(row)
 
 
 @router.get("/keys/me", response_model=schemas.ApplicantKeyOut)
 def get_key(request: Request, session: DbSession, principal: Applicant) -> schemas.ApplicantKeyOut:
-    return _key_out(applicant_keys.get_applicant_key(session, principal, _state(request).clock))
+    return _key_out(
+        applicant_keys.get_applicant_key(session, principal, vault_state(request).clock)
+    )
 
 
 @router.patch(
@@ -353,7 +354,7 @@ def rewrap_key(
         body.kid,
         body.wrapped_by_passphrase,
         body.wrapped_by_recovery,
-        _state(request).clock,
+        vault_state(request).clock,
     )
     return _key_out(row)
 
@@ -378,7 +379,7 @@ def register_authority_key(
     session: DbSession,
     principal: Admin,
 ) -> schemas.AuthorityKeyOut:
-    state = _state(request)
+    state = vault_state(request)
     validated = validate_authority_jwk(
         body.jwk, state.anchors(), state.clock.now(), authority=authority
     )
@@ -398,7 +399,7 @@ def register_authority_key(
 def authority_key(
     authority: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> schemas.AuthorityKeyOut:
-    state = _state(request)
+    state = vault_state(request)
     return _authority_out(
         authority_keys.active_authority_key(session, authority, state.clock, check=state.check_key)
     )

@@ -13,15 +13,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from account import CurrentPrincipal, Scope, require_scope
 from commons.web import DbSession
 from vault import metadata_read, schemas, service
-from vault.runtime import VaultState
+from vault.runtime import vault_state
 
 router = APIRouter(prefix="/vault", tags=["vault"])
 VaultRead = [Depends(require_scope(Scope.VAULT_READ))]
-
-
-def _state(request: Request) -> VaultState:
-    state: VaultState = request.app.state.vault
-    return state
 
 
 def _out(sealed: metadata_read.SealedMetadata) -> schemas.SealedMetadataOut:
@@ -50,7 +45,7 @@ def metadata_page(
     limit: Annotated[int, Query(ge=1, le=metadata_read.MAX_PAGE)] = 50,
     cursor: str | None = None,
 ) -> schemas.SealedMetadataPage:
-    state = _state(request)
+    state = vault_state(request)
     page, next_cursor = metadata_read.read_page(
         session, principal, state.store, state.clock, limit=limit, cursor=cursor
     )
@@ -66,7 +61,7 @@ def metadata_page(
 def metadata_one(
     document_id: str, request: Request, session: DbSession, principal: CurrentPrincipal
 ) -> schemas.SealedMetadataOut:
-    state = _state(request)
+    state = vault_state(request)
     return _out(
         metadata_read.read_one(
             session, principal, state.store, service.document_uuid(document_id), state.clock

@@ -1,6 +1,6 @@
 """The vault's per-app runtime: its settings section (``OZG_VAULT_*``), the state an app
-holds (:class:`VaultState`: blob store, receipt signer, trust anchors, CRLs) and the start-up
-check of the settings (:func:`config_problems`)."""
+holds (:class:`VaultState`: blob store, receipt signer, trust anchors, CRLs; a request's app's
+is :func:`vault_state`) and the start-up check of the settings (:func:`config_problems`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from vault.pki import chain_of, demo_crl_path, ensure_demo_ca, load_anchors
 from vault.revocation import RevocationChecker, load_crls
 
 if TYPE_CHECKING:
+    from fastapi import Request
     from sqlalchemy.orm import Session
 
     from commons.components import ShredReport
@@ -124,6 +125,12 @@ class VaultState:
 
         spool = spool_dir(self.settings.data_dir)
         return shred_personal_data(session, subject, self.store, self.clock, spool)
+
+
+def vault_state(request: Request) -> VaultState:
+    """The app's vault state (``app.state.vault``), as the vault's routers read it."""
+    state: VaultState = request.app.state.vault
+    return state
 
 
 def crl_files(settings: Settings) -> list[Path]:

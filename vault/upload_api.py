@@ -21,16 +21,11 @@ from vault import chunked, schemas, uploads
 from vault.errors import DocumentTooLarge, InvalidEnvelope, UploadConflict, UploadNotFound
 from vault.models import Upload
 from vault.pipeline import WritebackWriter
-from vault.runtime import VaultState
+from vault.runtime import VaultState, vault_state
 
 router = APIRouter(prefix="/vault", tags=["vault"])
 _WRITE_BATCH = 1024 * 1024
 StreamingApplicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT, streaming=True))]
-
-
-def _state(request: Request) -> VaultState:
-    state: VaultState = request.app.state.vault
-    return state
 
 
 def _limits(state: VaultState) -> chunked.Limits:
@@ -69,7 +64,7 @@ def _offset(request: Request) -> int:
 def create_upload(
     body: schemas.UploadIn, request: Request, principal: StreamingApplicant
 ) -> schemas.UploadOut:
-    state = _state(request)
+    state = vault_state(request)
     database: Database = request.app.state.database
     with database.transaction() as session:
         row = chunked.create(session, principal, body.size, _limits(state), state.clock)
@@ -80,7 +75,7 @@ def create_upload(
 def upload_status(
     upload_id: str, request: Request, principal: StreamingApplicant
 ) -> schemas.UploadOut:
-    state = _state(request)
+    state = vault_state(request)
     database: Database = request.app.state.database
     with database.transaction() as session:
         return _out(chunked.get(session, principal, upload_id, state.clock), state)
@@ -95,7 +90,7 @@ def upload_status(
 async def put_piece(
     upload_id: str, request: Request, principal: StreamingApplicant
 ) -> schemas.UploadOut:
-    state = _state(request)
+    state = vault_state(request)
     database: Database = request.app.state.database
     limits = _limits(state)
     directory = _dir(state)
@@ -175,7 +170,7 @@ def _refuse_taken_id(database: Database, document_id: str) -> None:
 def finish_upload(
     upload_id: str, request: Request, principal: StreamingApplicant
 ) -> schemas.DocumentOut:
-    state = _state(request)
+    state = vault_state(request)
     database: Database = request.app.state.database
     directory = _dir(state)
     config = state.config
@@ -216,7 +211,7 @@ def finish_upload(
 
 @router.delete("/uploads/{upload_id}", status_code=204)
 def cancel_upload(upload_id: str, request: Request, principal: StreamingApplicant) -> None:
-    state = _state(request)
+    state = vault_state(request)
     database: Database = request.app.state.database
     with database.transaction() as session:
         chunked.get(session, principal, upload_id, state.clock)

@@ -66,6 +66,7 @@ def page(context: BrowserContext) -> Iterator[Page]:
 
 
 DOCUMENTS = (("passport", "reisepass.pdf", "Reisepass / passport (demo)"), *OTHER_DOCUMENTS)
+UNCHOSEN = ("notes.pdf", "offered, never attached: never downloaded")
 
 
 def seed_documents(base: str, workdir: Path) -> None:
@@ -74,7 +75,7 @@ def seed_documents(base: str, workdir: Path) -> None:
     with httpx.Client(base_url=base, timeout=60) as http:
         vault = VaultClient(base, token(http, "demo-applicant"), http=http)
         key = vault.unlock(PASSPHRASE)
-        for _type, name, text in DOCUMENTS:
+        for name, text in [(name, text) for _type, name, text in DOCUMENTS] + [UNCHOSEN]:
             path = workdir / name
             path.write_bytes(minimal_pdf(text))
             vault.put(path, key)
@@ -208,15 +209,22 @@ def test_the_whole_story_in_the_browser(
     expect(page.locator("#fee-quote")).to_have_text("The fee is paid.", timeout=30_000)
     assert "paid=" not in page.url  # a reload does not link the payment twice
     assert axe_violations(page) == []
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(httpx.URL(r.url).path))
     page.reload()  # a paid case, reloaded: paid, and the submission is offered again
     ready(page)
     expect(page.locator("#fee-quote")).to_have_text("The fee is paid.", timeout=30_000)
 
-    # the documents, chosen from the vault (names decrypted here), then submitted
+    # the documents, listed with the metadata-only read (names decrypted here): no content
+    # downloaded until submitting, and then only the chosen ones
     panel = page.locator("#submit-panel")
     expect(panel).to_be_visible()
     passport = page.get_by_label("Passport (every page with entries)")
-    expect(passport.locator("option")).to_have_count(len(DOCUMENTS) + 1, timeout=30_000)
+    expect(passport.locator("option")).to_have_count(len(DOCUMENTS) + 2, timeout=30_000)
+    unchosen = passport.locator("option", has_text=UNCHOSEN[0]).get_attribute("value")
+    assert unchosen
+    assert requested.count("/v1/vault/documents/metadata") == 1
+    assert [p for p in requested if p.endswith("/content")] == []
     page.locator("#submit-go").click()  # nothing chosen yet: said, nothing sent
     expect(page.locator("#apply-status")).to_have_text(
         re.compile("Choose a document for: Passport")
@@ -230,6 +238,9 @@ def test_the_whole_story_in_the_browser(
         "Your application is submitted. Keep the receipt.", timeout=60_000
     )
     expect(page.locator("#receipt-facts")).to_contain_text("sha512")
+    downloaded = [p for p in requested if p.endswith("/content")]
+    assert len(set(downloaded)) == len(downloaded) == len(DOCUMENTS)
+    assert f"/v1/vault/documents/{unchosen}/content" not in downloaded
     assert axe_violations(page) == []
     with page.expect_download() as download:
         page.locator("#receipt-download").click()

@@ -1,7 +1,8 @@
 // Submitting on the device, as gateway/client/applicant.py submit() does (docs/portal.md,
-// "Apply"): the applicant picks vault documents (names decrypted here), the route is chosen
-// from the address's ARS, the destination key validated (apply-destination.js), each document
-// decrypted from the vault copy and encrypted as a FIT-Connect JWE to the destination key
+// "Apply"): the applicant picks vault documents (listed with the metadata-only read, names
+// decrypted here), the route is chosen from the address's ARS, the destination key validated
+// (apply-destination.js), each chosen document downloaded and decrypted from the vault copy
+// only then, and encrypted as a FIT-Connect JWE to the destination key
 // with the PDF summary, the form data and the metadata (sha512 over the plaintexts), announced
 // with the ozg manifest, uploaded, submitted; the signed receipt is checked and offered.
 
@@ -10,6 +11,7 @@ import { openBytes } from "./envelope.js";
 import { utf8 } from "./b64url.js";
 import { MAX_IN_MEMORY, encrypt } from "./jwe.js";
 import { buildMetadata, sha512Hex } from "./apply-metadata.js";
+import { fetchAllMetadata, openMetadataItem } from "./vault-metadata.js";
 import { summaryPdf } from "./apply-summary.js";
 import { parseTrust, validateDestinationKey, verifyDestinationSignature } from "./apply-destination.js";
 
@@ -40,21 +42,29 @@ export function sortedJson(value) {
   return JSON.stringify(sort(value));
 }
 
-/** The applicant's vault documents, each opened here: {id, filename, mediaType, plaintext}. */
+/**
+ * The applicant's vault documents to choose from, {id, filename, mediaType, size}: the
+ * metadata-only read (docs/envelope.md §13), one request per page, no content downloaded.
+ */
 export async function vaultDocuments(identity) {
-  const listed = await json("documents", await api("/v1/vault/documents"));
-  const opened = [];
-  for (const doc of listed) {
-    const response = await api(`/v1/vault/documents/${doc.id}/content`);
-    if (!response.ok) continue;
+  const listed = [];
+  for (const [id, item] of await fetchAllMetadata(api)) {
     try {
-      const { metadata, plaintext } = await openBytes(new Uint8Array(await response.arrayBuffer()), identity);
-      opened.push({ id: doc.id, filename: metadata.filename, mediaType: metadata.media_type, plaintext });
+      const metadata = await openMetadataItem(item, identity);
+      listed.push({ id, filename: metadata.filename, mediaType: metadata.media_type, size: metadata.size });
     } catch (error) {
       console.warn("vault document:", error.message); // not this key's: not offered
     }
   }
-  return opened;
+  return listed;
+}
+
+/** A chosen document, downloaded and opened now: {filename, mediaType, plaintext}. */
+async function opened(doc, identity) {
+  const response = await api(`/v1/vault/documents/${doc.id}/content`);
+  if (!response.ok) throw new StepFailed("document", response.status);
+  const { metadata, plaintext } = await openBytes(new Uint8Array(await response.arrayBuffer()), identity);
+  return { filename: metadata.filename, mediaType: metadata.media_type, plaintext };
 }
 
 /** The route for the address's ARS (chosen here; the address stays sealed). */
@@ -82,17 +92,22 @@ export async function destination(destinationId, authority) {
 }
 
 /**
- * Encrypt and send. `documents`: [{document, type}] with document from vaultDocuments().
- * Returns {submissionId, fitCaseId, parts, tags, receipt}.
+ * Encrypt and send. `documents`: [{document, type}] with document from vaultDocuments(),
+ * downloaded and opened with `identity` here (only these). Returns {submissionId,
+ * fitCaseId, parts, tags, receipt}.
  */
-export async function submit({ caseId, flow, form, documents, paymentId, lang, destinationId, authority }) {
+export async function submit({ caseId, flow, form, documents, identity, paymentId, lang, destinationId, authority }) {
   const { info, jwk } = await destination(destinationId, authority);
   const version = METADATA_VERSIONS[(info.metadataVersions || ["1.0.0"]).find((v) => v in METADATA_VERSIONS)];
   if (!version) throw new StepFailed("metadata version", 422);
-  const names = documents.map(({ document, type }) => [type, document.filename]);
+  // the listed size is the plaintext's (§6): a document too large is not even downloaded
+  if (documents.some(({ document }) => document.size > MAX_IN_MEMORY)) throw new StepFailed("attachment too large", 413);
+  const chosen = [];
+  for (const { document, type } of documents) chosen.push({ type, ...(await opened(document, identity)) });
+  const names = chosen.map(({ type, filename }) => [type, filename]);
   const plain = [
     { id: crypto.randomUUID(), type: "summary", bytes: await summaryPdf(flow, form, lang, names), mime: PDF, name: "summary.pdf" },
-    ...documents.map(({ document, type }) => ({ id: crypto.randomUUID(), type, bytes: document.plaintext, mime: document.mediaType, name: document.filename })),
+    ...chosen.map(({ type, filename, mediaType, plaintext }) => ({ id: crypto.randomUUID(), type, bytes: plaintext, mime: mediaType, name: filename })),
   ];
   // each attachment is one JWE in memory (docs/portal-crypto.md): refuse before announcing
   if (plain.some((p) => p.bytes.length > MAX_IN_MEMORY)) throw new StepFailed("attachment too large", 413);

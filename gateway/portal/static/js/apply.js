@@ -351,7 +351,7 @@ async function sendApplication() {
     const chosen = await route(state.flow, data.address?.ars);
     const byId = new Map(state.documents.map((d) => [d.id, d]));
     const sent = await submit({
-      caseId: state.caseId, flow: state.flow, form: data, lang, paymentId: state.paymentId,
+      caseId: state.caseId, flow: state.flow, form: data, identity: state.identity, lang, paymentId: state.paymentId,
       destinationId: chosen.destinationId, authority: chosen.customParameters?.authorityId,
       documents: selects().filter((s) => s.value).map((s) => ({ document: byId.get(s.value), type: s.dataset.documentType })),
     });
