@@ -8,6 +8,10 @@ the salt. Erasure deletes the personal row; the leaf and every proof stay valid.
 Sequencing touches only narrow tables: writers queue (entry id, leaf hash) in
 ``compliance_pending``; the sequencer moves them to ``compliance_leaf`` (leaf index -> entry
 id) and ``compliance_log_node``. An entry row is written once and never updated.
+
+On SQLite, writers insert an entry's three rows through the view ``compliance_access_append``
+(migration c0003: its ``INSTEAD OF INSERT`` trigger writes them), so that a batch of entries
+is one statement, as the chained inserts are on PostgreSQL (``service.write_entries``).
 """
 
 from __future__ import annotations

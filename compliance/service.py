@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Table, func, insert, select, tuple_
+from sqlalchemy import Connection, Table, column, func, insert, select, table, tuple_
 from sqlalchemy.orm import Session
 
 from commons.errors import NotFound
@@ -64,6 +64,25 @@ _PG_INSERT = (
 )
 
 
+# SQLite: every entry of a transaction in ONE executemany, into the view
+# compliance_access_append, whose INSTEAD OF INSERT trigger inserts the entry, its personal
+# part and its queue row (migration c0003). The view's columns carry the tables' types, so
+# values are bound exactly as inserting into the tables would bind them.
+_SQLITE_APPEND_COLUMNS = (*ENTRY_COLUMNS, *_PERSONAL_COLUMNS[1:], "leaf_hash")
+_SQLITE_APPEND = table(
+    "compliance_access_append",
+    *(
+        column(name, source.c[name].type)
+        for source, names in (
+            (cast(Table, AccessEntry.__table__), ENTRY_COLUMNS),
+            (cast(Table, AccessPersonal.__table__), _PERSONAL_COLUMNS[1:]),
+            (cast(Table, Pending.__table__), ("leaf_hash",)),
+        )
+        for name in names
+    ),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class NewEntry:
     """The three rows of one recorded access, built by the writer (see :func:`new_entry`)."""
@@ -114,7 +133,8 @@ def new_entry(event: AccessEvent, *, at: datetime, request_id: str | None) -> Ne
 def write_entries(connection: Connection, entries: Sequence[NewEntry]) -> None:
     """Insert ``entries`` (unsequenced) on ``connection``, i.e. in its transaction.
 
-    PostgreSQL: one statement for all of them; SQLite: one executemany per table.
+    PostgreSQL: one statement for all of them; SQLite: one executemany into the view whose
+    trigger writes the three rows of each entry (migration c0003).
     """
     if not entries:
         return
@@ -130,16 +150,11 @@ def write_entries(connection: Connection, entries: Sequence[NewEntry]) -> None:
         connection.exec_driver_sql(_PG_INSERT, params)
         return
     connection.execute(
-        insert(cast(Table, AccessEntry.__table__)),
-        [dict(zip(ENTRY_COLUMNS, e.entry, strict=True)) for e in entries],
-    )
-    connection.execute(
-        insert(cast(Table, AccessPersonal.__table__)),
-        [dict(zip(_PERSONAL_COLUMNS, e.personal, strict=True)) for e in entries],
-    )
-    connection.execute(
-        insert(cast(Table, Pending.__table__)),
-        [{"entry_id": e.id, "leaf_hash": e.leaf_hash} for e in entries],
+        insert(_SQLITE_APPEND),
+        [
+            dict(zip(_SQLITE_APPEND_COLUMNS, (*e.entry, *e.personal[1:], e.leaf_hash), strict=True))
+            for e in entries
+        ],
     )
 
 

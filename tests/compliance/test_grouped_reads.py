@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, func, select, text
+from sqlalchemy import Connection, Engine, event, func, select, text
 
 from commons.db import Database, GroupWriter, group_writer, has_written
 from compliance import record_access
 from compliance.keys import LogIdentity
-from compliance.models import AccessEntry, Pending
+from compliance.models import AccessEntry, AccessPersonal, Pending
 from compliance.note import Signer
 from compliance.recorder import install_recorder
 from compliance.sequencer import sequence_all, sequence_pass
@@ -73,6 +73,47 @@ def test_a_reads_entry_is_committed_without_the_read_taking_the_write_lock(
         "SELECT count(*) FROM compliance_access_entry WHERE id = ?", (entry_id,)
     ).fetchone() == (1,)
     other.close()
+
+
+def test_an_audited_read_costs_one_statement_for_its_entry(
+    sqlite_db: tuple[Database, Path],
+) -> None:
+    """An audited read's entry, its personal part and its queue row are one statement (one
+    executemany into the view whose trigger writes the three rows), on whichever of the
+    database's connections it runs; the rows are what the writer hashed, in queue order."""
+    database, _path = sqlite_db
+    identity = LogIdentity(origin="test.example/audit", signer=Signer.generate("test.example"))
+    with database.transaction() as session:  # the grouped writer's engine exists from now on
+        record_access(session, access_event("warm-up"))
+    statements: list[str] = []
+
+    def seen(conn: Connection, _cur: Any, statement: str, *_a: Any) -> None:
+        if conn.engine.url == database.engine.url:
+            statements.append(" ".join(statement.split()).upper())
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        with database.transaction() as session:
+            session.scalars(select(AccessEntry.id)).all()
+            ids = [record_access(session, access_event(f"subject-{i}")) for i in range(3)]
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert [s for s in statements if not s.startswith("SELECT")] == [
+        s for s in statements if s.startswith("INSERT INTO COMPLIANCE_ACCESS_APPEND ")
+    ]
+    assert len([s for s in statements if s.startswith("INSERT")]) == 1, statements
+    with database.transaction() as session:
+        assert session.scalars(select(Pending.entry_id).order_by(Pending.seq)).all()[1:] == ids
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(AccessPersonal)
+                .where(AccessPersonal.entry_id.in_(ids))
+            )
+            == 3
+        )
+    sequence_all(database, identity)
+    assert check_database(database, identity) == 4
 
 
 def test_a_read_is_not_answered_before_its_entry_is_committed(
