@@ -14,7 +14,10 @@ Schemas use :data:`Identifier` and :data:`FreeText` (pydantic), the gateway's ed
 every string of every JSON body, so a schema that forgets the types still gets the floor.
 
 Money is :data:`Cents`: a strict integer (``true`` and ``"100"`` are refused) within
-:data:`MAX_CENTS`. :data:`Int64` bounds integers that reach a ``BIGINT`` column.
+:data:`MAX_CENTS`. :data:`Int64` is every integer of a path or a query: the decimal ASCII
+form only (``0`` or ``-?[1-9][0-9]*``, so ``+1``, `` 1``, ``01``, ``1_000``, ``1e3`` and
+other scripts' digits are refused, which Python's ``int()`` and pydantic's lax mode take),
+within a ``BIGINT`` column; :func:`decimal_int` is the same rule for a header value.
 
 Every request body is a :class:`RequestModel`: unknown fields are refused, and no scalar is
 coerced (pydantic's lax mode reads ``"24"`` and ``24.0`` as the integer 24, ``true`` as 1
@@ -93,8 +96,39 @@ Cents = Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
 
 PositiveCents = Annotated[StrictInt, Field(gt=0, le=MAX_CENTS)]
 
-Int64 = Annotated[int, Field(ge=0, le=MAX_INT64)]
-"""A non-negative integer that fits a signed 64-bit column (path and query numbers)."""
+#: The decimal ASCII form of an integer: ``[0-9]``, not ``\d`` (which matches U+0661, an
+#: Arabic-Indic 1).
+_DECIMAL = re.compile(r"0|-?[1-9][0-9]*")
+_MAX_DIGITS = len(str(MAX_INT64)) + 1  # with a sign; longer is out of range anyway
+
+
+def decimal_int(value: str) -> int | None:
+    """``value`` read as an integer in the decimal ASCII form, or ``None`` for anything else
+    (``int()`` also takes ``" 1"``, ``"+1"``, ``"1_000"`` and ``"\\u0661"``, ``str.isdigit``
+    also ``"²"``, which ``int()`` then refuses)."""
+    if len(value) > _MAX_DIGITS or not _DECIMAL.fullmatch(value):
+        return None
+    return int(value)
+
+
+def _decimal_int(value: object) -> object:
+    if isinstance(value, str):  # from the URL
+        number = decimal_int(value)
+        if number is None:
+            raise ValueError("an integer in the digits 0-9: no +, spaces, separators or leading 0")
+        return number
+    if isinstance(value, int) and not isinstance(value, bool):  # from Python (defaults)
+        return value
+    raise ValueError("an integer")
+
+
+Int64 = Annotated[
+    int,
+    Field(ge=0, le=MAX_INT64, json_schema_extra={"format": "int64"}),
+    BeforeValidator(_decimal_int),
+]
+"""A non-negative integer that fits a signed 64-bit column: the type of every integer in a
+path or a query (narrow it with ``Query(ge=..., le=...)``)."""
 
 
 #: RFC 3339 ``date-time``: a full date, ``T``, a full time and its offset (``Z`` or ±hh:mm).

@@ -153,7 +153,7 @@ def get_latest_checkpoint(session: DbSession, state: State) -> CheckpointOut:
 @router.get("/audit/checkpoints", response_model=CheckpointListOut)
 def list_checkpoints(
     session: DbSession,
-    limit: Annotated[int, Query(ge=1, le=MAX_CHECKPOINTS)] = 20,
+    limit: Annotated[Int64, Query(ge=1, le=MAX_CHECKPOINTS)] = 20,
     before: Annotated[Int64 | None, Query(ge=1)] = None,
 ) -> CheckpointListOut:
     """The published checkpoints' sizes and roots, newest first (``before``: only smaller
@@ -304,7 +304,7 @@ def list_entries(
     session: DbSession,
     who: Dpo,
     f: Filter,
-    limit: Annotated[int, Query(ge=1, le=views.MAX_PAGE)] = 100,
+    limit: Annotated[Int64, Query(ge=1, le=views.MAX_PAGE)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     rows, next_cursor = views.dpo_query(session, who.authority, f, limit=limit, cursor=cursor)
@@ -363,7 +363,7 @@ def my_access_log(
     session: DbSession,
     state: State,
     who: Person,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[Int64, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Who accessed my data, when and why, newest first, each with its inclusion proof."""

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commons.errors import OzgError, PayloadTooLarge, RequestTimeout
 from commons.i18n import N_, Deferred
-from commons.text import free_text_problem, identifier_problem
+from commons.text import decimal_int, free_text_problem, identifier_problem
 from commons.web import AUTHENTICATES_FIRST, BODY_KIND_KEY, BODY_LIMIT_KEY, resolve_dependency
 from gateway.problems import EdgeProblem, problem_for, validation_problem
 
@@ -238,8 +238,7 @@ def _has_body(scope: Scope) -> bool:
 
 
 def _content_length(scope: Scope) -> int | None:
-    value = Headers(scope=scope).get("content-length", "")
-    return int(value) if value.isascii() and value.isdigit() else None
+    return decimal_int(Headers(scope=scope).get("content-length", ""))
 
 
 def _is_json(scope: Scope) -> bool:

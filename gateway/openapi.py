@@ -229,6 +229,21 @@ def generic_statuses(method: str, path: str, operation: dict[str, Any], auth: _A
     return sorted(statuses)
 
 
+_BOUNDS = {"ge": ("minimum", max), "le": ("maximum", min)}
+
+
+def _json_schema_bounds(schema: dict[str, Any]) -> None:
+    """``Query(ge=1, le=500)`` on a :data:`commons.text.Int64` (whose validator reads the
+    URL's text) lands behind that validator, and pydantic then writes the bound under its
+    keyword (``ge``) where JSON Schema says ``minimum``: named so here, the tighter bound
+    kept."""
+    for branch in (schema, *schema.get("anyOf", ())):
+        for keyword, (name, tighter) in _BOUNDS.items():
+            if keyword in branch:
+                bound = branch.pop(keyword)
+                branch[name] = tighter(bound, branch.get(name, bound))
+
+
 def install(app: FastAPI) -> None:
     generate = app.openapi
 
@@ -239,6 +254,8 @@ def install(app: FastAPI) -> None:
         operations_auth = _operations_auth(app)
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
+                for parameter in operation.get("parameters", ()):
+                    _json_schema_bounds(parameter["schema"])
                 auth = operations_auth.get((path, method), _Auth())
                 statuses = generic_statuses(method, path, operation, auth)
                 statuses += OPERATIONS.get(f"{method.upper()} {path}", {}).get("problems", ())

@@ -30,6 +30,7 @@ from account import (
 )
 from commons.db import Database
 from commons.settings import Settings
+from commons.text import decimal_int
 from commons.web import DbSession, upload_body
 from vault import (
     applicant_keys,
@@ -98,9 +99,9 @@ async def upload(request: Request, principal: StreamingApplicant) -> schemas.Doc
     state = vault_state(request)
     database: Database = request.app.state.database
     limit = uploads.max_envelope_size(state.config.max_document_bytes)
-    announced = request.headers.get("content-length", "")
-    if announced.isdigit():  # refuse early what is bound to fail
-        if int(announced) > limit:
+    announced = decimal_int(request.headers.get("content-length", ""))
+    if announced is not None:  # refuse early what is bound to fail
+        if announced > limit:
             raise DocumentTooLarge(state.config.max_document_bytes)
 
         def early_quota() -> None:

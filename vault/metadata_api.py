@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from account import CurrentPrincipal, Scope, require_scope
+from commons.text import Int64
 from commons.web import DbSession
 from vault import metadata_read, schemas, service
 from vault.runtime import vault_state
@@ -42,7 +43,7 @@ def metadata_page(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=metadata_read.MAX_PAGE)] = 50,
+    limit: Annotated[Int64, Query(ge=1, le=metadata_read.MAX_PAGE)] = 50,
     cursor: str | None = None,
 ) -> schemas.SealedMetadataPage:
     state = vault_state(request)

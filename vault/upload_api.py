@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from account import Principal, Role, require_roles
 from commons.db import Database
 from commons.errors import InvalidInput
+from commons.text import MAX_INT64, decimal_int
 from commons.web import upload_body
 from vault import chunked, schemas, uploads
 from vault.errors import DocumentTooLarge, InvalidEnvelope, UploadConflict, UploadNotFound
@@ -54,10 +55,10 @@ def _out(row: Upload, state: VaultState) -> schemas.UploadOut:
 
 
 def _offset(request: Request) -> int:
-    value = request.headers.get("upload-offset", "")
-    if not value.isdigit() or len(value) > 18:
+    offset = decimal_int(request.headers.get("upload-offset", ""))
+    if offset is None or not 0 <= offset <= MAX_INT64:
         raise InvalidInput("the Upload-Offset header (a byte offset) is required")
-    return int(value)
+    return offset
 
 
 @router.post("/uploads", status_code=201, response_model=schemas.UploadOut)
@@ -95,8 +96,8 @@ async def put_piece(
     limits = _limits(state)
     directory = _dir(state)
     offset = _offset(request)
-    announced = request.headers.get("content-length", "")
-    if announced.isdigit() and int(announced) > limits.piece_bytes:
+    announced = decimal_int(request.headers.get("content-length", ""))
+    if announced is not None and announced > limits.piece_bytes:
         raise DocumentTooLarge(limits.piece_bytes, "one piece")
 
     def claim() -> tuple[int, bool]:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 
 from commons.settings import Settings
+from commons.text import decimal_int
 from gateway.authorities.errors import InvalidRouteQuery
 from gateway.authorities.registry import ARS_LEVELS, AuthorityRegistry
 from gateway.authorities.routing import route_json
@@ -115,11 +116,8 @@ def routes(
 
 
 def _number(name: str, value: str, low: int, high: int | None) -> int:
-    if (
-        not (value.isascii() and value.isdigit())
-        or int(value) < low
-        or (high is not None and int(value) > high)
-    ):
+    number = decimal_int(value)
+    if number is None or number < low or (high is not None and number > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise InvalidRouteQuery(f"{name} must be a whole number {bound}", parameter=name)
-    return int(value)
+    return number

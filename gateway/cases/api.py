@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from account import Principal, Role, Scope, require_roles, require_scope
+from commons.text import decimal_int
 from commons.web import DbSession, upload_body
 from gateway.cases import casework, service
 from gateway.cases.errors import ReceiptNotFound, SealedContentTooLarge
@@ -201,8 +202,8 @@ def revoke_flow_client(
 async def _sealed_body(request: Request) -> bytes:
     """The request body, read up to the configured limit (413 beyond it)."""
     limit: int = request.app.state.cases.settings.max_sealed_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = decimal_int(request.headers.get("content-length", ""))
+    if declared is not None and declared > limit:
         raise SealedContentTooLarge(f"sealed content is at most {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -21,6 +21,7 @@ from account import Principal, Scope, ScopeGuard, StreamingPrincipal, require_sc
 from commons.db import Database
 from commons.ids import new_id_str
 from commons.settings import Settings
+from commons.text import Int64, decimal_int
 from commons.web import DbSession, upload_body
 from gateway.delivery import jose, service, timers
 from gateway.delivery.errors import (
@@ -173,8 +174,8 @@ async def upload_attachment(
     if media != JOSE:
         raise UnsupportedMediaType("attachments are uploaded as application/jose")
     limit = runtime.config.max_attachment_bytes
-    announced = request.headers.get("content-length", "")
-    if announced.isdigit() and int(announced) > limit:
+    announced = decimal_int(request.headers.get("content-length", ""))
+    if announced is not None and announced > limit:
         raise TooLarge("the attachment exceeds its size limit", limit=limit)
     submission, destination, key = await run_in_threadpool(
         _in_transaction,
@@ -253,8 +254,8 @@ def list_submissions(
     session: DbSession,
     principal: Reader,
     destination_id: Annotated[str | None, Query(alias="destinationId")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[Int64, Query(ge=0)] = 0,
+    limit: Annotated[Int64, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
     if destination_id is not None:
@@ -332,8 +333,8 @@ def get_events(
     request: Request,
     session: DbSession,
     principal: Reader,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    offset: Annotated[Int64, Query(ge=0)] = 0,
+    limit: Annotated[Int64, Query(ge=1, le=500)] = 500,
 ) -> Any:
     try:
         log_ = service.read_events(

@@ -161,6 +161,14 @@ def test_limits_and_bad_requests_are_problems_not_500s(
     no_offset = client.put(f"/v1/vault/uploads/{upload_id}", content=b"x", headers=OCTET)
     assert no_offset.status_code == 422
     assert "Upload-Offset" in no_offset.json()["detail"]
+    for offset in (b"+0", b"0_0", b"00", b"-0", b"1e3", b"\xb2", b"9" * 40):  # b"\xb2": "²"
+        bad = client.put(
+            f"/v1/vault/uploads/{upload_id}",
+            content=b"x",
+            headers={b"content-type": b"application/octet-stream", b"upload-offset": offset},
+        )
+        assert bad.status_code == 422, (offset, bad.text)
+        assert "Upload-Offset" in bad.json()["detail"]
     assert _put(client, upload_id, 0, b"x" * (PIECE + 1)).status_code == 413  # type: ignore[attr-defined]
     over = _put(client, upload_id, 0, env + b"tail")
     assert over.status_code == 409  # type: ignore[attr-defined]
