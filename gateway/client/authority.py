@@ -192,11 +192,13 @@ class AuthorityClient:
             raise ValueError("downloads must be at least 1")
         self.downloads = downloads or (PARALLEL_DOWNLOADS if http is None else 1)
         self._owns_http = http is None
+        # The server's problem details in the caseworker's language (LANG), else English;
+        # an injected client is the caller's, configured by them.
         self.http: httpx.Client = http or httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=TIMEOUT
+            base_url=base_url.rstrip("/"),
+            timeout=TIMEOUT,
+            headers={"Accept-Language": accept_language()},
         )
-        # The server's problem details in the caseworker's language (LANG), else English.
-        self.http.headers.setdefault("Accept-Language", accept_language())
         self.token = token
         self.clock: Clock = clock or SystemClock()
 
