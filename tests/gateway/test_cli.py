@@ -93,7 +93,9 @@ def test_serve_in_development_migrates_and_answers_healthz(tmp_path: Path) -> No
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        # generous margins: the first start generates the demo authorities' RSA-4096 keys,
+        # and stopping waits up to 10 s for a sequencer pass; both take longer on a busy machine
+        deadline = time.monotonic() + 90
         while True:
             try:
                 response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -112,7 +114,7 @@ def test_serve_in_development_migrates_and_answers_healthz(tmp_path: Path) -> No
         assert httpx.get(discovery).json()["issuer"].startswith(f"http://127.0.0.1:{port}/")
     finally:
         proc.terminate()
-        output, _ = proc.communicate(timeout=15)
+        output, _ = proc.communicate(timeout=60)
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert any(line["msg"] == "request" and line["route"] == "/healthz" for line in lines)
     assert (tmp_path / "var" / "ozg-commons.sqlite3").exists()
