@@ -17,8 +17,11 @@ import re
 import secrets
 from contextvars import ContextVar
 
+from commons.i18n import negotiate
+
 request_id_var: ContextVar[str | None] = ContextVar("ozg_request_id", default=None)
-language_var: ContextVar[str] = ContextVar("ozg_language", default="en")
+# The caller's Accept-Language as sent; negotiated only when a problem document is said.
+accept_language_var: ContextVar[str | None] = ContextVar("ozg_accept_language", default=None)
 
 # A client's correlation id is echoed back only in this shape (no header or log injection):
 # 1-64 characters of [A-Za-z0-9._-]. It is never stored or logged.
@@ -42,5 +45,6 @@ def current_request_id() -> str | None:
 
 
 def current_language() -> str:
-    """The language of the request's problem documents (``commons.i18n.negotiate``)."""
-    return language_var.get()
+    """The language of the request's problem documents (``commons.i18n.negotiate``), worked
+    out when one is said, not for every request."""
+    return negotiate(accept_language_var.get())

@@ -19,12 +19,12 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commons.context import (
+    accept_language_var,
     echoable_correlation_id,
-    language_var,
     new_request_id,
     request_id_var,
 )
-from commons.i18n import N_, negotiate
+from commons.i18n import N_
 from commons.web import route_template
 from gateway.metrics import UNMATCHED_ROUTE, HttpMetrics
 from gateway.problems import problem_response, unavailable_dependency, unavailable_problem
@@ -46,7 +46,7 @@ class RequestContextMiddleware:
         headers = Headers(scope=scope)
         correlation_id = echoable_correlation_id(headers.get("x-correlation-id"))
         token = request_id_var.set(request_id)
-        language = language_var.set(negotiate(headers.get("accept-language")))
+        language = accept_language_var.set(headers.get("accept-language"))
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -93,4 +93,4 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
-            language_var.reset(language)
+            accept_language_var.reset(language)
